@@ -1,0 +1,162 @@
+"""The analysis line every page and command runs: source -> scorer -> score track -> events -> store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.config import EventConfig, ScoringConfig
+from core.errors import AnalysisCancelled, TooFewFramesError
+from core.events import ScoreTrack, segments_from_track, top_moments
+from core.registry import load_scorer
+from core.scorers.base import Scorer
+from core.sources import VideoSource, open_source
+from core.store import AnalysisRecord, Store, new_id
+
+THUMB_SIDE = 480
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running analysis is: fraction 0..1, frames done, processed frames/s, seconds left."""
+
+    fraction: float
+    frames: int
+    fps: float
+    eta: float | None
+    message: str
+
+
+ProgressFn = Callable[[Progress], None]
+CancelFn = Callable[[], bool]
+
+
+def effective_fps(scorer: Scorer, scoring: ScoringConfig) -> float:
+    pref = scorer.info.preferred_fps
+    return min(scoring.fps, pref) if pref else scoring.fps
+
+
+def score_source(
+    source: VideoSource,
+    scorer: Scorer,
+    scoring: ScoringConfig,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stream the source through the scorer. Returns (frame (N,), t (N,) s, score (N,) 0..1)."""
+    fps = effective_fps(scorer, scoring)
+    expected = max(1, source.expected_samples(fps))
+    stream = scorer.stream(live=False)
+    frames: list[int] = []
+    times: list[float] = []
+    t0 = last = time.perf_counter()
+    for fr in source.frames(fps=fps, max_side=scoring.max_side):
+        stream.update(fr.t, fr.image)
+        frames.append(fr.index)
+        times.append(fr.t)
+        now = time.perf_counter()
+        if cancel is not None and cancel():
+            raise AnalysisCancelled("Analysis cancelled; nothing was saved.")
+        if progress is not None and (now - last >= 0.25 or len(frames) == 1):
+            last = now
+            rate = len(frames) / max(now - t0, 1e-6)
+            left = max(0, expected - len(frames))
+            progress(
+                Progress(
+                    min(0.99, len(frames) / expected),
+                    len(frames),
+                    rate,
+                    left / rate if rate else None,
+                    f"{len(frames)}/{expected} frames · {rate:.0f} frames/s",
+                )
+            )
+    if len(frames) < 2:
+        raise TooFewFramesError(f"'{source.meta.name}' decodes to {len(frames)} frame(s); a video needs at least two.")
+    scores = stream.finish()
+    if len(scores) != len(frames):
+        raise RuntimeError(f"scorer returned {len(scores)} scores for {len(frames)} frames")
+    return np.array(frames), np.array(times), scores
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def analyze(
+    source: VideoSource | str | Path | bytes,
+    model: str = "motion",
+    scoring: ScoringConfig | None = None,
+    events: EventConfig | None = None,
+    store: Store | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    reuse: bool = True,
+    scorer: Scorer | None = None,
+    source_uri: str | None = None,
+) -> AnalysisRecord:
+    """Analyse one video and keep the result. Reuses a stored result for the same video/model/settings.
+
+    Raises a ``VigilError`` subclass for anything a user did wrong; the store is unchanged then.
+    """
+    scoring = scoring or ScoringConfig()
+    events = events or EventConfig()
+    store = store or Store()
+    uri = source_uri or (str(source) if isinstance(source, str | Path) else None)
+    if not isinstance(source, VideoSource):
+        source = open_source(source)
+    uri = uri or str(source.path)
+    scorer = scorer or load_scorer(model)
+    if reuse:
+        found = store.find(source.sha256, scorer.info.name, scorer.info.version, scoring)
+        if found:
+            rec = store.load(found)
+            return rec if rec.events == events else rec.resegment(events)
+
+    frame, t, score = score_source(source, scorer, scoring, progress, cancel)
+    track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds)
+    segments = segments_from_track(track, events)
+    moments = top_moments(track, events.top_k, events.min_separation)
+    warnings = []
+    if source.meta.duration > 0 and t[-1] < 0.9 * source.meta.duration - 1.0:
+        warnings.append(
+            f"The video stopped decoding at {t[-1]:.1f} s although its header says {source.meta.duration:.1f} s "
+            "(truncated or damaged file); the rest was not analysed."
+        )
+    wanted = sorted({m.frame for m in moments} | {_frame_at(track, s.peak_t) for s in segments})
+    images = source.read_at(wanted, max_side=THUMB_SIDE)
+    rec = AnalysisRecord(
+        id=new_id(),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        source_name=source.meta.name,
+        source_uri=uri,
+        video_path=str(source.path),
+        video_hash=source.sha256,
+        meta=source.meta,
+        model=scorer.info.name,
+        model_version=scorer.info.version,
+        scoring=scoring,
+        events=events,
+        track=track,
+        segments=segments,
+        moments=moments,
+        warnings=warnings,
+    )
+    if cancel is not None and cancel():
+        raise AnalysisCancelled("Analysis cancelled; nothing was saved.")
+    rec = store.save(rec, {f: encode_jpeg(img) for f, img in images.items()})
+    if progress is not None:
+        progress(Progress(1.0, len(frame), 0.0, 0.0, "Done"))
+    return rec
+
+
+def _frame_at(track: ScoreTrack, t: float) -> int:
+    return int(track.frame[int(np.argmin(np.abs(track.t - t)))])

@@ -1,0 +1,238 @@
+"""Score track -> anomalous segments.
+
+One stateful object, ``SegmentTracker``, driven by explicit timestamps, cuts segments with hysteresis,
+a minimum duration and a merge gap. The offline chart (``segments_from_track``), the live page and
+backtests all feed it the same way, so they agree by construction.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.config import EventConfig
+
+
+@dataclass(frozen=True)
+class Segment:
+    """An anomalous interval. Times in seconds from the start of the video; peak in 0..1."""
+
+    start: float
+    end: float
+    peak: float
+    peak_t: float
+
+    def __post_init__(self):
+        if self.end < self.start:
+            raise ValueError(f"segment ends before it starts: {self.start} > {self.end}")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One of the worst moments: time (s), native frame index and score (0..1)."""
+
+    t: float
+    frame: int
+    score: float
+
+
+@dataclass
+class ScoreTrack:
+    """Per-frame scores of one video.
+
+    frame: (N,) int native frame indices; t: (N,) float seconds, increasing;
+    score: (N,) float in 0..1; smoothed: (N,) float in 0..1 (centred moving average of score).
+    """
+
+    frame: np.ndarray
+    t: np.ndarray
+    score: np.ndarray
+    smoothed: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        self.frame = np.asarray(self.frame, dtype=np.int64).reshape(-1)
+        self.t = np.asarray(self.t, dtype=np.float64).reshape(-1)
+        self.score = np.asarray(self.score, dtype=np.float64).reshape(-1)
+        if not (len(self.frame) == len(self.t) == len(self.score)):
+            raise ValueError("frame, t and score must have the same length")
+        if len(self.t) > 1 and np.any(np.diff(self.t) < 0):
+            raise ValueError("timestamps must not decrease")
+        if self.smoothed is None:
+            self.smoothed = self.score.copy()
+        self.smoothed = np.asarray(self.smoothed, dtype=np.float64).reshape(-1)
+        if len(self.smoothed) != len(self.score):
+            raise ValueError("smoothed must have the same length as score")
+
+    @classmethod
+    def empty(cls) -> ScoreTrack:
+        return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+
+    @classmethod
+    def from_scores(cls, frame, t, score, smooth_seconds: float = 1.0) -> ScoreTrack:
+        score = np.clip(np.nan_to_num(np.asarray(score, dtype=np.float64), nan=0.0), 0.0, 1.0)
+        return cls(frame, t, score, smooth(score, np.asarray(t, dtype=np.float64), smooth_seconds))
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @property
+    def duration(self) -> float:
+        if len(self.t) < 2:
+            return 0.0
+        return float(self.t[-1] - self.t[0] + self.step)
+
+    @property
+    def step(self) -> float:
+        """Median time between samples (s); 0 for fewer than 2 samples."""
+        return float(np.median(np.diff(self.t))) if len(self.t) > 1 else 0.0
+
+
+def smooth(score: np.ndarray, t: np.ndarray, seconds: float) -> np.ndarray:
+    """Centred moving average over ``seconds`` (shape (N,) -> (N,)); edges average what exists."""
+    score = np.asarray(score, dtype=np.float64)
+    if len(score) < 2 or seconds <= 0:
+        return score.copy()
+    step = float(np.median(np.diff(t))) or 1.0
+    width = int(round(seconds / step))
+    if width <= 1:
+        return score.copy()
+    kernel = np.ones(width)
+    total = np.convolve(score, kernel, mode="same")
+    count = np.convolve(np.ones_like(score), kernel, mode="same")
+    return total / count
+
+
+class TrailingMean:
+    """Causal moving average over the last ``seconds`` (what a live stream can compute)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._buf: deque[tuple[float, float]] = deque()
+        self._sum = 0.0
+
+    def update(self, t: float, value: float) -> float:
+        self._buf.append((t, value))
+        self._sum += value
+        while self._buf and self._buf[0][0] <= t - self.seconds:
+            self._sum -= self._buf.popleft()[1]
+        return self._sum / len(self._buf)
+
+
+class SegmentTracker:
+    """Hysteresis segmenter driven by explicit timestamps.
+
+    A segment opens when ``value > on`` and closes at the first sample with ``value < off``. A closed
+    segment is held back for ``merge_gap`` seconds: if another opens in that time they are merged.
+    Segments shorter than ``min_duration`` are dropped when they are finally emitted.
+    ``update`` returns the segments that became final at that timestamp; ``flush`` ends the stream.
+    """
+
+    def __init__(self, on: float, off: float, min_duration: float = 0.0, merge_gap: float = 0.0):
+        if off > on:
+            raise ValueError("off threshold must not exceed on threshold")
+        self.on, self.off = on, off
+        self.min_duration, self.merge_gap = min_duration, merge_gap
+        self._start: float | None = None  # open segment
+        self._peak, self._peak_t = -1.0, 0.0
+        self._pending: Segment | None = None  # closed, waiting for the merge gap to pass
+        self._last_t: float | None = None
+
+    @classmethod
+    def from_config(cls, cfg: EventConfig) -> SegmentTracker:
+        return cls(cfg.threshold, cfg.off_threshold, cfg.min_duration, cfg.merge_gap)
+
+    @property
+    def active(self) -> bool:
+        return self._start is not None
+
+    def active_for(self, t: float) -> float:
+        """Seconds the current segment has been open at time ``t`` (0 when none is open)."""
+        return 0.0 if self._start is None else max(0.0, t - self._start)
+
+    def update(self, t: float, value: float, raw: float | None = None) -> list[Segment]:
+        """Feed one sample. ``value`` drives the thresholds; ``raw`` (default value) sets the peak."""
+        peak_value = value if raw is None else raw
+        out: list[Segment] = []
+        self._last_t = t
+        if self._pending is not None and self._start is None and t - self._pending.end > self.merge_gap:
+            out += self._emit(self._pending)
+            self._pending = None
+        if self._start is None:
+            if value > self.on:
+                if self._pending is not None:  # re-opened within the gap: continue the pending one
+                    self._start, self._peak, self._peak_t = (
+                        self._pending.start,
+                        self._pending.peak,
+                        self._pending.peak_t,
+                    )
+                    self._pending = None
+                else:
+                    self._start, self._peak, self._peak_t = t, -1.0, t
+        if self._start is not None:
+            if peak_value > self._peak:
+                self._peak, self._peak_t = peak_value, t
+            if value < self.off:
+                self._pending = Segment(self._start, t, float(self._peak), float(self._peak_t))
+                self._start = None
+                if self.merge_gap <= 0:
+                    out += self._emit(self._pending)
+                    self._pending = None
+        return out
+
+    def flush(self, t_end: float | None = None) -> list[Segment]:
+        """End of stream: emit what is open or pending. ``t_end`` closes an open segment."""
+        out: list[Segment] = []
+        if self._start is not None:
+            end = t_end if t_end is not None else (self._last_t if self._last_t is not None else self._start)
+            seg = Segment(self._start, max(end, self._start), float(self._peak), float(self._peak_t))
+            self._start = None
+            if self._pending is not None:
+                seg = Segment(self._pending.start, seg.end, max(seg.peak, self._pending.peak), seg.peak_t)
+                self._pending = None
+            out += self._emit(seg)
+        if self._pending is not None:
+            out += self._emit(self._pending)
+            self._pending = None
+        return out
+
+    def _emit(self, seg: Segment) -> list[Segment]:
+        return [seg] if seg.duration >= self.min_duration else []
+
+
+def segments_from_track(track: ScoreTrack, cfg: EventConfig) -> list[Segment]:
+    """Cut the smoothed score of ``track`` into segments; peaks are taken on the raw score."""
+    if len(track) == 0:
+        return []
+    tracker = SegmentTracker.from_config(cfg)
+    out: list[Segment] = []
+    for t, v, r in zip(track.t, track.smoothed, track.score, strict=True):
+        out += tracker.update(float(t), float(v), float(r))
+    out += tracker.flush(float(track.t[-1]) + track.step)
+    return out
+
+
+def top_moments(track: ScoreTrack, k: int, min_separation: float) -> list[Moment]:
+    """The ``k`` highest smoothed-score samples, at least ``min_separation`` s apart, worst first."""
+    if len(track) == 0 or k <= 0:
+        return []
+    order = np.argsort(-track.smoothed, kind="stable")
+    chosen: list[int] = []
+    for i in order:
+        if all(abs(track.t[i] - track.t[j]) >= min_separation for j in chosen):
+            chosen.append(int(i))
+            if len(chosen) == k:
+                break
+    return [Moment(float(track.t[i]), int(track.frame[i]), float(track.score[i])) for i in chosen]
+
+
+def fraction_anomalous(track: ScoreTrack, segments: list[Segment]) -> float:
+    """Share of the video's duration covered by segments (0..1)."""
+    if track.duration <= 0:
+        return 0.0
+    return min(1.0, sum(s.duration for s in segments) / track.duration)

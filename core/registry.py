@@ -1,0 +1,266 @@
+"""Model core: which scorers exist, whether each can run here, and how to load one.
+
+Two sources of models, both described by the same ``ModelSpec``:
+- ``models/manifest.json``: the built-in models (name, kind, featurizer, weight files with sha256 and a
+  download URL where one exists, description);
+- model cards ``*.vigil.json`` found in the model folders: models trained by ``python -m core train``
+  (their artifact file sits beside the card).
+
+Weights are looked up in ``$VIGIL_MODELS_DIR`` (one or more folders separated by ``os.pathsep``) and
+then in the project's ``models/``. A missing file with a known URL is downloaded when the network
+answers; otherwise the model is reported "not available: put FILE in DIR" and never crashes a caller.
+
+Kinds map to builder functions registered with ``@register_kind("name")``; a builder receives the
+spec and a ``resolve(filename) -> Path`` function and returns a ``Scorer``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.config import project_models_dir
+from core.errors import ModelUnavailableError, UnknownModelError
+from core.scorers.base import Scorer
+
+CARD_SUFFIX = ".vigil.json"
+# Modules that register kinds; imported lazily so that heavy ones (torch, ultralytics) load on demand.
+KIND_MODULES = ["core.scorers.motion", "core.scorers.pose", "core.scorers.clip"]
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    file: str
+    sha256: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: str
+    version: str = "1"
+    description: str = ""
+    featurizer: str = ""
+    weights: tuple[WeightFile, ...] = ()
+    params: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    card_path: Path | None = None  # set for trained models: the artifact lives beside the card
+
+    @classmethod
+    def from_dict(cls, d: dict, card_path: Path | None = None) -> ModelSpec:
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            version=str(d.get("version", "1")),
+            description=d.get("description", ""),
+            featurizer=d.get("featurizer", ""),
+            weights=tuple(WeightFile(**w) for w in d.get("weights", [])),
+            params=d.get("params", {}),
+            metrics=d.get("metrics", {}),
+            card_path=card_path,
+        )
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    spec: ModelSpec
+    available: bool
+    reason: str = ""  # why not, in words a user can act on
+
+
+Builder = Callable[[ModelSpec, Callable[[str], Path]], Scorer]
+_KINDS: dict[str, Builder] = {}
+_kinds_loaded = False
+
+
+def register_kind(kind: str) -> Callable[[Builder], Builder]:
+    def deco(fn: Builder) -> Builder:
+        _KINDS[kind] = fn
+        return fn
+
+    return deco
+
+
+def _load_kind_modules() -> None:
+    global _kinds_loaded
+    if _kinds_loaded:
+        return
+    for mod in KIND_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as err:
+            if err.name and err.name.startswith("core."):
+                continue  # that family of models is not part of this build
+            raise
+    _kinds_loaded = True
+
+
+def search_dirs() -> list[Path]:
+    """Folders searched for weights and model cards, first match wins."""
+    dirs = [Path(p).expanduser().resolve() for p in os.environ.get("VIGIL_MODELS_DIR", "").split(os.pathsep) if p]
+    dirs.append(project_models_dir())
+    seen: list[Path] = []
+    for d in dirs:
+        if d not in seen:
+            seen.append(d)
+    return seen
+
+
+def trained_dir() -> Path:
+    """Where ``train`` writes new models: ``$VIGIL_TRAINED_DIR`` or the project's ``models/``."""
+    v = os.environ.get("VIGIL_TRAINED_DIR")
+    return Path(v).expanduser().resolve() if v else project_models_dir()
+
+
+def _manifest() -> list[ModelSpec]:
+    path = project_models_dir() / "manifest.json"
+    data = json.loads(path.read_text())
+    return [ModelSpec.from_dict(d) for d in data["models"]]
+
+
+def _cards() -> list[ModelSpec]:
+    out = []
+    for d in [trained_dir(), *search_dirs()]:
+        if not d.is_dir():
+            continue
+        for card in sorted(d.glob(f"*{CARD_SUFFIX}")):
+            try:
+                out.append(ModelSpec.from_dict(json.loads(card.read_text()), card_path=card))
+            except (ValueError, KeyError, TypeError):
+                continue  # a broken card hides that model only
+    return out
+
+
+def specs() -> dict[str, ModelSpec]:
+    """All known models by name; a trained card overrides nothing built in (first one wins)."""
+    out: dict[str, ModelSpec] = {}
+    for spec in [*_manifest(), *_cards()]:
+        out.setdefault(spec.name, spec)
+    return out
+
+
+def get_spec(name: str) -> ModelSpec:
+    all_specs = specs()
+    if name not in all_specs:
+        raise UnknownModelError(f"Unknown model '{name}'. Known models: {', '.join(sorted(all_specs))}.")
+    return all_specs[name]
+
+
+def find_file(filename: str, spec: ModelSpec | None = None) -> Path | None:
+    dirs = ([spec.card_path.parent] if spec and spec.card_path else []) + search_dirs()
+    for d in dirs:
+        p = d / filename
+        if p.is_file():
+            return p
+    return None
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 20.0) -> Path:
+    """Fetch ``url`` to ``dest`` atomically, checking the hash. Raises ModelUnavailableError offline."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".download-")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310
+            shutil.copyfileobj(resp, out)
+        if sha256 and sha256_file(Path(tmp)) != sha256:
+            raise ModelUnavailableError(f"Downloaded {dest.name} but its checksum does not match; not used.")
+        os.replace(tmp, dest)
+        return dest
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        raise ModelUnavailableError(f"Could not download {dest.name} from {url} ({reason}).") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _missing_message(w: WeightFile) -> str:
+    where = " or ".join(str(d) for d in search_dirs())
+    return f"not available: put {w.file} in {where}"
+
+
+def resolve_weight(w: WeightFile, spec: ModelSpec | None = None, allow_download: bool = True) -> Path:
+    """Path to a weight file, downloading it if a URL is known and the network answers."""
+    found = find_file(w.file, spec)
+    if found:
+        return found
+    if w.url and allow_download:
+        target_dir = next((d for d in search_dirs() if os.access(d, os.W_OK)), project_models_dir())
+        try:
+            return download(w.url, target_dir / w.file, w.sha256)
+        except ModelUnavailableError as err:
+            raise ModelUnavailableError(f"{err} {_missing_message(w).capitalize()}.") from None
+    raise ModelUnavailableError(_missing_message(w).capitalize() + ".")
+
+
+def status(name: str) -> ModelStatus:
+    """Can this model run here? Never raises for a known name; does not download."""
+    spec = get_spec(name)
+    _load_kind_modules()
+    if spec.kind not in _KINDS:
+        return ModelStatus(spec, False, f"not available: the '{spec.kind}' runtime is not installed")
+    missing = [w for w in spec.weights if find_file(w.file, spec) is None]
+    if missing:
+        hint = " (downloaded on first use when online)" if all(w.url for w in missing) else ""
+        return ModelStatus(spec, False, _missing_message(missing[0]) + hint)
+    return ModelStatus(spec, True)
+
+
+def list_models() -> list[ModelStatus]:
+    return [status(n) for n in specs()]
+
+
+def load_scorer(name: str, allow_download: bool = True) -> Scorer:
+    """Build the scorer ``name``. Raises UnknownModelError or ModelUnavailableError, never crashes."""
+    spec = get_spec(name)
+    _load_kind_modules()
+    builder = _KINDS.get(spec.kind)
+    if builder is None:
+        raise ModelUnavailableError(f"Model '{name}' is not available: the '{spec.kind}' runtime is not installed.")
+    for w in spec.weights:
+        resolve_weight(w, spec, allow_download)
+
+    def resolve(filename: str) -> Path:
+        for w in spec.weights:
+            if w.file == filename:
+                return resolve_weight(w, spec, allow_download)
+        found = find_file(filename, spec)
+        if found is None:
+            raise ModelUnavailableError(f"Model '{name}': " + _missing_message(WeightFile(filename)) + ".")
+        return found
+
+    try:
+        return builder(spec, resolve)
+    except ImportError as err:
+        raise ModelUnavailableError(
+            f"Model '{name}' is not available: Python package '{err.name}' is missing ({err})."
+        ) from None
+
+
+def write_card(card: dict, directory: Path | None = None) -> Path:
+    """Save a trained model's card (its artifact must already be beside it). Returns the card path."""
+    directory = directory or trained_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{card['name']}{CARD_SUFFIX}"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(card, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+    return path

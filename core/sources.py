@@ -1,0 +1,473 @@
+"""Video sources: files, numbered-image folders, uploaded bytes and links -> timestamped frames.
+
+``open_source(x)`` accepts a path (video file or frame folder), ``bytes`` or an http(s) link (any site
+yt-dlp supports, or a direct video URL) and returns a ``VideoSource`` whose metadata is read up front.
+``VideoSource.frames(fps, max_side)`` is a generator of ``Frame(index, t, image)``: resampled to the
+analysis fps and resized early, so a 4K or hour-long video streams in bounded memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import cv2
+import numpy as np
+
+from core.config import SourceLimits, data_dir
+from core.errors import (
+    BadURLError,
+    EmptyFileError,
+    NetworkError,
+    NotAVideoError,
+    NotAVideoLinkError,
+    SourceError,
+    StillImageError,
+    TooFewFramesError,
+    TooLongError,
+    UnavailableVideoError,
+)
+
+VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".mpg", ".mpeg", ".webm", ".m4v", ".wmv", ".flv", ".ts"}
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
+FOLDER_FPS = 10.0  # numbered-frame folders carry no fps; UCSD (and most such datasets) are 10 fps
+
+Progress = Callable[[float, str], None]  # (fraction 0..1, message)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame. index: native frame number (0-based); t: seconds; image: BGR uint8 (H,W,3)."""
+
+    index: int
+    t: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class VideoMeta:
+    name: str
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    codec: str
+
+    @property
+    def duration(self) -> float:
+        return self.frame_count / self.fps if self.fps > 0 else 0.0
+
+
+def resize_max_side(image: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1.0:
+        return image
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+def _sample_times(native_t: float, next_t: float, step: float) -> bool:
+    # Keep a frame when it reaches the next sampling instant; a half-frame tolerance avoids drift.
+    return native_t + 1e-6 >= next_t
+
+
+class VideoSource:
+    """Base: metadata, content hash and a frame generator."""
+
+    path: Path
+    meta: VideoMeta
+
+    def frames(
+        self, fps: float | None = None, max_side: int | None = None, start: float = 0.0, end: float | None = None
+    ) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def read_at(self, indices: list[int], max_side: int | None = None) -> dict[int, np.ndarray]:
+        """Random access to a few native frames (thumbnails). Missing indices are left out."""
+        raise NotImplementedError
+
+    @property
+    def sha256(self) -> str:
+        raise NotImplementedError
+
+    def expected_samples(self, fps: float | None) -> int:
+        if not fps or fps >= self.meta.fps:
+            return self.meta.frame_count
+        return int(self.meta.duration * fps) + 1
+
+
+class VideoFile(VideoSource):
+    def __init__(self, path: str | Path, name: str | None = None):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise SourceError(f"File not found: {self.path}")
+        if self.path.is_dir():
+            raise SourceError(f"{self.path} is a folder; give a video file or a folder of numbered images.")
+        if self.path.stat().st_size == 0:
+            raise EmptyFileError(f"'{name or self.path.name}' is empty (0 bytes).")
+        if self.path.suffix.lower() in IMAGE_EXTS:
+            raise StillImageError(f"'{name or self.path.name}' is a still image, not a video.")
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            if not cap.isOpened():
+                raise NotAVideoError(f"'{name or self.path.name}' is not a video this app can read.")
+            fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
+            ok, first = cap.read()
+            ok2 = ok and cap.grab()
+        finally:
+            cap.release()
+        if not ok or w <= 0 or h <= 0:
+            raise NotAVideoError(f"'{name or self.path.name}' is not a video this app can read (no frame decodes).")
+        if not ok2 or count == 1:
+            raise TooFewFramesError(f"'{name or self.path.name}' has a single frame; a video needs at least two.")
+        if not (0 < fps < 1000):
+            fps = 25.0  # containers without a rate (some webm/mkv): a common default beats refusing
+        codec = "".join(chr((fourcc >> 8 * i) & 0xFF) for i in range(4)).strip("\x00 ") or "unknown"
+        self.meta = VideoMeta(name or self.path.name, float(fps), max(count, 2), w, h, codec)
+        self._sha: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        if self._sha is None:
+            h = hashlib.sha256()
+            with open(self.path, "rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+            self._sha = h.hexdigest()
+        return self._sha
+
+    def frames(self, fps=None, max_side=None, start=0.0, end=None) -> Iterator[Frame]:
+        native = self.meta.fps
+        step = 1.0 / fps if fps and fps < native else 0.0
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            if start > 0:
+                cap.set(cv2.CAP_PROP_POS_MSEC, start * 1000.0)
+            index = int(round(start * native))
+            next_t = start
+            while True:
+                t = index / native
+                if end is not None and t > end:
+                    return
+                if _sample_times(t, next_t, step):
+                    ok, image = cap.read()
+                    if not ok:
+                        return
+                    if max_side:
+                        image = resize_max_side(image, max_side)
+                    yield Frame(index, t, _as_bgr(image))
+                    next_t += step if step else 0.0
+                    if step and next_t < t:  # catch up after a gap
+                        next_t = t + step
+                elif not cap.grab():  # decode but skip colour conversion for frames not sampled
+                    return
+                index += 1
+        finally:
+            cap.release()
+
+    def read_at(self, indices, max_side=None) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            for i in sorted(set(indices)):
+                cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+                ok, image = cap.read()
+                if ok:
+                    out[i] = _as_bgr(resize_max_side(image, max_side) if max_side else image)
+        finally:
+            cap.release()
+        return out
+
+
+_NUM = re.compile(r"(\d+)")
+
+
+def _natural_key(p: Path):
+    return [int(s) if s.isdigit() else s for s in _NUM.split(p.name)]
+
+
+class FrameFolder(VideoSource):
+    """A folder of numbered images (e.g. UCSD ``000.jpg``...), played at ``fps`` (default 10)."""
+
+    def __init__(self, path: str | Path, fps: float = FOLDER_FPS, name: str | None = None):
+        self.path = Path(path)
+        self.files = sorted((p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_EXTS), key=_natural_key)
+        if len(self.files) == 0:
+            raise NotAVideoError(f"Folder '{self.path.name}' holds no video and no numbered images.")
+        if len(self.files) == 1:
+            raise TooFewFramesError(f"Folder '{self.path.name}' holds a single image; a video needs at least two.")
+        first = cv2.imread(str(self.files[0]), cv2.IMREAD_UNCHANGED)
+        if first is None:
+            raise NotAVideoError(f"'{self.files[0].name}' in '{self.path.name}' is not a readable image.")
+        h, w = first.shape[:2]
+        self.meta = VideoMeta(name or self.path.name, fps, len(self.files), w, h, "images")
+        self._sha: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        if self._sha is None:
+            h = hashlib.sha256()
+            for p in self.files:
+                h.update(p.name.encode())
+                h.update(p.read_bytes())
+            self._sha = h.hexdigest()
+        return self._sha
+
+    def frames(self, fps=None, max_side=None, start=0.0, end=None) -> Iterator[Frame]:
+        native = self.meta.fps
+        step = 1.0 / fps if fps and fps < native else 0.0
+        next_t = start
+        for index, p in enumerate(self.files):
+            t = index / native
+            if t + 1e-9 < start:
+                continue
+            if end is not None and t > end:
+                return
+            if not _sample_times(t, next_t, step):
+                continue
+            image = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if image is None:
+                return
+            yield Frame(index, t, resize_max_side(image, max_side) if max_side else image)
+            next_t += step
+
+    def read_at(self, indices, max_side=None) -> dict[int, np.ndarray]:
+        out = {}
+        for i in indices:
+            if 0 <= i < len(self.files):
+                image = cv2.imread(str(self.files[i]), cv2.IMREAD_COLOR)
+                if image is not None:
+                    out[i] = resize_max_side(image, max_side) if max_side else image
+        return out
+
+
+# --- uploaded bytes ----------------------------------------------------------------------------------
+def uploads_dir() -> Path:
+    return data_dir() / "videos"
+
+
+def save_upload(data: bytes, filename: str, directory: Path | None = None) -> Path:
+    """Keep uploaded bytes content-addressed (``<sha256><ext>``) so reopening an analysis finds them."""
+    if len(data) == 0:
+        raise EmptyFileError(f"'{filename}' is empty (0 bytes).")
+    ext = Path(filename).suffix.lower()
+    if ext in IMAGE_EXTS:
+        raise StillImageError(f"'{filename}' is a still image, not a video.")
+    directory = directory or uploads_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data).hexdigest()
+    dest = directory / f"{digest}{ext if ext in VIDEO_EXTS else '.bin'}"
+    if not dest.exists():
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)
+    return dest
+
+
+# --- links ---------------------------------------------------------------------------------------------
+def downloads_dir() -> Path:
+    return data_dir() / "downloads"
+
+
+def check_url(url: str) -> str:
+    """Validate what a user typed into the link field; returns the cleaned URL or raises BadURLError."""
+    url = (url or "").strip()
+    if not url:
+        raise BadURLError("Paste a link to a video (https://...).")
+    parsed = urlparse(url)
+    if parsed.scheme == "file" or url.startswith(("/", "~", "./", "../")) or re.match(r"^[A-Za-z]:[\\/]", url):
+        raise BadURLError("That is a local file, not a link: use the file upload (or the CLI) for files.")
+    if parsed.scheme not in ("http", "https"):
+        shown = parsed.scheme or "none"
+        raise BadURLError(f"Links must start with http:// or https:// (got scheme '{shown}').")
+    if not parsed.netloc:
+        raise BadURLError("That link has no host name.")
+    return url
+
+
+def _classify_ytdlp_error(msg: str, url: str) -> SourceError:
+    low = msg.lower()
+    host = urlparse(url).netloc
+    if any(
+        s in low
+        for s in (
+            "name or service not known",
+            "temporary failure in name resolution",
+            "nodename nor servname",
+            "connection refused",
+            "network is unreachable",
+            "timed out",
+            "no route to host",
+            "failed to resolve",
+            "getaddrinfo failed",
+            "connection reset",
+            "unable to connect",
+        )
+    ):
+        return NetworkError(f"Cannot reach {host}: check the network connection or the link.")
+    if any(
+        s in low
+        for s in (
+            "private video",
+            "video unavailable",
+            "has been removed",
+            "sign in to confirm",
+            "members-only",
+            "not available in your country",
+            "copyright",
+            "login required",
+            "this video is private",
+            "account associated",
+            "http error 403",
+            "http error 410",
+        )
+    ):
+        return UnavailableVideoError(f"The video at {host} is private, removed or needs a login.")
+    if "http error 404" in low or "not found" in low:
+        return UnavailableVideoError(f"Nothing found at that link ({host} answered 404).")
+    if "unsupported url" in low or "no video formats" in low or "no media found" in low or "not a video" in low:
+        return NotAVideoLinkError(f"No video found at that link ({host}).")
+    if "does not pass filter" in low or "file is larger than max-filesize" in low or "too long" in low:
+        return TooLongError("The video at that link is longer or larger than the allowed limit.")
+    first = msg.strip().splitlines()[0] if msg.strip() else "unknown error"
+    first = re.sub(r"^ERROR:\s*", "", first)
+    return SourceError(f"Could not download that link: {first[:200]}")
+
+
+def download_url(
+    url: str,
+    limits: SourceLimits | None = None,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+) -> Path:
+    """Download a video link with yt-dlp into the cache and return the file.
+
+    Limits on duration and size are checked before and during the download. Raises BadURLError,
+    NetworkError, UnavailableVideoError, NotAVideoLinkError or TooLongError with a readable message.
+    Repeat downloads of the same link are served from the cache.
+    """
+    import yt_dlp
+
+    url = check_url(url)
+    limits = limits or SourceLimits()
+    cache_dir = cache_dir or downloads_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(url.encode()).hexdigest()[:20]
+    cached = [p for p in cache_dir.glob(f"{key}.*") if p.suffix not in (".part", ".ytdl", ".tmp")]
+    if cached:
+        return cached[0]
+
+    def hook(d: dict) -> None:
+        if progress is None:
+            return
+        if d.get("status") == "downloading":
+            total = d.get("total_bytes") or d.get("total_bytes_estimate") or 0
+            done = d.get("downloaded_bytes") or 0
+            progress(min(1.0, done / total) if total else 0.0, f"Downloading {done / 1e6:.1f} MB")
+        elif d.get("status") == "finished":
+            progress(1.0, "Download finished")
+
+    def too_long(info: dict, *, incomplete: bool = False) -> str | None:
+        duration = info.get("duration")
+        if duration and duration > limits.max_duration:
+            return f"too long: {duration:.0f} s > limit {limits.max_duration:.0f} s"
+        size = info.get("filesize") or info.get("filesize_approx")
+        if size and size > limits.max_bytes:
+            return f"too long: file of {size / 1e6:.0f} MB > limit {limits.max_bytes / 1e6:.0f} MB"
+        return None
+
+    workdir = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".dl-"))
+    opts = {
+        "outtmpl": str(workdir / "video.%(ext)s"),
+        "format": "best[height<=720][ext=mp4]/best[height<=720]/best",
+        "noplaylist": True,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "socket_timeout": limits.timeout,
+        "retries": 1,
+        "max_filesize": limits.max_bytes,
+        "match_filter": too_long,
+        "progress_hooks": [hook],
+        "logger": _SilentLogger(),
+    }
+    try:
+        try:
+            with yt_dlp.YoutubeDL(opts) as ydl:
+                info = ydl.extract_info(url, download=True)
+        except yt_dlp.utils.DownloadError as err:
+            raise _classify_ytdlp_error(str(err), url) from None
+        except (yt_dlp.utils.YoutubeDLError, OSError) as err:
+            raise _classify_ytdlp_error(str(err), url) from None
+        files = [p for p in workdir.iterdir() if p.is_file() and p.suffix not in (".part", ".ytdl")]
+        if info is None or not files:
+            if info is not None and too_long(info):
+                raise TooLongError(f"The video at that link is {too_long(info)}.")
+            raise NotAVideoLinkError(f"No video found at that link ({urlparse(url).netloc}).")
+        got = max(files, key=lambda p: p.stat().st_size)
+        if got.stat().st_size > limits.max_bytes:
+            raise TooLongError("The video at that link is larger than the allowed limit.")
+        dest = cache_dir / f"{key}{got.suffix.lower() or '.mp4'}"
+        os.replace(got, dest)
+        return dest
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class _SilentLogger:
+    """yt-dlp prints to stderr by default; errors come back to us as exceptions instead."""
+
+    def debug(self, msg):
+        pass
+
+    def info(self, msg):
+        pass
+
+    def warning(self, msg):
+        pass
+
+    def error(self, msg):
+        pass
+
+
+def is_url(x: object) -> bool:
+    return isinstance(x, str) and bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", x.strip()))
+
+
+def open_source(
+    x: str | Path | bytes,
+    name: str | None = None,
+    limits: SourceLimits | None = None,
+    progress: Progress | None = None,
+    folder_fps: float = FOLDER_FPS,
+) -> VideoSource:
+    """Open a path (file or frame folder), uploaded bytes, or an http(s) link."""
+    if isinstance(x, bytes | bytearray):
+        return VideoFile(save_upload(bytes(x), name or "upload.mp4"), name=name or "upload")
+    if is_url(x):
+        url = check_url(str(x))
+        path = download_url(url, limits, progress)
+        return VideoFile(path, name=name or url)
+    path = Path(x).expanduser()
+    if path.is_dir():
+        return FrameFolder(path, fps=folder_fps, name=name)
+    return VideoFile(path, name=name)

@@ -1,0 +1,312 @@
+"""Analysis records kept in SQLite, with their images in a folder beside the database.
+
+A save is atomic: images are written into a temporary folder, rows are inserted in one transaction,
+and the folder is renamed into place just before the commit. An exception or a kill at any point
+leaves either the whole record or nothing (``sweep`` removes folders whose rows never committed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from core.config import EventConfig, ScoringConfig
+from core.db import Database, register_schema
+from core.errors import NotFoundError
+from core.events import Moment, ScoreTrack, Segment, fraction_anomalous, segments_from_track
+from core.sources import VideoMeta
+
+register_schema(
+    "analyses",
+    """
+CREATE TABLE IF NOT EXISTS analyses (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    source_uri TEXT NOT NULL,
+    video_path TEXT NOT NULL,
+    video_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    scoring_key TEXT NOT NULL,
+    scoring_json TEXT NOT NULL,
+    events_json TEXT NOT NULL,
+    meta_json TEXT NOT NULL,
+    duration REAL NOT NULL,
+    peak REAL NOT NULL,
+    peak_t REAL NOT NULL,
+    n_segments INTEGER NOT NULL,
+    frac_anomalous REAL NOT NULL,
+    warnings_json TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS analyses_reuse ON analyses (video_hash, model, model_version, scoring_key);
+CREATE TABLE IF NOT EXISTS frame_scores (
+    analysis_id TEXT NOT NULL REFERENCES analyses (id) ON DELETE CASCADE,
+    frame INTEGER NOT NULL,
+    t REAL NOT NULL,
+    score REAL NOT NULL,
+    smoothed REAL NOT NULL,
+    PRIMARY KEY (analysis_id, frame)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments (
+    analysis_id TEXT NOT NULL REFERENCES analyses (id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start REAL NOT NULL,
+    "end" REAL NOT NULL,
+    peak REAL NOT NULL,
+    peak_t REAL NOT NULL,
+    PRIMARY KEY (analysis_id, idx)
+);
+CREATE TABLE IF NOT EXISTS thumbnails (
+    analysis_id TEXT NOT NULL REFERENCES analyses (id) ON DELETE CASCADE,
+    frame INTEGER NOT NULL,
+    t REAL NOT NULL,
+    score REAL NOT NULL,
+    rank INTEGER,
+    path TEXT NOT NULL,
+    PRIMARY KEY (analysis_id, frame)
+);
+""",
+)
+
+
+@dataclass
+class AnalysisRecord:
+    """Everything one analysis produced. Times in seconds; scores 0..1; ``files_dir`` holds images."""
+
+    id: str
+    created_at: str
+    source_name: str
+    source_uri: str
+    video_path: str
+    video_hash: str
+    meta: VideoMeta
+    model: str
+    model_version: str
+    scoring: ScoringConfig
+    events: EventConfig
+    track: ScoreTrack
+    segments: list[Segment]
+    moments: list[Moment]
+    thumbnails: dict[int, Path] = field(default_factory=dict)  # native frame -> image file
+    files_dir: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def peak(self) -> tuple[float, float]:
+        """(peak score, its time in s) on the raw score."""
+        if len(self.track) == 0:
+            return 0.0, 0.0
+        i = int(np.argmax(self.track.score))
+        return float(self.track.score[i]), float(self.track.t[i])
+
+    @property
+    def frac_anomalous(self) -> float:
+        return fraction_anomalous(self.track, self.segments)
+
+    def thumbnail_for(self, t: float) -> Path | None:
+        """The stored image closest in time to ``t``."""
+        if not self.thumbnails:
+            return None
+        frame_t = dict(zip(self.track.frame.tolist(), self.track.t.tolist(), strict=True))
+        best = min(self.thumbnails, key=lambda f: abs(frame_t.get(f, 1e18) - t))
+        return self.thumbnails[best]
+
+    def resegment(self, events: EventConfig) -> AnalysisRecord:
+        """The same scores cut with other event settings (no recomputation)."""
+        from dataclasses import replace
+
+        from core.events import top_moments
+
+        track = ScoreTrack.from_scores(self.track.frame, self.track.t, self.track.score, events.smooth_seconds)
+        return replace(
+            self,
+            events=events,
+            track=track,
+            segments=segments_from_track(track, events),
+            moments=top_moments(track, events.top_k, events.min_separation),
+        )
+
+
+def new_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+
+
+class Store:
+    def __init__(self, db: Database | None = None):
+        self.db = db or Database()
+
+    @property
+    def analyses_dir(self) -> Path:
+        return self.db.root / "analyses"
+
+    # --- write ---------------------------------------------------------------------------------------
+    def save(self, rec: AnalysisRecord, images: dict[int, bytes]) -> AnalysisRecord:
+        """Write the record and its JPEG images (native frame -> bytes) atomically."""
+        self.analyses_dir.mkdir(parents=True, exist_ok=True)
+        final = self.analyses_dir / rec.id
+        tmp = self.analyses_dir / f".tmp-{rec.id}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            names = {}
+            for frame, data in images.items():
+                name = f"frame_{frame:07d}.jpg"
+                (tmp / name).write_bytes(data)
+                names[frame] = name
+            peak, peak_t = rec.peak
+            with self.db.connect() as con:
+                con.execute(
+                    "INSERT INTO analyses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        rec.id,
+                        rec.created_at,
+                        rec.source_name,
+                        rec.source_uri,
+                        rec.video_path,
+                        rec.video_hash,
+                        rec.model,
+                        rec.model_version,
+                        rec.scoring.key(),
+                        rec.scoring.model_dump_json(),
+                        rec.events.model_dump_json(),
+                        json.dumps(rec.meta.__dict__),
+                        rec.track.duration,
+                        peak,
+                        peak_t,
+                        len(rec.segments),
+                        rec.frac_anomalous,
+                        json.dumps(rec.warnings),
+                    ),
+                )
+                con.executemany(
+                    "INSERT INTO frame_scores VALUES (?,?,?,?,?)",
+                    (
+                        (rec.id, int(f), float(t), float(s), float(m))
+                        for f, t, s, m in zip(
+                            rec.track.frame, rec.track.t, rec.track.score, rec.track.smoothed, strict=True
+                        )
+                    ),
+                )
+                con.executemany(
+                    'INSERT INTO segments (analysis_id, idx, start, "end", peak, peak_t) VALUES (?,?,?,?,?,?)',
+                    [(rec.id, i, s.start, s.end, s.peak, s.peak_t) for i, s in enumerate(rec.segments)],
+                )
+                rank = {m.frame: r for r, m in enumerate(rec.moments)}
+                frame_t = dict(zip(rec.track.frame.tolist(), rec.track.t.tolist(), strict=True))
+                frame_s = dict(zip(rec.track.frame.tolist(), rec.track.score.tolist(), strict=True))
+                con.executemany(
+                    "INSERT INTO thumbnails VALUES (?,?,?,?,?,?)",
+                    [
+                        (rec.id, f, frame_t.get(f, 0.0), frame_s.get(f, 0.0), rank.get(f), name)
+                        for f, name in names.items()
+                    ],
+                )
+                os.replace(tmp, final)  # last step inside the transaction: a failure rolls back the rows
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if final.exists() and not self._exists(rec.id):
+                shutil.rmtree(final, ignore_errors=True)
+            raise
+        rec.files_dir = final
+        rec.thumbnails = {f: final / n for f, n in names.items()}
+        return rec
+
+    def _exists(self, analysis_id: str) -> bool:
+        with self.db.connect() as con:
+            return con.execute("SELECT 1 FROM analyses WHERE id=?", (analysis_id,)).fetchone() is not None
+
+    def delete(self, analysis_id: str) -> None:
+        """Remove an analysis's rows and its files. Raises NotFoundError when it does not exist."""
+        with self.db.connect() as con:
+            cur = con.execute("DELETE FROM analyses WHERE id=?", (analysis_id,))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"No analysis '{analysis_id}'.")
+        shutil.rmtree(self.analyses_dir / analysis_id, ignore_errors=True)
+
+    def sweep(self) -> int:
+        """Remove folders left by interrupted saves. Returns how many were removed."""
+        if not self.analyses_dir.is_dir():
+            return 0
+        with self.db.connect() as con:
+            ids = {r[0] for r in con.execute("SELECT id FROM analyses")}
+        removed = 0
+        for d in self.analyses_dir.iterdir():
+            if d.is_dir() and d.name not in ids:
+                shutil.rmtree(d, ignore_errors=True)
+                removed += 1
+        return removed
+
+    # --- read ----------------------------------------------------------------------------------------
+    def find(self, video_hash: str, model: str, model_version: str, scoring: ScoringConfig) -> str | None:
+        """Id of the newest stored analysis with the same video, model version and scoring settings."""
+        with self.db.connect() as con:
+            row = con.execute(
+                "SELECT id FROM analyses WHERE video_hash=? AND model=? AND model_version=? AND scoring_key=? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (video_hash, model, model_version, scoring.key()),
+            ).fetchone()
+        return row[0] if row else None
+
+    def list(self, search: str = "", limit: int = 1000) -> list[dict]:
+        """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments..."""
+        q = (
+            "SELECT id, created_at, source_name, source_uri, duration, model, model_version, peak, peak_t, "
+            "n_segments, frac_anomalous FROM analyses"
+        )
+        args: tuple = ()
+        if search:
+            q += " WHERE source_name LIKE ? OR model LIKE ? OR source_uri LIKE ?"
+            args = (f"%{search}%",) * 3
+        q += " ORDER BY created_at DESC LIMIT ?"
+        with self.db.connect() as con:
+            return [dict(r) for r in con.execute(q, (*args, limit))]
+
+    def load(self, analysis_id: str) -> AnalysisRecord:
+        with self.db.connect() as con:
+            row = con.execute("SELECT * FROM analyses WHERE id=?", (analysis_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No analysis '{analysis_id}' (it may have been deleted).")
+            frames = np.array(
+                con.execute(
+                    "SELECT frame, t, score, smoothed FROM frame_scores WHERE analysis_id=? ORDER BY frame",
+                    (analysis_id,),
+                ).fetchall(),
+                dtype=np.float64,
+            ).reshape(-1, 4)
+            segs = con.execute(
+                'SELECT start, "end", peak, peak_t FROM segments WHERE analysis_id=? ORDER BY idx', (analysis_id,)
+            ).fetchall()
+            thumbs = con.execute(
+                "SELECT frame, t, score, rank, path FROM thumbnails WHERE analysis_id=? ORDER BY frame",
+                (analysis_id,),
+            ).fetchall()
+        files_dir = self.analyses_dir / analysis_id
+        track = ScoreTrack(frames[:, 0], frames[:, 1], frames[:, 2], frames[:, 3])
+        moments = sorted((r for r in thumbs if r["rank"] is not None), key=lambda r: r["rank"])
+        return AnalysisRecord(
+            id=row["id"],
+            created_at=row["created_at"],
+            source_name=row["source_name"],
+            source_uri=row["source_uri"],
+            video_path=row["video_path"],
+            video_hash=row["video_hash"],
+            meta=VideoMeta(**json.loads(row["meta_json"])),
+            model=row["model"],
+            model_version=row["model_version"],
+            scoring=ScoringConfig.model_validate_json(row["scoring_json"]),
+            events=EventConfig.model_validate_json(row["events_json"]),
+            track=track,
+            segments=[Segment(*s) for s in segs],
+            moments=[Moment(r["t"], r["frame"], r["score"]) for r in moments],
+            thumbnails={r["frame"]: files_dir / r["path"] for r in thumbs},
+            files_dir=files_dir,
+            warnings=json.loads(row["warnings_json"]),
+        )

@@ -1,0 +1,6 @@
+"""Analyze page (being built)."""
+
+import streamlit as st
+
+st.title("Analyze")
+st.info("This page is being built.")

@@ -1,0 +1,6 @@
+"""Label page (being built)."""
+
+import streamlit as st
+
+st.title("Label")
+st.info("This page is being built.")

@@ -1,0 +1,42 @@
+"""The one module that caches models and stores for Streamlit (``st.cache_resource``).
+
+Cached objects are shared by every session: scorers keep no per-video state (that lives in the
+streams they hand out) and the store opens a short connection per call, so sharing is safe.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import VigilError
+from core.registry import ModelStatus, list_models, load_scorer
+from core.scorers.base import Scorer
+from core.store import Store
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def _scorer(name: str, version: str) -> Scorer:
+    return load_scorer(name)
+
+
+def get_scorer(name: str) -> Scorer:
+    """The cached scorer for ``name`` (re-loaded when a new version is registered under that name)."""
+    from core.registry import get_spec
+
+    return _scorer(name, get_spec(name).version)
+
+
+@st.cache_resource
+def get_store() -> Store:
+    store = Store()
+    store.sweep()
+    return store
+
+
+def model_statuses() -> list[ModelStatus]:
+    """Every registered model with whether it can run here (cheap: no weights are loaded)."""
+    try:
+        return list_models()
+    except VigilError as err:  # a broken manifest must not take the page down
+        st.error(str(err))
+        return []
