@@ -1,0 +1,99 @@
+"""Shared fixtures: the ../shared data, an isolated data folder, and tiny video factories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("VIGIL_SHARED_DIR", REPO.parent / "shared")).resolve()
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared; fails (never skips) with a clear message when it is missing."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.fail(f"{p} is missing: tests need the ../shared folder beside the repository (see README).")
+    return p
+
+
+@pytest.fixture
+def vtest() -> Path:
+    return shared_path("data", "clips", "vtest.avi")
+
+
+@pytest.fixture
+def ucsd() -> Path:
+    return shared_path("data", "ucsd_ped2")
+
+
+@pytest.fixture
+def shared_models() -> Path:
+    return shared_path("models")
+
+
+@pytest.fixture(autouse=True)
+def vigil_env(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own data folder and trained-model folder; nothing touches the repo's."""
+    data = tmp_path / "vigil-data"
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(data))
+    monkeypatch.setenv("VIGIL_TRAINED_DIR", str(tmp_path / "trained-models"))
+    monkeypatch.delenv("VIGIL_MODELS_DIR", raising=False)
+    return data
+
+
+def moving_square_frames(
+    n: int = 60,
+    size: tuple[int, int] = (240, 320),
+    fast_from: int | None = None,
+    fast_to: int | None = None,
+    slow_speed: float = 1.0,
+    fast_speed: float = 25.0,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """Textured background with a square moving slowly, and fast during frames [fast_from, fast_to).
+
+    Returns n BGR uint8 frames of shape (H, W, 3). With slow_speed=0 and no fast window it is a still clip.
+    """
+    h, w = size
+    rng = np.random.default_rng(seed)
+    bg = cv2.GaussianBlur(rng.integers(0, 255, (h, w), dtype=np.uint8), (0, 0), 3)
+    bg = cv2.cvtColor(bg, cv2.COLOR_GRAY2BGR)
+    frames, x = [], 20.0
+    for i in range(n):
+        fast = fast_from is not None and fast_from <= i < (fast_to if fast_to is not None else n)
+        x += fast_speed if fast else slow_speed
+        span = w - 40  # bounce off the edges: a wrap-around would be a teleport, i.e. real anomalous motion
+        xi = int(x) % (2 * span)
+        xi = xi if xi < span else 2 * span - xi
+        img = bg.copy()
+        cv2.rectangle(img, (xi, h // 2 - 20), (xi + 40, h // 2 + 20), (255, 255, 255), -1)
+        cv2.rectangle(img, (xi + 10, h // 2 - 10), (xi + 30, h // 2 + 10), (0, 0, 0), -1)
+        frames.append(img)
+    return frames
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    """Write frames with OpenCV (MJPG in .avi, mp4v otherwise). Returns path."""
+    h, w = frames[0].shape[:2]
+    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix == ".avi" else "mp4v"))
+    vw = cv2.VideoWriter(str(path), fourcc, fps, (w, h))
+    assert vw.isOpened(), f"cannot write {path}"
+    for f in frames:
+        vw.write(f)
+    vw.release()
+    return path
+
+
+@pytest.fixture
+def make_video(tmp_path):
+    """Factory: make_video(name='clip.avi', **moving_square_frames kwargs, fps=10) -> Path."""
+
+    def make(name: str = "clip.avi", fps: float = 10.0, **kw) -> Path:
+        return write_video(tmp_path / name, moving_square_frames(**kw), fps)
+
+    return make
