@@ -1,0 +1,311 @@
+"""Sustained-anomaly rule: when to send an alert email, and when to hold back.
+
+``SustainedRule`` is a small stateful object driven by explicit timestamps (seconds, any origin but
+one clock for all sources), so the live page, the server-side source and ``backtest`` share it:
+
+1. the raw score (0..1) is smoothed causally (``TrailingMean`` over ``smooth_seconds``);
+2. a ``SegmentTracker`` with hysteresis (on = ``threshold``, off = ``threshold - hysteresis``) decides
+   whether the source is in an anomalous episode;
+3. an episode that has lasted ``seconds`` fires ONE alert (never a second one for the same episode);
+4. after an alert a source stays quiet for ``cooldown`` seconds; an episode still going when the
+   cooldown ends fires then;
+5. at most ``cap_per_hour`` alerts go out per hour window (all sources together; a window starts at
+   the first alert and lasts ``CAP_WINDOW_S``); further alerts in that window are suppressed and, when
+   the window ends, ONE digest summarises them.
+
+Flapping around the threshold is absorbed three times over: by the smoothing, by the hysteresis band
+and by the cooldown.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.config import validated
+from core.errors import ConfigError
+from core.events import ScoreTrack, SegmentTracker, TrailingMean
+
+CAP_WINDOW_S = 3600.0
+DEFAULT_SOURCE = "camera"
+
+# Environment variables that override AlertConfig defaults (name -> field).
+ENV_OVERRIDES = {
+    "VIGIL_ALERT_THRESHOLD": "threshold",
+    "VIGIL_ALERT_SECONDS": "seconds",
+    "VIGIL_ALERT_COOLDOWN": "cooldown",
+    "VIGIL_ALERT_CAP": "cap_per_hour",
+    "VIGIL_ALERT_SMOOTH": "smooth_seconds",
+}
+
+
+class AlertConfig(BaseModel):
+    """Settings of the sustained-anomaly rule. Seconds for durations, 0..1 for scores."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(
+        0.6, ge=0.0, le=1.0, description="An episode starts when the smoothed score rises above this (0..1)."
+    )
+    hysteresis: float = Field(
+        0.1, ge=0.0, le=1.0, description="It ends when the smoothed score falls below threshold - hysteresis."
+    )
+    seconds: float = Field(
+        3.0, ge=0.0, le=3600.0, description="Alert when an episode has lasted this long (s): the 'N seconds'."
+    )
+    cooldown: float = Field(
+        120.0, ge=0.0, le=86400.0, description="After an alert, a source stays quiet this long (s)."
+    )
+    cap_per_hour: int = Field(
+        10, ge=1, le=1000, description="Most alert emails per hour; beyond it one digest summarises the rest."
+    )
+    smooth_seconds: float = Field(
+        1.0, ge=0.0, le=30.0, description="Width of the trailing (causal) moving average of the score (s)."
+    )
+
+    @model_validator(mode="after")
+    def _band_fits(self) -> AlertConfig:
+        if self.hysteresis > self.threshold:
+            raise ValueError("hysteresis must not exceed the threshold")
+        return self
+
+    @property
+    def off_threshold(self) -> float:
+        return self.threshold - self.hysteresis
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> AlertConfig:
+        """Defaults, then ``VIGIL_ALERT_*`` variables, then ``overrides``. Raises ConfigError."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for var, name in ENV_OVERRIDES.items():
+            raw = env.get(var, "").strip()
+            if not raw:
+                continue
+            try:
+                values[name] = int(raw) if name == "cap_per_hour" else float(raw)
+            except ValueError:
+                raise ConfigError(f"{var}={raw!r} is not a number.") from None
+        values.update(overrides)
+        return validated(cls, **values)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """An alert the hourly cap held back: when it would have fired (s), its start (s) and peak (0..1)."""
+
+    t: float
+    start: float
+    peak: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What the rule decided to send.
+
+    ``kind == "alert"``: one sustained episode. ``t`` is when it fired, ``start`` when the episode
+    began, ``duration = t - start`` (s), ``peak``/``peak_t`` the highest raw score so far (0..1, s).
+    ``kind == "digest"``: sent when a capped hour window ends; ``suppressed`` lists what was held back,
+    ``start`` is the window's start, ``peak`` the highest suppressed peak.
+    """
+
+    kind: Literal["alert", "digest"]
+    source: str
+    t: float
+    start: float
+    peak: float
+    peak_t: float
+    suppressed: tuple[Suppressed, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return self.t - self.start
+
+
+class RuleState(StrEnum):
+    NORMAL = "normal"
+    ANOMALOUS = "anomalous"  # in an episode, not (yet) alerted
+    ALERTED = "alert sent"  # in an episode that already fired
+    SUPPRESSED = "suppressed"  # in an episode that fired while capped (goes into the digest)
+    COOLDOWN = "cooldown"  # within cooldown of the last alert; an episode fires only once it ends
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    """The rule's state for one source at time ``t``, for a UI to put in words."""
+
+    state: RuleState
+    smoothed: float  # last smoothed score (0..1)
+    anomalous_for: float  # seconds in the current episode (0 when none)
+    cooldown_left: float  # seconds until a new alert may fire (0 when none)
+    capped: bool  # the hourly cap is reached: new alerts go to the digest
+
+    def words(self) -> str:
+        if self.state == RuleState.NORMAL:
+            return "normal"
+        if self.state == RuleState.ANOMALOUS:
+            return f"anomalous for {self.anomalous_for:.0f}s"
+        if self.state == RuleState.ALERTED:
+            return f"alert sent — anomalous for {self.anomalous_for:.0f}s"
+        if self.state == RuleState.SUPPRESSED:
+            return f"anomalous for {self.anomalous_for:.0f}s — hourly cap reached, goes into the digest"
+        extra = f", anomalous for {self.anomalous_for:.0f}s" if self.anomalous_for > 0 else ""
+        return f"cooldown ({self.cooldown_left:.0f}s left{extra})"
+
+
+@dataclass
+class _SourceState:
+    tracker: SegmentTracker
+    smoother: TrailingMean
+    smoothed: float = 0.0
+    episode_start: float | None = None
+    peak: float = -1.0
+    peak_t: float = 0.0
+    fired: Literal["", "alert", "suppressed"] = ""  # what this episode already did
+    last_alert_t: float | None = None
+
+
+@dataclass
+class _CapWindow:
+    start: float
+    sent: int = 0
+    suppressed: list[Suppressed] = field(default_factory=list)
+
+
+class SustainedRule:
+    """Sustained-anomaly rule over one or more sources. Not thread-safe: feed it from one thread.
+
+    ``update(t, score, source)`` returns the alerts/digests to send at ``t`` (usually none).
+    Timestamps must not decrease per source; all sources must share one clock (the cap is global).
+    """
+
+    def __init__(self, cfg: AlertConfig | None = None, cap_window: float = CAP_WINDOW_S):
+        self.cfg = cfg or AlertConfig()
+        self.cap_window = cap_window
+        self._sources: dict[str, _SourceState] = {}
+        self._window: _CapWindow | None = None
+        self._last_t: float | None = None
+
+    def _source(self, name: str) -> _SourceState:
+        st = self._sources.get(name)
+        if st is None:
+            st = _SourceState(
+                SegmentTracker(self.cfg.threshold, self.cfg.off_threshold),
+                TrailingMean(self.cfg.smooth_seconds) if self.cfg.smooth_seconds > 0 else TrailingMean(1e-9),
+            )
+            self._sources[name] = st
+        return st
+
+    def reconfigure(self, cfg: AlertConfig) -> None:
+        """New settings; cooldowns and the cap window survive, open episodes restart."""
+        if cfg == self.cfg:
+            return
+        self.cfg = cfg
+        old = self._sources
+        self._sources = {}
+        for name, st in old.items():
+            self._source(name).last_alert_t = st.last_alert_t
+
+    def update(self, t: float, score: float, source: str = DEFAULT_SOURCE) -> list[Alert]:
+        """Feed one raw score (0..1; NaN counts as 0) of ``source`` at time ``t`` (s)."""
+        out = self._close_window(t)
+        score = 0.0 if score is None or math.isnan(score) else min(1.0, max(0.0, float(score)))
+        st = self._source(source)
+        st.smoothed = st.smoother.update(t, score)
+        was_active = st.tracker.active
+        st.tracker.update(t, st.smoothed, score)  # segments are not needed: we read the open state
+        if st.tracker.active and not was_active:
+            st.episode_start, st.peak, st.peak_t, st.fired = t, -1.0, t, ""
+        if not st.tracker.active:
+            st.episode_start, st.fired = None, ""
+            return out
+        if score > st.peak:
+            st.peak, st.peak_t = score, t
+        if st.fired or st.tracker.active_for(t) < self.cfg.seconds:
+            return out
+        if st.last_alert_t is not None and t - st.last_alert_t < self.cfg.cooldown:
+            return out  # still in cooldown: checked again next sample, fires if the episode outlasts it
+        st.last_alert_t = t
+        assert st.episode_start is not None
+        if self._window is None:
+            self._window = _CapWindow(start=t)
+        if self._window.sent >= self.cfg.cap_per_hour:
+            st.fired = "suppressed"
+            self._window.suppressed.append(Suppressed(t, st.episode_start, st.peak, source))
+            return out
+        self._window.sent += 1
+        st.fired = "alert"
+        out.append(Alert("alert", source, t, st.episode_start, st.peak, st.peak_t))
+        return out
+
+    def _close_window(self, t: float) -> list[Alert]:
+        """End the cap window once its hour is over; a digest goes out if anything was suppressed."""
+        w = self._window
+        if w is None or t < w.start + self.cap_window:
+            return []
+        self._window = None
+        if not w.suppressed:
+            return []
+        best = max(w.suppressed, key=lambda s: s.peak)
+        end = w.start + self.cap_window
+        return [Alert("digest", "all", end, w.start, best.peak, best.t, tuple(w.suppressed))]
+
+    def flush(self, t: float) -> list[Alert]:
+        """End of a replay: the digest the open window would send when it ends (stamped at its end)."""
+        w = self._window
+        if w is None:
+            return []
+        return self._close_window(max(t, w.start + self.cap_window))
+
+    def peak_of(self, source: str = DEFAULT_SOURCE) -> tuple[float, float] | None:
+        """(peak score, its time) of the open episode of ``source``, None when none is open."""
+        st = self._sources.get(source)
+        if st is None or st.episode_start is None:
+            return None
+        return st.peak, st.peak_t
+
+    def status(self, t: float, source: str = DEFAULT_SOURCE) -> RuleStatus:
+        st = self._sources.get(source)
+        capped = self._window is not None and self._window.sent >= self.cfg.cap_per_hour
+        if st is None:
+            return RuleStatus(RuleState.NORMAL, 0.0, 0.0, 0.0, capped)
+        cooldown_left = 0.0
+        if st.last_alert_t is not None:
+            cooldown_left = max(0.0, self.cfg.cooldown - (t - st.last_alert_t))
+        active_for = st.tracker.active_for(t)
+        if st.fired == "alert":
+            state = RuleState.ALERTED
+        elif st.fired == "suppressed":
+            state = RuleState.SUPPRESSED
+        elif cooldown_left > 0:
+            state = RuleState.COOLDOWN
+        elif st.tracker.active:
+            state = RuleState.ANOMALOUS
+        else:
+            state = RuleState.NORMAL
+        return RuleStatus(state, st.smoothed, active_for, cooldown_left, capped)
+
+
+def backtest(track: ScoreTrack, cfg: AlertConfig | None = None, source: str = "video") -> list[Alert]:
+    """The alerts and digests the live rule would have sent on a stored score track.
+
+    Replays ``track.t`` (s) and the raw ``track.score`` (0..1) through a fresh ``SustainedRule`` —
+    the rule smooths causally itself, so ``track.smoothed`` (centred) is not used. A digest that
+    would go out after the track ends is included, stamped at its window's end. Times are the
+    track's own (seconds into the video). ``len(backtest(track, cfg))`` = emails that would be sent.
+    Note: offline scores may differ from live ones (the motion model's offline baseline is the whole
+    video, live it is the trailing minute), so this is an estimate of the live rule's behaviour.
+    """
+    rule = SustainedRule(cfg or AlertConfig())
+    out: list[Alert] = []
+    for t, s in zip(track.t.tolist(), track.score.tolist(), strict=True):
+        out += rule.update(t, s, source)
+    if len(track):
+        out += rule.flush(float(track.t[-1]))
+    return out
