@@ -422,6 +422,12 @@ def download_url(
         if info is None or not files:
             if info is not None and too_long(info):
                 raise TooLongError(f"The video at that link is {too_long(info)}.")
+            if info is not None and (info.get("url") or info.get("formats")):
+                # yt-dlp found a video but skipped it: only our size/duration filters do that.
+                raise TooLongError(
+                    f"The video at that link is larger or longer than the limit "
+                    f"({limits.max_bytes / 1e6:.0f} MB, {limits.max_duration:.0f} s)."
+                )
             raise NotAVideoLinkError(f"No video found at that link ({urlparse(url).netloc}).")
         got = max(files, key=lambda p: p.stat().st_size)
         if got.stat().st_size > limits.max_bytes:
@@ -465,8 +471,19 @@ def open_source(
         return VideoFile(save_upload(bytes(x), name or "upload.mp4"), name=name or "upload")
     if is_url(x):
         url = check_url(str(x))
+        limits = limits or SourceLimits()
         path = download_url(url, limits, progress)
-        return VideoFile(path, name=name or url)
+        try:
+            src = VideoFile(path, name=name or url)
+        except SourceError:
+            path.unlink(missing_ok=True)  # never keep a bad download in the cache
+            raise
+        if src.meta.duration > limits.max_duration:
+            path.unlink(missing_ok=True)
+            raise TooLongError(
+                f"The video at that link lasts {src.meta.duration:.0f} s; the limit is {limits.max_duration:.0f} s."
+            )
+        return src
     path = Path(x).expanduser()
     if path.is_dir():
         return FrameFolder(path, fps=folder_fps, name=name)

@@ -1,0 +1,117 @@
+"""Segments from score tracks: hysteresis, minimum duration, merge gap, flapping and the empty track."""
+
+import numpy as np
+import pytest
+
+from core.config import EventConfig
+from core.events import (
+    ScoreTrack,
+    Segment,
+    SegmentTracker,
+    TrailingMean,
+    fraction_anomalous,
+    segments_from_track,
+    smooth,
+    top_moments,
+)
+
+
+def track(values, step=1.0):
+    v = np.asarray(values, dtype=float)
+    t = np.arange(len(v)) * step
+    return ScoreTrack(np.arange(len(v)), t, v, v)  # smoothed == raw: the tables test segmentation only
+
+
+CFG = dict(threshold=0.5, hysteresis=0.2, smooth_seconds=0.0)
+
+
+@pytest.mark.parametrize(
+    "values, cfg, expected",
+    [
+        # empty and all-normal tracks give nothing
+        ([], {}, []),
+        ([0.1] * 10, {}, []),
+        # one clean segment: opens at the first value > 0.5, closes at the first value < 0.3
+        ([0, 0, 0.9, 0.9, 0.9, 0, 0], {}, [(2, 5)]),
+        # hysteresis: dipping to 0.4 (not below off=0.3) keeps it open
+        ([0, 0.9, 0.4, 0.4, 0.9, 0.1, 0], {}, [(1, 5)]),
+        # flapping across the on threshold without merge gap -> several short segments
+        ([0, 0.9, 0.1, 0.9, 0.1, 0.9, 0.1], {"merge_gap": 0.0}, [(1, 2), (3, 4), (5, 6)]),
+        # the same flapping with a merge gap of 2 s -> one segment
+        ([0, 0.9, 0.1, 0.9, 0.1, 0.9, 0.1, 0, 0, 0], {"merge_gap": 2.0}, [(1, 6)]),
+        # minimum duration drops the blip and keeps the long one
+        ([0, 0.9, 0, 0, 0, 0.9, 0.9, 0.9, 0.9, 0], {"min_duration": 2.0, "merge_gap": 0.0}, [(5, 9)]),
+        # a segment still open at the end is closed at the end of the track
+        ([0, 0, 0.8, 0.8], {}, [(2, 4)]),
+        # exactly at the threshold is not above it
+        ([0.5, 0.5, 0.5], {}, []),
+    ],
+)
+def test_segments_table(values, cfg, expected):
+    segs = segments_from_track(track(values), EventConfig(**{**CFG, "min_duration": 0.0, "merge_gap": 0.0, **cfg}))
+    assert [(s.start, s.end) for s in segs] == expected
+
+
+def test_peak_is_on_raw_score_with_its_time():
+    tr = ScoreTrack(np.arange(6), np.arange(6) * 0.5, [0, 0.7, 0.95, 0.8, 0, 0], [0, 0.6, 0.6, 0.6, 0, 0])
+    (seg,) = segments_from_track(tr, EventConfig(**{**CFG, "min_duration": 0, "merge_gap": 0}))
+    assert seg.peak == pytest.approx(0.95)
+    assert seg.peak_t == pytest.approx(1.0)
+
+
+def test_tracker_streams_like_offline_and_reports_active_time():
+    values = [0, 0.9, 0.9, 0.9, 0.1, 0, 0, 0.9, 0.9, 0]
+    cfg = EventConfig(**{**CFG, "min_duration": 0, "merge_gap": 1.5})
+    tracker = SegmentTracker.from_config(cfg)
+    live = []
+    for t, v in enumerate(values):
+        live += tracker.update(float(t), v)
+        if t == 3:
+            assert tracker.active and tracker.active_for(3.0) == pytest.approx(2.0)
+    live += tracker.flush(float(len(values)))
+    assert live == segments_from_track(track(values), cfg)
+    assert [(s.start, s.end) for s in live] == [(1, 4), (7, 9)]
+
+
+def test_segment_validates_order():
+    with pytest.raises(ValueError):
+        Segment(2.0, 1.0, 0.5, 1.5)
+
+
+def test_smooth_is_a_centred_average_and_keeps_length():
+    t = np.arange(10) * 0.1
+    s = np.zeros(10)
+    s[5] = 1.0
+    out = smooth(s, t, 0.3)  # 3 samples
+    assert out.shape == (10,)
+    assert out[4] == pytest.approx(1 / 3) and out[5] == pytest.approx(1 / 3) and out[6] == pytest.approx(1 / 3)
+    assert out[2] == 0.0
+    assert smooth(s, t, 0.0).tolist() == s.tolist()
+
+
+def test_trailing_mean_forgets_old_samples():
+    m = TrailingMean(1.0)
+    assert m.update(0.0, 1.0) == 1.0
+    assert m.update(0.5, 0.0) == 0.5
+    assert m.update(1.2, 0.0) == 0.0  # the sample at t=0 fell out of the window
+
+
+def test_top_moments_are_distinct_in_time_and_worst_first():
+    v = np.array([0.1, 0.9, 0.95, 0.2, 0.1, 0.8, 0.1, 0.1, 0.7, 0.1])
+    moments = top_moments(track(v), k=3, min_separation=2.0)
+    assert [m.frame for m in moments] == [2, 5, 8]
+    assert moments[0].score == pytest.approx(0.95)
+    assert top_moments(ScoreTrack.empty(), 3, 1.0) == []
+
+
+def test_fraction_anomalous():
+    tr = track([0] * 10)
+    assert fraction_anomalous(tr, [Segment(0, 5, 0.9, 1)]) == pytest.approx(0.5)
+    assert fraction_anomalous(ScoreTrack.empty(), []) == 0.0
+
+
+def test_scoretrack_rejects_mismatched_or_decreasing_input():
+    with pytest.raises(ValueError):
+        ScoreTrack([0, 1], [0.0, 1.0], [0.1])
+    with pytest.raises(ValueError):
+        ScoreTrack([0, 1], [1.0, 0.0], [0.1, 0.2])

@@ -1,0 +1,96 @@
+"""The yt-dlp link path, against an HTTP server on 127.0.0.1 (no internet needed or used)."""
+
+import socket
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from core import errors
+from core.config import SourceLimits
+from core.engine import analyze
+from core.sources import open_source
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    hits: list[str] = []
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_GET(self):
+        type(self).hits.append(self.path)
+        super().do_GET()
+
+    def do_HEAD(self):
+        type(self).hits.append("HEAD " + self.path)
+        super().do_HEAD()
+
+
+@pytest.fixture
+def site(tmp_path, make_video):
+    root = tmp_path / "site"
+    root.mkdir()
+    clip = make_video("clip.mp4", n=60, fps=10, fast_from=30, fast_to=36)
+    (root / "clip.mp4").write_bytes(clip.read_bytes())
+    (root / "page.html").write_text("<html><body><p>No video here, just words.</p></body></html>")
+    _Handler.hits = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_direct_video_link_downloads_with_progress_and_is_cached(site, vigil_env):
+    seen = []
+    src = open_source(f"{site}/clip.mp4", progress=lambda f, msg: seen.append(f))
+    assert src.meta.frame_count == 60
+    assert src.path.parent == vigil_env / "downloads"
+    assert seen and seen[-1] == 1.0
+    gets = [h for h in _Handler.hits if h == "/clip.mp4"]
+    again = open_source(f"{site}/clip.mp4")
+    assert again.path == src.path
+    assert [h for h in _Handler.hits if h == "/clip.mp4"] == gets  # served from the cache
+
+
+def test_link_analysis_end_to_end(site):
+    rec = analyze(f"{site}/clip.mp4")
+    assert rec.source_uri == f"{site}/clip.mp4"
+    assert len(rec.track) == 60
+    assert 30 <= rec.moments[0].frame <= 37
+
+
+def test_page_without_video(site):
+    with pytest.raises(errors.NotAVideoLinkError, match="No video"):
+        open_source(f"{site}/page.html")
+
+
+def test_dead_link_404(site):
+    with pytest.raises(errors.UnavailableVideoError, match="404"):
+        open_source(f"{site}/gone.mp4")
+
+
+def test_unreachable_host():
+    with pytest.raises(errors.NetworkError, match="Cannot reach"):
+        open_source(f"http://127.0.0.1:{free_port()}/clip.mp4", limits=SourceLimits(timeout=3))
+
+
+def test_too_long_for_the_limit_is_refused_and_not_kept(site, vigil_env):
+    with pytest.raises(errors.TooLongError, match="limit"):
+        open_source(f"{site}/clip.mp4", limits=SourceLimits(max_duration=2.0))
+    assert not any((vigil_env / "downloads").glob("*.mp4"))
+
+
+def test_too_large_for_the_limit_is_refused(site, vigil_env):
+    with pytest.raises(errors.TooLongError):
+        open_source(f"{site}/clip.mp4", limits=SourceLimits(max_bytes=2048))
+    assert not any((vigil_env / "downloads").glob("*.mp4"))

@@ -1,0 +1,125 @@
+"""Model core: registry by name, missing weights reported (never a crash), downloads checked by hash."""
+
+import hashlib
+import json
+import re
+import socket
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from core import registry
+from core.errors import ModelUnavailableError, UnknownModelError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def card(directory: Path, name: str, weights: list[dict], kind: str = "motion") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    p = directory / f"{name}.vigil.json"
+    p.write_text(json.dumps({"name": name, "kind": kind, "version": "7", "description": "test", "weights": weights}))
+    return p
+
+
+@pytest.fixture
+def trained(tmp_path) -> Path:
+    return tmp_path / "trained-models"  # VIGIL_TRAINED_DIR, set by the autouse fixture
+
+
+@pytest.fixture
+def weights_server(tmp_path):
+    root = tmp_path / "srv"
+    root.mkdir()
+    (root / "w.bin").write_bytes(b"weights" * 1000)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hashlib.sha256(b"weights" * 1000).hexdigest()
+    server.shutdown()
+    server.server_close()
+
+
+def test_unknown_model_names_the_known_ones():
+    with pytest.raises(UnknownModelError, match=r"Unknown model 'nope'.*motion"):
+        registry.load_scorer("nope")
+
+
+def test_builtin_motion_is_available_and_loads():
+    st = registry.status("motion")
+    assert st.available and st.reason == ""
+    assert registry.load_scorer("motion").info.name == "motion"
+
+
+def test_missing_weights_say_which_file_and_where(trained):
+    card(trained, "needs-weights", [{"file": "ghost.bin"}])
+    st = registry.status("needs-weights")
+    assert not st.available
+    assert "not available: put ghost.bin in" in st.reason and str(REPO / "models") in st.reason
+    with pytest.raises(ModelUnavailableError, match="put ghost.bin in"):
+        registry.load_scorer("needs-weights")
+    # the other models are still listed and usable
+    names = {s.spec.name: s.available for s in registry.list_models()}
+    assert names["motion"] is True and names["needs-weights"] is False
+
+
+def test_download_when_the_url_answers_and_hash_matches(trained, weights_server, tmp_path, monkeypatch):
+    url, digest = weights_server
+    models = tmp_path / "user-models"
+    models.mkdir()
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(models))
+    card(trained, "dl", [{"file": "w.bin", "sha256": digest, "url": f"{url}/w.bin"}])
+    assert "downloaded on first use" in registry.status("dl").reason
+    registry.load_scorer("dl")
+    assert (models / "w.bin").read_bytes() == b"weights" * 1000
+    assert registry.status("dl").available
+
+
+def test_download_with_wrong_hash_is_refused_and_not_kept(trained, weights_server, tmp_path, monkeypatch):
+    url, _ = weights_server
+    models = tmp_path / "user-models"
+    models.mkdir()
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(models))
+    card(trained, "bad", [{"file": "w.bin", "sha256": "0" * 64, "url": f"{url}/w.bin"}])
+    with pytest.raises(ModelUnavailableError, match="checksum"):
+        registry.load_scorer("bad")
+    assert list(models.iterdir()) == []
+
+
+def test_offline_download_fails_with_a_clear_message(trained, tmp_path, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    models = tmp_path / "user-models"
+    models.mkdir()
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(models))
+    card(trained, "offline", [{"file": "w.bin", "url": f"http://127.0.0.1:{port}/w.bin"}])
+    with pytest.raises(ModelUnavailableError) as err:
+        registry.load_scorer("offline")
+    msg = str(err.value)
+    assert "Could not download w.bin" in msg and "put w.bin in" in msg and "Traceback" not in msg
+
+
+def test_a_broken_card_hides_only_itself(trained):
+    trained.mkdir(parents=True, exist_ok=True)
+    (trained / "broken.vigil.json").write_text("{not json")
+    card(trained, "fine", [])
+    names = {s.spec.name for s in registry.list_models()}
+    assert "fine" in names and "broken" not in names
+
+
+def test_manifest_entries_are_well_formed():
+    data = json.loads((REPO / "models" / "manifest.json").read_text())
+    names = [m["name"] for m in data["models"]]
+    assert len(names) == len(set(names)) and "motion" in names
+    for m in data["models"]:
+        for w in m.get("weights", []):
+            assert w["file"]
+            if w.get("sha256"):
+                assert re.fullmatch(r"[0-9a-f]{64}", w["sha256"])
