@@ -30,7 +30,7 @@ from core.config import ScoringConfig, data_dir
 from core.db import Database, register_schema
 from core.errors import DataError, NotFoundError, VigilError
 from core.sources import IMAGE_EXTS, VIDEO_EXTS
-from core.store import Store  # noqa: F401 (registers the analyses table that add_history reads)
+from core.store import Store  # also registers the analyses table that add_history reads
 
 CATEGORIES = ("fight", "fall", "theft", "vandalism", "other")
 LABEL_WORDS = {"1": 1, "abnormal": 1, "0": 0, "normal": 0}
@@ -589,15 +589,28 @@ def suggest(
     labels: LabelStore,
     path: Path,
     model: str,
-    store=None,
+    store: Store | None = None,
     scorer=None,
     scoring: ScoringConfig | None = None,
     progress=None,
+    model_version: str | None = None,
 ):
     """Analyse a video with ``model`` (reusing a stored analysis), record the model's suggestion, and
-    return ``(AnalysisRecord, Suggestion)``. Raises VigilError subclasses for unreadable videos."""
+    return ``(AnalysisRecord, Suggestion)``. Raises VigilError subclasses for unreadable videos.
+
+    With ``model_version`` a suggestion already recorded for it is answered from its stored analysis
+    directly, without hashing the video again (the page calls this on every rerun).
+    """
     from core.engine import analyze
 
+    store = store or Store(labels.db)
+    if model_version is not None:
+        known = labels.suggestion(path, model, model_version)
+        if known is not None and known.analysis_id:
+            try:
+                return store.load(known.analysis_id), known
+            except NotFoundError:
+                pass  # deleted from History since: analyse again
     rec = analyze(path, model=model, store=store, scorer=scorer, scoring=scoring, progress=progress)
     sugg = Suggestion(rec.model, rec.model_version, video_score(rec), rec.id)
     labels.record_suggestion(path, sugg)
@@ -626,7 +639,7 @@ def score_queue(
         if progress:
             progress(n / max(1, len(todo)), f"Scoring {item.name} ({n + 1}/{len(todo)})")
         try:
-            suggest(labels, item.path, model, store=store, scorer=scorer)
+            suggest(labels, item.path, model, store=store, scorer=scorer, model_version=model_version)
             done += 1
         except VigilError as err:
             problems.append(f"{item.name}: {err}")
@@ -652,6 +665,19 @@ def next_version_name(base: str, existing: Iterable[str]) -> str:
         raise DataError(f"Model name '{base}' may contain only letters, digits, '.', '_' and '-'.")
     taken = [int(m.group("n")) for n in existing if (m := _VERSION.match(n)) and m.group("base") == base]
     return f"{base}-v{max(taken, default=0) + 1}"
+
+
+def training_kinds() -> dict[str, str]:
+    """Model kinds trainable from video-level labels -> one-line description (the trainer's list when
+    it publishes one)."""
+    import core.train as train
+
+    kinds = getattr(train, "LABEL_KINDS", None)
+    if isinstance(kinds, dict) and kinds:
+        return dict(kinds)
+    if kinds:
+        return {k: "" for k in kinds}
+    return {"movinet-mil": "MIL ranking head on MoViNet-A0 clip embeddings (needs the MoViNet weights)"}
 
 
 def training_items(labels: LabelStore, paths: Iterable[Path] | None = None) -> list:

@@ -1,0 +1,168 @@
+"""Label page through Streamlit's AppTest: label, change, export, import, refuse bad folders."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from conftest import REPO, moving_square_frames, write_video
+from streamlit.testing.v1 import AppTest
+
+from core.labels import LabelStore
+
+PAGE = str(REPO / "pages" / "label.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """ui.cache keeps the Store in st.cache_resource, which outlives a test's VIGIL_DATA_DIR."""
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def clips(tmp_path, monkeypatch) -> Path:
+    """Four tiny mp4 clips in tmp/clips (a1, a2 fast motion; b1, b2 slow) and roots = tmp/clips."""
+    root = tmp_path / "clips"
+    root.mkdir()
+    for name, fast in [("a1", True), ("a2", True), ("b1", False), ("b2", False)]:
+        frames = moving_square_frames(n=16, size=(96, 128), fast_from=8 if fast else None, seed=len(name))
+        write_video(root / f"{name}.mp4", frames)
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(root))
+    return root
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception  # a traceback on screen fails every page test
+    return at
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    return [e.value for e in getattr(at, kind)]
+
+
+def add_folder(at: AppTest, folder: Path) -> AppTest:
+    at.text_input(key="label_folder").input(str(folder))
+    at.button(key="label_add_folder").click()
+    return run(at)
+
+
+def test_label_change_and_export_from_the_page(clips):
+    at = page()
+    assert any("queue is empty" in t for t in texts(at, "info"))
+    at.text_input(key="label_who").input("ann")
+    add_folder(at, clips)
+    assert any("4 video(s)" in t and "4 new" in t for t in texts(at, "success"))
+    assert [m.value for m in at.metric][:3] == ["0 / 4", "0", "0"]
+
+    first = (clips / "a1.mp4").resolve()
+    assert "`a1.mp4`" in at.markdown[0].value or any("`a1.mp4`" in m.value for m in at.markdown)
+    # the page analysed the shown video with the default model: its suggestion is on screen, unconfirmed
+    assert any("Suggestion — not a label until you confirm" in t for t in texts(at, "info"))
+    store = LabelStore()
+    assert store.current(first) is None
+
+    at.selectbox(key=f"label_cat:{first}").select("fight")
+    at.text_input(key=f"label_note:{first}").input("two people shoving")
+    at.button(key="label_abnormal").click()
+    run(at)
+    assert any("a1.mp4 is **abnormal**" in t for t in texts(at, "success"))
+    saved = store.current(first)
+    assert (saved.label, saved.category, saved.note, saved.who) == (1, "fight", "two people shoving", "ann")
+    assert saved.suggested_by == "motion" and saved.suggested_confidence is not None  # what the model said, kept
+    assert [m.value for m in at.metric][:3] == ["1 / 4", "1", "0"]
+    assert any("**2 / 4**" in m.value for m in at.markdown)  # moved on to the next video
+
+    rows = list(csv.DictReader(io.StringIO(at.code[0].value)))
+    assert rows == [{"video": "a1.mp4", "label": "1", "category": "fight", "group": ""}]
+
+    # back to the first video and change our mind: the old label stays in the history
+    at.button(key="label_prev").click()
+    run(at)
+    assert any("**1 / 4**" in m.value for m in at.markdown)
+    assert any("Labelled **abnormal** (fight) by ann" in t for t in texts(at, "success"))
+    at.text_input(key="label_who").input("bob")
+    at.button(key="label_normal").click()
+    run(at)
+    hist = store.history(first)
+    assert [(h.label, h.who) for h in hist] == [(0, "bob"), (1, "ann")]
+    assert [m.value for m in at.metric][:3] == ["1 / 4", "0", "1"]
+    at.button(key="label_prev").click()
+    run(at)
+    table = at.dataframe[0].value
+    assert list(table["who"]) == ["bob", "ann"] and list(table["label"]) == ["normal", "abnormal"]
+    rows = list(csv.DictReader(io.StringIO(at.code[0].value)))
+    assert rows == [{"video": "a1.mp4", "label": "0", "category": "", "group": ""}]
+
+
+def test_folder_outside_the_roots_is_refused_on_the_page(clips, tmp_path):
+    outside = tmp_path / "private"
+    outside.mkdir()
+    write_video(outside / "x.mp4", moving_square_frames(n=12, size=(96, 128)))
+    at = add_folder(page(), outside)
+    assert any("outside the allowed data folders" in t for t in texts(at, "error"))
+    assert LabelStore().items() == []
+    assert any("queue is empty" in t for t in texts(at, "info"))
+
+
+BAD_CSV = {
+    "missing column": ("clip,label\na2.mp4,1\n", "no 'video' column"),
+    "unknown label": ("video,label\na2.mp4,1\nb1.mp4,sometimes\n", "unknown label 'sometimes'"),
+    "path outside folder": ("video,label\na2.mp4,1\n../private.mp4,0\n", "outside the chosen folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CSV))
+def test_malformed_csv_import_on_the_page_changes_nothing(clips, tmp_path, case):
+    write_video(tmp_path / "private.mp4", moving_square_frames(n=12, size=(96, 128)))
+    good = clips / "good.csv"
+    good.write_text("video,label,category,group\na1.mp4,abnormal,fight,g1\nb2.mp4,normal,,g2\n")
+    at = page()
+    at.text_input(key="label_import_path").input(str(good))
+    at.button(key="label_import").click()
+    run(at)
+    assert any("Imported 2 row(s): 2 label(s) changed, 2 new" in t for t in texts(at, "success"))
+    store = LabelStore()
+    before = (store.export_csv(), [(i.path, i.group) for i in store.items()], store.progress())
+
+    text, message = BAD_CSV[case]
+    bad = clips / "bad.csv"
+    bad.write_text(text)
+    at.text_input(key="label_import_path").input(str(bad))
+    at.button(key="label_import").click()
+    run(at)
+    errors = texts(at, "error")
+    assert any(message in e and "nothing changed" in e for e in errors) or any(message in e for e in errors), errors
+    assert (store.export_csv(), [(i.path, i.group) for i in store.items()], store.progress()) == before
+
+
+def test_uploaded_csv_is_imported_relative_to_the_named_folder(clips):
+    at = page()
+    at.file_uploader(key="label_import_file").set_value(("mine.csv", b"video,label\nb1.mp4,0\na2.mp4,1\n", "text/csv"))
+    at.text_input(key="label_import_folder").input(str(clips))
+    at.button(key="label_import").click()
+    run(at)
+    assert [(i.name, i.label.label) for i in LabelStore().labelled()] == [("a2.mp4", 1), ("b1.mp4", 0)]
+
+
+def test_csv_on_the_server_outside_the_roots_is_not_read(clips, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("video,label\nx,1\n")
+    at = page()
+    at.text_input(key="label_import_path").input(str(secret))
+    at.button(key="label_import").click()
+    run(at)
+    assert any("outside the allowed data folders" in t for t in texts(at, "error"))
+    assert LabelStore().items() == []

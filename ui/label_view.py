@@ -1,0 +1,110 @@
+"""Drawing helpers for the Label page: player, score curve, thumbnails, label history, training status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.labels import Label, LabelProgress, Suggestion
+from core.store import AnalysisRecord
+
+PLAYABLE = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/mp4", ".m4v": "video/mp4"}
+
+
+def word(label: int) -> str:
+    return "abnormal" if label == 1 else "normal"
+
+
+def progress(p: LabelProgress) -> None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Labelled", f"{p.labelled} / {p.total}")
+    c2.metric("Abnormal", p.abnormal)
+    c3.metric("Normal", p.normal)
+    st.progress(p.fraction, text=f"{p.fraction:.0%} labelled · balance {p.abnormal} abnormal : {p.normal} normal")
+
+
+def player(path: Path) -> None:
+    """Browsers play mp4/webm/mov; other containers and frame folders get a note instead of a broken player."""
+    if path.is_dir():
+        st.caption("A folder of numbered images: no player; see the thumbnails.")
+        return
+    fmt = PLAYABLE.get(path.suffix.lower())
+    if fmt is None:
+        st.caption(f"Browsers cannot play '{path.suffix}' files; see the score curve and thumbnails.")
+        return
+    st.video(str(path), format=fmt)
+
+
+def analysis(rec: AnalysisRecord, top: int = 4) -> None:
+    """Score curve (raw and smoothed, 0..1 over seconds) and the worst moments as thumbnails."""
+    chart = pd.DataFrame({"score": rec.track.score, "smoothed": rec.track.smoothed}, index=rec.track.t)
+    chart.index.name = "t (s)"
+    st.line_chart(chart, height=180, x_label="time (s)", y_label="score")
+    shots = [(m, rec.thumbnails.get(m.frame)) for m in rec.moments[:top]]
+    shots = [(m, p) for m, p in shots if p is not None and p.exists()]
+    if shots:
+        cols = st.columns(len(shots))
+        for col, (m, p) in zip(cols, shots, strict=True):
+            col.image(str(p), caption=f"{m.t:.1f} s · {m.score:.2f}", width="stretch")
+
+
+def suggestion_note(s: Suggestion | None, model: str) -> None:
+    if s is None:
+        st.caption(f"No suggestion yet from '{model}' (analyse the video, or score the queue).")
+        return
+    st.info(
+        f"Suggestion — not a label until you confirm: **{word(s.label)}**, "
+        f"{s.confidence:.0%} confident (model {s.model}, version {s.model_version}, video score {s.score:.2f}).",
+        icon="🤖",
+    )
+
+
+def current_label(lab: Label | None) -> None:
+    if lab is None:
+        st.caption("Not labelled yet.")
+        return
+    cat = f" ({lab.category})" if lab.category else ""
+    st.success(f"Labelled **{lab.word}**{cat} by {lab.who} at {lab.at}", icon="🏷️")
+
+
+def history(rows: list[Label]) -> None:
+    if not rows:
+        st.caption("No labels yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "when": h.at,
+                    "who": h.who,
+                    "label": h.word,
+                    "category": h.category or "",
+                    "note": h.note,
+                    "from": h.origin,
+                    "model suggested": _suggested(h),
+                }
+                for h in rows
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def _suggested(h: Label) -> str:
+    if h.suggested_label is None:
+        return ""
+    return f"{word(h.suggested_label)} {h.suggested_confidence:.0%} ({h.suggested_by} {h.suggested_version})"
+
+
+def metrics(m: dict) -> None:
+    """A trained model's headline figures: cross-validated AUC and what it was trained on."""
+    auc = m.get("cv_auc")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Cross-validated AUC", "—" if auc is None else f"{auc:.3f}")
+    c2.metric("Videos", m.get("n_videos", "—"))
+    c3.metric("Abnormal : normal", f"{m.get('n_abnormal', '—')} : {m.get('n_normal', '—')}")
+    if auc is None:
+        st.caption("Too few videos (or groups) for cross-validation; label more to get an AUC.")
