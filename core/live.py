@@ -1,0 +1,507 @@
+"""Live engine (no Streamlit): frames in from a camera callback or a server-side stream, scores, overlay,
+sustained-anomaly alerts into the outbox.
+
+    camera callback ──submit()──► LatestFrameSlot (1 frame, newest wins) ──► worker thread
+         │                                                                   scorer stream (own instance)
+         └─annotate() with the latest score ◄── shared view (lock) ◄──────── SustainedRule → Outbox
+
+The callback never waits: ``submit`` replaces whatever frame is waiting and ``annotate`` only draws
+the newest score, so the picture keeps the camera's fps while the model runs at its own pace. All
+disk and database work (the outbox) happens in the worker, SMTP in the outbox's sender thread.
+
+Clock: epoch seconds (``time.time()``) throughout, so the rule, the outbox and the page agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import cv2
+import numpy as np
+
+from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
+from core.errors import SourceError, VigilError
+from core.outbox import AlertRecord, Outbox
+from core.scorers.base import Evidence, Scorer, ScoringStream
+
+log = logging.getLogger("vigil.live")
+
+HISTORY_S = 60.0  # the page charts the last minute
+STATS_WINDOW_S = 2.0  # fps is measured over this trailing window
+IDLE_STOP_S = 20.0  # a worker with no frames for this long ends (the tab was closed); restarts on demand
+STREAM_SCHEMES = {"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "tcp"}
+
+# BGR colours per rule state: what the border and the score bar show.
+STATE_COLOURS = {
+    RuleState.NORMAL: (80, 200, 80),
+    RuleState.ANOMALOUS: (0, 190, 255),
+    RuleState.ALERTED: (40, 40, 240),
+    RuleState.SUPPRESSED: (40, 40, 240),
+    RuleState.COOLDOWN: (230, 160, 60),
+}
+# COCO-17 skeleton edges (keypoint index pairs).
+SKELETON = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14), (14, 16)]
+
+
+class LiveSourceError(SourceError):
+    """A server-side live source (stream URL or file) cannot be opened or read."""
+
+
+class LatestFrameSlot:
+    """A bounded queue of size one: ``put`` never blocks and replaces a waiting item (counted as dropped)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._item: tuple[np.ndarray, float] | None = None
+        self.dropped = 0
+
+    def put(self, frame: np.ndarray, t: float) -> None:
+        with self._cond:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = (frame, t)
+            self._cond.notify()
+
+    def get(self, timeout: float) -> tuple[np.ndarray, float] | None:
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            return item
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """Measured, not assumed. fps over the last ``STATS_WINDOW_S``; latencies in ms over the last 100 frames.
+
+    ``latency_ms``: capture (callback) -> score ready, i.e. queue wait + scoring: how far the overlay's
+    score lags the picture. ``overlay_ms``: time the callback itself spends (what the video is delayed).
+    """
+
+    camera_fps: float = 0.0
+    processed_fps: float = 0.0
+    latency_ms: float = 0.0
+    latency_p95_ms: float = 0.0
+    overlay_ms: float = 0.0
+    frames_in: int = 0
+    frames_scored: int = 0
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """What a page shows: the last minute of scores, the rule's state, the stats, the last alert."""
+
+    running: bool
+    model: str
+    score: float  # latest raw score (0..1)
+    status: RuleStatus
+    history: list[tuple[float, float, float]]  # (epoch s, raw score, smoothed score), oldest first
+    stats: LiveStats
+    threshold: float
+    warming_up: bool  # the model has not produced a non-zero score yet (e.g. motion's 3 s baseline)
+    last_alert: AlertRecord | None = None
+    error: str | None = None  # the last problem, in words (scoring failed, outbox write failed...)
+
+
+@dataclass
+class _View:
+    """The worker's latest results; replaced whole under the lock and only read by ``annotate``."""
+
+    score: float = 0.0
+    status: RuleStatus = field(default_factory=lambda: RuleStatus(RuleState.NORMAL, 0.0, 0.0, 0.0, False))
+    evidence: Evidence = field(default_factory=Evidence.empty)
+    scored_size: tuple[int, int] = (0, 0)  # (h, w) of the frame the evidence refers to
+
+
+class LiveProcessor:
+    """Scores frames handed over by a callback, keeps the rule and writes alerts. Thread-safe API.
+
+    ``process(frame)`` is what a WebRTC ``video_frame_callback`` calls: it submits and returns the
+    annotated frame at once. ``snapshot()`` is what the page's fragment reads.
+    """
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        model: str,
+        cfg: AlertConfig | None = None,
+        source: str = "camera",
+        outbox: Outbox | None = None,
+        on_alert: Callable[[AlertRecord], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        idle_stop: float = IDLE_STOP_S,
+    ):
+        self.scorer, self.model, self.source = scorer, model, source
+        self.cfg = cfg or AlertConfig()
+        self.outbox, self.on_alert = outbox, on_alert
+        self.clock, self.idle_stop = clock, idle_stop
+        self.rule = SustainedRule(self.cfg)  # only the worker touches it (status via snapshots)
+        self._slot = LatestFrameSlot()
+        self._lock = threading.Lock()
+        self._view = _View()
+        self._history: deque[tuple[float, float, float]] = deque()
+        self._in_times: deque[float] = deque()
+        self._done_times: deque[float] = deque()
+        self._latencies: deque[float] = deque(maxlen=100)
+        self._overlay: deque[float] = deque(maxlen=100)
+        self._frames_in = self._frames_scored = 0
+        self._pending_cfg: AlertConfig | None = None
+        self._last_alert: AlertRecord | None = None
+        self._error: str | None = None
+        self._seen_score = False
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._peak: tuple[float, np.ndarray, Evidence] | None = None  # (t, frame, evidence) of the episode peak
+
+    # --- called from the camera / callback thread: never blocks ---------------------------------
+    def submit(self, frame: np.ndarray, t: float | None = None) -> None:
+        """Hand a BGR uint8 frame (H,W,3) captured at ``t`` (epoch s, default now) to the worker."""
+        t = self.clock() if t is None else t
+        self._slot.put(frame, t)
+        with self._lock:
+            self._frames_in += 1
+            self._in_times.append(t)
+            self._trim(self._in_times, t)
+        if not self.running and not self._stop.is_set():
+            self._start_worker()
+
+    def annotate(self, frame: np.ndarray) -> np.ndarray:
+        """The frame with the latest score, state colour and evidence drawn on it (in place)."""
+        with self._lock:
+            view, stats = self._view, self._stats_locked()
+        return draw_overlay(frame, view, self.cfg.threshold, self.model, stats)
+
+    def process(self, frame: np.ndarray, t: float | None = None) -> np.ndarray:
+        """submit + annotate: the whole job of a video frame callback."""
+        t0 = time.perf_counter()
+        self.submit(frame, t)
+        out = self.annotate(frame.copy())  # the worker scores the original: drawn pixels would read as motion
+        with self._lock:
+            self._overlay.append(time.perf_counter() - t0)
+        return out
+
+    # --- control ---------------------------------------------------------------------------------
+    def set_config(self, cfg: AlertConfig) -> None:
+        """New rule settings; applied by the worker before its next frame (cooldowns survive)."""
+        if cfg != self.cfg:
+            self.cfg = cfg
+            with self._lock:
+                self._pending_cfg = cfg
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the worker (a later ``submit`` will not restart it)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def snapshot(self) -> LiveSnapshot:
+        with self._lock:
+            now = self.clock()
+            return LiveSnapshot(
+                running=self.running,
+                model=self.model,
+                score=self._view.score,
+                status=self._view.status,
+                history=list(self._history),
+                stats=self._stats_locked(now),
+                threshold=self.cfg.threshold,
+                warming_up=not self._seen_score,
+                last_alert=self._last_alert,
+                error=self._error,
+            )
+
+    # --- worker ----------------------------------------------------------------------------------
+    def _start_worker(self) -> None:
+        with self._lock:
+            if self.running:
+                return
+            self._thread = threading.Thread(target=self._run, name=f"vigil-live-{self.source}", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        # One scoring stream per thread, created in it (ultralytics models must not be shared).
+        stream: ScoringStream = self.scorer.stream(live=True)
+        idle_since = time.monotonic()
+        while not self._stop.is_set():
+            item = self._slot.get(timeout=0.25)
+            if item is None:
+                if time.monotonic() - idle_since > self.idle_stop:
+                    return  # nobody is sending frames any more; submit() starts a fresh worker
+                continue
+            idle_since = time.monotonic()
+            self._step(stream, *item)
+
+    def _step(self, stream: ScoringStream, frame: np.ndarray, t: float) -> None:
+        with self._lock:
+            cfg, self._pending_cfg = self._pending_cfg, None
+        if cfg is not None:
+            self.rule.reconfigure(cfg)
+        try:
+            score = stream.update(t, frame)
+            evidence = stream.evidence(-1)
+        except Exception as err:  # noqa: BLE001 - a model failure must show on the page, not kill the stream
+            log.exception("live scoring failed")
+            with self._lock:
+                self._error = f"Scoring failed: {err}"
+            return
+        score = float(score or 0.0)
+        done = self.clock()
+        alerts = self.rule.update(t, score, self.source)
+        peak = self.rule.peak_of(self.source)
+        if peak is not None and peak[1] == t:
+            self._peak = (t, frame, evidence)
+        status = self.rule.status(t, self.source)
+        with self._lock:
+            self._view = _View(score, status, evidence, frame.shape[:2])
+            self._seen_score = self._seen_score or score > 0
+            self._history.append((t, score, status.smoothed))
+            self._trim(self._history, t, HISTORY_S, key=lambda h: h[0])
+            self._done_times.append(done)
+            self._trim(self._done_times, done)
+            self._latencies.append(done - t)
+            self._frames_scored += 1
+        for alert in alerts:
+            self._record(alert)
+
+    def _record(self, alert: Alert) -> None:
+        if self.outbox is None:
+            return
+        snapshot = None
+        if alert.kind == "alert" and self._peak is not None and self._peak[0] == alert.peak_t:
+            _, frame, evidence = self._peak
+            with self._lock:
+                stats = self._stats_locked()
+            view = _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2])
+            snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, caption=False)
+        try:
+            rec = self.outbox.record(alert, self.model, snapshot, self.cfg)
+        except (OSError, VigilError, ValueError) as err:
+            log.exception("could not store an alert")
+            with self._lock:
+                self._error = f"Could not store the alert: {err}"
+            return
+        with self._lock:
+            self._last_alert = rec
+        if self.on_alert is not None:
+            self.on_alert(rec)
+
+    # --- helpers (lock held) ---------------------------------------------------------------------
+    @staticmethod
+    def _trim(buf: deque, now: float, window: float = STATS_WINDOW_S, key=lambda x: x) -> None:
+        while buf and key(buf[0]) < now - window:
+            buf.popleft()
+
+    def _stats_locked(self, now: float | None = None) -> LiveStats:
+        now = self.clock() if now is None else now
+
+        def rate(times: deque[float]) -> float:
+            recent = [x for x in times if x >= now - STATS_WINDOW_S]
+            if len(recent) < 2:
+                return 0.0
+            span = max(now - recent[0], recent[-1] - recent[0])
+            return (len(recent) - 1) / span if span > 0 else 0.0
+
+        lat = np.array(self._latencies) * 1000.0 if self._latencies else np.zeros(1)
+        return LiveStats(
+            camera_fps=rate(self._in_times),
+            processed_fps=rate(self._done_times),
+            latency_ms=float(np.median(lat)),
+            latency_p95_ms=float(np.percentile(lat, 95)),
+            overlay_ms=float(np.median(self._overlay) * 1000.0) if self._overlay else 0.0,
+            frames_in=self._frames_in,
+            frames_scored=self._frames_scored,
+            dropped=self._slot.dropped,
+        )
+
+
+# --- overlay --------------------------------------------------------------------------------------
+def draw_overlay(
+    frame: np.ndarray,
+    view: _View,
+    threshold: float,
+    model: str,
+    stats: LiveStats | None = None,
+    caption: bool = True,
+) -> np.ndarray:
+    """Draw score bar, state border, evidence and a status line on ``frame`` (BGR, in place). Returns it."""
+    h, w = frame.shape[:2]
+    colour = STATE_COLOURS[view.status.state]
+    # Evidence boxes/keypoints are in the scored frame's pixels; scale if the shown frame differs.
+    sh, sw = view.scored_size
+    sx, sy = (w / sw, h / sh) if sw and sh else (1.0, 1.0)
+    for i, (x1, y1, x2, y2) in enumerate(view.evidence.boxes):
+        c = (40, 40, 240) if i == view.evidence.culprit else (220, 220, 220)
+        cv2.rectangle(frame, (int(x1 * sx), int(y1 * sy)), (int(x2 * sx), int(y2 * sy)), c, 2)
+    for person in view.evidence.keypoints:
+        pts = [(int(x * sx), int(y * sy)) if c >= 0.5 else None for x, y, c in person]  # conf < 0.5 = missing
+        for a, b in SKELETON:
+            if pts[a] and pts[b]:
+                cv2.line(frame, pts[a], pts[b], (255, 200, 0), 2)
+        for p in pts:
+            if p:
+                cv2.circle(frame, p, 3, (0, 255, 255), -1)
+    thick = max(2, w // 160) if view.status.state != RuleState.NORMAL else 2
+    cv2.rectangle(frame, (0, 0), (w - 1, h - 1), colour, thick)
+    # Score bar along the bottom: fill = smoothed score, tick = threshold.
+    bar_h = max(8, h // 30)
+    y0 = h - bar_h - 4
+    cv2.rectangle(frame, (4, y0), (w - 5, h - 5), (40, 40, 40), -1)
+    fill = int((w - 9) * min(1.0, max(0.0, view.status.smoothed)))
+    if fill > 0:
+        cv2.rectangle(frame, (4, y0), (4 + fill, h - 5), colour, -1)
+    tx = 4 + int((w - 9) * threshold)
+    cv2.line(frame, (tx, y0 - 3), (tx, h - 2), (255, 255, 255), 2)
+    if caption:
+        text = f"{model}  score {view.score:.2f}  {view.status.words()}"
+        if stats is not None and stats.processed_fps > 0:
+            text += f"  |  {stats.processed_fps:.0f} fps  {stats.latency_ms:.0f} ms"
+        scale = max(0.4, w / 1400)
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        cv2.rectangle(frame, (4, 4), (min(w - 5, 12 + tw), 12 + th), (0, 0, 0), -1)
+        cv2.putText(frame, text, (8, 8 + th), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    else:  # a snapshot: when and how strange, burnt in
+        text = f"{time.strftime('%Y-%m-%d %H:%M:%S')}  peak {view.score:.2f}  {model}"
+        cv2.putText(
+            frame, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, max(0.45, w / 1200), (255, 255, 255), 2, cv2.LINE_AA
+        )
+    return frame
+
+
+# --- server-side source ---------------------------------------------------------------------------
+def check_live_uri(uri: str) -> str:
+    """A stream URL (rtsp/rtmp/http(s)/srt/udp/tcp) or an existing local video file. Raises LiveSourceError."""
+    uri = uri.strip()
+    if not uri:
+        raise LiveSourceError("Enter a stream URL (rtsp://…, http://…) or the path of a video file on the server.")
+    scheme = urlparse(uri).scheme.lower()
+    if scheme in STREAM_SCHEMES:
+        return uri
+    if scheme == "file":
+        raise LiveSourceError("Use the plain path of the file on the server, without file://.")
+    if scheme and len(scheme) > 1:  # "C:" style drive letters are paths, anything longer is a scheme
+        raise LiveSourceError(f"Unsupported stream type '{scheme}://'. Use rtsp, rtmp, http(s), srt, udp or tcp.")
+    p = Path(uri).expanduser()
+    if not p.is_file():
+        raise LiveSourceError(f"No video file at {p} on the server.")
+    return str(p.resolve())
+
+
+class ServerSource:
+    """Plays a stream URL or a local file through a LiveProcessor at real time, in its own thread.
+
+    Files (and http links to files) are paced by their timestamps so a 25 fps file takes its real
+    duration; ``loop`` restarts a file at its end. A live stream that drops is reopened with backoff.
+    ``latest()`` is the newest annotated frame for the page to show.
+    """
+
+    def __init__(self, uri: str, processor: LiveProcessor, loop: bool = True, max_side: int = 640):
+        self.uri = check_live_uri(uri)
+        self.processor, self.loop, self.max_side = processor, loop, max_side
+        self.is_file = Path(self.uri).is_file()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._latest: np.ndarray | None = None
+        self.error: str | None = None
+        self.state = "idle"  # idle | connecting | playing | reconnecting | ended | failed
+
+    def start(self) -> ServerSource:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="vigil-server-source", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.processor.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def latest(self) -> np.ndarray | None:
+        with self._lock:
+            return self._latest
+
+    def _open(self) -> cv2.VideoCapture:
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
+        cap = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
+        if not cap.isOpened():
+            cap.release()
+            raise LiveSourceError(f"Could not open {self._label()} (unreachable, wrong address or not a video).")
+        return cap
+
+    def _label(self) -> str:
+        # Never show credentials embedded in a stream URL (rtsp://user:pass@host/...).
+        u = urlparse(self.uri)
+        return self.uri if not u.netloc or "@" not in u.netloc else self.uri.replace(u.netloc, u.netloc.split("@")[-1])
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """Frames paced to real time; reopens a dropped stream, loops a file. Ends on stop()."""
+        failures = 0
+        while not self._stop.is_set():
+            self.state = "connecting" if failures == 0 else "reconnecting"
+            try:
+                cap = self._open()
+            except LiveSourceError as err:
+                failures += 1
+                self.error = str(err)
+                if self.is_file or failures >= 5:
+                    self.state = "failed"
+                    return
+                self._stop.wait(min(30.0, 2.0**failures))
+                continue
+            fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+            fps = fps if 1.0 <= fps <= 240.0 else 25.0
+            start, n = time.monotonic(), 0
+            self.state, self.error = "playing", None
+            try:
+                while not self._stop.is_set():
+                    ok, frame = cap.read()
+                    if not ok:
+                        break
+                    failures = 0
+                    n += 1
+                    pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                    due = start + (pos if pos > 0 else n / fps)
+                    wait = due - time.monotonic()
+                    if wait > 0:
+                        self._stop.wait(wait)
+                    yield _fit(frame, self.max_side)
+            finally:
+                cap.release()
+            if self.is_file and not self.loop:
+                self.state = "ended"
+                return
+            if not self.is_file:
+                failures += 1
+                self.error = f"The stream {self._label()} stopped; reconnecting."
+
+    def _run(self) -> None:
+        for frame in self.frames():
+            out = self.processor.process(frame)
+            with self._lock:
+                self._latest = out
+
+
+def _fit(frame: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    if max(h, w) <= max_side:
+        return frame
+    s = max_side / max(h, w)
+    return cv2.resize(frame, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)

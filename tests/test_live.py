@@ -1,0 +1,222 @@
+"""Live engine: the callback never waits, scores flow into the rule and the outbox, server files play at real time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import moving_square_frames, write_video
+
+from core.alerts import AlertConfig, RuleState
+from core.errors import VigilError
+from core.live import LatestFrameSlot, LiveProcessor, LiveSourceError, ServerSource, check_live_uri, draw_overlay
+from core.outbox import Outbox, list_alerts
+from core.registry import load_scorer
+from core.scorers.base import Evidence, Scorer, ScoringStream
+
+
+class ScriptedStream(ScoringStream):
+    """Scores from a function of time; optional delay per frame (a slow model); records its thread."""
+
+    def __init__(self, fn, delay: float, threads: set):
+        super().__init__(live=True)
+        self.fn, self.delay, self.threads = fn, delay, threads
+
+    def update(self, t, frame):
+        self.threads.add(threading.get_ident())
+        if self.delay:
+            time.sleep(self.delay)
+        return self.fn(t, frame)
+
+    def finish(self):
+        return np.zeros(0)
+
+    def evidence(self, index):
+        return Evidence(boxes=np.array([[10, 10, 50, 50]], np.float32), culprit=0)
+
+
+class ScriptedScorer(Scorer):
+    def __init__(self, fn=lambda t, f: 0.0, delay: float = 0.0):
+        self.fn, self.delay, self.threads = fn, delay, set()
+        self.streams = 0
+
+    def stream(self, live=False):
+        self.streams += 1
+        return ScriptedStream(self.fn, self.delay, self.threads)
+
+
+def frame(value: int = 0, size=(120, 160)) -> np.ndarray:
+    return np.full((*size, 3), value, np.uint8)
+
+
+def wait_for(cond, timeout: float = 10.0) -> bool:
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_latest_frame_slot_keeps_only_the_newest():
+    slot = LatestFrameSlot()
+    assert slot.get(timeout=0.01) is None
+    for i in range(5):
+        slot.put(frame(i), float(i))
+    f, t = slot.get(timeout=0.01)
+    assert (t, int(f[0, 0, 0]), slot.dropped) == (4.0, 4, 4)
+    assert slot.get(timeout=0.01) is None
+
+
+def test_callback_never_waits_for_a_slow_model():
+    scorer = ScriptedScorer(lambda t, f: 0.3, delay=0.2)  # a 5 fps model
+    proc = LiveProcessor(scorer, "slow")
+    try:
+        costs = []
+        for _ in range(60):  # 2 s of a 30 fps camera
+            t0 = time.perf_counter()
+            out = proc.process(frame(10))
+            costs.append(time.perf_counter() - t0)
+            time.sleep(1 / 30)
+        snap = proc.snapshot()
+    finally:
+        proc.stop()
+    # The picture keeps the camera's pace: a callback that waited for the model would take >= 0.2 s.
+    # (The first call starts the worker thread; a loaded CI box may add a few ms, hence the margins.)
+    assert float(np.median(costs)) < 0.02 and max(costs[1:]) < 0.15
+    assert out.shape == (120, 160, 3)
+    assert 5 <= snap.stats.frames_scored <= 15  # the model ran at its own pace ...
+    assert snap.stats.dropped >= 40  # ... and the frames it could not take were dropped, not queued
+    assert snap.stats.camera_fps > 20 and snap.stats.processed_fps < 8
+    assert snap.score == pytest.approx(0.3)
+    assert len(scorer.threads) == 1 and threading.get_ident() not in scorer.threads  # its own thread
+
+
+def test_sustained_scores_record_one_alert_with_snapshot():
+    clock = [1000.0]
+    # Frames carry their "time" in a pixel so the scripted model is deterministic whatever the pacing.
+    scorer = ScriptedScorer(lambda t, f: 0.9 if f[0, 0, 0] >= 50 else 0.05)
+    woken = []
+    proc = LiveProcessor(
+        scorer,
+        "scripted v1",
+        AlertConfig(threshold=0.5, seconds=2.0, cooldown=60, smooth_seconds=0.0),
+        source="lobby",
+        outbox=Outbox(),
+        on_alert=woken.append,
+        clock=lambda: clock[0],
+    )
+    try:
+        for i in range(80):  # 8 s at 10 fps: calm 0-3 s, anomalous 3-8 s
+            clock[0] = 1000.0 + i / 10
+            img = frame(60 if i >= 30 else 0)
+            proc.submit(img, clock[0])
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        snap = proc.snapshot()
+    finally:
+        proc.stop()
+    (rec,) = list_alerts()
+    assert woken == [rec] and snap.last_alert == rec
+    assert (rec.source, rec.model, rec.kind) == ("lobby", "scripted v1", "alert")
+    assert rec.started_at == pytest.approx(1003.0) and rec.fired_at == pytest.approx(1005.0)
+    assert rec.duration == pytest.approx(2.0) and rec.peak == pytest.approx(0.9)
+    assert rec.snapshot_path.is_file() and rec.status == "pending"
+    assert snap.status.state == RuleState.ALERTED
+    assert [round(s, 2) for _, s, _ in snap.history[28:32]] == [0.05, 0.05, 0.9, 0.9]
+
+
+def test_motion_model_scores_live_frames_and_stays_calm_on_a_still_scene():
+    proc = LiveProcessor(load_scorer("motion"), "motion", AlertConfig())
+    frames = moving_square_frames(n=60, slow_speed=0.0)
+    try:
+        for i, f in enumerate(frames):
+            proc.submit(f, 100.0 + i / 10)
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        snap = proc.snapshot()
+    finally:
+        proc.stop()
+    assert snap.stats.frames_scored == 60 and snap.error is None
+    assert max(s for _, s, _ in snap.history) < 0.3 and snap.status.state == RuleState.NORMAL
+
+
+def test_worker_ends_when_frames_stop_and_restarts_with_a_fresh_stream():
+    scorer = ScriptedScorer()
+    proc = LiveProcessor(scorer, "m", idle_stop=0.3)
+    proc.submit(frame())
+    assert wait_for(lambda: proc.running)
+    assert wait_for(lambda: not proc.running, 3)
+    proc.submit(frame())
+    assert wait_for(lambda: proc.running)
+    proc.stop()
+    assert scorer.streams == 2
+
+
+def test_scoring_errors_are_shown_not_fatal():
+    def boom(t, f):
+        raise RuntimeError("model exploded")
+
+    proc = LiveProcessor(ScriptedScorer(boom), "m")
+    try:
+        proc.submit(frame())
+        assert wait_for(lambda: proc.snapshot().error is not None)
+        assert proc.snapshot().error == "Scoring failed: model exploded" and proc.running
+    finally:
+        proc.stop()
+
+
+def test_overlay_draws_bar_border_and_evidence():
+    from core.alerts import RuleStatus
+    from core.live import _View
+
+    img = frame(0, (240, 320))
+    status = RuleStatus(RuleState.NORMAL, smoothed=0.8, anomalous_for=0.0, cooldown_left=0.0, capped=False)
+    view = _View(0.8, status, Evidence(boxes=np.array([[100, 50, 200, 150]], np.float32), culprit=0), (240, 320))
+    out = draw_overlay(img, view, threshold=0.5, model="m")
+    assert tuple(out[100, 100]) == (40, 40, 240)  # culprit box edge in red
+    assert tuple(out[230, 100]) == (80, 200, 80) and tuple(out[230, 300]) == (40, 40, 40)  # bar filled to 80 %
+    assert tuple(out[230, 4 + int(311 * 0.5)]) == (255, 255, 255)  # threshold tick
+
+
+@pytest.mark.parametrize(
+    "uri, ok",
+    [
+        ("rtsp://cam.local:554/stream", True),
+        ("http://127.0.0.1:8080/video.mjpg", True),
+        ("", False),
+        ("file:///etc/passwd", False),
+        ("gopher://x", False),
+        ("/no/such/file.mp4", False),
+    ],
+)
+def test_check_live_uri(uri, ok):
+    if ok:
+        assert check_live_uri(uri) == uri
+    else:
+        with pytest.raises(LiveSourceError) as err:
+            check_live_uri(uri)
+        assert isinstance(err.value, VigilError) and str(err.value)
+
+
+def test_server_source_plays_a_file_at_real_time(tmp_path):
+    path = write_video(tmp_path / "clip.avi", moving_square_frames(n=20), fps=10)  # 2 s
+    proc = LiveProcessor(ScriptedScorer(lambda t, f: 0.1), "m", source="file")
+    src = ServerSource(str(path), proc, loop=False)
+    t0 = time.monotonic()
+    src.start()
+    assert wait_for(lambda: src.state == "ended", 10)
+    elapsed = time.monotonic() - t0
+    snap = proc.snapshot()
+    src.stop()
+    assert 1.6 <= elapsed <= 4.0  # real time, not as fast as it decodes
+    assert snap.stats.frames_in == 20 and src.latest() is not None and src.latest().shape == (240, 320, 3)
+
+
+def test_server_source_reports_an_unreadable_file(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    src = ServerSource(str(bad), LiveProcessor(ScriptedScorer(), "m")).start()
+    assert wait_for(lambda: src.state == "failed", 10)
+    assert "Could not open" in src.error
+    src.stop()
