@@ -406,7 +406,14 @@ class ServerSource:
     ``latest()`` is the newest annotated frame for the page to show.
     """
 
+    # Running server sources by id: they are process-wide on purpose (monitoring continues when the
+    # tab that started it is closed, and any session can see and stop it).
+    _active: dict[str, ServerSource] = {}
+    _active_lock = threading.Lock()
+
     def __init__(self, uri: str, processor: LiveProcessor, loop: bool = True, max_side: int = 640):
+        self.id = f"{int(time.time() * 1000):x}"
+        self.started_at = time.time()
         self.uri = check_live_uri(uri)
         self.processor, self.loop, self.max_side = processor, loop, max_side
         self.is_file = Path(self.uri).is_file()
@@ -422,6 +429,8 @@ class ServerSource:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="vigil-server-source", daemon=True)
             self._thread.start()
+            with ServerSource._active_lock:
+                ServerSource._active[self.id] = self
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -429,6 +438,19 @@ class ServerSource:
         if self._thread is not None:
             self._thread.join(timeout)
         self.processor.stop()
+        with ServerSource._active_lock:
+            ServerSource._active.pop(self.id, None)
+
+    @classmethod
+    def active(cls) -> list[ServerSource]:
+        """Server sources started and not stopped, oldest first."""
+        with cls._active_lock:
+            return sorted(cls._active.values(), key=lambda s: s.started_at)
+
+    @property
+    def label(self) -> str:
+        """The URI without credentials, or the file's name."""
+        return Path(self.uri).name if self.is_file else self._label()
 
     @property
     def running(self) -> bool:

@@ -1,0 +1,91 @@
+"""The alert log as a Streamlit table: time, source, duration, peak, snapshot, email status.
+
+Used by the Live page and meant for History too::
+
+    from ui.alerts_view import render_alert_log
+    render_alert_log(key="history-alerts")          # newest 50, with a "retry failed now" button
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import VigilError
+from core.outbox import AlertRecord, Outbox, Sender, list_alerts
+
+EMAIL_ICONS = {"sent": "✅", "pending": "⏳", "failed": "⚠️"}
+
+
+def _thumb_url(rec: AlertRecord) -> str | None:
+    """A small data URL of the snapshot (thumbnails are ~10 KB, so a table of 50 stays light)."""
+    path = rec.thumb_path or rec.snapshot_path
+    if path is None or not path.is_file():
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def alert_log_frame(alerts: list[AlertRecord], now: float | None = None) -> pd.DataFrame:
+    """One row per alert, columns in the words a person reads (see ``render_alert_log``)."""
+    now = time.time() if now is None else now
+    rows = [
+        {
+            "snapshot": _thumb_url(a),
+            "time": datetime.fromtimestamp(a.started_at),
+            "source": a.source if a.kind == "alert" else f"digest ({len(a.details.get('suppressed', []))} held back)",
+            "duration (s)": round(a.duration, 1) if a.kind == "alert" else None,
+            "peak": round(a.peak, 2),
+            "model": a.model,
+            "email": f"{EMAIL_ICONS.get(a.status, '')} {a.email_status(now)}",
+            "attempts": a.attempts,
+            "last error": a.last_error or "",
+        }
+        for a in alerts
+    ]
+    columns = ["snapshot", "time", "source", "duration (s)", "peak", "model", "email", "attempts", "last error"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def render_alert_log(
+    alerts: list[AlertRecord] | None = None,
+    limit: int = 50,
+    source: str | None = None,
+    key: str = "alert-log",
+) -> None:
+    """Draw the alert log (newest first). Loads ``list_alerts(limit, source)`` when ``alerts`` is None.
+
+    Failed emails are visible with their error and next retry; a button makes them due at once.
+    """
+    try:
+        alerts = list_alerts(limit=limit, source=source) if alerts is None else alerts
+    except VigilError as err:
+        st.error(str(err))
+        return
+    if not alerts:
+        st.caption("No alerts yet.")
+        return
+    failed = [a for a in alerts if a.status == "failed"]
+    waiting = [a for a in alerts if a.status == "pending"]
+    sent = len(alerts) - len(failed) - len(waiting)
+    st.caption(f"{len(alerts)} most recent: {sent} emailed, {len(waiting)} waiting, {len(failed)} failed (retried).")
+    st.dataframe(
+        alert_log_frame(alerts),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "snapshot": st.column_config.ImageColumn("snapshot", width="small"),
+            "time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
+            "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
+        },
+        key=f"{key}-table",
+    )
+    if failed and st.button(f"Retry {len(failed)} failed email(s) now", key=f"{key}-retry"):
+        outbox = Outbox()
+        for a in failed:
+            outbox.retry_now(a.id)
+        Sender.shared().wake()
+        st.toast("Retrying now.")

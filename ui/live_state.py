@@ -1,0 +1,91 @@
+"""The Live page's per-session state and its settings sources (secrets, env), behind typed helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.alerts import AlertConfig
+from core.errors import ConfigError
+from core.live import LiveProcessor
+from core.outbox import Outbox, Sender
+from core.scorers.base import Scorer
+
+_KEY = "live_page"
+
+
+@dataclass
+class LiveSession:
+    """What one browser session keeps between reruns: its camera processor and connection timing."""
+
+    processor: LiveProcessor | None = None
+    processor_key: tuple | None = None  # (model name, version): a new model means a new processor
+    connecting_since: float | None = None  # when WebRTC signalling began without playing yet
+
+    def camera_processor(
+        self, key: tuple, scorer: Scorer, model_label: str, cfg: AlertConfig, sender: Sender
+    ) -> LiveProcessor:
+        """The session's camera processor for ``key``, replaced when the model changes; rule settings
+        are pushed into a running one (its cooldown and hourly cap survive)."""
+        if self.processor is None or self.processor_key != key:
+            if self.processor is not None:
+                self.processor.stop()
+            self.processor = LiveProcessor(
+                scorer, model_label, cfg, source="browser camera", outbox=Outbox(), on_alert=_waker(sender)
+            )
+            self.processor_key = key
+        else:
+            self.processor.set_config(cfg)
+        return self.processor
+
+
+def _waker(sender: Sender) -> Callable:
+    return lambda rec: sender.wake()
+
+
+def live_session() -> LiveSession:
+    if _KEY not in st.session_state:
+        st.session_state[_KEY] = LiveSession()
+    return st.session_state[_KEY]
+
+
+def secrets_dict() -> dict:
+    """``st.secrets`` as a plain dict; empty when there is no secrets.toml (not an error)."""
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # noqa: BLE001 - Streamlit raises different types for missing/unparsable files
+        return {}
+
+
+def ice_servers(secrets: dict) -> list[dict]:
+    """STUN/TURN servers: ``VIGIL_ICE_SERVERS`` (JSON list) or ``[webrtc] ice_servers`` in secrets.
+
+    Default: none. On localhost or a LAN the browser and server find each other without help; across
+    NATs a TURN server is needed. Never a public default: this must work offline.
+    """
+    raw = os.environ.get("VIGIL_ICE_SERVERS", "").strip()
+    if raw:
+        try:
+            servers = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ConfigError('VIGIL_ICE_SERVERS must be a JSON list like [{"urls": ["stun:host:3478"]}].') from None
+    else:
+        servers = (secrets.get("webrtc") or {}).get("ice_servers", [])
+    if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+        raise ConfigError("ICE servers must be a list of tables, each with 'urls' (and for TURN username/credential).")
+    return servers
+
+
+def connection_stalled(session: LiveSession, signalling: bool, playing: bool, after: float = 15.0) -> bool:
+    """True when WebRTC has been negotiating for ``after`` s without video (blocked network, no TURN)."""
+    if playing or not signalling:
+        session.connecting_since = None
+        return False
+    if session.connecting_since is None:
+        session.connecting_since = time.time()
+    return time.time() - session.connecting_since > after
