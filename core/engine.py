@@ -16,7 +16,7 @@ from core.errors import AnalysisCancelled, TooFewFramesError
 from core.events import ScoreTrack, segments_from_track, top_moments
 from core.registry import load_scorer
 from core.scorers.base import Scorer
-from core.sources import VideoSource, open_source
+from core.sources import VideoSource, open_source, prefetched
 from core.store import AnalysisRecord, Store, new_id
 
 THUMB_SIDE = 480
@@ -56,7 +56,7 @@ def score_source(
     frames: list[int] = []
     times: list[float] = []
     t0 = last = time.perf_counter()
-    for fr in source.frames(fps=fps, max_side=scoring.max_side):
+    for fr in prefetched(source.frames(fps=fps, max_side=scoring.max_side)):
         stream.update(fr.t, fr.image)
         frames.append(fr.index)
         times.append(fr.t)

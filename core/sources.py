@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,6 +258,57 @@ class FrameFolder(VideoSource):
                 if image is not None:
                     out[i] = resize_max_side(image, max_side) if max_side else image
         return out
+
+
+def prefetched(frames: Iterator[Frame], depth: int = 8) -> Iterator[Frame]:
+    """Decode ahead in a background thread (bounded to ``depth`` frames) while the caller scores.
+
+    OpenCV releases the GIL while decoding and computing flow, so on 2 cores decode and scoring overlap.
+    Errors in the decoder are re-raised in the caller; closing the generator stops the decoder.
+    """
+    import queue
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for fr in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(fr, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: object = done
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            item = err
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="vigil-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        close = getattr(frames, "close", None)
+        if close is not None and not worker.is_alive():
+            close()
 
 
 # --- uploaded bytes ----------------------------------------------------------------------------------

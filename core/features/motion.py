@@ -1,7 +1,7 @@
 """Motion featurizer: dense optical flow pooled on a coarse grid of cells.
 
 Each frame is converted to grey, resized so its longer side is ``work_side`` px, and compared with the
-previous frame by Farneback dense optical flow. Flow is expressed in *frame widths per second* so the
+previous frame by DIS dense optical flow. Flow is expressed in *frame widths per second* so the
 features do not depend on resolution or frame rate. Per cell of a ``rows x cols`` grid we keep:
 
 - ``mean``: mean flow speed over the cell;
@@ -21,6 +21,11 @@ N_FEATURES = 2  # mean, peak
 class MotionFeaturizer:
     def __init__(self, rows: int = 6, cols: int = 8, work_side: int = 192):
         self.rows, self.cols, self.work_side = rows, cols, work_side
+        # DIS ultrafast refined down to half resolution: ~3x cheaper than Farneback here, and on UCSD
+        # Ped2 within 0.01 ROC AUC of it once smoothed (finest scale 2 loses bikes: 0.70). One
+        # instance per featurizer because it keeps internal buffers.
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._flow.setFinestScale(1)
         self._prev: np.ndarray | None = None
         self._prev_t: float | None = None
 
@@ -45,7 +50,7 @@ class MotionFeaturizer:
         if prev is None or prev.shape != cur.shape:
             return out
         dt = t - prev_t if prev_t is not None and t > prev_t else 0.1
-        flow = cv2.calcOpticalFlowFarneback(prev, cur, None, 0.5, 2, 11, 2, 5, 1.1, 0)
+        flow = self._flow.calc(prev, cur, None)
         speed = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2) / (cur.shape[1] * dt)
         h, w = speed.shape
         ch, cw = h // self.rows, w // self.cols
