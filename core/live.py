@@ -59,17 +59,18 @@ class LatestFrameSlot:
 
     def __init__(self):
         self._cond = threading.Condition()
-        self._item: tuple[np.ndarray, float] | None = None
+        self._item: tuple[np.ndarray, float, float] | None = None
         self.dropped = 0
 
-    def put(self, frame: np.ndarray, t: float) -> None:
+    def put(self, frame: np.ndarray, t: float, arrival: float | None = None) -> None:
+        """``t``: the frame's time for scoring; ``arrival``: when it reached us (for latency)."""
         with self._cond:
             if self._item is not None:
                 self.dropped += 1
-            self._item = (frame, t)
+            self._item = (frame, t, t if arrival is None else arrival)
             self._cond.notify()
 
-    def get(self, timeout: float) -> tuple[np.ndarray, float] | None:
+    def get(self, timeout: float) -> tuple[np.ndarray, float, float] | None:
         with self._cond:
             if self._item is None:
                 self._cond.wait(timeout)
@@ -160,16 +161,26 @@ class LiveProcessor:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._peak: tuple[float, np.ndarray, Evidence] | None = None  # (t, frame, evidence) of the episode peak
+        self._media_offset: float | None = None  # epoch - media time, see _media_to_epoch
+        self._last_media_t = float("-inf")
 
     # --- called from the camera / callback thread: never blocks ---------------------------------
-    def submit(self, frame: np.ndarray, t: float | None = None) -> None:
-        """Hand a BGR uint8 frame (H,W,3) captured at ``t`` (epoch s, default now) to the worker."""
-        t = self.clock() if t is None else t
-        self._slot.put(frame, t)
+    def submit(self, frame: np.ndarray, t: float | None = None, media_t: float | None = None) -> None:
+        """Hand a BGR uint8 frame (H,W,3) to the worker.
+
+        ``t``: its capture time (epoch s). Without it, ``media_t`` (the stream's own timestamp, s, e.g.
+        a WebRTC frame's pts) is mapped onto the epoch clock, and failing that the arrival time is used.
+        Media timestamps matter: frames arrive in network bursts, and flow speed = shift / dt would
+        read a burst (tiny dt) as violent motion.
+        """
+        arrival = self.clock()
+        if t is None:
+            t = arrival if media_t is None else self._media_to_epoch(media_t, arrival)
+        self._slot.put(frame, t, arrival)
         with self._lock:
             self._frames_in += 1
-            self._in_times.append(t)
-            self._trim(self._in_times, t)
+            self._in_times.append(arrival)
+            self._trim(self._in_times, arrival)
         if not self.running and not self._stop.is_set():
             self._start_worker()
 
@@ -179,10 +190,18 @@ class LiveProcessor:
             view, stats = self._view, self._stats_locked()
         return draw_overlay(frame, view, self.cfg.threshold, self.model, stats)
 
-    def process(self, frame: np.ndarray, t: float | None = None) -> np.ndarray:
+    def _media_to_epoch(self, media_t: float, arrival: float) -> float:
+        # The least-delayed frame so far fixes the offset; a timestamp going backwards is a new stream.
+        offset = arrival - media_t
+        if self._media_offset is None or media_t < self._last_media_t or offset < self._media_offset:
+            self._media_offset = offset
+        self._last_media_t = media_t
+        return media_t + self._media_offset
+
+    def process(self, frame: np.ndarray, t: float | None = None, media_t: float | None = None) -> np.ndarray:
         """submit + annotate: the whole job of a video frame callback."""
         t0 = time.perf_counter()
-        self.submit(frame, t)
+        self.submit(frame, t, media_t)
         out = self.annotate(frame.copy())  # the worker scores the original: drawn pixels would read as motion
         with self._lock:
             self._overlay.append(time.perf_counter() - t0)
@@ -243,7 +262,7 @@ class LiveProcessor:
             idle_since = time.monotonic()
             self._step(stream, *item)
 
-    def _step(self, stream: ScoringStream, frame: np.ndarray, t: float) -> None:
+    def _step(self, stream: ScoringStream, frame: np.ndarray, t: float, arrival: float) -> None:
         with self._lock:
             cfg, self._pending_cfg = self._pending_cfg, None
         if cfg is not None:
@@ -270,7 +289,7 @@ class LiveProcessor:
             self._trim(self._history, t, HISTORY_S, key=lambda h: h[0])
             self._done_times.append(done)
             self._trim(self._done_times, done)
-            self._latencies.append(done - t)
+            self._latencies.append(done - arrival)
             self._frames_scored += 1
         for alert in alerts:
             self._record(alert)

@@ -99,16 +99,21 @@ def show_snapshot(snap: LiveSnapshot | None, idle_text: str) -> None:
     icon, colour = STATE_BADGE[snap.status.state]
     words = "warming up (learning this scene's usual motion)" if snap.warming_up else snap.status.words()
     st.markdown(f"### {icon} :{colour}[{words}]")
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Score (smoothed)", f"{snap.status.smoothed:.2f}", help="0..1; the dashed line is the threshold")
-    m2.metric("Processed fps", f"{snap.stats.processed_fps:.1f}", help=f"camera: {snap.stats.camera_fps:.1f} fps")
+    m1, m2 = st.columns(2)
+    m3, m4 = st.columns(2)
+    m1.metric("Score", f"{snap.status.smoothed:.2f}", help="0..1; the dashed line is the threshold")
+    m2.metric(
+        "Processed fps (camera)",
+        f"{snap.stats.processed_fps:.1f} ({snap.stats.camera_fps:.0f})",
+        help="frames scored per second; in brackets the frames arriving from the camera per second",
+    )
     m3.metric(
-        "Score latency",
+        "Latency",
         f"{snap.stats.latency_ms:.0f} ms",
         help=f"capture → score, median of the last 100 frames (p95 {snap.stats.latency_p95_ms:.0f} ms); "
         f"the callback itself adds {snap.stats.overlay_ms:.1f} ms to the video",
     )
-    m4.metric("Frames dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
+    m4.metric("Dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
     st.altair_chart(live_chart(snap), width="stretch")
     if snap.last_alert is not None:
         a = snap.last_alert
@@ -123,7 +128,7 @@ def show_snapshot(snap: LiveSnapshot | None, idle_text: str) -> None:
 def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
     def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
         # Runs in the WebRTC thread: hand over and draw, nothing else (no st.*, no I/O).
-        out = proc.process(frame.to_ndarray(format="bgr24"))
+        out = proc.process(frame.to_ndarray(format="bgr24"), media_t=frame.time)
         return av.VideoFrame.from_ndarray(out, format="bgr24")
 
     ctx = webrtc_streamer(
@@ -251,7 +256,7 @@ def page() -> None:
 
     email_section(settings, settings_error)
 
-    @st.fragment(run_every=5.0)
+    @st.fragment(run_every=3.0)
     def alert_log() -> None:
         st.subheader("Alert log")
         render_alert_log(limit=30, key="live-alerts")
