@@ -35,6 +35,7 @@ log = logging.getLogger("vigil.live")
 
 HISTORY_S = 60.0  # the page charts the last minute
 STATS_WINDOW_S = 2.0  # fps is measured over this trailing window
+WARMUP_HINT_S = 10.0  # "warming up" is shown at most this long while every score is still 0
 IDLE_STOP_S = 20.0  # a worker with no frames for this long ends (the tab was closed); restarts on demand
 STREAM_SCHEMES = {"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "tcp"}
 
@@ -158,6 +159,7 @@ class LiveProcessor:
         self._last_alert: AlertRecord | None = None
         self._error: str | None = None
         self._seen_score = False
+        self._first_t: float | None = None  # clock time of the first scored frame
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._peak: tuple[float, np.ndarray, Evidence] | None = None  # (t, frame, evidence) of the episode peak
@@ -236,7 +238,8 @@ class LiveProcessor:
                 history=list(self._history),
                 stats=self._stats_locked(now),
                 threshold=self.cfg.threshold,
-                warming_up=not self._seen_score,
+                # No score yet, briefly: a model learning the scene (motion's 3 s baseline), not a dead one.
+                warming_up=not self._seen_score and (self._first_t is None or now - self._first_t < WARMUP_HINT_S),
                 last_alert=self._last_alert,
                 error=self._error,
             )
@@ -285,6 +288,7 @@ class LiveProcessor:
         with self._lock:
             self._view = _View(score, status, evidence, frame.shape[:2])
             self._seen_score = self._seen_score or score > 0
+            self._first_t = done if self._first_t is None else self._first_t
             self._history.append((t, score, status.smoothed))
             self._trim(self._history, t, HISTORY_S, key=lambda h: h[0])
             self._done_times.append(done)
