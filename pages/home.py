@@ -35,6 +35,6 @@ else:
             ]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 st.caption("Scores run from 0 to 1; 0.5 is each model's line between usual and unusual.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.db import Database
 from core.errors import VigilError
 from core.registry import ModelStatus, list_models, load_scorer
 from core.scorers.base import Scorer
@@ -27,10 +28,15 @@ def get_scorer(name: str) -> Scorer:
 
 
 @st.cache_resource
-def get_store() -> Store:
-    store = Store()
-    store.sweep()
+def _store(db_path: str) -> Store:
+    store = Store(Database(db_path))
+    store.sweep()  # clear folders left by an analysis that was killed mid-save
     return store
+
+
+def get_store() -> Store:
+    """The store of the current data folder (``$VIGIL_DATA_DIR``)."""
+    return _store(str(Database().path))
 
 
 def model_statuses() -> list[ModelStatus]:

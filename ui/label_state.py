@@ -26,6 +26,7 @@ class LabelSession:
     folder: str = ""  # the last folder named: the base for CSV import/export
     job: TrainingJob | None = None
     job_seen: bool = False  # the finished job has triggered its one full rerun
+    pending_model: str | None = None  # a newly trained model to select for suggestions on the next run
     messages: list[tuple[str, str, str]] = field(default_factory=list)  # (area, kind, text) shown once
 
     @property

@@ -1,0 +1,88 @@
+"""Analyze page in a real browser: upload a file, or paste a link served on 127.0.0.1, and see results."""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from browser import chromium, screenshot, streamlit_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+RESULT_TIMEOUT = 180_000  # ms: scoring vtest.avi + H.264 transcode on 2 loaded cores
+
+
+def lower_threshold(page, presses: int) -> None:
+    """Move the results Threshold slider down with the keyboard, as a keyboard user would."""
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="Threshold").last.get_by_role("slider")
+    slider.focus()
+    for _ in range(presses):
+        slider.press("ArrowLeft")
+    page.wait_for_timeout(1500)
+
+
+def expect_results(page) -> None:
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=RESULT_TIMEOUT)
+    page.get_by_text("Worst moments").wait_for()
+    assert page.locator('[data-testid="stImage"] img').count() >= 1
+    assert page.locator('[data-testid="stMetric"]').count() == 5
+    assert page.locator("video").count() == 1
+
+
+def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
+    with streamlit_app(tmp_path / "data", tmp_path / "st.log") as url, chromium() as page:
+        page.goto(f"{url}/analyze", wait_until="domcontentloaded")
+        page.get_by_text("Analyze a video").first.wait_for(timeout=60_000)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(vtest))
+        page.get_by_role("button", name="Analyze upload").click()
+        expect_results(page)
+        # vtest is calm pedestrians: at the default 0.5 the motion model finds little; an analyst lowers it
+        lower_threshold(page, 30)
+        page.get_by_text("Anomalous segments (").first.wait_for()
+        table = page.locator('[data-testid="stDataFrame"]')
+        table.first.wait_for(timeout=30_000)
+        assert "No segment above the threshold" not in page.content()
+        shot = screenshot(page, "analyze_upload_vtest.png")
+        assert shot.stat().st_size > 20_000
+        # the Segments metric is no longer 0 after lowering the threshold
+        segments_metric = page.locator('[data-testid="stMetric"]').filter(has_text="Segments")
+        assert segments_metric.locator('[data-testid="stMetricValue"]').inner_text().strip() not in ("", "0")
+
+
+@pytest.fixture
+def served_clip(vtest, tmp_path):
+    root = tmp_path / "srv"
+    root.mkdir()
+    (root / "street.avi").write_bytes(vtest.read_bytes())
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/street.avi"
+    server.shutdown()
+    server.server_close()
+
+
+def test_paste_a_link_served_locally_and_a_bad_link_first(served_clip, tmp_path):
+    with streamlit_app(tmp_path / "data", tmp_path / "st.log") as url, chromium() as page:
+        page.goto(f"{url}/analyze", wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Paste a link").click()
+        box = page.get_by_role("textbox", name="Link")
+        # a bad link first: a clear error, and the page stays usable
+        box.fill("file:///etc/passwd")
+        box.press("Enter")
+        page.get_by_role("button", name="Analyze link").click()
+        page.locator('[data-testid="stAlertContentError"]').get_by_text("local file").wait_for(timeout=30_000)
+        assert "Traceback" not in page.content()
+        box.fill(served_clip)
+        box.press("Enter")
+        page.get_by_role("button", name="Analyze link").click()
+        expect_results(page)
+        page.get_by_role("heading", name=served_clip).wait_for()  # results are titled with the link
+        screenshot(page, "analyze_link.png")
+        assert "Traceback" not in page.content()

@@ -1,0 +1,224 @@
+"""AppTest for the pages: they render, History shows what the store holds, controls re-cut segments,
+bad input shows st.error and the page stays usable, and sessions never see each other's results."""
+
+from __future__ import annotations
+
+import json
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import moving_square_frames, write_video
+from streamlit.testing.v1 import AppTest
+
+from core.config import EventConfig
+from core.engine import analyze
+from core.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+PAGES = ["home", "analyze", "history", "live", "label"]
+
+
+def page(name: str) -> AppTest:
+    """The app through its router (so page links resolve), switched to one page before the first run."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.switch_page(f"pages/{name}.py")
+    return at
+
+
+def elements(at: AppTest, kind: str) -> list:
+    out = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "type", None) == kind:
+                out.append(child)
+            walk(child)
+
+    walk(at.main)
+    return out
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_without_exception(name):
+    at = page(name)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title and at.title[0].value
+
+
+@pytest.fixture
+def stored(make_video):
+    """One stored analysis with an obvious anomaly (fast motion in frames 40..55 of 80)."""
+    return analyze(make_video("yard.avi", n=80, fast_from=40, fast_to=56), store=Store())
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_history_lists_and_opens_a_stored_analysis_with_values_from_the_store(stored):
+    at = page("history")
+    at.run()
+    table = at.dataframe[0].value
+    assert list(table["source"]) == ["yard.avi"] and int(table["segments"][0]) == len(stored.segments)
+    at.query_params["id"] = stored.id
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == "yard.avi"
+    assert metric(at, "Segments") == str(len(stored.segments))
+    peak, peak_t = stored.peak
+    assert metric(at, "Peak score") == f"{peak:.2f}"
+    chart = elements(at, "vega_lite_chart")
+    assert len(chart) == 1
+    spec = json.loads(chart[0].proto.spec)
+    assert json.dumps(spec).count("score") > 0
+    segs = at.dataframe[1].value  # the segments table of the results view
+    assert len(segs) == len(stored.segments)
+    assert list(segs["peak"]) == [round(s.peak, 3) for s in stored.segments]
+
+
+def test_threshold_change_resegments_from_stored_scores_as_the_engine_says(stored):
+    at = page("history")
+    at.query_params["id"] = stored.id
+    at.run()
+    for thr in (0.9, 0.3, 0.1):
+        at.slider(key=f"history.{stored.id}.thr").set_value(thr).run()
+        expected = stored.resegment(EventConfig(threshold=thr, hysteresis=min(0.1, thr)))
+        assert metric(at, "Segments") == str(len(expected.segments)), thr
+    # a low threshold gives at least as many segments as a high one, and differs from it here
+    counts = {}
+    for thr in (0.95, 0.05):
+        at.slider(key=f"history.{stored.id}.thr").set_value(thr).run()
+        counts[thr] = int(metric(at, "Segments"))
+    assert counts[0.05] != counts[0.95]
+
+
+def test_backtest_counts_emails_the_live_rule_would_send(stored):
+    from core.alerts import AlertConfig, backtest
+
+    at = page("history")
+    at.query_params["id"] = stored.id
+    at.run()
+    text = " ".join(m.value for m in at.markdown if "would have sent" in m.value)
+    cfg = AlertConfig(
+        threshold=0.5,
+        hysteresis=0.1,
+        seconds=AlertConfig().seconds,
+        cooldown=AlertConfig().cooldown,
+        smooth_seconds=1.0,
+    )
+    expected = sum(a.kind == "alert" for a in backtest(stored.track, cfg))
+    assert f"**{expected} alert email(s)**" in text
+
+
+def test_delete_from_history_removes_rows_and_files(stored):
+    at = page("history")
+    at.query_params["id"] = stored.id
+    at.run()
+    at.button(key="history.delete").click().run()
+    assert not at.exception
+    assert Store().list() == []
+    assert not stored.files_dir.exists()
+
+
+# --- analyze page: bad input through the page --------------------------------------------------------
+@pytest.fixture
+def site(tmp_path, make_video):
+    root = tmp_path / "site"
+    root.mkdir()
+    for name, seed in (("a.mp4", 1), ("b.mp4", 2)):
+        (root / name).write_bytes(make_video(name, n=40, seed=seed).read_bytes())
+    (root / "page.html").write_text("<html><body>nothing to see</body></html>")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def analyze_link(at: AppTest, url: str) -> AppTest:
+    at.text_input(key="analyze.url").set_value(url).run()  # typing enables the button, as in a browser
+    at.button(key="analyze.go_link").click()
+    return at.run()
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("file:///etc/passwd", "local file"),
+        ("/home/me/video.mp4", "local file"),
+        ("ftp://example.org/v.mp4", "http:// or https://"),
+        ("{site}/page.html", "No video found"),
+        ("{site}/missing.mp4", "404"),
+        ("http://127.0.0.1:9/clip.mp4", "Cannot reach"),
+    ],
+)
+def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
+    at = page("analyze")
+    at.run()
+    analyze_link(at, url.format(site=site))
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert Store().list() == []
+    analyze_link(at, f"{site}/a.mp4")  # the next try works
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == f"{site}/a.mp4"
+
+
+def _run_upload(data: bytes, name: str) -> None:
+    import streamlit as st
+
+    from core.config import EventConfig, ScoringConfig
+    from ui.analysis_runner import run_analysis
+
+    rec = run_analysis(st.session_state["data"], "motion", ScoringConfig(), EventConfig(), label=name, name=name)
+    st.write("stored" if rec else "not stored")
+
+
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        ("notes.mp4", lambda: b"hello, not a video\n" * 50, "not a video"),
+        ("empty.mp4", lambda: b"", "empty"),
+        ("photo.png", lambda: b"\x89PNG\r\n\x1a\n" + b"0" * 100, "still image"),
+    ],
+)
+def test_bad_uploads_show_an_error_and_store_nothing(name, make, message):
+    at = AppTest.from_function(_run_upload, args=(b"", name), default_timeout=60)
+    at.session_state["data"] = make()
+    at.run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert Store().list() == []
+
+
+def test_single_frame_upload_is_refused(tmp_path):
+    data = write_video(tmp_path / "one.avi", moving_square_frames(n=1)).read_bytes()
+    at = AppTest.from_function(_run_upload, args=(b"", "one.avi"), default_timeout=60)
+    at.session_state["data"] = data
+    at.run()
+    assert any("single frame" in e.value for e in at.error)
+
+
+def test_two_sessions_never_see_each_others_results(site):
+    one, two = page("analyze"), page("analyze")
+    one.run()
+    two.run()
+    analyze_link(one, f"{site}/a.mp4")
+    analyze_link(two, f"{site}/b.mp4")
+    one.run()
+    assert one.subheader[0].value == f"{site}/a.mp4"
+    assert two.subheader[0].value == f"{site}/b.mp4"
+    ids = {r["source_uri"]: r["id"] for r in Store().list()}
+    assert one.session_state["analyze.current_id"] == ids[f"{site}/a.mp4"]
+    assert two.session_state["analyze.current_id"] == ids[f"{site}/b.mp4"]
+    assert not np.isclose(float(metric(one, "Peak score")), -1)  # rendered a real value

@@ -1,0 +1,105 @@
+"""Running an analysis from a page: model picker, progress bar with frames/s and time left, cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import EventConfig, ScoringConfig
+from core.engine import Progress, analyze
+from core.errors import VigilError
+from core.media import playable_video
+from core.sources import check_url, open_source
+from core.store import AnalysisRecord
+from ui import state
+from ui.cache import get_scorer, get_store, model_statuses
+from ui.charts import mmss
+
+
+def model_picker(key: str, exclude: str | None = None, label: str = "Model") -> str | None:
+    """Select box over every registered model; an unavailable one shows why and returns None."""
+    statuses = [s for s in model_statuses() if s.spec.name != exclude]
+    if not statuses:
+        st.info("No other model is registered.")
+        return None
+    by_name = {s.spec.name: s for s in statuses}
+    names = list(by_name)
+    default = names.index("motion") if "motion" in names else 0
+
+    def fmt(name: str) -> str:
+        s = by_name[name]
+        return f"{name}" if s.available else f"{name} — not available"
+
+    name = st.selectbox(
+        label,
+        names,
+        index=default,
+        format_func=fmt,
+        key=key,
+        help="Every registered model; unavailable ones say what is missing.",
+    )
+    chosen = by_name[name]
+    if chosen.spec.description:
+        st.caption(chosen.spec.description)
+    if not chosen.available:
+        st.warning(f"**{name}** cannot run here: {chosen.reason}.")
+        return None
+    return name
+
+
+def run_analysis(
+    source: str | Path | bytes,
+    model: str,
+    scoring: ScoringConfig,
+    events: EventConfig,
+    label: str,
+    source_uri: str | None = None,
+    name: str | None = None,
+    link: bool = False,
+) -> AnalysisRecord | None:
+    """Download/open, score with a live progress bar, prepare playback. Errors become st.error.
+
+    ``link=True`` (the link field) accepts http(s) links only: a path typed there is refused rather
+    than read from the server's disk. A Cancel button is shown while it runs: clicking it reruns the
+    page, which stops this run at the next progress update; the engine then stores nothing.
+    """
+    state.mark_running(label)
+    bar = st.progress(0.0, text=f"Opening {label}…")
+    st.button("Cancel", key=f"cancel.{label}", help="Stop the analysis; nothing is saved.")
+
+    def on_download(fraction: float, message: str) -> None:
+        bar.progress(min(1.0, fraction), text=message)
+
+    def on_progress(p: Progress) -> None:
+        left = f" · {mmss(p.eta)} left" if p.eta is not None else ""
+        bar.progress(p.fraction, text=f"Scoring {label}: {p.frames} frames · {p.fps:.0f} frames/s{left}")
+
+    try:
+        if link:
+            source = check_url(str(source))
+        src = open_source(source, name=name, progress=on_download)
+        rec = analyze(
+            src,
+            model=model,
+            scoring=scoring,
+            events=events,
+            store=get_store(),
+            progress=on_progress,
+            scorer=get_scorer(model),
+            source_uri=source_uri,
+        )
+        bar.progress(1.0, text="Preparing playback…")
+        try:
+            playable_video(src)  # transcode once now so reopening from History plays at once
+        except (OSError, ValueError):
+            pass  # playback is a convenience; the analysis itself is stored
+        bar.empty()
+        state.mark_running(None)
+        return rec
+    except VigilError as err:
+        bar.empty()
+        state.mark_running(None)
+        st.error(str(err))
+        return None
+    # Any other exit (Cancel's rerun, a stop) leaves the mark so the next run can say it was cancelled.

@@ -1,0 +1,374 @@
+"""The results view shared by Analyze and History: summary, chart, playback, segments, moments, exports.
+
+Everything here reads a stored analysis; moving the threshold or segment controls re-cuts segments
+from the stored scores (cached by analysis id + settings), never re-scoring the video.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import cv2
+import pandas as pd
+import streamlit as st
+
+from core import exports
+from core.alerts import AlertConfig, backtest
+from core.config import EventConfig
+from core.errors import VigilError
+from core.events import Moment, ScoreTrack
+from core.media import annotated_clip, playable_video
+from core.sources import open_source
+from core.store import AnalysisRecord
+from ui import state
+from ui.cache import get_store
+from ui.charts import PICK, mmss, score_chart
+
+
+# --- cached reads ----------------------------------------------------------------------------------
+@st.cache_data(max_entries=32, show_spinner=False)
+def load_record(analysis_id: str, db_path: str) -> AnalysisRecord:
+    return get_store().load(analysis_id)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def resegmented(analysis_id: str, db_path: str, events_json: str) -> AnalysisRecord:
+    rec = load_record(analysis_id, db_path)
+    events = EventConfig.model_validate_json(events_json)
+    return rec if rec.events == events else rec.resegment(events)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def emails_in_backtest(analysis_id: str, db_path: str, alert_json: str) -> tuple[int, int]:
+    """(alert emails, digest emails) the live rule would have sent on this analysis."""
+    rec = load_record(analysis_id, db_path)
+    sent = backtest(rec.track, AlertConfig.model_validate_json(alert_json))
+    return sum(a.kind == "alert" for a in sent), sum(a.kind == "digest" for a in sent)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def frame_jpeg(video_path: str, frame: int) -> bytes | None:
+    """One frame of the source video as JPEG (for moments that have no stored thumbnail)."""
+    try:
+        img = open_source(video_path).read_at([frame], max_side=640).get(frame)
+    except VigilError:
+        return None
+    if img is None:
+        return None
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return buf.tobytes() if ok else None
+
+
+@st.cache_data(max_entries=8, show_spinner="Preparing the video for the browser…")
+def playable_path(video_path: str) -> str | None:
+    try:
+        return str(playable_video(open_source(video_path)))
+    except (VigilError, OSError, ValueError):
+        return None
+
+
+def data_uri(path: Path | None) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def moment_image(rec: AnalysisRecord, m: Moment) -> bytes | Path | None:
+    if m.frame in rec.thumbnails and rec.thumbnails[m.frame].is_file():
+        return rec.thumbnails[m.frame]
+    return frame_jpeg(rec.video_path, m.frame)
+
+
+# --- the view ---------------------------------------------------------------------------------------
+def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
+    ev = rec.events
+    c1, c2, c3, c4 = st.columns(4)
+    threshold = c1.slider(
+        "Threshold",
+        0.05,
+        0.95,
+        float(ev.threshold),
+        0.01,
+        key=f"{key}.thr",
+        help="A segment opens when the smoothed score rises above this.",
+    )
+    min_duration = c2.slider(
+        "Minimum duration (s)",
+        0.0,
+        10.0,
+        float(ev.min_duration),
+        0.1,
+        key=f"{key}.mind",
+        help="Shorter segments are dropped.",
+    )
+    merge_gap = c3.slider(
+        "Merge gap (s)",
+        0.0,
+        10.0,
+        float(ev.merge_gap),
+        0.1,
+        key=f"{key}.gap",
+        help="Segments closer than this are merged.",
+    )
+    smooth_s = c4.slider(
+        "Smoothing (s)",
+        0.0,
+        5.0,
+        float(ev.smooth_seconds),
+        0.1,
+        key=f"{key}.smooth",
+        help="Width of the moving average the segments are cut from.",
+    )
+    hysteresis = min(ev.hysteresis, threshold)
+    return EventConfig(
+        threshold=threshold,
+        hysteresis=hysteresis,
+        min_duration=min_duration,
+        merge_gap=merge_gap,
+        smooth_seconds=smooth_s,
+        top_k=ev.top_k,
+        min_separation=ev.min_separation,
+    )
+
+
+def summary_line(rec: AnalysisRecord) -> None:
+    peak, peak_t = rec.peak
+    c = st.columns(5)
+    c[0].metric("Duration", mmss(rec.track.duration))
+    c[1].metric("Anomalous", f"{rec.frac_anomalous:.0%}", help="Share of the video inside anomalous segments")
+    c[2].metric("Peak score", f"{peak:.2f}", help="Highest per-frame score (0..1; 0.5 = unusual)")
+    c[3].metric("Peak at", mmss(peak_t))
+    c[4].metric("Segments", len(rec.segments))
+
+
+def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> None:
+    """Render a stored analysis. ``key`` keeps widget keys apart when two views share a page."""
+    db_path = str(get_store().db.path)
+    try:
+        base = load_record(analysis_id, db_path)
+    except VigilError as err:
+        st.error(str(err))
+        return
+    key = f"{key}.{analysis_id}"
+    st.subheader(base.source_name)
+    st.caption(
+        f"Model **{base.model}** (version {base.model_version}) · analysed {base.created_at.replace('T', ' ')} · "
+        f"{base.meta.width}×{base.meta.height} @ {base.meta.fps:.1f} fps, scored at {base.scoring.fps:g} fps · "
+        f"id `{base.id}`"
+    )
+    for w in base.warnings:
+        st.warning(w)
+
+    events = event_controls(base, key)
+    rec = resegmented(analysis_id, db_path, events.model_dump_json())
+    summary_line(rec)
+
+    # backtest of the live alert rule on these scores
+    with st.expander("Alert backtest: how many emails would the live rule have sent on this video?"):
+        b1, b2 = st.columns(2)
+        seconds = b1.slider("Sustained for (s)", 0.0, 30.0, AlertConfig().seconds, 0.5, key=f"{key}.bt_n")
+        cooldown = b2.slider("Cooldown (s)", 0.0, 600.0, AlertConfig().cooldown, 5.0, key=f"{key}.bt_cd")
+        try:
+            cfg = AlertConfig(
+                threshold=events.threshold,
+                hysteresis=min(0.1, events.threshold),
+                seconds=seconds,
+                cooldown=cooldown,
+                smooth_seconds=events.smooth_seconds,
+            )
+            n_alerts, n_digests = emails_in_backtest(analysis_id, db_path, cfg.model_dump_json())
+            st.markdown(
+                f"With threshold **{events.threshold:.2f}**, sustained **{seconds:g} s** and cooldown "
+                f"**{cooldown:g} s**, the live rule would have sent **{n_alerts} alert email(s)**"
+                + (f" and {n_digests} digest(s)" if n_digests else "")
+                + " on this video."
+            )
+        except (VigilError, ValueError) as err:
+            st.error(str(err))
+
+    tracks: dict[str, ScoreTrack] = {f"{rec.model} v{rec.model_version}": rec.track}
+    if allow_compare:
+        for other_id in state.compared(analysis_id):
+            try:
+                other = resegmented(other_id, db_path, events.model_dump_json())
+                tracks[f"{other.model} v{other.model_version}"] = other.track
+            except VigilError:
+                continue
+    selected = state.selected_time(analysis_id)
+    chart = score_chart(tracks, rec.segments, events.threshold, selected)
+    event = st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode=[PICK], key=f"{key}.chart")
+    picked = (event or {}).get("selection", {}).get(PICK) if event else None
+    if picked:
+        t = float(picked[0].get("t", 0.0))
+        if t != selected:
+            state.select_time(analysis_id, t)
+            selected = t
+    st.caption("Click the chart to pick a moment; drag to pan, scroll to zoom. Red bands are anomalous segments.")
+
+    left, right = st.columns([3, 2])
+    with left:
+        path = playable_path(rec.video_path)
+        if path:
+            st.video(path, start_time=int(selected or 0))
+        else:
+            st.info("The source video is no longer available for playback; scores and thumbnails are kept.")
+    with right:
+        if selected is not None:
+            i = int(abs(rec.track.t - selected).argmin())
+            m = Moment(float(rec.track.t[i]), int(rec.track.frame[i]), float(rec.track.score[i]))
+            img = moment_image(rec, m)
+            st.markdown(f"**Selected moment {mmss(m.t)}** · score {m.score:.2f} · frame {m.frame}")
+            if img is not None:
+                st.image(img, width="stretch")
+        else:
+            st.markdown("**Pick a moment** on the chart, a segment in the table or a thumbnail below.")
+
+    segments_table(rec, analysis_id, key)
+    moments_grid(rec, analysis_id, key)
+    if allow_compare:
+        compare_controls(rec, key)
+    export_controls(rec, key)
+
+
+def segments_table(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
+    st.markdown(f"#### Anomalous segments ({len(rec.segments)})")
+    if not rec.segments:
+        st.info("No segment above the threshold. Lower the threshold to explore weaker anomalies.")
+        return
+    rows = []
+    for s in rec.segments:
+        m = Moment(s.peak_t, int(rec.track.frame[int(abs(rec.track.t - s.peak_t).argmin())]), s.peak)
+        img = moment_image(rec, m)
+        uri = (
+            data_uri(img)
+            if isinstance(img, Path)
+            else ("data:image/jpeg;base64," + base64.b64encode(img).decode() if img else None)
+        )
+        rows.append(
+            {
+                "thumbnail": uri,
+                "start": mmss(s.start),
+                "end": mmss(s.end),
+                "duration (s)": round(s.duration, 1),
+                "peak": round(s.peak, 3),
+                "peak at": mmss(s.peak_t),
+            }
+        )
+    event = st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        row_height=64,
+        column_config={"thumbnail": st.column_config.ImageColumn("thumbnail", width="small")},
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"{key}.segtable",
+    )
+    chosen = event.selection.rows if event else []
+    if chosen:
+        t = rec.segments[chosen[0]].peak_t
+        if state.selected_time(analysis_id) != t:
+            state.select_time(analysis_id, t)
+            st.rerun()
+
+
+def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
+    if not rec.moments:
+        return
+    st.markdown("#### Worst moments")
+    cols = st.columns(min(6, len(rec.moments)))
+    for i, m in enumerate(rec.moments):
+        with cols[i % len(cols)]:
+            img = moment_image(rec, m)
+            if img is not None:
+                st.image(img, width="stretch")
+            if st.button(f"▶ {mmss(m.t)} · {m.score:.2f}", key=f"{key}.moment.{i}", width="stretch"):
+                state.select_time(analysis_id, m.t)
+                st.rerun()
+
+
+def compare_controls(rec: AnalysisRecord, key: str) -> None:
+    from ui.analysis_runner import model_picker, run_analysis  # local: avoids an import cycle
+
+    with st.expander("Compare with another model"):
+        name = model_picker(key=f"{key}.cmp_model", exclude=rec.model)
+        if name and st.button("Score this video with it and overlay", key=f"{key}.cmp_go"):
+            other = run_analysis(
+                rec.video_path, name, rec.scoring, rec.events, label=rec.source_name, source_uri=rec.source_uri
+            )
+            if other is not None:
+                state.add_compared(rec.id, other.id)
+                st.rerun()
+
+
+def export_controls(rec: AnalysisRecord, key: str) -> None:
+    st.markdown("#### Export")
+    stem = Path(rec.source_name).stem or "analysis"
+    c = st.columns(5)
+    c[0].download_button(
+        "Scores CSV", exports.scores_csv(rec), f"{stem}_scores.csv", "text/csv", key=f"{key}.dl_scores", width="stretch"
+    )
+    c[1].download_button(
+        "Segments CSV",
+        exports.segments_csv(rec),
+        f"{stem}_segments.csv",
+        "text/csv",
+        key=f"{key}.dl_segcsv",
+        width="stretch",
+    )
+    c[2].download_button(
+        "Segments JSON",
+        exports.segments_json(rec),
+        f"{stem}_segments.json",
+        "application/json",
+        key=f"{key}.dl_segjson",
+        width="stretch",
+    )
+    c[3].download_button(
+        "Thumbnails ZIP",
+        exports.thumbnails_zip(rec),
+        f"{stem}_thumbnails.zip",
+        "application/zip",
+        key=f"{key}.dl_zip",
+        width="stretch",
+    )
+    with c[4]:
+        if not rec.segments:
+            st.button(
+                "Annotated clip",
+                disabled=True,
+                help="No segment to cut a clip from.",
+                key=f"{key}.clip0",
+                width="stretch",
+            )
+            return
+        worst = max(rec.segments, key=lambda s: s.peak)
+        clip_key = f"{key}.clip.{worst.start:.2f}.{worst.end:.2f}.{rec.events.threshold:.2f}"
+        clip = st.session_state.get(clip_key)
+        if clip is None:
+            if st.button(
+                "Annotated clip",
+                key=f"{key}.clipgo",
+                width="stretch",
+                help="H.264 clip of the worst segment with the score drawn on it",
+            ):
+                dest = get_store().analyses_dir / rec.id / f"worst_{worst.start:.1f}_{worst.end:.1f}.mp4"
+                try:
+                    with st.spinner("Encoding the clip…"):
+                        annotated_clip(
+                            open_source(rec.video_path), rec.track.t, rec.track.score, worst, rec.events.threshold, dest
+                        )
+                    st.session_state[clip_key] = str(dest)
+                    st.rerun()
+                except (VigilError, OSError, ValueError) as err:
+                    st.error(f"Could not make the clip: {err}")
+        else:
+            st.download_button(
+                "Download clip",
+                Path(clip).read_bytes(),
+                f"{stem}_worst_segment.mp4",
+                "video/mp4",
+                key=f"{key}.dl_clip",
+                width="stretch",
+            )
