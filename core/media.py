@@ -98,17 +98,18 @@ def playable_video(
 
 
 def draw_score(image: np.ndarray, t: float, score: float, threshold: float, in_segment: bool) -> np.ndarray:
-    """Overlay a score bar, the time and the score on a BGR frame (returns a copy)."""
+    """Overlay a score bar (top strip), the time and the score (second strip) on a BGR frame (a copy)."""
     img = image.copy()
     h, w = img.shape[:2]
-    bar_h = max(14, h // 24)
+    bar_h = max(10, h // 24)
     colour = (40, 40, 230) if score > threshold else (60, 180, 60)
-    cv2.rectangle(img, (0, 0), (w, bar_h + 8), (20, 20, 20), -1)
+    cv2.rectangle(img, (0, 0), (w, 2 * bar_h + 12), (20, 20, 20), -1)
     cv2.rectangle(img, (4, 4), (4 + int((w - 8) * min(1.0, score)), 4 + bar_h), colour, -1)
     tx = 4 + int((w - 8) * threshold)
     cv2.line(img, (tx, 2), (tx, bar_h + 6), (255, 255, 255), 1)
     label = f"{int(t // 60):02d}:{t % 60:04.1f}  score {score:.2f}"
-    cv2.putText(img, label, (8, bar_h + 2), cv2.FONT_HERSHEY_SIMPLEX, bar_h / 30, (255, 255, 255), 1, cv2.LINE_AA)
+    scale = bar_h / 24
+    cv2.putText(img, label, (6, 2 * bar_h + 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
     if in_segment:
         cv2.rectangle(img, (0, 0), (w - 1, h - 1), (40, 40, 230), max(2, w // 160))
     return img

@@ -92,7 +92,15 @@ def chromium(extra_args: list[str] | None = None, viewport=(1280, 720)):
 
 
 def screenshot(page, name: str) -> Path:
+    """Save the whole app (Streamlit scrolls inside its main block, so grow the viewport to fit it)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 0 }"
+    )
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 6000))})
+    page.wait_for_timeout(500)
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     return path
