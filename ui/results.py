@@ -282,8 +282,8 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
         with cols[i % len(cols)]:
             img = moment_image(rec, m)
             if img is not None:
-                st.image(img, width="stretch")
-            if st.button(f"▶ {mmss(m.t)} · {m.score:.2f}", key=f"{key}.moment.{i}", width="stretch"):
+                st.image(img, width="stretch", caption=f"score {m.score:.2f}")
+            if st.button(f"▶ {mmss(m.t)}", key=f"{key}.moment.{i}", width="stretch", help="Play from here"):
                 state.select_time(analysis_id, m.t)
                 st.rerun()
 
