@@ -86,3 +86,26 @@ def test_paste_a_link_served_locally_and_a_bad_link_first(served_clip, tmp_path)
         page.get_by_role("heading", name=served_clip).wait_for()  # results are titled with the link
         screenshot(page, "analyze_link.png")
         assert "Traceback" not in page.content()
+
+
+def test_cancel_stops_the_analysis_and_saves_nothing(tmp_path):
+    from conftest import moving_square_frames
+
+    from core.media import encode_h264
+
+    # 3 minutes of 10 fps video: long enough to be caught mid-analysis on any machine
+    clip = encode_h264((f for b in range(6) for f in moving_square_frames(n=300, seed=b)), tmp_path / "long.mp4", 10)
+    data = tmp_path / "data"
+    with streamlit_app(data, tmp_path / "st.log") as url, chromium() as page:
+        page.goto(f"{url}/analyze", wait_until="domcontentloaded")
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(clip))
+        page.get_by_role("button", name="Analyze upload").click()
+        page.get_by_text("frames/s").first.wait_for(timeout=60_000)  # the progress bar is running
+        page.get_by_role("button", name="Cancel").click()
+        page.get_by_text("was cancelled; nothing was saved").wait_for(timeout=30_000)
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0
+        screenshot(page, "analyze_cancelled.png")
+    from core.db import Database
+    from core.store import Store
+
+    assert Store(Database(data / "vigil.sqlite")).list() == []

@@ -222,3 +222,38 @@ def test_two_sessions_never_see_each_others_results(site):
     assert one.session_state["analyze.current_id"] == ids[f"{site}/a.mp4"]
     assert two.session_state["analyze.current_id"] == ids[f"{site}/b.mp4"]
     assert not np.isclose(float(metric(one, "Peak score")), -1)  # rendered a real value
+
+
+def chart_models(at: AppTest) -> set[str]:
+    """Model names in the data of the page's score chart (decoded from the Arrow datasets)."""
+    import pyarrow as pa
+
+    (chart,) = elements(at, "vega_lite_chart")
+    names: set[str] = set()
+    for ds in chart.proto.datasets:
+        table = pa.ipc.open_stream(ds.data.data).read_all().to_pandas()
+        if "model" in table:
+            names |= set(table["model"])
+    return names
+
+
+def test_compare_overlays_a_second_model_on_the_same_chart(stored, tmp_path):
+    from core.evaluate import _videos_in
+    from core.train import fit_normal, register
+
+    normal = tmp_path / "normal"
+    normal.mkdir()
+    write_video(normal / "n1.avi", moving_square_frames(n=60, seed=5))
+    sources = _videos_in(normal)
+    register(fit_normal("motion-fitted", sources), "yard-fitted", "test scene model", sources)
+
+    at = page("analyze")
+    at.session_state["analyze.current_id"] = stored.id
+    at.run()
+    assert chart_models(at) == {"motion v1"}
+    at.selectbox(key=f"analyze.{stored.id}.cmp_model").set_value("yard-fitted").run()
+    at.button(key=f"analyze.{stored.id}.cmp_go").click().run()
+    assert not at.exception and not at.error
+    models = chart_models(at)
+    assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
+    assert sorted(r["model"] for r in Store().list()) == ["motion", "yard-fitted"]
