@@ -257,3 +257,23 @@ def test_compare_overlays_a_second_model_on_the_same_chart(stored, tmp_path):
     models = chart_models(at)
     assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
     assert sorted(r["model"] for r in Store().list()) == ["motion", "yard-fitted"]
+
+
+def test_history_alert_log_shows_stored_alerts_with_their_email_status():
+    import time
+
+    from core.alerts import Alert
+    from core.outbox import Outbox
+
+    now = time.time()
+    Outbox().record(
+        Alert("alert", "camera", now, now - 4.0, 0.87, now - 1.0), "motion", snapshot=np.zeros((48, 64, 3), np.uint8)
+    )
+    at = page("history")
+    at.run()
+    assert not at.exception
+    (log,) = [d.value for d in at.dataframe if "snapshot" in d.value.columns]
+    assert len(log) == 1
+    row = log.iloc[0]
+    assert row["peak"] == pytest.approx(0.87)
+    assert "pending" in " ".join(str(v) for v in row.values) or "waiting" in " ".join(str(v) for v in row.values)
