@@ -667,17 +667,21 @@ def next_version_name(base: str, existing: Iterable[str]) -> str:
     return f"{base}-v{max(taken, default=0) + 1}"
 
 
+KIND_DESCRIPTIONS = {
+    "movinet-mil": "MIL ranking head on MoViNet clip embeddings (abnormal + normal videos)",
+    "movinet-logistic": "logistic head on MoViNet clip embeddings (abnormal + normal videos)",
+    "movinet-knn": "normality model: kNN on MoViNet embeddings of the videos labelled normal",
+    "pose-lstm-ae": "normality model: pose LSTM autoencoder on the videos labelled normal",
+}
+
+
 def training_kinds() -> dict[str, str]:
-    """Model kinds trainable from video-level labels -> one-line description (the trainer's list when
-    it publishes one)."""
+    """Kinds the trainer can fit from video-level labels -> one-line description, MIL first."""
     import core.train as train
 
-    kinds = getattr(train, "LABEL_KINDS", None)
-    if isinstance(kinds, dict) and kinds:
-        return dict(kinds)
-    if kinds:
-        return {k: "" for k in kinds}
-    return {"movinet-mil": "MIL ranking head on MoViNet-A0 clip embeddings (needs the MoViNet weights)"}
+    kinds = list(getattr(train, "LABEL_KINDS", ())) or ["movinet-mil"]
+    kinds = sorted(kinds, key=lambda k: k != "movinet-mil")  # the MIL head first; sorted() is stable
+    return {k: KIND_DESCRIPTIONS.get(k, "") for k in kinds}
 
 
 def training_items(labels: LabelStore, paths: Iterable[Path] | None = None) -> list:

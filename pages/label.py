@@ -40,6 +40,9 @@ with st.sidebar:
     if not available:
         st.error("No model can run here, so there are no suggestions; labelling still works.")
     names = [s.spec.name for s in available]
+    if state.pending_model in names:  # a model just trained here: show its suggestions next
+        st.session_state["label_model"] = state.pending_model
+        state.pending_model = None
     versions = {s.spec.name: s.spec.version for s in available}
     model = st.selectbox("Suggestions from model", names, key="label_model") if names else None
     version = versions.get(model, "") if model else ""
@@ -323,6 +326,7 @@ def training_status() -> None:
         st.caption(f"Model card: `{report.card_path}`")
     if job.done and not state.job_seen:
         state.job_seen = True
+        state.pending_model = report.name if report is not None else None
         st.rerun()  # once: stop polling and let the model lists see the new version
 
 

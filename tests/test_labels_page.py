@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
 import streamlit as st
-from conftest import REPO, moving_square_frames, write_video
+from conftest import REPO, moving_square_frames, shared_path, write_video
 from streamlit.testing.v1 import AppTest
 
 from core.labels import LabelStore
@@ -166,3 +167,84 @@ def test_csv_on_the_server_outside_the_roots_is_not_read(clips, tmp_path):
     run(at)
     assert any("outside the allowed data folders" in t for t in texts(at, "error"))
     assert LabelStore().items() == []
+
+
+# --- training from the page ---------------------------------------------------------------------------------
+def fight_sample(fights: Path, per_class: int = 4) -> list[tuple[str, int, str]]:
+    """(relative path, label, group) for ``per_class`` fight and noFight clips, each from another source
+    video (videos.txt), so that grouped cross-validation has something to split."""
+    picked: dict[int, list[tuple[str, int, str]]] = {0: [], 1: []}
+    group = ""
+    for line in (fights / "videos.txt").read_text().splitlines():
+        line = line.strip()
+        if line.startswith("http"):
+            group, used = line, set()
+            continue
+        clip = line.split(":")[0].strip()
+        label, sub = (0, "noFight") if clip.startswith("nofi") else (1, "fight")
+        path = fights / sub / f"{clip}.mp4"
+        if clip and path.exists() and len(picked[label]) < per_class and label not in used:
+            picked[label].append((f"{sub}/{clip}.mp4", label, group))
+            used.add(label)
+    assert all(len(v) == per_class for v in picked.values()), picked
+    return picked[1] + picked[0]
+
+
+def wait_for_training(at: AppTest, timeout: float = 180.0) -> AppTest:
+    import time
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        run(at)
+        if any("trained and registered" in t for t in texts(at, "success")) or any(
+            "failed" in t for t in texts(at, "error")
+        ):
+            return at
+        time.sleep(0.5)
+    raise AssertionError("training did not finish in time")
+
+
+@pytest.mark.slow
+def test_training_from_the_page_registers_a_new_version_with_metrics(monkeypatch, shared_models, tmp_path):
+    from core.registry import get_spec, list_models
+
+    fights = shared_path("data", "fights")
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(shared_models))
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(fights))
+    sample = fight_sample(fights)
+    body = "video,label,category,group\n" + "".join(f"{v},{y},{'fight' if y else ''},{g}\n" for v, y, g in sample)
+    at = page()
+    at.toggle(key="label_auto").set_value(False)  # keep the test on training, not on per-video analysis
+    at.file_uploader(key="label_import_file").set_value(("fights.csv", body.encode(), "text/csv"))
+    at.text_input(key="label_import_folder").input(str(fights))
+    at.button(key="label_import").click()
+    run(at)
+    assert LabelStore().progress().__dict__ == {"total": 8, "labelled": 8, "abnormal": 4, "normal": 4}
+
+    # the logistic head: the same page path as MIL (embed, grouped CV, card, registry) in seconds, not minutes
+    at.selectbox(key="label_train_kind").select("movinet-logistic")
+    at.text_input(key="label_train_base").input("fightdet")
+    run(at)
+    assert any("Will be saved as **fightdet-v1**" in c.value for c in at.caption)
+    at.button(key="label_train").click()
+    wait_for_training(at)
+    assert not texts(at, "error"), texts(at, "error")
+
+    trained = Path(os.environ["VIGIL_TRAINED_DIR"])
+    card = trained / "fightdet-v1.vigil.json"
+    assert card.is_file() and (trained / "fightdet-v1.npz").is_file()
+    spec = get_spec("fightdet-v1")
+    assert spec.kind == "movinet-logistic"
+    assert (spec.metrics["n_videos"], spec.metrics["n_abnormal"], spec.metrics["n_normal"]) == (8, 4, 4)
+    auc = spec.metrics["cv_auc"]
+    assert auc is not None and 0.0 <= auc <= 1.0 and spec.metrics["cv_grouped"]  # 4 sources per class: grouped CV
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Cross-validated AUC"] == ("—" if auc is None else f"{auc:.3f}")
+    assert shown["Videos"] == "8"
+    assert [s.available for s in list_models() if s.spec.name == "fightdet-v1"] == [True]
+    # selectable for suggestions right away (and so on Analyze and Live, which read the same registry)
+    assert at.selectbox(key="label_model").value == "fightdet-v1"
+
+    # a second run makes v2 and keeps v1
+    run(at)
+    assert any("Will be saved as **fightdet-v2**" in c.value for c in at.caption)
