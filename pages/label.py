@@ -99,7 +99,7 @@ if model and progress.total:
                 st.warning(p)
         except VigilError as err:
             st.error(str(err))
-        state.queue_key = None  # new scores: re-order
+        state.queue, state.queue_key = [], None  # new scores: re-order and start from the least certain
 
 items = labels.queue(model, version, order=order, unlabelled_only=unlabelled_only)
 key = (model, version, order, unlabelled_only, progress.total)

@@ -248,3 +248,41 @@ def test_training_from_the_page_registers_a_new_version_with_metrics(monkeypatch
     # a second run makes v2 and keeps v1
     run(at)
     assert any("Will be saved as **fightdet-v2**" in c.value for c in at.caption)
+
+
+def test_scoring_the_queue_puts_the_least_certain_video_first(tmp_path, monkeypatch):
+    # still clips sort first by name but score near 0 (sure: normal); the bursts score nearer 0.5
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i, (name, fast) in enumerate([("a_still", None), ("b_burst", 8), ("c_still", None), ("d_burst", 6)]):
+        write_video(folder / f"{name}.mp4", moving_square_frames(n=16, size=(96, 128), fast_from=fast, seed=i))
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(folder))
+    at = page()
+    at.toggle(key="label_auto").set_value(False)
+    add_folder(at, folder)
+    assert any("**1 / 4** · `a_still.mp4`" in m.value for m in at.markdown)
+    assert any("No suggestion yet" in c.value for c in at.caption)
+    at.button(key="label_score").click()
+    run(at)
+    assert any("Scored 4 video(s)" in t for t in texts(at, "success"))
+    items = LabelStore().items("motion", "1")
+    scores = {i.name: i.suggestion.score for i in items}
+    expected = sorted(scores, key=lambda n: abs(scores[n] - 0.5))
+    assert expected[0] != "a_still.mp4", scores  # otherwise this test could not tell the orders apart
+    assert any(f"**1 / 4** · `{expected[0]}`" in m.value for m in at.markdown)
+    at.button(key="label_next").click()
+    run(at)
+    assert any(f"**2 / 4** · `{expected[1]}`" in m.value for m in at.markdown)
+
+
+def test_a_training_error_is_a_message_not_a_traceback(clips):
+    at = page()
+    at.file_uploader(key="label_import_file").set_value(("two.csv", b"video,label\na1.mp4,1\na2.mp4,1\n", "text/csv"))
+    at.text_input(key="label_import_folder").input(str(clips))
+    at.button(key="label_import").click()
+    run(at)
+    at.selectbox(key="label_train_kind").select("movinet-logistic")
+    at.button(key="label_train").click()
+    wait_for_training(at, timeout=60)
+    assert any("failed" in e and "needs both abnormal and normal videos" in e for e in texts(at, "error"))
+    assert list(Path(os.environ["VIGIL_TRAINED_DIR"]).glob("*.vigil.json")) == []  # nothing registered
