@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import streamlit as st
@@ -165,8 +166,8 @@ def label_panel(item: lab.QueueItem) -> None:
             "Category (abnormal only)", categories, index=categories.index(current_cat), key=f"label_cat:{path}"
         )
         st.text_input("Note", value=item.label.note if item.label else "", key=f"label_note:{path}")
-        b1, b2, b3 = st.columns(3)
         suggested = suggestion.label if suggestion else None
+        b1, b2 = st.columns(2)
         for col, value, text, shortcut in ((b1, 0, "Normal", "N"), (b2, 1, "Abnormal", "A")):
             col.button(
                 text,
@@ -177,8 +178,8 @@ def label_panel(item: lab.QueueItem) -> None:
                 type="primary" if suggested == value else "secondary",  # the suggestion, shown but not applied
                 width="stretch",
             )
-        b3.button(
-            "Accept suggestion",
+        st.button(
+            "Accept suggestion" + (f" ({view.word(suggested)})" if suggestion else ""),
             on_click=set_label,
             args=(path, suggested, suggestion),
             shortcut="Y",
@@ -264,11 +265,12 @@ labelled = labels.labelled()
 kinds = lab.training_kinds()
 
 
-def start_training() -> None:
+def start_training(use_key: str | None) -> None:
+    """``use_key``: the multiselect holding the chosen videos, or None to train on every labelled one."""
     if state.job is not None and not state.job.done:
         state.flash("warning", "A training run is already going; wait for it to finish.", "train")
         return
-    chosen = st.session_state.get("label_train_use")
+    chosen = st.session_state.get(use_key) if use_key else None
     try:
         name = lab.next_version_name(st.session_state.get("label_train_base", ""), specs())
         items = lab.training_items(labels, chosen)
@@ -286,16 +288,30 @@ def start_training() -> None:
 if len(labelled) < 2:
     st.info("Label at least one normal and one abnormal video to train a detector.")
 else:
-    options = [str(i.path) for i in labelled]
-    names_by_path = {str(i.path): f"{i.name} · {i.label.word}" for i in labelled}
-    st.multiselect(
-        "Videos to train on",
-        options,
-        default=options,
-        format_func=names_by_path.get,
-        key="label_train_use",
-        help="All labelled videos by default.",
+    abnormal = sum(i.label.label for i in labelled)
+    subset = st.radio(
+        "Train on",
+        ["all", "choose"],
+        format_func={
+            "all": f"All {len(labelled)} labelled videos ({abnormal} abnormal, {len(labelled) - abnormal} normal)",
+            "choose": "Choose videos…",
+        }.get,
+        key="label_train_subset",
+        horizontal=True,
     )
+    use_key = None
+    if subset == "choose":
+        options = [str(i.path) for i in labelled]
+        # a new key when the labelled set changes: a kept selection would silently leave new labels out
+        use_key = f"label_train_use:{hashlib.sha1(''.join(options).encode()).hexdigest()[:12]}"
+        names_by_path = {str(i.path): f"{i.name} · {i.label.word}" for i in labelled}
+        st.multiselect(
+            "Videos to train on",
+            options,
+            default=options,
+            format_func=names_by_path.get,
+            key=use_key,
+        )
     c1, c2 = st.columns(2)
     c1.selectbox(
         "Kind", list(kinds), format_func=lambda k: f"{k} — {kinds[k]}" if kinds[k] else k, key="label_train_kind"
@@ -307,7 +323,7 @@ else:
     except VigilError as err:
         st.error(str(err))
     running = state.job is not None and not state.job.done
-    st.button("Train", on_click=start_training, key="label_train", type="primary", disabled=running)
+    st.button("Train", on_click=start_training, args=(use_key,), key="label_train", type="primary", disabled=running)
 
 
 @st.fragment(run_every=1.0 if state.job is not None and not state.job.done else None)

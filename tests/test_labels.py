@@ -22,6 +22,7 @@ from core.labels import (
     next_version_name,
     scan_folder,
     suggest,
+    training_items,
 )
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -297,3 +298,12 @@ def test_training_job_reports_progress_result_and_errors(monkeypatch):
     assert calls == [("movinet-mil", ["x"], "m-v1", {"seed": 3})]
     bad = TrainingJob("movinet-mil", [], "boom").start().wait(10)
     assert bad.done and bad.snapshot()[2:] == (None, "Need at least one normal and one abnormal video.")
+
+
+def test_training_items_are_the_current_labels_with_groups(clips, labels):
+    labels.import_csv("video,label,category,group\na/a1.avi,1,fight,g1\nb/b1.avi,0,,g2\n", clips, "ann")
+    labels.set_label(clips / "b" / "b1.avi", 1, "bob", category="other")  # the newest label counts
+    got = sorted((i.path.name, i.label, i.category, i.group) for i in training_items(labels))
+    assert got == [("a1.avi", 1, "fight", "g1"), ("b1.avi", 1, "other", "g2")]
+    only = training_items(labels, [clips / "b" / "b1.avi"])
+    assert [(i.path.name, i.label) for i in only] == [("b1.avi", 1)]

@@ -45,8 +45,8 @@ def analysis(rec: AnalysisRecord, top: int = 4) -> None:
     shots = [(m, rec.thumbnails.get(m.frame)) for m in rec.moments[:top]]
     shots = [(m, p) for m, p in shots if p is not None and p.exists()]
     if shots:
-        cols = st.columns(len(shots))
-        for col, (m, p) in zip(cols, shots, strict=True):
+        cols = st.columns(top)  # a fixed grid: one thumbnail should not fill the page
+        for col, (m, p) in zip(cols, shots, strict=False):
             col.image(str(p), caption=f"{m.t:.1f} s · {m.score:.2f}", width="stretch")
 
 
