@@ -316,13 +316,13 @@ class LabelStore:
             return self._add_videos(con, paths, source, groups, at)
 
     @staticmethod
-    def _add_videos(con, paths, source, groups, at, hashes: dict[Path, str] | None = None) -> int:
+    def _add_videos(con, paths, source, groups, at, hashes=None, names: dict[Path, str] | None = None) -> int:
         added = 0
         for p in paths:
             p = Path(p).resolve()
             cur = con.execute(
                 "INSERT OR IGNORE INTO label_videos (path, name, sha256, source, grp, added_at) VALUES (?,?,?,?,?,?)",
-                (str(p), p.name, (hashes or {}).get(p), source, groups.get(p), at),
+                (str(p), (names or {}).get(p) or p.name, (hashes or {}).get(p), source, groups.get(p), at),
             )
             added += cur.rowcount
             if groups.get(p) is not None:  # a CSV's group is newer information than none
@@ -343,10 +343,13 @@ class LabelStore:
         # record (all frame scores) just for its path would be slow on a long history.
         with self.db.connect() as con:
             rows = con.execute(
-                "SELECT video_path, video_hash, MAX(created_at) FROM analyses GROUP BY video_path"
+                "SELECT video_path, video_hash, source_name, MAX(created_at) FROM analyses GROUP BY video_path"
             ).fetchall()
-            hashes = {Path(r[0]).resolve(): r[1] for r in rows if Path(r[0]).exists()}
-            added = self._add_videos(con, list(hashes), "history", {}, _now(None), hashes)
+            rows = [(Path(r[0]).resolve(), r[1], r[2]) for r in rows if Path(r[0]).exists()]
+            hashes = {p: h for p, h, _ in rows}
+            # uploads are kept as <sha256>.mp4: the name the user gave (source_name) reads better
+            names = {p: n for p, _, n in rows}
+            added = self._add_videos(con, list(hashes), "history", {}, _now(None), hashes, names)
         return len(hashes), added
 
     def set_hash(self, path: Path, sha256: str) -> None:

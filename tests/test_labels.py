@@ -251,13 +251,21 @@ def test_suggest_scores_with_the_engine_and_reuses_the_stored_analysis(clips, la
     assert [i.sha256 for i in labels.items() if i.path == clip.resolve()] == [rec.video_hash]
 
 
-def test_history_videos_join_the_queue(clips, labels):
+def test_history_videos_join_the_queue_under_their_given_names(clips, labels):
     from core.engine import analyze
 
     rec = analyze(clips / "b" / "b1.avi", model="motion")
-    assert labels.add_history() == (1, 1)
-    [item] = labels.items()
-    assert (item.path, item.source, item.sha256) == ((clips / "b" / "b1.avi").resolve(), "history", rec.video_hash)
+    other = write_video(clips / "other.avi", moving_square_frames(n=12, size=(96, 128), seed=7))
+    upload = analyze(other.read_bytes(), model="motion", source_uri="street.avi")  # kept as <sha256>.avi
+    gone = analyze(write_video(clips / "gone.avi", moving_square_frames(n=12, size=(96, 128), seed=8)))
+    (clips / "gone.avi").unlink()  # a video whose file is gone cannot be labelled: left out
+    assert labels.add_history() == (2, 2)
+    assert labels.add_history() == (2, 0)
+    got = {i.path: (i.source, i.sha256) for i in labels.items()}
+    assert got[(clips / "b" / "b1.avi").resolve()] == ("history", rec.video_hash)
+    assert got[Path(upload.video_path).resolve()] == ("history", upload.video_hash)
+    assert Path(gone.video_path).resolve() not in got
+    assert {i.name for i in labels.items()} == {"b1.avi", upload.source_name}
 
 
 # --- versions and the training job ------------------------------------------------------------------------
