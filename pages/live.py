@@ -125,12 +125,22 @@ def show_snapshot(snap: LiveSnapshot | None, idle_text: str) -> None:
         st.error(snap.error)
 
 
+def _served() -> bool:
+    """True under a real Streamlit server; streamlit-webrtc needs its session manager (AppTest has none)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
 def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
     def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
         # Runs in the WebRTC thread: hand over and draw, nothing else (no st.*, no I/O).
         out = proc.process(frame.to_ndarray(format="bgr24"), media_t=frame.time)
         return av.VideoFrame.from_ndarray(out, format="bgr24")
 
+    if not _served():
+        st.info("The webcam needs the app served by `streamlit run app.py`; use a server-side source here.")
+        return
     ctx = webrtc_streamer(
         key="live-camera",
         mode=WebRtcMode.SENDRECV,

@@ -277,3 +277,16 @@ def test_history_alert_log_shows_stored_alerts_with_their_email_status():
     row = log.iloc[0]
     assert row["peak"] == pytest.approx(0.87)
     assert "pending" in " ".join(str(v) for v in row.values) or "waiting" in " ".join(str(v) for v in row.values)
+
+
+def test_live_page_takes_rule_defaults_from_the_environment(monkeypatch):
+    monkeypatch.setenv("VIGIL_ALERT_THRESHOLD", "0.7")
+    monkeypatch.setenv("VIGIL_ALERT_SECONDS", "7")
+    monkeypatch.setenv("VIGIL_ALERT_COOLDOWN", "300")
+    at = page("live")
+    at.run()
+    assert not at.exception
+    assert at.slider(key="live-thr").value == pytest.approx(0.7)
+    assert at.number_input(key="live-n").value == pytest.approx(7.0)
+    assert at.number_input(key="live-cool").value == pytest.approx(300.0)
+    assert at.selectbox(key="live-model").value.startswith("motion")
