@@ -1,8 +1,11 @@
-"""Vigil: router only."""
+"""Vigil: the router (and the app-wide mail sender, so queued alert emails go out from any page)."""
 
 import streamlit as st
 
+from ui.services import start_mail_sender
+
 st.set_page_config(page_title="Vigil — video anomaly analytics", page_icon="👁️", layout="wide")
+start_mail_sender()
 
 pages = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
