@@ -99,7 +99,8 @@ def smooth(score: np.ndarray, t: np.ndarray, seconds: float) -> np.ndarray:
     if len(score) < 2 or seconds <= 0:
         return score.copy()
     step = float(np.median(np.diff(t))) or 1.0
-    width = int(round(seconds / step))
+    # np.convolve(mode="same") returns max(len(score), width) values: cap the window at the track
+    width = min(int(round(seconds / step)), len(score))
     if width <= 1:
         return score.copy()
     kernel = np.ones(width)
