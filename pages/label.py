@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -14,6 +15,7 @@ from ui import label_view as view
 from ui.cache import get_scorer, get_store, model_statuses
 from ui.label_state import LabelSession, session
 
+log = logging.getLogger("vigil.label")
 ORDERS = {"uncertainty": "Least certain first", "added": "Order added"}
 
 st.title("Label")
@@ -50,7 +52,7 @@ with st.sidebar:
     order = st.radio("Queue order", list(ORDERS), format_func=ORDERS.get, key="label_order")
     unlabelled_only = st.checkbox("Unlabelled only", key="label_unlabelled")
     auto = st.toggle("Analyse each video when shown", value=True, key="label_auto")
-    advance = st.toggle("Go to the next video after labelling", value=True, key="label_advance")
+    st.toggle("Go to the next video after labelling", value=True, key="label_advance")  # read by set_label
 
 
 # --- adding videos ------------------------------------------------------------------------------------
@@ -75,25 +77,33 @@ def add_history() -> None:
     state.flash("success", f"{found} video(s) in History; {added} new in the queue.", "add")
 
 
-total = labels.progress().total
-with st.expander("Add videos", expanded=total == 0):
+progress = labels.progress()
+with st.expander("Add videos", expanded=progress.total == 0):
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     c1.text_input("Folder on the server", key="label_folder", placeholder="/data/cameras/2024-05")
     c2.button("Add folder", on_click=add_folder, key="label_add_folder")
     st.button("Add the videos from History", on_click=add_history, key="label_add_history")
     st.caption("Allowed folders: " + ", ".join(f"`{r}`" for r in lab.allowed_roots()) + " (VIGIL_LABEL_ROOTS).")
 show_messages("add")
-progress = labels.progress()
+progress = labels.progress()  # again: a callback may just have added videos
 view.progress(progress)
 
 
 # --- scoring the queue for uncertainty order -----------------------------------------------------------
 if model and progress.total:
-    if st.button(f"Score unlabelled videos with '{model}'", key="label_score", help="Needed for 'least certain first'"):
+    s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
+    limit = s2.number_input("At most", 1, 10_000, 100, key="label_score_limit", help="Videos scored per click")
+    if s1.button(f"Score unlabelled videos with '{model}'", key="label_score", help="Needed for 'least certain first'"):
         bar = st.progress(0.0, text="Scoring…")
         try:
             done, problems = lab.score_queue(
-                labels, model, version, store=store, scorer=get_scorer(model), progress=lambda f, m: bar.progress(f, m)
+                labels,
+                model,
+                version,
+                store=store,
+                scorer=get_scorer(model),
+                limit=int(limit),
+                progress=lambda f, m: bar.progress(f, m),
             )
             st.success(f"Scored {done} video(s).")
             for p in problems[:5]:
@@ -154,6 +164,9 @@ def label_panel(item: lab.QueueItem) -> None:
                     )
             except VigilError as err:
                 st.error(str(err))
+            except Exception as err:  # a bug in a model must not put a traceback on the page; the log keeps it
+                log.exception("analysing %s with %s failed", item.path, model)
+                st.error(f"Could not analyse {item.name} with {model}: internal error ({type(err).__name__}).")
         if record is not None:
             view.analysis(record)
 

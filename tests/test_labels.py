@@ -315,3 +315,20 @@ def test_training_items_are_the_current_labels_with_groups(clips, labels):
     assert got == [("a1.avi", 1, "fight", "g1"), ("b1.avi", 1, "other", "g2")]
     only = training_items(labels, [clips / "b" / "b1.avi"])
     assert [(i.path.name, i.label) for i in only] == [("b1.avi", 1)]
+
+
+def test_score_queue_reports_unreadable_videos_and_honours_the_limit(clips, labels):
+    (clips / "broken.mp4").write_text("not really a video")
+    labels.add_folder(clips)
+    done, problems = labels_score(labels, limit=2)
+    assert (done, problems) == (2, [])
+    done, problems = labels_score(labels)
+    assert done == 3 and len(problems) == 1 and problems[0].startswith("broken.mp4: ")
+    scored = [i.name for i in labels.items("motion", "1") if i.suggestion is not None]
+    assert sorted(scored) == ["a1.avi", "a2.avi", "b1.avi", "b2.avi", "seq"]
+
+
+def labels_score(labels: LabelStore, limit: int | None = None) -> tuple[int, list[str]]:
+    from core.labels import score_queue
+
+    return score_queue(labels, "motion", "1", limit=limit)
