@@ -105,34 +105,106 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def cmd_evaluate(args) -> int:
-    from core.evaluate import evaluate_frames, format_report, load_frame_dataset, load_ucsd
+def _write_json(path: str | None, result: dict) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, indent=2))
 
+
+FRAME_MODELS = ["motion", "motion-fitted"]
+VIDEO_MODELS = ["movinet-logistic", "movinet-mil", "movinet-knn"]
+
+
+def cmd_evaluate(args) -> int:
+    from core.evaluate import (
+        evaluate_frames,
+        evaluate_videos,
+        format_report,
+        format_video_report,
+        load_frame_dataset,
+        load_ucsd,
+        load_video_dataset,
+    )
+
+    if args.videos:
+        items = load_video_dataset(args.videos, args.video_labels, args.groups)
+        bar = _Bar("evaluate")
+        try:
+            result = evaluate_videos(
+                items,
+                args.model or VIDEO_MODELS,
+                folds=args.folds,
+                seeds=args.seeds,
+                scoring=validated(ScoringConfig, fps=args.fps or 10.0, max_side=args.max_side),  # type: ignore[arg-type]
+                progress=bar.fraction,
+                name=Path(args.videos).name,
+            )
+        finally:
+            bar.close()
+        print(format_video_report(result))
+        _write_json(args.json, result)
+        return 0
     if args.ucsd:
         ds = load_ucsd(args.ucsd)
     elif args.train_normal and args.test and args.frame_labels:
         ds = load_frame_dataset(args.train_normal, args.test, args.frame_labels)
     else:
-        raise VigilError("evaluate needs --ucsd DIR, or --train-normal DIR --test DIR --frame-labels CSV")
+        raise VigilError(
+            "evaluate needs --ucsd DIR, or --train-normal DIR --test DIR --frame-labels CSV, "
+            "or --videos DIR [--video-labels CSV]"
+        )
     bar = _Bar("evaluate")
     try:
         fps = args.fps if args.fps else max(s.meta.fps for s in ds.test)
         result = evaluate_frames(
-            ds, args.model, validated(ScoringConfig, fps=fps, max_side=args.max_side), bar.fraction
+            ds, args.model or FRAME_MODELS, validated(ScoringConfig, fps=fps, max_side=args.max_side), bar.fraction
         )  # type: ignore[arg-type]
     finally:
         bar.close()
     print(format_report(result))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    _write_json(args.json, result)
     return 0
 
 
 def cmd_train(args) -> int:
-    from core.evaluate import _videos_in
-    from core.train import fit_normal, register
+    from core.evaluate import _videos_in, read_source_groups
+    from core.train import fit_normal, labelled_from_folders, read_labels_csv, register, train_from_labels
 
+    if args.labels or args.videos:
+        items = (
+            read_labels_csv(args.labels, root=Path(args.root) if args.root else None)
+            if args.labels
+            else (labelled_from_folders(args.videos))
+        )
+        if args.groups:
+            groups = read_source_groups(args.groups)
+            for it in items:
+                it.group = it.group or groups.get(it.path.stem, "unlisted")
+        bar = _Bar("train")
+        try:
+            report = train_from_labels(
+                args.kind,
+                items,
+                args.name,
+                args.description,
+                progress=bar.fraction,
+                seed=args.seed,
+                folds=args.folds,
+                directory=Path(args.out_dir) if args.out_dir else None,
+            )
+        finally:
+            bar.close()
+        m = report.metrics
+        cv = "n/a (too few videos)" if m.get("cv_auc") is None else f"{m['cv_auc']:.3f}"
+        print(
+            f"saved model '{report.name}' ({args.kind}) -> {report.card_path}\n"
+            f"{m['n_videos']} videos ({m['n_abnormal']} abnormal, {m['n_normal']} normal); "
+            f"cross-validated video ROC AUC {cv}"
+            + (f" ({m['cv_folds']}-fold{', grouped' if m.get('cv_grouped') else ''})" if m.get("cv_folds") else "")
+        )
+        return 0
+    if not args.normal:
+        raise VigilError("train needs --normal DIR (normal footage), --labels CSV, or --videos DIR (class folders)")
     sources = _videos_in(Path(args.normal))
     bar = _Bar("train")
     try:
@@ -181,26 +253,38 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json")
     b.set_defaults(func=cmd_bench)
 
-    e = sub.add_parser("evaluate", help="frame-level ROC AUC on UCSD-style data")
+    e = sub.add_parser("evaluate", help="frame-level (UCSD-style) or video-level (labelled clips) ROC AUC")
     e.add_argument("--ucsd", help="UCSD Ped1/Ped2 folder (training/, testing/, ped2.mat)")
     e.add_argument("--train-normal", help="folder of normal videos or frame folders")
     e.add_argument("--test", help="folder of test videos or frame folders")
     e.add_argument("--frame-labels", help="CSV video,frame,label (frame 0-based)")
+    e.add_argument("--videos", help="video level: folder of clips (class subfolders, or with --video-labels)")
+    e.add_argument("--video-labels", help="CSV video,label[,group] with video relative to --videos")
+    e.add_argument("--groups", help="source list (URL lines, then 'clip: ...' lines) giving CV groups")
+    e.add_argument("--folds", type=int, default=5, help="cross-validation folds (video level)")
+    e.add_argument("--seeds", type=int, default=1, help="repeat the CV with this many fold seeds")
     e.add_argument(
         "--model",
         nargs="+",
-        default=["motion", "motion-fitted"],
-        help="registry names, or trainable kinds (fitted on the normal footage)",
+        default=None,
+        help="registry names, or trainable kinds (fitted on the normal footage / cross-validated on the videos); "
+        f"default {' '.join(FRAME_MODELS)} (frame level) or {' '.join(VIDEO_MODELS)} (video level)",
     )
     scoring_flags(e, fps_default=None)
-    e.add_argument("--json")
+    e.add_argument("--json", help="write the metrics here")
     e.set_defaults(func=cmd_evaluate)
 
-    t = sub.add_parser("train", help="fit a normality model on a folder of normal videos and register it")
-    t.add_argument("--kind", default="motion-fitted")
-    t.add_argument("--normal", required=True, help="folder of normal videos or frame folders")
+    t = sub.add_parser("train", help="train a model from labelled videos or normal footage and register it")
+    t.add_argument("--model", "--kind", dest="kind", default="motion-fitted", help="kind to train")
+    t.add_argument("--normal", help="folder of normal videos or frame folders (normality kinds)")
+    t.add_argument("--labels", help="CSV video,label[,category][,group] (label 1/abnormal or 0/normal)")
+    t.add_argument("--root", help="folder the CSV's video paths are relative to (default: the CSV's folder)")
+    t.add_argument("--videos", help="folder with class subfolders (e.g. fight/ and noFight/)")
+    t.add_argument("--groups", help="source list giving CV groups (see evaluate --groups)")
     t.add_argument("--name", required=True)
     t.add_argument("--description", default="")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--folds", type=int, default=5)
     t.add_argument("--out-dir", help="where to write the model (default models/ or $VIGIL_TRAINED_DIR)")
     scoring_flags(t)
     t.set_defaults(func=cmd_train)

@@ -168,3 +168,179 @@ def format_report(result: dict) -> str:
             f"{name:<22}{m['auc']:>9.3f}{m['ap']:>8.3f}{m['frames_per_second']:>10.1f}{m['realtime_factor']:>13.1f}"
         )
     return "\n".join(lines)
+
+
+# --- video level ------------------------------------------------------------------------------------------
+UNLISTED_GROUP = "unlisted"
+
+
+def read_source_groups(path: str | Path) -> dict[str, str]:
+    """Clip name (stem) -> source group from a list of source URLs, each followed by the clips cut from it
+    (``fi001: 0.13.50 - 0.15.60``), as in the fights dataset's videos.txt. A clip listed under two sources
+    joins them into one group, so that no near-duplicate crosses a fold boundary."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Groups file not found: {path}")
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    clip_source: dict[str, str] = {}
+    source = None
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if "://" in line and not line.split("://")[0].count(" "):
+            source = line
+            find(source)
+        elif ":" in line and source is not None:
+            clip = line.split(":", 1)[0].strip()
+            if clip in clip_source:
+                parent[find(source)] = find(clip_source[clip])
+            else:
+                clip_source[clip] = source
+    if not clip_source:
+        raise DataError(f"{path.name} lists no clips under source lines.")
+    roots = sorted({find(s) for s in clip_source.values()})
+    gid = {r: f"g{i:03d}" for i, r in enumerate(roots)}
+    return {clip: gid[find(src)] for clip, src in clip_source.items()}
+
+
+def load_video_dataset(
+    videos: str | Path, labels_csv: str | Path | None = None, groups_file: str | Path | None = None
+) -> list:
+    """Labelled videos from ``video,label[,group]`` (paths relative to ``videos``) or class subfolders.
+
+    With a groups file, clips it does not list are put together in one ``unlisted`` group (the cautious
+    choice: they may share a source)."""
+    from core.train import labelled_from_folders, read_labels_csv
+
+    videos = Path(videos)
+    items = read_labels_csv(labels_csv, root=videos) if labels_csv else labelled_from_folders(videos)
+    if groups_file:
+        groups = read_source_groups(groups_file)
+        for it in items:
+            it.group = it.group or groups.get(it.path.stem, UNLISTED_GROUP)
+    return items
+
+
+def _throughput(scorer: Scorer, sources: list[VideoSource], scoring: ScoringConfig) -> dict:
+    """Full analysis (decode + model) on a few videos, no cache: frames/s and real-time factor."""
+    t0 = time.perf_counter()
+    frames = 0
+    for src in sources:
+        f, _, _ = score_source(src, scorer, scoring)
+        frames += len(f)
+    dt = time.perf_counter() - t0
+    return {
+        "frames_per_second": frames / dt,
+        "realtime_factor": sum(s.meta.duration for s in sources) / dt,
+        "throughput_videos": len(sources),
+    }
+
+
+def evaluate_videos(
+    items: list,
+    models: list[str],
+    folds: int = 5,
+    seeds: int = 1,
+    scoring: ScoringConfig | None = None,
+    progress: ProgressFn | None = None,
+    name: str = "videos",
+    throughput_videos: int = 6,
+) -> dict:
+    """Video-level ROC AUC. A trainable head kind (movinet-logistic, movinet-mil, movinet-knn) is
+    cross-validated (grouped k-fold when the items carry groups), repeated over ``seeds`` seeds; a registry
+    name is run as it is (video score = its highest frame score) — only honest on videos it never saw.
+
+    Returns {"dataset", "videos", "abnormal", "normal", "groups", "baselines": {"duration": {auc}},
+    "models": {name: {"video_auc", "video_auc_sd", "video_ap", "cv_auc_mean_fold", "folds", "evaluation",
+    "frames_per_second", "realtime_factor"}}}.
+    """
+    from core.features.clip import MOVINET_FILE, ClipSettings
+    from core.registry import ModelSpec
+    from core.scorers.clip import HEADS, ClipScorer
+    from core.sources import open_source
+    from core.train import cross_validate_head, embed_videos, weight_path
+
+    if not items:
+        raise DataError("No labelled videos to evaluate on.")
+    scoring = scoring or ScoringConfig()
+    labels = np.array([it.label for it in items])
+    groups = [it.group for it in items]
+    sources = [open_source(it.path) for it in items]
+    durations = np.array([s.meta.duration for s in sources])
+    out = {
+        "dataset": name,
+        "videos": len(items),
+        "abnormal": int(labels.sum()),
+        "normal": int((labels == 0).sum()),
+        "groups": len({g for g in groups if g}) or None,
+        "baselines": {"duration": {"auc": roc_auc(labels, durations), "ap": average_precision(labels, durations)}},
+        "models": {},
+    }
+    sample = [sources[i] for i in np.linspace(0, len(sources) - 1, min(throughput_videos, len(sources)), dtype=int)]
+    embs = None
+    for m_i, model in enumerate(models):
+        report = _scaled_progress(progress, m_i / len(models), (m_i + 1) / len(models), model)
+        if model in HEADS:
+            if embs is None:
+                embs = embed_videos(sources, report)
+            runs = [cross_validate_head(HEADS[model], embs, labels, groups, folds, seed) for seed in range(seeds)]
+            aucs = [r["cv_auc"] for r in runs if r["cv_auc"] is not None]
+            if not aucs:
+                raise DataError(f"Too few videos (per class and group) to cross-validate {model}.")
+            head = HEADS[model].fit(embs, labels, seed=0)
+            scorer = ClipScorer(ModelSpec(model, model), weight_path(MOVINET_FILE), ClipSettings(), head)
+            res = {
+                "video_auc": float(np.mean(aucs)),
+                "video_auc_sd": float(np.std(aucs)),
+                "video_ap": float(np.mean([r["cv_ap"] for r in runs if r["cv_ap"] is not None])),
+                "cv_auc_mean_fold": float(np.mean([r["cv_auc_mean_fold"] for r in runs if r["cv_auc_mean_fold"]])),
+                "folds": runs[0]["cv_folds"],
+                "evaluation": f"{'grouped ' if any(groups) else ''}{runs[0]['cv_folds']}-fold CV, {len(aucs)} seed(s)",
+            }
+        else:
+            scorer = load_scorer(model)
+            scores = []
+            for i, src in enumerate(sources):
+                scores.append(float(score_source(src, scorer, scoring)[2].max()))
+                if report:
+                    report((i + 1) / len(sources), f"{model}: {i + 1}/{len(sources)} videos")
+            res = {
+                "video_auc": roc_auc(labels, scores),
+                "video_auc_sd": 0.0,
+                "video_ap": average_precision(labels, scores),
+                "cv_auc_mean_fold": None,
+                "folds": 0,
+                "evaluation": "as registered (no fitting here)",
+            }
+        res.update(_throughput(scorer, sample, scoring))
+        out["models"][model] = res
+    return out
+
+
+def _scaled_progress(progress: ProgressFn | None, lo: float, hi: float, label: str) -> ProgressFn | None:
+    if progress is None:
+        return None
+    return lambda f, msg: progress(lo + (hi - lo) * f, msg or label)
+
+
+def format_video_report(result: dict) -> str:
+    lines = [
+        f"{result['dataset']}: {result['videos']} videos ({result['abnormal']} abnormal, {result['normal']} normal"
+        + (f", {result['groups']} source groups)" if result["groups"] else ")"),
+        f"{'model':<22}{'video AUC':>10}{'± sd':>7}{'AP':>7}{'frames/s':>10}{'x real time':>13}  evaluation",
+        f"{'duration-only baseline':<22}{result['baselines']['duration']['auc']:>10.3f}{'':>7}"
+        f"{result['baselines']['duration']['ap']:>7.3f}{'-':>10}{'-':>13}",
+    ]
+    for name, m in result["models"].items():
+        lines.append(
+            f"{name:<22}{m['video_auc']:>10.3f}{m['video_auc_sd']:>7.3f}{m['video_ap']:>7.3f}"
+            f"{m['frames_per_second']:>10.1f}{m['realtime_factor']:>13.1f}  {m['evaluation']}"
+        )
+    return "\n".join(lines)
