@@ -219,10 +219,13 @@ def segments_from_track(track: ScoreTrack, cfg: EventConfig) -> list[Segment]:
 
 
 def top_moments(track: ScoreTrack, k: int, min_separation: float) -> list[Moment]:
-    """The ``k`` highest smoothed-score samples, at least ``min_separation`` s apart, worst first."""
+    """The ``k`` highest-score samples, at least ``min_separation`` s apart, worst first.
+
+    Ranked on the raw score, like segment peaks, so a moment's score is what its caption shows.
+    """
     if len(track) == 0 or k <= 0:
         return []
-    order = np.argsort(-track.smoothed, kind="stable")
+    order = np.argsort(-track.score, kind="stable")
     chosen: list[int] = []
     for i in order:
         if all(abs(track.t[i] - track.t[j]) >= min_separation for j in chosen):

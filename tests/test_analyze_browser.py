@@ -26,6 +26,8 @@ def lower_threshold(page, presses: int) -> None:
 def expect_results(page) -> None:
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=RESULT_TIMEOUT)
     page.get_by_text("Worst moments").wait_for()
+    page.locator('[data-testid="stImage"] img').first.wait_for()  # images arrive just after the text
+    page.locator("video").first.wait_for()
     assert page.locator('[data-testid="stImage"] img').count() >= 1
     assert page.locator('[data-testid="stMetric"]').count() == 5
     assert page.locator("video").count() == 1
@@ -35,6 +37,9 @@ def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
     with streamlit_app(tmp_path / "data", tmp_path / "st.log") as url, chromium() as page:
         page.goto(f"{url}/analyze", wait_until="domcontentloaded")
         page.get_by_text("Analyze a video").first.wait_for(timeout=60_000)
+        # a deep link as the very first request still goes through the router: its titles, not file names
+        nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "History" in nav and "Label" in nav and "app" not in nav.split()
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(vtest))
         page.get_by_role("button", name="Analyze upload").click()
         expect_results(page)

@@ -115,3 +115,23 @@ def test_scoretrack_rejects_mismatched_or_decreasing_input():
         ScoreTrack([0, 1], [0.0, 1.0], [0.1])
     with pytest.raises(ValueError):
         ScoreTrack([0, 1], [1.0, 0.0], [0.1, 0.2])
+
+
+@pytest.mark.parametrize("n, seconds", [(1, 1.0), (2, 1.0), (3, 1.0), (5, 0.3), (3, 30.0)])
+def test_smooth_keeps_length_for_tracks_shorter_than_the_window(n, seconds):
+    t = np.arange(n) * 0.1
+    s = np.linspace(0.0, 1.0, n)
+    out = smooth(s, t, seconds)
+    assert out.shape == (n,)
+    assert np.all((out >= s.min() - 1e-12) & (out <= s.max() + 1e-12))
+    tr = ScoreTrack.from_scores(np.arange(n), t, s, seconds)
+    assert len(tr.smoothed) == n
+
+
+def test_top_moments_rank_on_the_raw_score_that_they_report():
+    raw = np.array([0.1, 0.2, 0.9, 0.2, 0.1, 0.1, 0.6, 0.6, 0.6, 0.1])
+    smoothed = np.array([0.1, 0.4, 0.4, 0.4, 0.1, 0.1, 0.6, 0.6, 0.6, 0.1])
+    tr = ScoreTrack(np.arange(10), np.arange(10.0), raw, smoothed)
+    moments = top_moments(tr, k=2, min_separation=2.0)
+    assert moments[0].frame == 2 and moments[0].score == pytest.approx(0.9)
+    assert moments[1].frame in (6, 7, 8) and moments[1].score == pytest.approx(0.6)

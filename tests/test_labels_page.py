@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.labels import LabelStore
 
-PAGE = str(REPO / "pages" / "label.py")
+PAGE = str(REPO / "pages" / "views" / "label.py")
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,67 @@
+"""History: every past analysis, searchable and sortable; open one without recomputing, or delete it."""
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import VigilError
+from ui import results
+from ui.alerts_view import render_alert_log
+from ui.cache import get_store
+from ui.charts import mmss
+
+st.title("History")
+
+analyses_tab, alerts_tab = st.tabs(["Analyses", "Alert log"])
+with alerts_tab:
+    st.caption("Every alert the Live page raised, with its snapshot and whether its email went out.")
+    render_alert_log(limit=200, key="history.alerts")
+
+with analyses_tab:
+    store = get_store()
+    search = st.text_input("Search", placeholder="file name, link or model", key="history.search")
+    rows = store.list(search=search.strip())
+    if not rows:
+        st.info("No analysis matches." if search else "No analysis yet: analyse a video on the Analyze page.")
+        st.page_link("pages/views/analyze.py", label="Go to Analyze", icon="🔎")
+    else:
+        table = pd.DataFrame(
+            {
+                "source": [r["source_name"] for r in rows],
+                "date": pd.to_datetime([r["created_at"] for r in rows]),
+                "duration": [mmss(r["duration"]) for r in rows],
+                "model": [f"{r['model']} v{r['model_version']}" for r in rows],
+                "peak": [round(r["peak"], 3) for r in rows],
+                "segments": [r["n_segments"] for r in rows],
+                "anomalous": [r["frac_anomalous"] for r in rows],
+            }
+        )
+        event = st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key="history.table",
+            column_config={
+                "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
+                "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
+                "anomalous": st.column_config.NumberColumn("% anomalous", format="percent"),
+            },
+        )
+        st.caption(f"{len(rows)} analyses · click a row to open it · click a column header to sort")
+        picked = event.selection.rows if event else []
+        chosen = rows[picked[0]]["id"] if picked else st.query_params.get("id")
+        if chosen:
+            st.query_params["id"] = chosen
+            with st.popover("Delete this analysis"):
+                st.write("Its scores, segments and thumbnails are removed. The video file is kept.")
+                if st.button("Delete", type="primary", key="history.delete"):
+                    try:
+                        store.delete(chosen)
+                        st.query_params.pop("id", None)
+                        results.load_record.clear()
+                        st.toast("Analysis deleted")
+                        st.rerun()
+                    except VigilError as err:
+                        st.error(str(err))
+            results.render(chosen, key="history", allow_compare=False)

@@ -1,0 +1,280 @@
+"""Live: score a webcam (WebRTC) or a server-side stream in real time; email when an anomaly lasts."""
+
+from __future__ import annotations
+
+import time
+
+import altair as alt
+import av
+import pandas as pd
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from core.alerts import AlertConfig, RuleState
+from core.errors import VigilError
+from core.live import LiveProcessor, LiveSnapshot, ServerSource
+from core.mailer import EmailError, SmtpSettings, send_test
+from core.outbox import Outbox, Sender
+from core.registry import get_spec
+from ui.alerts_view import render_alert_log
+from ui.cache import get_scorer, model_statuses
+from ui.live_state import connection_stalled, ice_servers, live_session, secrets_dict
+
+STATE_BADGE = {
+    RuleState.NORMAL: ("🟢", "green"),
+    RuleState.ANOMALOUS: ("🟠", "orange"),
+    RuleState.ALERTED: ("🔴", "red"),
+    RuleState.SUPPRESSED: ("🔴", "red"),
+    RuleState.COOLDOWN: ("🔵", "blue"),
+}
+
+
+def rule_controls(defaults: AlertConfig) -> AlertConfig:
+    """Threshold, N, cooldown, cap: defaults from config/env (VIGIL_ALERT_*), changed here per session."""
+    with st.expander("Alert rule", expanded=False):
+        c1, c2, c3, c4 = st.columns(4)
+        threshold = c1.slider("Threshold (smoothed score)", 0.05, 0.99, defaults.threshold, 0.01, key="live-thr")
+        seconds = c2.number_input("Alert after (s)", 0.0, 600.0, defaults.seconds, 0.5, key="live-n")
+        cooldown = c3.number_input("Cooldown (s)", 0.0, 86400.0, defaults.cooldown, 10.0, key="live-cool")
+        cap = c4.number_input("Emails per hour (cap)", 1, 1000, defaults.cap_per_hour, 1, key="live-cap")
+        st.caption(
+            "An email goes out when the score, averaged over the last second, stays above the threshold for "
+            "the set time. After an email a source stays quiet for the cooldown. Beyond the hourly cap, one "
+            "digest email summarises what was held back."
+        )
+    return AlertConfig.from_env(
+        threshold=threshold,
+        hysteresis=min(defaults.hysteresis, threshold),
+        seconds=float(seconds),
+        cooldown=float(cooldown),
+        cap_per_hour=int(cap),
+    )
+
+
+def pick_model() -> tuple[str, str] | None:
+    """(name, label for emails) of a model that can run; unavailable ones are listed with the reason."""
+    statuses = model_statuses()
+    if not statuses:
+        st.error("No models are registered.")
+        return None
+    names = [s.spec.name for s in statuses]
+    by_name = {s.spec.name: s for s in statuses}
+    default = names.index("motion") if "motion" in names else 0
+    name = st.selectbox(
+        "Model",
+        names,
+        index=default,
+        key="live-model",
+        format_func=lambda n: n if by_name[n].available else f"{n} — not available",
+    )
+    status = by_name[name]
+    if not status.available:
+        ready = ", ".join(n for n in names if by_name[n].available) or "none"
+        st.warning(f"**{name}** cannot run here: {status.reason}. Available now: {ready}.")
+        return None
+    return name, f"{name} v{status.spec.version}"
+
+
+def live_chart(snap: LiveSnapshot) -> alt.Chart:
+    now = snap.history[-1][0] if snap.history else time.time()
+    df = pd.DataFrame(snap.history, columns=["t", "score", "smoothed"])
+    df["seconds ago"] = df["t"] - now
+    long = df.melt("seconds ago", ["score", "smoothed"], var_name="series", value_name="value")
+    x = alt.X("seconds ago:Q", scale=alt.Scale(domain=[-60, 0]), title="seconds (last minute)")
+    y = alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="anomaly score")
+    lines = (
+        alt.Chart(long)
+        .mark_line(clip=True)
+        .encode(x=x, y=y, color=alt.Color("series:N", scale=alt.Scale(range=["#888888", "#ff4b4b"])))
+    )
+    rule = alt.Chart(pd.DataFrame({"threshold": [snap.threshold]})).mark_rule(strokeDash=[4, 4]).encode(y="threshold:Q")
+    return (lines + rule).properties(height=220)
+
+
+def show_snapshot(snap: LiveSnapshot | None, idle_text: str) -> None:
+    """State in words, measured fps/latency, the last minute's chart."""
+    if snap is None or (not snap.running and not snap.history):
+        st.info(idle_text)
+        return
+    icon, colour = STATE_BADGE[snap.status.state]
+    words = "warming up (learning this scene's usual motion)" if snap.warming_up else snap.status.words()
+    st.markdown(f"### {icon} :{colour}[{words}]")
+    m1, m2 = st.columns(2)
+    m3, m4 = st.columns(2)
+    m1.metric("Score", f"{snap.status.smoothed:.2f}", help="0..1; the dashed line is the threshold")
+    m2.metric(
+        "Processed fps (camera)",
+        f"{snap.stats.processed_fps:.1f} ({snap.stats.camera_fps:.0f})",
+        help="frames scored per second; in brackets the frames arriving from the camera per second",
+    )
+    m3.metric(
+        "Latency",
+        f"{snap.stats.latency_ms:.0f} ms",
+        help=f"capture → score, median of the last 100 frames (p95 {snap.stats.latency_p95_ms:.0f} ms); "
+        f"the callback itself adds {snap.stats.overlay_ms:.1f} ms to the video",
+    )
+    m4.metric("Dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
+    st.altair_chart(live_chart(snap), width="stretch")
+    if snap.last_alert is not None:
+        a = snap.last_alert
+        st.caption(
+            f"Last alert {time.strftime('%H:%M:%S', time.localtime(a.fired_at))}: "
+            f"{a.duration:.0f} s, peak {a.peak:.2f} — email {Outbox().get(a.id).email_status()}"
+        )
+    if snap.error:
+        st.error(snap.error)
+
+
+def _served() -> bool:
+    """True under a real Streamlit server; streamlit-webrtc needs its session manager (AppTest has none)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
+    def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
+        # Runs in the WebRTC thread: hand over and draw, nothing else (no st.*, no I/O).
+        out = proc.process(frame.to_ndarray(format="bgr24"), media_t=frame.time)
+        return av.VideoFrame.from_ndarray(out, format="bgr24")
+
+    if not _served():
+        st.info("The webcam needs the app served by `streamlit run app.py`; use a server-side source here.")
+        return
+    ctx = webrtc_streamer(
+        key="live-camera",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": ice},  # an explicit list: never a public STUN server by default
+        media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False},
+        video_frame_callback=on_frame,
+        async_processing=True,
+    )
+    if connection_stalled(live_session(), ctx.state.signalling, ctx.state.playing):
+        st.warning(
+            "The video connection is not coming up. If the browser asked for the camera, allow it (click the "
+            "camera icon in the address bar). Off localhost, the browser needs HTTPS for camera access, and "
+            "across networks a TURN server (see *Connection help*)."
+        )
+    with st.expander("Connection help"):
+        st.markdown(
+            "- **Camera denied**: allow camera access for this site in the browser (address bar → camera icon), "
+            "then press START again. Browsers only offer the camera on `localhost` or over HTTPS.\n"
+            "- **Stuck on connecting**: the browser and this server could not reach each other directly. "
+            "Configure STUN/TURN servers in `.streamlit/secrets.toml` under `[webrtc] ice_servers` "
+            "(see `.streamlit/secrets.toml.example`) or `VIGIL_ICE_SERVERS`.\n"
+            f"- ICE servers in use: {len(ice) or 'none (direct connection only)'}."
+        )
+
+
+def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender) -> None:
+    name, label = model
+    uri = st.text_input(
+        "Stream URL or video file on the server",
+        key="live-uri",
+        placeholder="rtsp://camera.local:554/stream  ·  http://host/feed.mjpg  ·  /srv/videos/door.mp4",
+    )
+    loop = st.checkbox("Loop a file", value=True, key="live-loop")
+    if st.button("Start monitoring", type="primary", key="live-start", disabled=not uri.strip()):
+        try:
+            proc = LiveProcessor(
+                get_scorer(name), label, cfg, outbox=Outbox(), on_alert=lambda rec: sender.wake(), source=uri.strip()
+            )
+            src = ServerSource(uri, proc, loop=loop)
+            proc.source = src.label  # emails and the log name the source without credentials
+            src.start()
+        except VigilError as err:
+            st.error(str(err))
+    running = ServerSource.active()
+    if not running:
+        st.caption("Server-side sources keep running when this tab is closed; they are listed here to stop them.")
+    for src in running:
+        c1, c2 = st.columns([4, 1])
+        c1.markdown(f"**{src.label}** — {src.state}" + (f": {src.error}" if src.error else ""))
+        if c2.button("Stop", key=f"live-stop-{src.id}"):
+            src.stop()
+            st.rerun()
+
+
+def email_section(settings: SmtpSettings | None, settings_error: str | None) -> None:
+    with st.expander("Email", expanded=settings is None):
+        if settings_error:
+            st.error(settings_error)
+        elif settings is None:
+            st.info(
+                "Email is not configured, so alerts are logged and wait here until it is. Set `[smtp]` in "
+                "`.streamlit/secrets.toml` (see the example file) or `VIGIL_SMTP_HOST`, `VIGIL_ALERT_TO`, …"
+            )
+        else:
+            st.caption(f"Alerts go to {settings.describe()}")
+        if st.button("Send test email", key="live-test-email", disabled=settings is None):
+            try:
+                with st.spinner("Sending…"):
+                    send_test(settings, time.strftime("%Y-%m-%d %H:%M:%S"))  # type: ignore[arg-type]
+                st.success(f"Test email sent to {', '.join(settings.to)}.")  # type: ignore[union-attr]
+            except EmailError as err:
+                st.error(str(err))
+
+
+def page() -> None:
+    st.title("Live")
+    st.caption(
+        "Watch a camera in real time. The picture shows the anomaly score; an email with a snapshot goes "
+        "out when something abnormal lasts."
+    )
+    secrets = secrets_dict()
+    cfg = rule_controls(AlertConfig.from_env())
+    settings, settings_error = None, None
+    try:
+        settings = SmtpSettings.try_load(secrets)
+    except EmailError as err:
+        settings_error = str(err)
+    sender = Sender.shared()
+    sender.configure(settings)
+
+    model = pick_model()
+    kind = st.radio("Source", ["Browser camera", "Server stream or file"], horizontal=True, key="live-kind")
+    left, right = st.columns([3, 2])
+    proc: LiveProcessor | None = None
+    with left:
+        if model is None:
+            st.info("Pick an available model to start.")
+        elif kind == "Browser camera":
+            name, label = model
+            key = (name, get_spec(name).version)
+            proc = live_session().camera_processor(key, get_scorer(name), label, cfg, sender)
+            camera_section(proc, ice_servers(secrets))
+        else:
+            server_section(model, cfg, sender)
+
+    @st.fragment(run_every=1.0)
+    def live_panel() -> None:
+        if kind == "Browser camera":
+            show_snapshot(proc.snapshot() if proc else None, "Press START to begin (the browser asks for the camera).")
+            return
+        sources = ServerSource.active()
+        if not sources:
+            show_snapshot(None, "Start a server-side source to see it here.")
+            return
+        src = sources[-1]
+        frame = src.latest()
+        if frame is not None:
+            st.image(frame, channels="BGR", caption=src.label, width="stretch")
+        show_snapshot(src.processor.snapshot(), "Connecting…")
+
+    with right:
+        live_panel()
+
+    email_section(settings, settings_error)
+
+    @st.fragment(run_every=3.0)
+    def alert_log() -> None:
+        st.subheader("Alert log")
+        render_alert_log(limit=30, key="live-alerts")
+
+    alert_log()
+
+
+try:
+    page()
+except VigilError as err:  # every user-facing problem is a message, never a traceback
+    st.error(str(err))
