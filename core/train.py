@@ -286,7 +286,7 @@ def cv_splits(labels: np.ndarray, groups: Sequence[str | None], folds: int, seed
         return None
     cls = StratifiedGroupKFold if grouped else StratifiedKFold
     splitter = cls(k, shuffle=True, random_state=seed)
-    splits = [(tr, te) for tr, te in splitter.split(np.zeros(len(labels)), labels, gids)]
+    splits = list(splitter.split(np.zeros(len(labels)), labels, gids if grouped else None))
     # A fold without one class cannot train a supervised head; fall back to fewer folds.
     if any(len(set(labels[tr])) < 2 for tr, _ in splits):
         return cv_splits(labels, groups, folds - 1, seed) if folds > 2 else None
