@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -97,3 +101,29 @@ def make_video(tmp_path):
         return write_video(tmp_path / name, moving_square_frames(**kw), fps)
 
     return make
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serves a folder; remembers request paths in ``hits`` and keeps test output clean."""
+
+    hits: list[str] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        type(self).hits.append(self.path)
+        super().do_GET()
+
+
+@contextmanager
+def http_server(root: Path):
+    """A static HTTP server for ``root`` on 127.0.0.1 (stand-in for the internet); yields its base URL."""
+    QuietHandler.hits = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from browser import chromium, screenshot, streamlit_app
+from conftest import http_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,15 +59,8 @@ def served_clip(vtest, tmp_path):
     root.mkdir()
     (root / "street.avi").write_bytes(vtest.read_bytes())
 
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/street.avi"
-    server.shutdown()
-    server.server_close()
+    with http_server(root) as url:
+        yield f"{url}/street.avi"
 
 
 def test_paste_a_link_served_locally_and_a_bad_link_first(served_clip, tmp_path):

@@ -1,31 +1,14 @@
 """The yt-dlp link path, against an HTTP server on 127.0.0.1 (no internet needed or used)."""
 
 import socket
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from conftest import QuietHandler, http_server
 
 from core import errors
 from core.config import SourceLimits
 from core.engine import analyze
 from core.sources import open_source
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    hits: list[str] = []
-
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-    def do_GET(self):
-        type(self).hits.append(self.path)
-        super().do_GET()
-
-    def do_HEAD(self):
-        type(self).hits.append("HEAD " + self.path)
-        super().do_HEAD()
 
 
 @pytest.fixture
@@ -35,13 +18,8 @@ def site(tmp_path, make_video):
     clip = make_video("clip.mp4", n=60, fps=10, fast_from=30, fast_to=36)
     (root / "clip.mp4").write_bytes(clip.read_bytes())
     (root / "page.html").write_text("<html><body><p>No video here, just words.</p></body></html>")
-    _Handler.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with http_server(root) as url:
+        yield url
 
 
 def free_port() -> int:
@@ -56,10 +34,10 @@ def test_direct_video_link_downloads_with_progress_and_is_cached(site, vigil_env
     assert src.meta.frame_count == 60
     assert src.path.parent == vigil_env / "downloads"
     assert seen and seen[-1] == 1.0
-    gets = [h for h in _Handler.hits if h == "/clip.mp4"]
+    gets = [h for h in QuietHandler.hits if h == "/clip.mp4"]
     again = open_source(f"{site}/clip.mp4")
     assert again.path == src.path
-    assert [h for h in _Handler.hits if h == "/clip.mp4"] == gets  # served from the cache
+    assert [h for h in QuietHandler.hits if h == "/clip.mp4"] == gets  # served from the cache
 
 
 def test_link_analysis_end_to_end(site):

@@ -19,11 +19,7 @@ vtest's smoothed score peaks near 0.38.
 from __future__ import annotations
 
 import email
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from email.message import Message
 from pathlib import Path
@@ -32,19 +28,12 @@ import cv2
 import numpy as np
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import REPO, shared_path
+from browser import ARTIFACTS, chromium, free_port, streamlit_app
+from conftest import shared_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts"
 FIGHT_CLIP = ("data", "fights", "fight", "fi001.mp4")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_frames(path: Path, size: tuple[int, int]) -> tuple[list[np.ndarray], float]:
@@ -112,10 +101,7 @@ def smtp():
 def app(tmp_path, smtp):
     """``streamlit run app.py`` on a free 127.0.0.1 port, configured for the local SMTP server."""
     _, smtp_port = smtp
-    port = free_port()
     env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(tmp_path / "data"),
         "VIGIL_SMTP_HOST": "127.0.0.1",
         "VIGIL_SMTP_PORT": str(smtp_port),
         "VIGIL_SMTP_SECURITY": "none",
@@ -126,54 +112,19 @@ def app(tmp_path, smtp):
         "VIGIL_ALERT_COOLDOWN": "600",
         "VIGIL_ICE_SERVERS": "[]",  # no STUN: everything stays on this machine
     }
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    cmd += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "streamlit.log").read_text()
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with streamlit_app(tmp_path / "data", tmp_path / "streamlit.log", env) as url:
+        yield url
 
 
-def browser_page(playwright, y4m: Path):
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium).")
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={y4m}",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-default-apps",
-            "--disable-sync",
-            "--no-first-run",
-            "--metrics-recording-only",
-            # Real host candidates instead of mDNS names, which aiortc cannot resolve offline.
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-        ],
-    )
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    return browser, page
+def fake_camera(y4m: Path) -> list[str]:
+    """Chromium flags that feed ``y4m`` to getUserMedia as the camera, without a permission prompt."""
+    return [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={y4m}",
+        # Real host candidates instead of mDNS names, which aiortc cannot resolve offline.
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ]
 
 
 def start_live(page, url: str) -> None:
@@ -196,22 +147,13 @@ def image_parts(msg: Message) -> list[bytes]:
     return [p.get_payload(decode=True) for p in msg.walk() if p.get_content_maintype() == "image"]
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 FIGHT_SECONDS: list[float] = []  # how long the fight run took to email; the calm run waits at least that
 
 
-def test_fight_on_the_camera_emails_an_alert_with_snapshot(playwright, clips, app, smtp):
+def test_fight_on_the_camera_emails_an_alert_with_snapshot(clips, app, smtp):
     inbox, _ = smtp
     ARTIFACTS.mkdir(exist_ok=True)
-    browser, page = browser_page(playwright, clips["fight"])
-    try:
+    with chromium(fake_camera(clips["fight"]), viewport=(1400, 1100)) as page:
         start_live(page, app)
         t0 = time.time()
         while time.time() - t0 < 90 and not inbox.messages:
@@ -220,8 +162,6 @@ def test_fight_on_the_camera_emails_an_alert_with_snapshot(playwright, clips, ap
         page.wait_for_timeout(1500)  # let the fragment show "alert sent" for the screenshot
         page.screenshot(path=str(ARTIFACTS / "live-fight-alert.png"), full_page=True)
         fps = metric(page, "Processed fps")
-    finally:
-        browser.close()
     assert inbox.messages, f"no alert email within 90 s (processed fps on the page: {fps})"
     msg = inbox.messages[0]
     assert msg["Subject"].startswith("Vigil alert: browser camera anomalous for")
@@ -232,11 +172,10 @@ def test_fight_on_the_camera_emails_an_alert_with_snapshot(playwright, clips, ap
     assert len(inbox.messages) == 1  # one episode, a long cooldown: one email
 
 
-def test_calm_camera_sends_nothing_in_the_same_time(playwright, clips, app, smtp):
+def test_calm_camera_sends_nothing_in_the_same_time(clips, app, smtp):
     inbox, _ = smtp
     wait = max(35.0, (FIGHT_SECONDS[0] if FIGHT_SECONDS else 30.0) + 10.0)
-    browser, page = browser_page(playwright, clips["calm"])
-    try:
+    with chromium(fake_camera(clips["calm"]), viewport=(1400, 1100)) as page:
         start_live(page, app)
         t0, fps_seen = time.time(), []
         while time.time() - t0 < wait:
@@ -244,8 +183,6 @@ def test_calm_camera_sends_nothing_in_the_same_time(playwright, clips, app, smtp
             fps_seen.append(metric(page, "Processed fps"))
         page.screenshot(path=str(ARTIFACTS / "live-calm.png"), full_page=True)
         text = page.inner_text("body")
-    finally:
-        browser.close()
     assert max(fps_seen) >= 5, f"the calm video was not being scored (fps seen: {fps_seen})"
     assert inbox.messages == [], f"calm video raised {len(inbox.messages)} email(s)"
     assert "alert sent" not in text

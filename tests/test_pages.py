@@ -4,14 +4,11 @@ bad input shows st.error and the page stays usable, and sessions never see each 
 from __future__ import annotations
 
 import json
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import moving_square_frames, write_video
+from conftest import http_server, moving_square_frames, write_video
 from streamlit.testing.v1 import AppTest
 
 from core.config import EventConfig
@@ -134,15 +131,8 @@ def site(tmp_path, make_video):
         (root / name).write_bytes(make_video(name, n=40, seed=seed).read_bytes())
     (root / "page.html").write_text("<html><body>nothing to see</body></html>")
 
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with http_server(root) as url:
+        yield url
 
 
 def analyze_link(at: AppTest, url: str) -> AppTest:

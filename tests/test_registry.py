@@ -4,12 +4,10 @@ import hashlib
 import json
 import re
 import socket
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import http_server
 
 from core import registry
 from core.errors import ModelUnavailableError, UnknownModelError
@@ -35,15 +33,8 @@ def weights_server(tmp_path):
     root.mkdir()
     (root / "w.bin").write_bytes(b"weights" * 1000)
 
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", hashlib.sha256(b"weights" * 1000).hexdigest()
-    server.shutdown()
-    server.server_close()
+    with http_server(root) as url:
+        yield url, hashlib.sha256(b"weights" * 1000).hexdigest()
 
 
 def test_unknown_model_names_the_known_ones():
