@@ -11,11 +11,31 @@ st.markdown(
     "bikes or carts where people walk — and shows *when* it happens: a score for every moment, the "
     "anomalous segments with timestamps, and thumbnails of the worst moments."
 )
-c1, c2, c3, c4 = st.columns(4)
-c1.page_link("pages/views/analyze.py", label="**Analyze** a video or a link", icon="🔎")
-c2.page_link("pages/views/history.py", label="**History** of past analyses", icon="🗂️")
-c3.page_link("pages/views/live.py", label="**Live** webcam monitoring with email alerts", icon="🎥")
-c4.page_link("pages/views/label.py", label="**Label** videos to train a better model", icon="🏷️")
+links = [
+    (
+        "pages/views/analyze.py",
+        "Analyze",
+        ":material/search:",
+        "Upload a video or paste a link; get the score curve, segments and exports.",
+    ),
+    (
+        "pages/views/history.py",
+        "History",
+        ":material/history:",
+        "Every past analysis and alert, reopened without recomputing.",
+    ),
+    (
+        "pages/views/live.py",
+        "Live",
+        ":material/videocam:",
+        "Watch a webcam or stream; get an email when an anomaly lasts.",
+    ),
+    ("pages/views/label.py", "Label", ":material/label:", "Mark videos normal or abnormal and train a better model."),
+]
+for col, (target, label, icon, caption) in zip(st.columns(4), links, strict=True):
+    with col.container(border=True):
+        st.page_link(target, label=f"**{label}**", icon=icon)
+        st.caption(caption)
 
 st.subheader("Models available right now")
 rows = model_statuses()
@@ -27,7 +47,7 @@ else:
             [
                 {
                     "model": r.spec.name,
-                    "ready": "✅" if r.available else "❌",
+                    "ready": r.available,
                     "what it does": r.spec.description,
                     "status": "ready" if r.available else r.reason,
                 }
@@ -36,5 +56,14 @@ else:
         ),
         hide_index=True,
         width="stretch",
+        column_config={
+            "ready": st.column_config.CheckboxColumn("ready", width="small"),
+            "what it does": st.column_config.TextColumn("what it does", width="large"),
+        },
     )
+    missing = [r for r in rows if not r.available]
+    if missing:
+        with st.expander(f"Why {len(missing)} model(s) cannot run here, and how to fix it"):
+            for r in missing:
+                st.markdown(f"- **{r.spec.name}**: {r.reason}")
 st.caption("Scores run from 0 to 1; 0.5 is each model's line between usual and unusual.")
