@@ -1,12 +1,16 @@
-"""Frame-level evaluation on UCSD-style data: fit on normal footage, score test clips, pooled ROC AUC.
+"""Evaluation on labelled data: frame level (UCSD-style) and video level (labelled clips).
 
-Datasets come as:
+Frame level — fit on normal footage, score test clips, pooled ROC AUC / AP over all test frames:
 - ``load_ucsd(root)``: ``training/frames/NN``, ``testing/frames/NN`` and ``ped2.mat`` (1-based intervals);
 - ``load_frame_dataset(train_dir, test_dir, labels_csv)``: folders of videos or frame folders, and a CSV
   ``video,frame,label`` (frame 0-based in native order; frames not listed count as normal).
-
 Every result is printed beside the position-only baseline (score = position of the frame in its clip),
-which already reaches 0.75 ROC AUC on UCSD Ped2.
+which already reaches 0.75 ROC AUC on UCSD Ped2, and with the app's smoothed score curve beside the raw one.
+
+Video level — ``load_video_dataset(dir, labels_csv | class subfolders, groups_file)`` and
+``evaluate_videos``: trainable heads are cross-validated (grouped k-fold when groups are known, so that
+clips cut from one source never sit on both sides), registry models are run as they are; video ROC AUC,
+AP, a duration-only baseline, and frames/s with the real-time factor per model.
 """
 
 from __future__ import annotations

@@ -133,3 +133,37 @@ def test_supervised_kind_refuses_one_class(clips, shared_models, monkeypatch):
     _, vids = clips
     with pytest.raises(DataError, match="both abnormal and normal"):
         train_from_labels("movinet-mil", [LabelledVideo(p, 1) for p, _ in vids[:3]], "x")
+
+
+def test_cli_trains_from_a_labels_csv_and_evaluates_videos(clips, shared_models, monkeypatch, tmp_path, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(shared_models))
+    d, vids = clips
+    rows = "".join(f"{p.name},{'abnormal' if y else 'normal'},,g{i // 2}\n" for i, (p, y) in enumerate(vids))
+    csv = write_csv(d / "labels.csv", "video,label,category,group\n" + rows)
+    assert main(["train", "--model", "movinet-mil", "--labels", str(csv), "--name", "cli-mil", "--folds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "saved model 'cli-mil' (movinet-mil)" in out and "2-fold, grouped" in out
+
+    js = tmp_path / "v.json"
+    code = main(
+        ["evaluate", "--videos", str(d), "--video-labels", str(csv), "--model", "movinet-logistic", "cli-mil"]
+        + ["--folds", "2", "--json", str(js)]
+    )
+    assert code == 0
+    m = json.loads(js.read_text())
+    assert m["videos"] == 8 and m["groups"] == 4
+    assert m["models"]["movinet-logistic"]["evaluation"].startswith("grouped 2-fold CV")
+    assert m["models"]["cli-mil"]["evaluation"] == "as registered (no fitting here)"
+    assert m["models"]["cli-mil"]["video_auc"] > 0.5  # it has seen these clips: it must rank them
+    assert "duration-only baseline" in capsys.readouterr().out
+
+
+def test_cli_train_reports_bad_labels_in_one_line(tmp_path, capsys):
+    from core.cli import main
+
+    csv = write_csv(tmp_path / "l.csv", "video,label\nmissing.avi,1\n")
+    assert main(["train", "--model", "movinet-logistic", "--labels", str(csv), "--name", "x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "video not found" in err[0]
