@@ -14,8 +14,9 @@ import numpy as np
 from core.config import EventConfig, ScoringConfig
 from core.errors import AnalysisCancelled, TooFewFramesError
 from core.events import ScoreTrack, segments_from_track, top_moments
+from core.media import draw_evidence
 from core.registry import load_scorer
-from core.scorers.base import Scorer
+from core.scorers.base import Scorer, ScoringStream
 from core.sources import VideoSource, open_source, prefetched
 from core.store import AnalysisRecord, Store, new_id
 
@@ -50,6 +51,12 @@ def score_source(
     cancel: CancelFn | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stream the source through the scorer. Returns (frame (N,), t (N,) s, score (N,) 0..1)."""
+    frame, t, score, _ = _score(source, scorer, scoring, progress, cancel)
+    return frame, t, score
+
+
+def _score(source, scorer, scoring, progress, cancel) -> tuple[np.ndarray, np.ndarray, np.ndarray, ScoringStream]:
+    """score_source, also handing back the finished stream (for its per-frame evidence)."""
     fps = effective_fps(scorer, scoring)
     expected = max(1, source.expected_samples(fps))
     stream = scorer.stream(live=False)
@@ -81,7 +88,7 @@ def score_source(
     scores = stream.finish()
     if len(scores) != len(frames):
         raise RuntimeError(f"scorer returned {len(scores)} scores for {len(frames)} frames")
-    return np.array(frames), np.array(times), scores
+    return np.array(frames), np.array(times), scores, stream
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
@@ -121,7 +128,7 @@ def analyze(
             rec = store.load(found)
             return rec if rec.events == events else rec.resegment(events)
 
-    frame, t, score = score_source(source, scorer, scoring, progress, cancel)
+    frame, t, score, stream = _score(source, scorer, scoring, progress, cancel)
     track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds)
     segments = segments_from_track(track, events)
     moments = top_moments(track, events.top_k, events.min_separation)
@@ -133,6 +140,7 @@ def analyze(
         )
     wanted = sorted({m.frame for m in moments} | {_frame_at(track, s.peak_t) for s in segments})
     images = source.read_at(wanted, max_side=THUMB_SIDE)
+    _draw_evidence(images, frame, stream, source, scoring)
     rec = AnalysisRecord(
         id=new_id(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -156,6 +164,24 @@ def analyze(
     if progress is not None:
         progress(Progress(1.0, len(frame), 0.0, 0.0, "Done"))
     return rec
+
+
+def _draw_evidence(
+    images: dict[int, np.ndarray],
+    frames: np.ndarray,
+    stream: ScoringStream,
+    source: VideoSource,
+    scoring: ScoringConfig,
+) -> None:
+    """Draw on each thumbnail who drove its score (pose models say which person; others draw nothing)."""
+    m = source.meta
+    scale = min(1.0, scoring.max_side / max(m.width, m.height))  # scorers saw frames resized to this
+    scored_w, scored_h = max(1, round(m.width * scale)), max(1, round(m.height * scale))
+    index = {int(f): i for i, f in enumerate(frames)}
+    for frame_no, img in images.items():
+        ev = stream.evidence(index[frame_no]) if frame_no in index else None
+        if ev is not None and len(ev.boxes):
+            draw_evidence(img, ev, img.shape[1] / scored_w, img.shape[0] / scored_h)
 
 
 def _frame_at(track: ScoreTrack, t: float) -> int:

@@ -28,6 +28,7 @@ import numpy as np
 
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import SourceError, VigilError
+from core.media import draw_evidence
 from core.outbox import AlertRecord, Outbox
 from core.scorers.base import Evidence, Scorer, ScoringStream
 
@@ -47,8 +48,6 @@ STATE_COLOURS = {
     RuleState.SUPPRESSED: (40, 40, 240),
     RuleState.COOLDOWN: (230, 160, 60),
 }
-# COCO-17 skeleton edges (keypoint index pairs).
-SKELETON = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14), (14, 16)]
 
 
 class LiveSourceError(SourceError):
@@ -364,17 +363,7 @@ def draw_overlay(
     # Evidence boxes/keypoints are in the scored frame's pixels; scale if the shown frame differs.
     sh, sw = view.scored_size
     sx, sy = (w / sw, h / sh) if sw and sh else (1.0, 1.0)
-    for i, (x1, y1, x2, y2) in enumerate(view.evidence.boxes):
-        c = (40, 40, 240) if i == view.evidence.culprit else (220, 220, 220)
-        cv2.rectangle(frame, (int(x1 * sx), int(y1 * sy)), (int(x2 * sx), int(y2 * sy)), c, 2)
-    for person in view.evidence.keypoints:
-        pts = [(int(x * sx), int(y * sy)) if c >= 0.5 else None for x, y, c in person]  # conf < 0.5 = missing
-        for a, b in SKELETON:
-            if pts[a] and pts[b]:
-                cv2.line(frame, pts[a], pts[b], (255, 200, 0), 2)
-        for p in pts:
-            if p:
-                cv2.circle(frame, p, 3, (0, 255, 255), -1)
+    draw_evidence(frame, view.evidence, sx, sy)
     thick = max(2, w // 160) if view.status.state != RuleState.NORMAL else 2
     cv2.rectangle(frame, (0, 0), (w - 1, h - 1), colour, thick)
     # Score bar along the bottom: fill = smoothed score, tick = threshold.

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.config import data_dir
 from core.events import Segment
+from core.scorers.base import Evidence
 from core.sources import FrameFolder, VideoSource
 
 PLAYABLE_CODECS = {"h264", "vp8", "vp9", "av1"}
@@ -95,6 +96,30 @@ def playable_video(
     total = max(1, source.meta.frame_count)
     frames = (f.image for f in source.frames(max_side=PLAY_MAX_SIDE))
     return encode_h264(frames, dest, source.meta.fps, (lambda n: progress(min(1.0, n / total))) if progress else None)
+
+
+# COCO-17 skeleton edges (keypoint index pairs).
+SKELETON = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14), (14, 16)]
+
+
+def draw_evidence(frame: np.ndarray, evidence: Evidence, sx: float = 1.0, sy: float = 1.0) -> np.ndarray:
+    """Draw who drove the score (in place): every box thin grey, the culprit's red; skeletons.
+
+    Evidence is in the scored frame's pixels; ``sx``/``sy`` scale it to ``frame``. Keypoints with
+    confidence below 0.5 are missing, not at (0, 0).
+    """
+    for i, (x1, y1, x2, y2) in enumerate(evidence.boxes):
+        c = (40, 40, 240) if i == evidence.culprit else (220, 220, 220)
+        cv2.rectangle(frame, (int(x1 * sx), int(y1 * sy)), (int(x2 * sx), int(y2 * sy)), c, 2)
+    for person in evidence.keypoints:
+        pts = [(int(x * sx), int(y * sy)) if c >= 0.5 else None for x, y, c in person]
+        for a, b in SKELETON:
+            if pts[a] and pts[b]:
+                cv2.line(frame, pts[a], pts[b], (255, 200, 0), 2)
+        for pt in pts:
+            if pt:
+                cv2.circle(frame, pt, 3, (0, 255, 255), -1)
+    return frame
 
 
 def draw_score(image: np.ndarray, t: float, score: float, threshold: float, in_segment: bool) -> np.ndarray:

@@ -1,0 +1,53 @@
+"""Thumbnails show who drove the score: the engine draws a scorer's evidence (culprit box) on them."""
+
+import cv2
+import numpy as np
+
+from core.engine import analyze
+from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream
+from core.store import Store
+
+
+class _BoxStream(ScoringStream):
+    """Scores rise at frames 20..29; the culprit is a box at (100..200, 60..160) in scored pixels."""
+
+    def __init__(self):
+        super().__init__(live=False)
+        self.n = 0
+
+    def update(self, t, frame):
+        self.n += 1
+
+    def finish(self):
+        s = np.zeros(self.n)
+        s[20:30] = 0.9
+        return s
+
+    def evidence(self, index):
+        box = np.array([[100, 60, 200, 160], [10, 10, 40, 40]], np.float32)
+        return Evidence(box, np.zeros((2, 17, 3), np.float32), culprit=0)
+
+
+class _BoxScorer(Scorer):
+    info = ModelInfo("box-test", "1", "test", "test")
+
+    def stream(self, live=False):
+        return _BoxStream()
+
+
+def test_culprit_box_is_drawn_on_the_thumbnail_at_the_right_scale(make_video):
+    # 640x480 source, scored at max_side 320 -> thumbnails at 480 px: boxes scale by 1.5
+    path = make_video("big.avi", n=40, size=(480, 640), slow_speed=0.0)
+    from core.config import ScoringConfig
+
+    rec = analyze(path, scorer=_BoxScorer(), scoring=ScoringConfig(max_side=320), store=Store())
+    top = rec.moments[0]
+    assert 20 <= top.frame < 30
+    img = cv2.imread(str(rec.thumbnails[top.frame]))
+    assert img.shape[1] == 480
+    # culprit box left edge at x = 100 * 1.5 = 150, between y = 90 and 240: red (BGR 40, 40, 240)
+    edge = img[100:230, 149:152].reshape(-1, 3).astype(int)
+    assert (edge[:, 2] > 180).mean() > 0.8 and (edge[:, 1] < 110).mean() > 0.8
+    # the other person's box is grey, not red
+    other = img[15:60, 15:16].reshape(-1, 3).astype(int)
+    assert (np.abs(other[:, 2] - other[:, 1]) < 40).mean() > 0.8
