@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import cv2
 import numpy as np
 
 from core.config import data_dir
+from core.features.cache import NpzRecord
 
 MOVINET_FILE = "movinet_a0_stream_int8.tflite"
 SIDE = 172
@@ -90,7 +90,7 @@ class ClipWindow:
 
 
 @dataclass(frozen=True)
-class ClipEmbeddings:
+class ClipEmbeddings(NpzRecord):
     """All windows of one video, in time order. Shapes: start, end (W,) s; steps (W,) int;
     vectors (W,480) float32; logits (W,600) float32; frame_t (N,) s = every sampled frame's time."""
 
@@ -161,17 +161,6 @@ class ClipEmbeddings:
             last = self.frame_t > self.end.max() + 1e-6
             out[last] = window_scores[int(np.argmax(self.end))]
         return out
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, **{k: getattr(self, k) for k in self.__dataclass_fields__})
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path) -> ClipEmbeddings:
-        with np.load(path) as z:
-            return cls(**{k: z[k] for k in cls.__dataclass_fields__})
 
 
 def preprocess(frame: np.ndarray, resize: str = "squash") -> np.ndarray:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core.config import data_dir
+from core.features.cache import NpzRecord
 
 N_KPTS = 17
 KEYPOINT_MIN_CONF = 0.5
@@ -188,7 +188,7 @@ class PoseTracker:
 
 # --- offline extraction with a cache -------------------------------------------------------------------
 @dataclass(frozen=True)
-class PoseTrackSet:
+class PoseTrackSet(NpzRecord):
     """All detections of one video, flattened. Shapes: t (N,) s per sampled frame; det_frame (D,) index
     into t; boxes (D,4); confidence (D,); track_id (D,); keypoints (D,17,3); frame_hw (2,)."""
 
@@ -210,17 +210,6 @@ class PoseTrackSet:
                 float(t),
                 PoseDetections(self.boxes[sel], self.confidence[sel], self.track_id[sel], self.keypoints[sel]),
             )
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, **{k: getattr(self, k) for k in self.__dataclass_fields__})
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path) -> PoseTrackSet:
-        with np.load(path) as z:
-            return cls(**{k: z[k] for k in cls.__dataclass_fields__})
 
 
 def track_video(source, weights: Path, fps: float = 5.0, max_side: int = 640, cache: bool = True) -> PoseTrackSet:
