@@ -180,7 +180,7 @@ def allowed_roots() -> list[Path]:
         roots = [data_dir()]
         shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
         if shared.is_dir():
-            roots.append(shared)
+            roots.append(shared.resolve())  # candidates are resolved too: a symlinked root must still match
     return roots
 
 

@@ -332,3 +332,16 @@ def labels_score(labels: LabelStore, limit: int | None = None) -> tuple[int, lis
     from core.labels import score_queue
 
     return score_queue(labels, "motion", "1", limit=limit)
+
+
+def test_a_symlinked_root_still_admits_folders_inside_it(tmp_path, monkeypatch):
+    from core.labels import check_folder
+
+    real = tmp_path / "real" / "videos"
+    real.mkdir(parents=True)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "real")
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(link))
+    assert check_folder(link / "videos") == real.resolve()
+    with pytest.raises(DataError):
+        check_folder(tmp_path)
