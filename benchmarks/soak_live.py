@@ -96,14 +96,18 @@ def run_engine(minutes: float, every: float) -> tuple[list[dict], dict]:
     return samples, {"alerts": len(Outbox().list(10000))}
 
 
-def run_browser(minutes: float, every: float) -> tuple[list[dict], dict]:
+def run_browser(minutes: float, every: float, camera_fps: int = 15) -> tuple[list[dict], dict]:
     from aiosmtpd.controller import Controller
-    from playwright.sync_api import sync_playwright
-    from test_live_browser import Inbox, browser_page, free_port, metric, read_frames, resample, start_live, write_y4m
+    from browser import chromium, free_port
+    from test_live_browser import Inbox, fake_camera, metric, read_frames, resample, start_live, write_y4m
 
     tmp = Path(tempfile.mkdtemp(prefix="vigil-soak-"))
     fight, fps = read_frames(SHARED / "data" / "fights" / "fight" / "fi001.mp4", (640, 480))
-    y4m = write_y4m(tmp / "soak.y4m", [fight[0]] * (8 * 15) + resample(fight, fps, 15, 6.0), 15)
+    y4m = write_y4m(
+        tmp / "soak.y4m",
+        [fight[0]] * (8 * camera_fps) + resample(fight, fps, camera_fps, 6.0),
+        camera_fps,
+    )
     inbox = Inbox()
     smtp_port, port = free_port(), free_port()
     ctl = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
@@ -128,8 +132,7 @@ def run_browser(minutes: float, every: float) -> tuple[list[dict], dict]:
     samples: list[dict] = []
     try:
         time.sleep(8)
-        with sync_playwright() as pw:
-            browser, page = browser_page(pw, y4m)
+        with chromium(fake_camera(y4m), viewport=(1400, 1100)) as page:
             start_live(page, f"http://127.0.0.1:{port}")
             start = time.time()
             while (elapsed := time.time() - start) < minutes * 60:
@@ -146,7 +149,6 @@ def run_browser(minutes: float, every: float) -> tuple[list[dict], dict]:
                 s = samples[-1]
                 print(f"{elapsed:6.0f}s  server rss {s['rss_mb']:7.1f} MB  fps {s['fps']:5.1f}  "
                       f"latency {s['latency_ms']:5.1f} ms  emails {len(inbox.messages)}", flush=True)  # fmt: skip
-            browser.close()
     finally:
         server.terminate()
         server.wait(10)
@@ -162,8 +164,12 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds before the RSS baseline is taken")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--camera-fps", type=int, default=15, help="frame rate of the fake camera (browser mode)")
     args = ap.parse_args()
-    samples, extra = (run_browser if args.mode == "browser" else run_engine)(args.minutes, args.every)
+    if args.mode == "browser":
+        samples, extra = run_browser(args.minutes, args.every, args.camera_fps)
+    else:
+        samples, extra = run_engine(args.minutes, args.every)
     res = {"mode": args.mode, "minutes": args.minutes, **summary(samples, args.warmup), **extra}
     for k, v in res.items():
         print(f"{k:>22}: {v}")
