@@ -16,6 +16,13 @@ import cv2
 import numpy as np
 
 N_FEATURES = 2  # mean, peak
+# A frame in which almost no pixel changed (at most REPEAT_PIXELS of the work image by more than
+# REPEAT_DIFF grey levels) within REPEAT_MAX_GAP s of the last distinct one is a repeat (frame-rate
+# conversion, an encoder or WebRTC resending), not a standstill. Counting pixels, not averaging,
+# keeps a small object moving slowly from looking like a repeat.
+REPEAT_DIFF = 8
+REPEAT_PIXELS = 0.0005
+REPEAT_MAX_GAP = 0.25
 
 
 class MotionFeaturizer:
@@ -28,9 +35,12 @@ class MotionFeaturizer:
         self._flow.setFinestScale(1)
         self._prev: np.ndarray | None = None
         self._prev_t: float | None = None
+        self._distinct_t: float | None = None  # time of the last frame that was not a repeat
+        self._last = np.zeros((rows, cols, N_FEATURES), np.float32)
 
     def reset(self) -> None:
-        self._prev, self._prev_t = None, None
+        self._prev, self._prev_t, self._distinct_t = None, None, None
+        self._last = np.zeros_like(self._last)
 
     def _prepare(self, frame: np.ndarray) -> np.ndarray:
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -46,8 +56,21 @@ class MotionFeaturizer:
         cur = self._prepare(frame)
         out = np.zeros((self.rows, self.cols, N_FEATURES), np.float32)
         prev, prev_t = self._prev, self._prev_t
-        self._prev, self._prev_t = cur, t
+        if (
+            prev is not None
+            and prev.shape == cur.shape
+            and self._distinct_t is not None
+            and t - self._distinct_t < REPEAT_MAX_GAP
+            and np.count_nonzero(cv2.absdiff(cur, prev) > REPEAT_DIFF) <= REPEAT_PIXELS * cur.size
+        ):
+            # A repeated frame carries no new motion: report the last motion. (Scored as zero flow,
+            # repeats would pull every smoothed score down, e.g. a 25 fps clip on a 30 fps camera.)
+            # The clock still advances: the next distinct frame is one source step after this one.
+            self._prev_t = t
+            return self._last.copy()
+        self._prev, self._prev_t, self._distinct_t = cur, t, t
         if prev is None or prev.shape != cur.shape:
+            self._last = out
             return out
         dt = t - prev_t if prev_t is not None and t > prev_t else 0.1
         flow = self._flow.calc(prev, cur, None)
@@ -58,4 +81,5 @@ class MotionFeaturizer:
         out[..., 0] = cells.mean(axis=2)
         k = int(cells.shape[2] * 0.9)
         out[..., 1] = np.partition(cells, k, axis=2)[..., k]
-        return out
+        self._last = out
+        return out.copy()
