@@ -48,6 +48,12 @@ def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
         assert "No segment above the threshold" not in page.content()
         shot = screenshot(page, "analyze_upload_vtest.png")
         assert shot.stat().st_size > 20_000
+        # exports are built when clicked and arrive as real downloads
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Scores CSV").click()
+        rows = open(dl.value.path()).read().splitlines()
+        assert rows[0] == "frame,t,score,smoothed" and len(rows) == 1 + 795
+        assert dl.value.suggested_filename == "vtest_scores.csv"
         # the Segments metric is no longer 0 after lowering the threshold
         segments_metric = page.locator('[data-testid="stMetric"]').filter(has_text="Segments")
         assert segments_metric.locator('[data-testid="stMetricValue"]').inner_text().strip() not in ("", "0")

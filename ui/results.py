@@ -306,33 +306,15 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
     st.markdown("#### Export")
     stem = Path(rec.source_name).stem or "analysis"
     c = st.columns(5)
-    c[0].download_button(
-        "Scores CSV", exports.scores_csv(rec), f"{stem}_scores.csv", "text/csv", key=f"{key}.dl_scores", width="stretch"
-    )
-    c[1].download_button(
-        "Segments CSV",
-        exports.segments_csv(rec),
-        f"{stem}_segments.csv",
-        "text/csv",
-        key=f"{key}.dl_segcsv",
-        width="stretch",
-    )
-    c[2].download_button(
-        "Segments JSON",
-        exports.segments_json(rec),
-        f"{stem}_segments.json",
-        "application/json",
-        key=f"{key}.dl_segjson",
-        width="stretch",
-    )
-    c[3].download_button(
-        "Thumbnails ZIP",
-        exports.thumbnails_zip(rec),
-        f"{stem}_thumbnails.zip",
-        "application/zip",
-        key=f"{key}.dl_zip",
-        width="stretch",
-    )
+    # Callables: each file is built only when its button is clicked, not on every rerun.
+    files = [
+        ("Scores CSV", lambda: exports.scores_csv(rec), "scores.csv", "text/csv"),
+        ("Segments CSV", lambda: exports.segments_csv(rec), "segments.csv", "text/csv"),
+        ("Segments JSON", lambda: exports.segments_json(rec), "segments.json", "application/json"),
+        ("Thumbnails ZIP", lambda: exports.thumbnails_zip(rec), "thumbnails.zip", "application/zip"),
+    ]
+    for col, (label, make, suffix, mime) in zip(c, files, strict=False):
+        col.download_button(label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="stretch")
     with c[4]:
         if not rec.segments:
             st.button(
