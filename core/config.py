@@ -82,9 +82,3 @@ def data_dir() -> Path:
 
 def project_models_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "models"
-
-
-def user_models_dir() -> Path | None:
-    """Extra weights folder from ``$VIGIL_MODELS_DIR`` (searched first; trained models go there)."""
-    v = os.environ.get("VIGIL_MODELS_DIR")
-    return Path(v).expanduser().resolve() if v else None

@@ -163,7 +163,3 @@ def annotated_clip(
             yield draw_score(f.image, f.t, s, threshold, segment.start <= f.t <= segment.end)
 
     return encode_h264(frames(), dest, source.meta.fps)
-
-
-def frame_at(source: VideoSource, frame: int, max_side: int = PLAY_MAX_SIDE) -> np.ndarray | None:
-    return source.read_at([frame], max_side=max_side).get(frame)

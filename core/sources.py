@@ -82,8 +82,8 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _sample_times(native_t: float, next_t: float, step: float) -> bool:
-    # Keep a frame when it reaches the next sampling instant; a half-frame tolerance avoids drift.
+def _sample_times(native_t: float, next_t: float) -> bool:
+    # Keep a frame when it reaches the next sampling instant (a tiny tolerance absorbs float error).
     return native_t + 1e-6 >= next_t
 
 
@@ -168,7 +168,7 @@ class VideoFile(VideoSource):
                 t = index / native
                 if end is not None and t > end:
                     return
-                if _sample_times(t, next_t, step):
+                if _sample_times(t, next_t):
                     ok, image = cap.read()
                     if not ok:
                         return
@@ -242,7 +242,7 @@ class FrameFolder(VideoSource):
                 continue
             if end is not None and t > end:
                 return
-            if not _sample_times(t, next_t, step):
+            if not _sample_times(t, next_t):
                 continue
             image = cv2.imread(str(p), cv2.IMREAD_COLOR)
             if image is None:

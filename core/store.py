@@ -111,14 +111,6 @@ class AnalysisRecord:
     def frac_anomalous(self) -> float:
         return fraction_anomalous(self.track, self.segments)
 
-    def thumbnail_for(self, t: float) -> Path | None:
-        """The stored image closest in time to ``t``."""
-        if not self.thumbnails:
-            return None
-        frame_t = dict(zip(self.track.frame.tolist(), self.track.t.tolist(), strict=True))
-        best = min(self.thumbnails, key=lambda f: abs(frame_t.get(f, 1e18) - t))
-        return self.thumbnails[best]
-
     def resegment(self, events: EventConfig) -> AnalysisRecord:
         """The same scores cut with other event settings (no recomputation)."""
         from dataclasses import replace
