@@ -28,16 +28,30 @@ class ModelInfo:
     preferred_fps: float | None = None
 
 
+# Why a moment is unusual, as shown on segments, thumbnails, exports, alert emails and backtests.
+CAUSES = (
+    "unusual motion",
+    "fast object",
+    "object moving against the flow",
+    "unusual object",
+    "crowd dispersal",
+    "fight",
+    "person down",
+)
+
+
 @dataclass(frozen=True)
 class Evidence:
     """Why a frame scored high: who drove it. Shapes: boxes (K,4) xyxy px; keypoints (K,17,3) x,y,conf.
 
     ``culprit`` indexes the row that drove the score (-1 when none). Empty arrays when nothing is known.
+    ``cause`` says why, in a few words a user reads on a segment: one of ``CAUSES`` or "" when unknown.
     """
 
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 17, 3), np.float32))
     culprit: int = -1
+    cause: str = ""
 
     def __post_init__(self):
         if self.boxes.ndim != 2 or self.boxes.shape[1] != 4:
