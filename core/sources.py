@@ -35,6 +35,14 @@ from core.errors import (
     TooLongError,
     UnavailableVideoError,
 )
+from core.netguard import (
+    FETCH_FAILED,
+    FetchPolicy,
+    ForbiddenAddressError,
+    guarded_proxy,
+    has_credentials,
+    strip_credentials,
+)
 
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".mpg", ".mpeg", ".webm", ".m4v", ".wmv", ".flv", ".ts"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
@@ -80,6 +88,14 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     return image
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _sample_times(native_t: float, next_t: float) -> bool:
@@ -148,11 +164,7 @@ class VideoFile(VideoSource):
     @property
     def sha256(self) -> str:
         if self._sha is None:
-            h = hashlib.sha256()
-            with open(self.path, "rb") as f:
-                while block := f.read(1 << 20):
-                    h.update(block)
-            self._sha = h.hexdigest()
+            self._sha = _file_sha256(self.path)
         return self._sha
 
     def frames(self, fps=None, max_side=None, start=0.0, end=None) -> Iterator[Frame]:
@@ -357,25 +369,10 @@ def check_url(url: str) -> str:
 
 
 def _classify_ytdlp_error(msg: str, url: str) -> SourceError:
+    """A readable error for what yt-dlp said. Network-level failures all read ``FETCH_FAILED``, so the
+    wording never tells a closed port from an open one; the host is named without credentials."""
     low = msg.lower()
-    host = urlparse(url).netloc
-    if any(
-        s in low
-        for s in (
-            "name or service not known",
-            "temporary failure in name resolution",
-            "nodename nor servname",
-            "connection refused",
-            "network is unreachable",
-            "timed out",
-            "no route to host",
-            "failed to resolve",
-            "getaddrinfo failed",
-            "connection reset",
-            "unable to connect",
-        )
-    ):
-        return NetworkError(f"Cannot reach {host}: check the network connection or the link.")
+    host = urlparse(url).hostname or "that site"
     if any(
         s in low
         for s in (
@@ -394,15 +391,18 @@ def _classify_ytdlp_error(msg: str, url: str) -> SourceError:
         )
     ):
         return UnavailableVideoError(f"The video at {host} is private, removed or needs a login.")
-    if "http error 404" in low or "not found" in low:
+    if "http error 404" in low:
         return UnavailableVideoError(f"Nothing found at that link ({host} answered 404).")
     if "unsupported url" in low or "no video formats" in low or "no media found" in low or "not a video" in low:
         return NotAVideoLinkError(f"No video found at that link ({host}).")
     if "does not pass filter" in low or "file is larger than max-filesize" in low or "too long" in low:
         return TooLongError("The video at that link is longer or larger than the allowed limit.")
-    first = msg.strip().splitlines()[0] if msg.strip() else "unknown error"
-    first = re.sub(r"^ERROR:\s*", "", first)
-    return SourceError(f"Could not download that link: {first[:200]}")
+    return NetworkError(FETCH_FAILED)
+
+
+# Only formats yt-dlp downloads itself (through the guard): ffmpeg would fetch HLS/DASH/RTMP on its own.
+_NATIVE = "[protocol~='^(https?|m3u8_native)$']"
+_FORMAT = f"best[height<=720][ext=mp4]{_NATIVE}/best[height<=720]{_NATIVE}/best{_NATIVE}"
 
 
 def download_url(
@@ -410,23 +410,30 @@ def download_url(
     limits: SourceLimits | None = None,
     progress: Progress | None = None,
     cache_dir: Path | None = None,
+    policy: FetchPolicy | None = None,
 ) -> Path:
     """Download a video link with yt-dlp into the cache and return the file.
 
-    Limits on duration and size are checked before and during the download. Raises BadURLError,
-    NetworkError, UnavailableVideoError, NotAVideoLinkError or TooLongError with a readable message.
-    Repeat downloads of the same link are served from the cache.
+    Every connection yt-dlp opens (redirects included) goes through ``netguard.guarded_proxy``: only
+    addresses ``policy`` permits are reached. Limits on duration and size are checked before and during
+    the download. Raises BadURLError, NetworkError (``FETCH_FAILED``), UnavailableVideoError,
+    NotAVideoLinkError or TooLongError with a readable message. Repeat downloads of the same link are
+    served from the cache (links with credentials excepted).
     """
     import yt_dlp
 
     url = check_url(url)
     limits = limits or SourceLimits()
+    policy = policy or FetchPolicy.from_env()
     cache_dir = cache_dir or downloads_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(url.encode()).hexdigest()[:20]
-    cached = [p for p in cache_dir.glob(f"{key}.*") if p.suffix not in (".part", ".ytdl", ".tmp")]
+    # A link with credentials is never looked up nor named by its text (that would be a password hash);
+    # its file is named by content, and each use downloads again with the caller's own credentials.
+    key = None if has_credentials(url) else hashlib.sha256(url.encode()).hexdigest()[:20]
+    cached = [p for p in cache_dir.glob(f"{key}.*") if p.suffix not in (".part", ".ytdl", ".tmp")] if key else []
     if cached:
         return cached[0]
+    policy.check_url(url)  # fast refusal; the proxy below checks again on every connection
 
     def hook(d: dict) -> None:
         if progress is None:
@@ -439,6 +446,8 @@ def download_url(
             progress(1.0, "Download finished")
 
     def too_long(info: dict, *, incomplete: bool = False) -> str | None:
+        if info.get("is_live"):
+            return "too long: a live stream has no end"
         duration = info.get("duration")
         if duration and duration > limits.max_duration:
             return f"too long: {duration:.0f} s > limit {limits.max_duration:.0f} s"
@@ -450,7 +459,9 @@ def download_url(
     workdir = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".dl-"))
     opts = {
         "outtmpl": str(workdir / "video.%(ext)s"),
-        "format": "best[height<=720][ext=mp4]/best[height<=720]/best",
+        "format": _FORMAT,
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
         "noplaylist": True,
         "quiet": True,
         "no_warnings": True,
@@ -463,13 +474,14 @@ def download_url(
         "logger": _SilentLogger(),
     }
     try:
-        try:
-            with yt_dlp.YoutubeDL(opts) as ydl:
-                info = ydl.extract_info(url, download=True)
-        except yt_dlp.utils.DownloadError as err:
-            raise _classify_ytdlp_error(str(err), url) from None
-        except (yt_dlp.utils.YoutubeDLError, OSError) as err:
-            raise _classify_ytdlp_error(str(err), url) from None
+        with guarded_proxy(policy, limits.timeout) as proxy:
+            try:
+                with yt_dlp.YoutubeDL({**opts, "proxy": proxy.url}) as ydl:
+                    info = ydl.extract_info(url, download=True)
+            except (yt_dlp.utils.YoutubeDLError, OSError) as err:
+                if proxy.refused:
+                    raise ForbiddenAddressError(FETCH_FAILED) from None
+                raise _classify_ytdlp_error(str(err), url) from None
         files = [p for p in workdir.iterdir() if p.is_file() and p.suffix not in (".part", ".ytdl")]
         if info is None or not files:
             if info is not None and too_long(info):
@@ -480,11 +492,11 @@ def download_url(
                     f"The video at that link is larger or longer than the limit "
                     f"({limits.max_bytes / 1e6:.0f} MB, {limits.max_duration:.0f} s)."
                 )
-            raise NotAVideoLinkError(f"No video found at that link ({urlparse(url).netloc}).")
+            raise NotAVideoLinkError(f"No video found at that link ({urlparse(url).hostname}).")
         got = max(files, key=lambda p: p.stat().st_size)
         if got.stat().st_size > limits.max_bytes:
             raise TooLongError("The video at that link is larger than the allowed limit.")
-        dest = cache_dir / f"{key}{got.suffix.lower() or '.mp4'}"
+        dest = cache_dir / f"{key or _file_sha256(got)[:20]}{got.suffix.lower() or '.mp4'}"
         os.replace(got, dest)
         return dest
     finally:
@@ -518,7 +530,11 @@ def open_source(
     progress: Progress | None = None,
     folder_fps: float = FOLDER_FPS,
 ) -> VideoSource:
-    """Open a path (file or frame folder), uploaded bytes, or an http(s) link."""
+    """Open a path (file or frame folder), uploaded bytes, or an http(s) link.
+
+    A link's credentials (``user:pass@``) are used for the download only: the source's name is the link
+    without them.
+    """
     if isinstance(x, bytes | bytearray):
         return VideoFile(save_upload(bytes(x), name or "upload.mp4"), name=name or "upload")
     if is_url(x):
@@ -526,7 +542,7 @@ def open_source(
         limits = limits or SourceLimits()
         path = download_url(url, limits, progress)
         try:
-            src = VideoFile(path, name=name or url)
+            src = VideoFile(path, name=strip_credentials(name or url))
         except SourceError:
             path.unlink(missing_ok=True)  # never keep a bad download in the cache
             raise
