@@ -167,8 +167,15 @@ def test_loopback_link_is_refused_without_a_request(clip_root, form):
 
 
 @pytest.mark.parametrize(
-    "url", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/v.mp4", "http://192.168.1.1/v.mp4",
-            "http://172.16.5.4/v.mp4", "http://[fe80::1]/v.mp4", "http://0.0.0.0/v.mp4"]
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/v.mp4",
+        "http://192.168.1.1/v.mp4",
+        "http://172.16.5.4/v.mp4",
+        "http://[fe80::1]/v.mp4",
+        "http://0.0.0.0/v.mp4",
+    ],
 )
 def test_private_and_metadata_links_are_refused(url):
     with pytest.raises(errors.NetworkError) as err:
@@ -177,7 +184,10 @@ def test_private_and_metadata_links_are_refused(url):
 
 
 def test_redirect_from_an_allowed_server_to_a_forbidden_one_is_not_followed(clip_root, vigil_env):
-    with http_server(clip_root, allow=False, handler=SiteB) as b, http_server(clip_root, allow=False, handler=SiteA) as a:
+    with (
+        http_server(clip_root, allow=False, handler=SiteB) as b,
+        http_server(clip_root, allow=False, handler=SiteA) as a,
+    ):
         SiteA.redirect_to = f"{b}/clip.mp4"  # same address, other port: not on the allow-list
         with allow_private_host(a.removeprefix("http://")):
             with pytest.raises(errors.NetworkError) as err:
