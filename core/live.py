@@ -29,6 +29,7 @@ import numpy as np
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import SourceError, VigilError
 from core.media import draw_evidence
+from core.netguard import strip_credentials
 from core.outbox import AlertRecord, Outbox
 from core.scorers.base import Evidence, Scorer, ScoringStream
 
@@ -481,9 +482,7 @@ class ServerSource:
         return cap
 
     def _label(self) -> str:
-        # Never show credentials embedded in a stream URL (rtsp://user:pass@host/...).
-        u = urlparse(self.uri)
-        return self.uri if not u.netloc or "@" not in u.netloc else self.uri.replace(u.netloc, u.netloc.split("@")[-1])
+        return strip_credentials(self.uri)  # never show credentials embedded in rtsp://user:pass@host/...
 
     def frames(self) -> Iterator[np.ndarray]:
         """Frames paced to real time; reopens a dropped stream, loops a file. Ends on stop()."""

@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from core.config import EventConfig, ScoringConfig
 from core.db import Database, register_schema
 from core.errors import NotFoundError
 from core.events import Moment, ScoreTrack, Segment, fraction_anomalous, segments_from_track
+from core.netguard import strip_credentials
 from core.sources import VideoMeta
 
 register_schema(
@@ -113,8 +114,6 @@ class AnalysisRecord:
 
     def resegment(self, events: EventConfig) -> AnalysisRecord:
         """The same scores cut with other event settings (no recomputation)."""
-        from dataclasses import replace
-
         from core.events import top_moments
 
         track = ScoreTrack.from_scores(self.track.frame, self.track.t, self.track.score, events.smooth_seconds)
@@ -141,7 +140,13 @@ class Store:
 
     # --- write ---------------------------------------------------------------------------------------
     def save(self, rec: AnalysisRecord, images: dict[int, bytes]) -> AnalysisRecord:
-        """Write the record and its JPEG images (native frame -> bytes) atomically."""
+        """Write the record and its JPEG images (native frame -> bytes) atomically.
+
+        Credentials in the source's link (``user:pass@``) are removed from ``rec`` before anything is written.
+        """
+        rec.source_uri = strip_credentials(rec.source_uri)
+        rec.source_name = strip_credentials(rec.source_name)
+        rec.meta = replace(rec.meta, name=strip_credentials(rec.meta.name))
         self.analyses_dir.mkdir(parents=True, exist_ok=True)
         final = self.analyses_dir / rec.id
         tmp = self.analyses_dir / f".tmp-{rec.id}"

@@ -10,6 +10,7 @@ from core.config import EventConfig, ScoringConfig
 from core.engine import Progress, analyze
 from core.errors import VigilError
 from core.media import playable_video
+from core.netguard import strip_credentials
 from core.sources import check_url, open_source
 from core.store import AnalysisRecord
 from ui import state
@@ -64,6 +65,7 @@ def run_analysis(
     than read from the server's disk. A Cancel button is shown while it runs: clicking it reruns the
     page, which stops this run at the next progress update; the engine then stores nothing.
     """
+    label = strip_credentials(label)  # the link's user:pass is for the download only, never shown
     state.mark_running(label)
     bar = st.progress(0.0, text=f"Opening {label}…")
     st.button("Cancel", key=f"cancel.{label}", help="Stop the analysis; nothing is saved.")
