@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -27,10 +27,11 @@ import cv2
 import numpy as np
 
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
-from core.errors import SourceError, VigilError
+from core.errors import NetworkError, SourceError, VigilError
 from core.media import draw_evidence
-from core.netguard import strip_credentials
+from core.netguard import FetchPolicy, pin_url, strip_credentials
 from core.outbox import AlertRecord, Outbox
+from core.paths import ForbiddenPathError, ServerPaths, server_paths
 from core.scorers.base import Evidence, Scorer, ScoringStream
 
 log = logging.getLogger("vigil.live")
@@ -393,22 +394,66 @@ def draw_overlay(
 
 
 # --- server-side source ---------------------------------------------------------------------------
-def check_live_uri(uri: str) -> str:
-    """A stream URL (rtsp/rtmp/http(s)/srt/udp/tcp) or an existing local video file. Raises LiveSourceError."""
+def check_live_uri(uri: str, policy: FetchPolicy | None = None, paths: ServerPaths | None = None) -> str:
+    """A stream URL (rtsp/rtmp/http(s)/srt/udp/tcp) whose host is a permitted address, or a video file
+    inside the allowed server folders (returned resolved). Raises LiveSourceError (or ForbiddenPathError)."""
     uri = uri.strip()
     if not uri:
         raise LiveSourceError("Enter a stream URL (rtsp://…, http://…) or the path of a video file on the server.")
     scheme = urlparse(uri).scheme.lower()
     if scheme in STREAM_SCHEMES:
+        _checked_address(uri, policy)
         return uri
     if scheme == "file":
         raise LiveSourceError("Use the plain path of the file on the server, without file://.")
     if scheme and len(scheme) > 1:  # "C:" style drive letters are paths, anything longer is a scheme
         raise LiveSourceError(f"Unsupported stream type '{scheme}://'. Use rtsp, rtmp, http(s), srt, udp or tcp.")
-    p = Path(uri).expanduser()
-    if not p.is_file():
-        raise LiveSourceError(f"No video file at {p} on the server.")
-    return str(p.resolve())
+    try:
+        return str((paths or server_paths()).check(uri, kind="file"))
+    except ForbiddenPathError:
+        raise
+    except VigilError:
+        raise LiveSourceError(f"No video file at {uri} on the server.") from None
+
+
+# Schemes without TLS: the checked address replaces the host name, so ffmpeg cannot resolve it again.
+PINNABLE_SCHEMES = {"rtsp", "rtmp", "http", "srt", "udp", "tcp"}
+
+
+def _checked_address(uri: str, policy: FetchPolicy | None = None) -> str:
+    """``uri`` after its host resolved to permitted addresses only; pinned to the first where TLS allows."""
+    try:
+        addrs = (policy or FetchPolicy.from_env()).check_url(uri)
+    except NetworkError:
+        # One wording for forbidden, unresolvable and unreachable hosts (no port or network scanning).
+        label = strip_credentials(uri)
+        raise LiveSourceError(f"Could not open {label} (unreachable, wrong address or not a video).") from None
+    scheme = urlparse(uri).scheme.lower()
+    return pin_url(uri, addrs[0]) if scheme in PINNABLE_SCHEMES else uri
+
+
+@dataclass
+class ReconnectBackoff:
+    """Seconds to wait before the next connection to a stream: ``base * 2**(n-1)`` after the n-th bad
+    attempt in a row, capped at ``cap``. An attempt is bad when it cannot open, or opens but plays less
+    than ``healthy_s`` seconds (a camera that answers without frames). With the defaults a dead camera
+    sees attempts at 0, 2, 6, 14, 30, 62 s, then one a minute."""
+
+    base: float = 2.0
+    cap: float = 60.0
+    healthy_s: float = 10.0
+    failures: int = 0
+
+    def failed(self) -> float:
+        self.failures += 1
+        return min(self.cap, self.base * 2.0 ** (self.failures - 1))
+
+    def session_ended(self, frames: int, seconds: float) -> float:
+        """After a connection that opened: no wait when it played long enough, else the next delay."""
+        if frames > 0 and seconds >= self.healthy_s:
+            self.failures = 0
+            return 0.0
+        return self.failed()
 
 
 class ServerSource:
@@ -475,7 +520,8 @@ class ServerSource:
 
     def _open(self) -> cv2.VideoCapture:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
-        cap = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
+        target = self.uri if self.is_file else _checked_address(self.uri)  # checked on every (re)connect
+        cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
             raise LiveSourceError(f"Could not open {self._label()} (unreachable, wrong address or not a video).")
@@ -485,45 +531,51 @@ class ServerSource:
         return strip_credentials(self.uri)  # never show credentials embedded in rtsp://user:pass@host/...
 
     def frames(self) -> Iterator[np.ndarray]:
-        """Frames paced to real time; reopens a dropped stream, loops a file. Ends on stop()."""
-        failures = 0
+        """Frames paced to real time; reopens a dropped or silent stream with capped backoff
+        (``ReconnectBackoff``), loops a file. Ends on stop()."""
+        backoff = ReconnectBackoff()
         while not self._stop.is_set():
-            self.state = "connecting" if failures == 0 else "reconnecting"
+            self.state = "connecting" if backoff.failures == 0 else "reconnecting"
             try:
                 cap = self._open()
             except LiveSourceError as err:
-                failures += 1
                 self.error = str(err)
-                if self.is_file or failures >= 5:
+                if self.is_file:
                     self.state = "failed"
                     return
-                self._stop.wait(min(30.0, 2.0**failures))
+                self.state = "reconnecting"
+                self._stop.wait(backoff.failed())
                 continue
-            fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-            fps = fps if 1.0 <= fps <= 240.0 else 25.0
-            start, n = time.monotonic(), 0
-            self.state, self.error = "playing", None
-            try:
-                while not self._stop.is_set():
-                    ok, frame = cap.read()
-                    if not ok:
-                        break
-                    failures = 0
-                    n += 1
-                    pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                    due = start + (pos if pos > 0 else n / fps)
-                    wait = due - time.monotonic()
-                    if wait > 0:
-                        self._stop.wait(wait)
-                    yield _fit(frame, self.max_side)
-            finally:
-                cap.release()
-            if self.is_file and not self.loop:
-                self.state = "ended"
+            opened = time.monotonic()
+            n = yield from self._play(cap)
+            if self.is_file and (n == 0 or not self.loop):
+                self.state, self.error = ("ended", None) if n else ("failed", f"Could not read {self.label}.")
                 return
             if not self.is_file:
-                failures += 1
-                self.error = f"The stream {self._label()} stopped; reconnecting."
+                self.state, self.error = "reconnecting", f"The stream {self._label()} stopped; reconnecting."
+                self._stop.wait(backoff.session_ended(n, time.monotonic() - opened))
+
+    def _play(self, cap: cv2.VideoCapture) -> Generator[np.ndarray, None, int]:
+        """Yield one connection's frames at real time; returns how many there were."""
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        fps = fps if 1.0 <= fps <= 240.0 else 25.0
+        start, n = time.monotonic(), 0
+        self.state, self.error = "playing", None
+        try:
+            while not self._stop.is_set():
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                n += 1
+                pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                due = start + (pos if pos > 0 else n / fps)
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._stop.wait(wait)
+                yield _fit(frame, self.max_side)
+        finally:
+            cap.release()
+        return n
 
     def _run(self) -> None:
         for frame in self.frames():
