@@ -148,6 +148,8 @@ class VideoFile(VideoSource):
             w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
             ok, first = cap.read()
+            # Times count from the first frame shown (AVI/H.264 often stamps it 0.2 s: decoder delay).
+            origin = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if ok else 0.0
             ok2 = ok and cap.grab()
         finally:
             cap.release()
@@ -160,6 +162,8 @@ class VideoFile(VideoSource):
         codec = "".join(chr((fourcc >> 8 * i) & 0xFF) for i in range(4)).strip("\x00 ") or "unknown"
         self.meta = VideoMeta(name or self.path.name, float(fps), max(count, 2), w, h, codec)
         self._sha: str | None = None
+        self._times: dict[int, float] = {}  # decode index -> presentation time (s) of frames() yielded
+        self._origin = origin if np.isfinite(origin) and origin > 0 else 0.0
 
     @property
     def sha256(self) -> str:
@@ -168,46 +172,88 @@ class VideoFile(VideoSource):
         return self._sha
 
     def frames(self, fps=None, max_side=None, start=0.0, end=None) -> Iterator[Frame]:
+        """Frames with ``t`` = each frame's own presentation time (s from the stream start), not
+        ``index / fps``: a variable-frame-rate file or one with lost frames keeps its true times.
+        ``index`` counts decoded frames (0-based)."""
         native = self.meta.fps
-        step = 1.0 / fps if fps and fps < native else 0.0
+        # Sampled on presentation times whenever a rate is asked: a variable-rate file's average fps
+        # (what the header gives) says nothing about how dense its frames are locally.
+        step = 1.0 / fps if fps else 0.0
         cap = cv2.VideoCapture(str(self.path))
         try:
             if start > 0:
-                cap.set(cv2.CAP_PROP_POS_MSEC, start * 1000.0)
+                cap.set(cv2.CAP_PROP_POS_MSEC, (start + self._origin) * 1000.0)
             index = int(round(start * native))
             next_t = start
-            while True:
-                t = index / native
+            last_t: float | None = None
+            while cap.grab():  # decodes; the colour conversion (retrieve) only for frames we keep
+                t = _presentation_time(cap, index, native, last_t, self._origin)
+                last_t = t
                 if end is not None and t > end:
                     return
                 if _sample_times(t, next_t):
-                    ok, image = cap.read()
+                    ok, image = cap.retrieve()
                     if not ok:
                         return
                     if max_side:
                         image = resize_max_side(image, max_side)
+                    self._times[index] = t  # kept frames only: thumbnails are taken among them
                     yield Frame(index, t, _as_bgr(image))
                     next_t += step if step else 0.0
                     if step and next_t < t:  # catch up after a gap
                         next_t = t + step
-                elif not cap.grab():  # decode but skip colour conversion for frames not sampled
-                    return
                 index += 1
         finally:
             cap.release()
 
     def read_at(self, indices, max_side=None) -> dict[int, np.ndarray]:
+        """Frames by decode index. An index ``frames()`` yielded is found by its presentation time (OpenCV's
+        frame seek misses by a frame or more on variable-rate files); others by OpenCV's frame seek."""
         out: dict[int, np.ndarray] = {}
         cap = cv2.VideoCapture(str(self.path))
         try:
             for i in sorted(set(indices)):
-                cap.set(cv2.CAP_PROP_POS_FRAMES, i)
-                ok, image = cap.read()
-                if ok:
+                t = self._times.get(i)
+                if t is None:
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+                    ok, image = cap.read()
+                else:
+                    ok, image = _read_at_time(cap, t + self._origin)
+                if ok and image is not None:
                     out[i] = _as_bgr(resize_max_side(image, max_side) if max_side else image)
         finally:
             cap.release()
         return out
+
+
+def _read_at_time(cap: cv2.VideoCapture, t: float, tol: float = 1e-3) -> tuple[bool, np.ndarray | None]:
+    """The frame presented at ``t`` s: seek before it (a time seek may overshoot), then decode forward."""
+    for back in (1.0, 5.0, t):
+        cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, t - back) * 1000.0)
+        if not cap.grab():
+            continue
+        pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if pos > t + tol:  # landed after it: seek further back
+            continue
+        while pos < t - tol:
+            if not cap.grab():
+                return False, None
+            pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return cap.retrieve()
+    return False, None
+
+
+def _presentation_time(
+    cap: cv2.VideoCapture, index: int, native_fps: float, last_t: float | None, origin: float = 0.0
+) -> float:
+    """The grabbed frame's presentation time (s); ``index / fps`` only when the stream carries none, and
+    never earlier than the previous frame (a damaged file's stray timestamp must not reorder the track)."""
+    t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - origin
+    if not np.isfinite(t) or (t <= 0.0 and index > 0):
+        t = index / native_fps if last_t is None else last_t + 1.0 / native_fps
+    if last_t is not None and t <= last_t:
+        t = last_t + 1e-3
+    return t
 
 
 _NUM = re.compile(r"(\d+)")
