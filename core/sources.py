@@ -8,6 +8,7 @@ analysis fps and resized early, so a 4K or hour-long video streams in bounded me
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -23,6 +24,7 @@ import cv2
 import numpy as np
 
 from core.config import SourceLimits, data_dir
+from core.db import storage_error
 from core.errors import (
     BadURLError,
     EmptyFileError,
@@ -31,6 +33,7 @@ from core.errors import (
     NotAVideoLinkError,
     SourceError,
     StillImageError,
+    StorageError,
     TooFewFramesError,
     TooLongError,
     UnavailableVideoError,
@@ -43,6 +46,7 @@ from core.netguard import (
     has_credentials,
     strip_credentials,
 )
+from core.retention import RetentionPolicy, enforce_cap, touch
 
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".mpg", ".mpeg", ".webm", ".m4v", ".wmv", ".flv", ".ts"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
@@ -376,21 +380,44 @@ def uploads_dir() -> Path:
 
 def save_upload(data: bytes, filename: str, directory: Path | None = None) -> Path:
     """Keep uploaded bytes content-addressed (``<sha256><ext>``) so reopening an analysis finds them."""
+    return _save_upload(data, filename, directory)[0]
+
+
+def _save_upload(data: bytes, filename: str, directory: Path | None = None) -> tuple[Path, bool]:
+    """(path, created): ``created`` is False when the same bytes were already kept."""
     if len(data) == 0:
         raise EmptyFileError(f"'{filename}' is empty (0 bytes).")
     ext = Path(filename).suffix.lower()
     if ext in IMAGE_EXTS:
         raise StillImageError(f"'{filename}' is a still image, not a video.")
     directory = directory or uploads_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()
     dest = directory / f"{digest}{ext if ext in VIDEO_EXTS else '.bin'}"
-    if not dest.exists():
+    if dest.exists():
+        touch(dest)
+        return dest, False
+    tmp = None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, dest)
-    return dest
+    except OSError as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)  # nothing half-written stays behind
+        raise (storage_error(err, directory) or err) from err
+    enforce_cap(directory, RetentionPolicy.from_env().uploads_max_bytes, keep=[dest])
+    return dest, True
+
+
+def discard_upload(path: Path, referenced: bool) -> bool:
+    """Delete a kept upload that was rejected (not a video, too short...) unless an analysis uses it."""
+    path = Path(path)
+    if referenced or path.parent.resolve() != uploads_dir().resolve():
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 # --- links ---------------------------------------------------------------------------------------------
@@ -478,6 +505,7 @@ def download_url(
     key = None if has_credentials(url) else hashlib.sha256(url.encode()).hexdigest()[:20]
     cached = [p for p in cache_dir.glob(f"{key}.*") if p.suffix not in (".part", ".ytdl", ".tmp")] if key else []
     if cached:
+        touch(cached[0])
         return cached[0]
     policy.check_url(url)  # fast refusal; the proxy below checks again on every connection
 
@@ -527,6 +555,9 @@ def download_url(
             except (yt_dlp.utils.YoutubeDLError, OSError) as err:
                 if proxy.refused:
                     raise ForbiddenAddressError(FETCH_FAILED) from None
+                storage = _storage_problem(err, cache_dir)
+                if storage is not None:
+                    raise storage from None
                 raise _classify_ytdlp_error(str(err), url) from None
         files = [p for p in workdir.iterdir() if p.is_file() and p.suffix not in (".part", ".ytdl")]
         if info is None or not files:
@@ -544,9 +575,22 @@ def download_url(
             raise TooLongError("The video at that link is larger than the allowed limit.")
         dest = cache_dir / f"{key or _file_sha256(got)[:20]}{got.suffix.lower() or '.mp4'}"
         os.replace(got, dest)
+        enforce_cap(cache_dir, RetentionPolicy.from_env().downloads_max_bytes, keep=[dest])
         return dest
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _storage_problem(err: BaseException, where: Path) -> StorageError | None:
+    """yt-dlp reports a full or read-only disk as a download error; say what it is."""
+    if isinstance(err, OSError):
+        return storage_error(err, where)
+    low = str(err).lower()
+    if "no space left" in low or "disk quota" in low:
+        return storage_error(OSError(errno.ENOSPC, low), where)
+    if "read-only file system" in low:
+        return storage_error(OSError(errno.EROFS, low), where)
+    return None
 
 
 class _SilentLogger:
@@ -582,7 +626,13 @@ def open_source(
     without them.
     """
     if isinstance(x, bytes | bytearray):
-        return VideoFile(save_upload(bytes(x), name or "upload.mp4"), name=name or "upload")
+        path, created = _save_upload(bytes(x), name or "upload.mp4")
+        try:
+            return VideoFile(path, name=name or "upload")
+        except SourceError:
+            if created:
+                path.unlink(missing_ok=True)  # a rejected upload is not kept
+            raise
     if is_url(x):
         url = check_url(str(x))
         limits = limits or SourceLimits()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from core.config import EventConfig, ScoringConfig
-from core.db import Database, register_schema
-from core.errors import NotFoundError
+from core.db import Database, register_schema, storage_error
+from core.errors import NotFoundError, StorageError
 from core.events import Moment, ScoreTrack, Segment, fraction_anomalous, segments_from_track
 from core.netguard import strip_credentials
 from core.sources import VideoMeta
@@ -126,6 +127,40 @@ class AnalysisRecord:
         )
 
 
+MIN_FREE_ENV = "VIGIL_MIN_FREE_MB"
+DEFAULT_MIN_FREE_MB = 20.0  # thumbnails and score rows of one long analysis, with room to spare
+_PROBE = b"\0" * 4096
+
+
+def check_storage(db: Database | None = None, need_bytes: int = 0) -> Path:
+    """Fail before any work when results could not be kept: the data folder is missing and cannot be
+    created, is read-only, has less than ``need_bytes`` + ``$VIGIL_MIN_FREE_MB`` free, or the database
+    refuses a write transaction. Raises StorageError (one line); returns the data folder."""
+    db = db or Database()
+    root = db.root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".probe-")
+        try:
+            os.write(fd, _PROBE)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as err:
+        raise (storage_error(err, root) or StorageError(f"Cannot write to {root}: {err}")) from None
+    min_free = float(os.environ.get(MIN_FREE_ENV, DEFAULT_MIN_FREE_MB)) * 1e6
+    free = shutil.disk_usage(root).free
+    if free < need_bytes + min_free:
+        raise StorageError(
+            f"The disk holding {root} has {free / 1e6:.1f} MB free; at least {(need_bytes + min_free) / 1e6:.0f} MB "
+            "are needed. Free some space (or lower VIGIL_MIN_FREE_MB) and try again."
+        )
+    with db.connect():
+        pass  # BEGIN IMMEDIATE: a read-only or locked database says so here, not after the analysis
+    return root
+
+
 def new_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
 
@@ -147,12 +182,12 @@ class Store:
         rec.source_uri = strip_credentials(rec.source_uri)
         rec.source_name = strip_credentials(rec.source_name)
         rec.meta = replace(rec.meta, name=strip_credentials(rec.meta.name))
-        self.analyses_dir.mkdir(parents=True, exist_ok=True)
         final = self.analyses_dir / rec.id
         tmp = self.analyses_dir / f".tmp-{rec.id}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
         try:
+            self.analyses_dir.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
             names = {}
             for frame, data in images.items():
                 name = f"frame_{frame:07d}.jpg"
@@ -207,10 +242,13 @@ class Store:
                     ],
                 )
                 os.replace(tmp, final)  # last step inside the transaction: a failure rolls back the rows
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
             if final.exists() and not self._exists(rec.id):
                 shutil.rmtree(final, ignore_errors=True)
+            translated = storage_error(err, self.db.root) if isinstance(err, OSError) else None
+            if translated is not None:
+                raise translated from err
             raise
         rec.files_dir = final
         rec.thumbnails = {f: final / n for f, n in names.items()}
@@ -219,6 +257,12 @@ class Store:
     def _exists(self, analysis_id: str) -> bool:
         with self.db.connect() as con:
             return con.execute("SELECT 1 FROM analyses WHERE id=?", (analysis_id,)).fetchone() is not None
+
+    def uses_video(self, video_path: str | Path) -> bool:
+        """True when a stored analysis refers to this video file (it must not be deleted as a rejected upload)."""
+        with self.db.connect() as con:
+            row = con.execute("SELECT 1 FROM analyses WHERE video_path=? LIMIT 1", (str(video_path),)).fetchone()
+        return row is not None
 
     def delete(self, analysis_id: str) -> None:
         """Remove an analysis's rows and its files. Raises NotFoundError when it does not exist."""
