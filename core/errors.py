@@ -81,6 +81,14 @@ class StorageError(VigilError):
     """The data folder cannot be written: missing, read-only, full, or the database refuses writes."""
 
 
+class EmailError(VigilError):
+    """An email could not be sent (server unreachable, login refused, message rejected, bad setting)."""
+
+
+class EmailNotConfiguredError(EmailError):
+    """No SMTP server or recipient is configured."""
+
+
 class NotFoundError(VigilError):
     """A stored record (analysis, label, alert) does not exist."""
 

@@ -423,7 +423,7 @@ PINNABLE_SCHEMES = {"rtsp", "rtmp", "http", "srt", "udp", "tcp"}
 def _checked_address(uri: str, policy: FetchPolicy | None = None) -> str:
     """``uri`` after its host resolved to permitted addresses only; pinned to the first where TLS allows."""
     try:
-        addrs = (policy or FetchPolicy.from_env()).check_url(uri)
+        addrs = (policy or FetchPolicy.from_settings()).check_url(uri)
     except NetworkError:
         # One wording for forbidden, unresolvable and unreachable hosts (no port or network scanning).
         label = strip_credentials(uri)

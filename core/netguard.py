@@ -18,7 +18,6 @@ forbidden address from a closed port from an open one.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import secrets
 import selectors
@@ -34,7 +33,6 @@ from urllib.parse import urlsplit, urlunsplit
 from core.errors import NetworkError
 
 FETCH_FAILED = "Could not fetch this link."
-ALLOW_ENV = "VIGIL_ALLOW_PRIVATE_HOSTS"  # until the settings root carries it
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -110,16 +108,17 @@ class AllowRule:
 class FetchPolicy:
     """Which addresses links may reach: public ones, plus the explicit allow-list (LAN cameras, tests).
 
-    ``allow``: entries for private hosts an administrator trusts (``$VIGIL_ALLOW_PRIVATE_HOSTS``,
-    comma-separated). Empty by default: no loopback, LAN or metadata address is reachable.
+    ``allow``: entries for private hosts an administrator trusts (setting ``allow_private_hosts``,
+    ``$VIGIL_ALLOW_PRIVATE_HOSTS``). Empty by default: no loopback, LAN or metadata address is reachable.
     """
 
     allow: tuple[AllowRule, ...] = field(default_factory=tuple)
 
     @classmethod
-    def from_env(cls) -> FetchPolicy:
-        raw = os.environ.get(ALLOW_ENV, "")
-        return cls(tuple(AllowRule.parse(p) for p in raw.split(",") if p.strip()))
+    def from_settings(cls) -> FetchPolicy:
+        from core.settings import settings
+
+        return cls(tuple(AllowRule.parse(p) for p in settings().allow_private_hosts))
 
     def permits(self, host: str, ip: IPAddress | str, port: int) -> bool:
         ip = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
@@ -295,7 +294,7 @@ class GuardedProxy:
 @contextmanager
 def guarded_proxy(policy: FetchPolicy | None = None, timeout: float = 20.0) -> Iterator[GuardedProxy]:
     """A SOCKS5 proxy on 127.0.0.1 (random port and password) that only connects where ``policy`` permits."""
-    server = _GuardServer(policy or FetchPolicy.from_env(), timeout)
+    server = _GuardServer(policy or FetchPolicy.from_settings(), timeout)
     thread = threading.Thread(target=server.serve_forever, name="vigil-netguard", daemon=True)
     thread.start()
     try:

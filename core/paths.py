@@ -1,25 +1,23 @@
 """Which server paths a visitor may name: one policy for the Live file source, Label folders and CSV paths.
 
 A path typed into a page is resolved (``..`` removed, every symlink followed) and must then lie inside
-one of the allowed roots: ``$VIGIL_SERVER_ROOTS`` (folders separated by ``os.pathsep``; the older
-``$VIGIL_LABEL_ROOTS`` is read when it is not set), by default the data folder and ``../shared/data``
-beside the project. A refusal reads the same whether the path exists or not, so the wording does not
-tell a visitor what is on the disk. The CLI is the operator's own tool and is not restricted.
+one of the allowed roots: the setting ``label_roots`` (``$VIGIL_LABEL_ROOTS``, folders separated by
+``os.pathsep``), by default the data folder and ``<shared dir>/data``. A refusal reads the same
+whether the path exists or not, so the wording does not tell a visitor what is on the disk. The CLI
+is the operator's own tool and is not restricted.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from core.config import data_dir
 from core.errors import DataError
+from core.settings import settings
 
-ROOTS_ENV = "VIGIL_SERVER_ROOTS"
-LEGACY_ROOTS_ENV = "VIGIL_LABEL_ROOTS"
+ROOTS_ENV = "VIGIL_LABEL_ROOTS"
 
 
 class ForbiddenPathError(DataError):
@@ -37,15 +35,8 @@ class ServerPaths:
     roots: tuple[Path, ...]
 
     @classmethod
-    def from_env(cls) -> ServerPaths:
-        env = os.environ.get(ROOTS_ENV) or os.environ.get(LEGACY_ROOTS_ENV)
-        if env:
-            return cls.of(p for p in env.split(os.pathsep) if p.strip())
-        roots = [data_dir()]
-        shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-        if shared.is_dir():
-            roots.append(shared)
-        return cls.of(roots)
+    def from_settings(cls) -> ServerPaths:
+        return cls.of(settings().allowed_label_roots)
 
     @classmethod
     def of(cls, roots: Iterable[str | Path]) -> ServerPaths:
@@ -88,5 +79,5 @@ class ServerPaths:
 
 
 def server_paths() -> ServerPaths:
-    """The policy from the environment (read on each call, so tests and settings changes apply at once)."""
-    return ServerPaths.from_env()
+    """The policy from the settings (read on each call, so tests and settings changes apply at once)."""
+    return ServerPaths.from_settings()

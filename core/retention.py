@@ -1,8 +1,8 @@
 """Size caps for the uploads and downloads folders: the least recently used videos go first.
 
 Analyses are kept (scores, segments, thumbnails stay in the store and History); only the source video
-file goes, so reopening an old analysis shows everything but playback. Caps come from
-``$VIGIL_UPLOADS_MAX_MB`` and ``$VIGIL_DOWNLOADS_MAX_MB`` (0 = no cap).
+file goes, so reopening an old analysis shows everything but playback. Caps come from the settings
+``uploads_max_mb`` and ``downloads_max_mb`` (``$VIGIL_UPLOADS_MAX_MB``, ``$VIGIL_DOWNLOADS_MAX_MB``; 0 = no cap).
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-UPLOADS_ENV = "VIGIL_UPLOADS_MAX_MB"
-DOWNLOADS_ENV = "VIGIL_DOWNLOADS_MAX_MB"
-DEFAULT_MAX_MB = 20_000.0
 STALE_TEMP_S = 24 * 3600.0  # leftovers of a killed upload or download older than this are removed
 TEMP_PREFIXES = (".upload-", ".dl-")
 
@@ -25,16 +22,15 @@ TEMP_PREFIXES = (".upload-", ".dl-")
 class RetentionPolicy:
     """Caps in bytes (None = unlimited) for the uploads and the downloads folder."""
 
-    uploads_max_bytes: int | None = int(DEFAULT_MAX_MB * 1e6)
-    downloads_max_bytes: int | None = int(DEFAULT_MAX_MB * 1e6)
+    uploads_max_bytes: int | None = None
+    downloads_max_bytes: int | None = None
 
     @classmethod
-    def from_env(cls) -> RetentionPolicy:
-        def cap(name: str) -> int | None:
-            mb = float(os.environ.get(name, DEFAULT_MAX_MB))
-            return int(mb * 1e6) if mb > 0 else None
+    def from_settings(cls) -> RetentionPolicy:
+        from core.settings import settings
 
-        return cls(cap(UPLOADS_ENV), cap(DOWNLOADS_ENV))
+        s = settings()
+        return cls(*(int(mb * 1e6) if mb > 0 else None for mb in (s.uploads_max_mb, s.downloads_max_mb)))
 
 
 def _last_use(p: Path) -> float:

@@ -407,7 +407,7 @@ def _save_upload(data: bytes, filename: str, directory: Path | None = None) -> t
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)  # nothing half-written stays behind
         raise (storage_error(err, directory) or err) from err
-    enforce_cap(directory, RetentionPolicy.from_env().uploads_max_bytes, keep=[dest])
+    enforce_cap(directory, RetentionPolicy.from_settings().uploads_max_bytes, keep=[dest])
     return dest, True
 
 
@@ -497,7 +497,7 @@ def download_url(
 
     url = check_url(url)
     limits = limits or SourceLimits()
-    policy = policy or FetchPolicy.from_env()
+    policy = policy or FetchPolicy.from_settings()
     cache_dir = cache_dir or downloads_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
     # A link with credentials is never looked up nor named by its text (that would be a password hash);
@@ -575,7 +575,7 @@ def download_url(
             raise TooLongError("The video at that link is larger than the allowed limit.")
         dest = cache_dir / f"{key or _file_sha256(got)[:20]}{got.suffix.lower() or '.mp4'}"
         os.replace(got, dest)
-        enforce_cap(cache_dir, RetentionPolicy.from_env().downloads_max_bytes, keep=[dest])
+        enforce_cap(cache_dir, RetentionPolicy.from_settings().downloads_max_bytes, keep=[dest])
         return dest
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

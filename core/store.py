@@ -23,6 +23,7 @@ from core.db import Database, register_schema, storage_error
 from core.errors import NotFoundError, StorageError
 from core.events import Moment, ScoreTrack, Segment, fraction_anomalous, segments_from_track
 from core.netguard import strip_credentials
+from core.settings import settings
 from core.sources import VideoMeta
 
 register_schema(
@@ -127,14 +128,12 @@ class AnalysisRecord:
         )
 
 
-MIN_FREE_ENV = "VIGIL_MIN_FREE_MB"
-DEFAULT_MIN_FREE_MB = 20.0  # thumbnails and score rows of one long analysis, with room to spare
 _PROBE = b"\0" * 4096
 
 
 def check_storage(db: Database | None = None, need_bytes: int = 0) -> Path:
     """Fail before any work when results could not be kept: the data folder is missing and cannot be
-    created, is read-only, has less than ``need_bytes`` + ``$VIGIL_MIN_FREE_MB`` free, or the database
+    created, is read-only, has less than ``need_bytes`` + setting ``min_free_mb`` free, or the database
     refuses a write transaction. Raises StorageError (one line); returns the data folder."""
     db = db or Database()
     root = db.root
@@ -149,7 +148,7 @@ def check_storage(db: Database | None = None, need_bytes: int = 0) -> Path:
             os.unlink(probe)
     except OSError as err:
         raise (storage_error(err, root) or StorageError(f"Cannot write to {root}: {err}")) from None
-    min_free = float(os.environ.get(MIN_FREE_ENV, DEFAULT_MIN_FREE_MB)) * 1e6
+    min_free = settings().min_free_mb * 1e6
     free = shutil.disk_usage(root).free
     if free < need_bytes + min_free:
         raise StorageError(

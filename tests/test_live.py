@@ -227,7 +227,7 @@ def test_forbidden_stream_and_closed_port_read_the_same():
 @pytest.fixture
 def roots(tmp_path, monkeypatch):
     """Server files for Live must lie in the allowed roots: this test's folder is one."""
-    monkeypatch.setenv("VIGIL_SERVER_ROOTS", str(tmp_path))
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(tmp_path))
     return tmp_path
 
 

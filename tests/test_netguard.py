@@ -101,7 +101,7 @@ def test_allow_rules(text, host, ip, port, ok):
 
 def test_policy_from_env(monkeypatch):
     monkeypatch.setenv("VIGIL_ALLOW_PRIVATE_HOSTS", "127.0.0.1:5000, cam.lan")
-    policy = FetchPolicy.from_env()
+    policy = FetchPolicy.from_settings()
     assert policy.permits("127.0.0.1", "127.0.0.1", 5000)
     assert not policy.permits("127.0.0.1", "127.0.0.1", 5001)
     assert policy.permits("cam.lan", "10.1.1.1", 554)

@@ -83,18 +83,15 @@ def test_missing_inside_the_root_is_a_plain_not_found(layout):
 
 def test_roots_come_from_the_environment(layout, monkeypatch, vigil_env):
     root, outside, *_ = layout
-    monkeypatch.setenv("VIGIL_SERVER_ROOTS", f"{root}{os.pathsep}{outside}")
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", f"{root}{os.pathsep}{outside}")
     assert server_paths().roots == (root.resolve(), outside.resolve())
-    monkeypatch.delenv("VIGIL_SERVER_ROOTS")
-    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(outside))  # the older name still works
-    assert server_paths().roots == (outside.resolve(),)
     monkeypatch.delenv("VIGIL_LABEL_ROOTS")
     assert vigil_env.resolve() in server_paths().roots  # default: the data folder
 
 
 def test_live_file_source_uses_the_policy(layout, monkeypatch):
     root, outside, clip, secret = layout
-    monkeypatch.setenv("VIGIL_SERVER_ROOTS", str(root))
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(root))
     assert check_live_uri(str(clip)) == str(clip.resolve())
     for text in (str(secret), str(root / "videos" / "linked.avi"), f"{root}/../outside/secret.avi"):
         with pytest.raises(ForbiddenPathError):

@@ -42,13 +42,14 @@ def tmpfs(path: Path, size: str):
 def fill(folder: Path, leave: int = 0) -> None:
     """Write a filler file until the filesystem is full, then give back ``leave`` bytes."""
     filler = folder / "filler.bin"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError as err:
-            assert err.errno == errno.ENOSPC
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)  # unbuffered: nothing is left to flush into the full disk at close
+    except OSError as err:
+        assert err.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
     if leave:
         os.truncate(filler, max(0, filler.stat().st_size - leave))
 
