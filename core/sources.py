@@ -185,13 +185,15 @@ class VideoFile(VideoSource):
         step = 1.0 / fps if fps else 0.0
         cap = cv2.VideoCapture(str(self.path))
         try:
-            if start > 0:
-                cap.set(cv2.CAP_PROP_POS_MSEC, (start + self._origin) * 1000.0)
+            if start > 0:  # OpenCV's time seek counts from the first frame already (no origin to add)
+                cap.set(cv2.CAP_PROP_POS_MSEC, start * 1000.0)
             index = int(round(start * native))
             next_t = start
             last_t: float | None = None
             while cap.grab():  # decodes; the colour conversion (retrieve) only for frames we keep
                 t = _presentation_time(cap, index, native, last_t, self._origin)
+                if last_t is None and start > 0:
+                    index = int(round(t * native))  # a seek lands on a key frame near start: number it by time
                 last_t = t
                 if end is not None and t > end:
                     return
