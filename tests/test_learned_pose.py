@@ -132,9 +132,9 @@ def test_track_history_windows_are_bounded_and_padded():
 
 
 def test_pose_model_round_trips_through_save_registry_and_load(shared_models, monkeypatch, tmp_path):
+    from core.families.pose.fit import pose_result
     from core.families.pose.scorer import PoseNormality, PoseScorer, score_trackset
     from core.registry import get_spec, load_scorer
-    from core.families.pose.fit import pose_result
     from core.train import register
 
     monkeypatch.setenv("VIGIL_MODELS_DIR", str(shared_models))

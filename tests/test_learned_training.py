@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from core.errors import DataError
 from core.dataset import LabelledVideo, read_labels_csv
+from core.errors import DataError
 from core.train import train_from_labels
 
 

@@ -61,6 +61,7 @@ class Family:
     fit_normal: Callable[[Sequence[VideoSource], ScoringConfig, ProgressFn | None], FitResult] | None = None
     fit_labels: Callable[..., FitResult] | None = None
     label_hint: str = ""  # shown on the Label page's trainer when fit_labels is set
+    label_rank: int = 100  # order in the Label page's trainer, lowest first (then discovery order)
     # Which ``python -m core evaluate`` levels run this kind when no --model is named: "frames" (fitted on
     # the normal footage, or the built-in model of the same name) and/or "videos" (cross-validated).
     evaluate_by_default: tuple[str, ...] = ()

@@ -105,9 +105,9 @@ def next_version_name(base: str, existing: Iterable[str]) -> str:
 
 
 def training_kinds() -> dict[str, str]:
-    """Kinds the trainer can fit from video-level labels -> one-line description, MIL first."""
-    kinds = {k: f.label_hint or f.description for k, f in families.all_families().items() if f.fit_labels}
-    return dict(sorted(kinds.items(), key=lambda kv: kv[0] != "movinet-mil"))  # the MIL head first (stable)
+    """Kinds the trainer can fit from video-level labels -> one-line description, by ``label_rank``."""
+    trainable = [f for f in families.all_families().values() if f.fit_labels]
+    return {f.kind: f.label_hint or f.description for f in sorted(trainable, key=lambda f: f.label_rank)}
 
 
 def training_items(labels: LabelStore, paths: Iterable[Path] | None = None) -> list:

@@ -65,6 +65,7 @@ FAMILIES = [
         "Multiple-instance ranking head (Sultani et al.) on MoViNet window features: finds the abnormal "
         "moment inside videos labelled as a whole.",
         "MIL ranking head on MoViNet clip embeddings (abnormal + normal videos)",
+        label_rank=0,  # the Label page's default: it learns where in a video the abnormal moment is
     ),
     _trained(
         "movinet-knn",
