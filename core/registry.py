@@ -6,8 +6,8 @@ Two sources of models, both described by the same ``ModelSpec``:
 - model cards ``*.vigil.json`` found in the model folders: models trained by ``python -m core train``
   (their artifact file sits beside the card).
 
-Weights are looked up in ``$VIGIL_MODELS_DIR`` (one or more folders separated by ``os.pathsep``) and
-then in the project's ``models/``. A missing file with a known URL is downloaded when the network
+Weights are looked up in ``VIGIL_MODELS_DIR`` (``core.settings``: one or more folders) and then in the
+project's ``models/``. A missing file with a known URL is downloaded when the network
 answers; otherwise the model is reported "not available: put FILE in DIR" and never crashes a caller.
 
 A spec's ``kind`` names its family (``core.families``), whose ``build(spec, resolve)`` returns the
@@ -29,6 +29,7 @@ from pathlib import Path
 from core.config import project_models_dir
 from core.errors import ModelUnavailableError, UnknownModelError
 from core.scorers.base import Scorer
+from core.settings import settings
 
 CARD_SUFFIX = ".vigil.json"
 
@@ -76,7 +77,7 @@ class ModelStatus:
 
 def search_dirs() -> list[Path]:
     """Folders searched for weights and model cards, first match wins."""
-    dirs = [Path(p).expanduser().resolve() for p in os.environ.get("VIGIL_MODELS_DIR", "").split(os.pathsep) if p]
+    dirs = list(settings().models_dirs)
     dirs.append(project_models_dir())
     seen: list[Path] = []
     for d in dirs:
@@ -87,8 +88,7 @@ def search_dirs() -> list[Path]:
 
 def trained_dir() -> Path:
     """Where ``train`` writes new models: ``$VIGIL_TRAINED_DIR`` or the project's ``models/``."""
-    v = os.environ.get("VIGIL_TRAINED_DIR")
-    return Path(v).expanduser().resolve() if v else project_models_dir()
+    return settings().models_trained_dir
 
 
 def _manifest() -> dict:

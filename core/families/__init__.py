@@ -1,6 +1,6 @@
 """The one registry of model families: every package under ``core/families/`` plus every package in the
-folders named by ``VIGIL_FAMILIES_PATH`` (``os.pathsep``-separated) whose ``__init__`` exposes
-``FAMILIES: list[Family]`` (see ``core.families.base``).
+folders named by ``VIGIL_FAMILIES_PATH`` (``core.settings``; an ``os.pathsep``-separated list) whose
+``__init__`` exposes ``FAMILIES: list[Family]`` (see ``core.families.base``).
 
 Only the packages' ``__init__`` modules are imported here; they must stay cheap (no torch, no
 ultralytics at import time: a family imports its heavy modules inside ``build`` / ``fit_*``), so listing
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 from core.errors import UnknownModelError
 from core.families.base import Family, FitResult, ProgressFn, Resolve
+from core.settings import settings
 
 __all__ = ["Family", "FitResult", "ProgressFn", "Resolve", "all_families", "extra_paths", "get", "reload", "require"]
 
@@ -27,7 +27,7 @@ _cache_key: tuple[str, ...] | None = None
 
 def extra_paths() -> list[Path]:
     """Folders of third-party family packages (``VIGIL_FAMILIES_PATH``)."""
-    return [Path(p).expanduser().resolve() for p in os.environ.get("VIGIL_FAMILIES_PATH", "").split(os.pathsep) if p]
+    return list(settings().families_path)
 
 
 def _packages(folder: Path) -> list[Path]:

@@ -1,15 +1,13 @@
 """Which server folders a user may point the Label page at: the allowed data roots
-(``$VIGIL_LABEL_ROOTS``, ``os.pathsep``-separated; default the data folder and ``../shared/data`` beside
-the project)."""
+(``VIGIL_LABEL_ROOTS`` in ``core.settings``; default the data folder and ``<shared dir>/data``)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.config import data_dir, project_models_dir
 from core.errors import DataError
+from core.settings import settings
 
 
 class ForbiddenFolderError(DataError):
@@ -17,16 +15,8 @@ class ForbiddenFolderError(DataError):
 
 
 def allowed_roots() -> list[Path]:
-    """Folders a user may point the Label page at (``$VIGIL_LABEL_ROOTS`` or data dir + ../shared/data)."""
-    env = os.environ.get("VIGIL_LABEL_ROOTS")
-    if env:
-        roots = [Path(p).expanduser().resolve() for p in env.split(os.pathsep) if p.strip()]
-    else:
-        roots = [data_dir()]
-        shared = project_models_dir().parent.parent / "shared" / "data"  # ../shared beside the project
-        if shared.is_dir():
-            roots.append(shared.resolve())  # candidates are resolved too: a symlinked root must still match
-    return roots
+    """Folders a user may point the Label page at (``VIGIL_LABEL_ROOTS`` or data dir + ../shared/data)."""
+    return settings().allowed_label_roots
 
 
 def inside(path: Path, root: Path) -> bool:
