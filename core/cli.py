@@ -81,18 +81,17 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from core import families
     from core.registry import list_models
 
     rows = list_models()
-    width = max(len(r.spec.name) for r in rows)
+    width = max(len(n) for n in [*(r.spec.name for r in rows), *(families.all_families() if args.kinds else ())])
     for r in rows:
         state = "available" if r.available else r.reason
         print(f"{r.spec.name:<{width}}  {r.spec.kind:<14} v{r.spec.version:<15} {state}")
         if args.verbose and r.spec.description:
             print(f"{'':<{width}}  {r.spec.description}")
     if args.kinds:
-        from core import families
-
         print("\nkinds (python -m core train --kind KIND):")
         for kind, fam in families.all_families().items():
             ways = [w for w, fn in (("normal footage", fam.fit_normal), ("labels", fam.fit_labels)) if fn]
