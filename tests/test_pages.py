@@ -22,7 +22,7 @@ PAGES = ["home", "analyze", "history", "live", "label"]
 def page(name: str) -> AppTest:
     """The app through its router (so page links resolve), switched to one page before the first run."""
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.switch_page(f"pages/views/{name}.py")
+    at.switch_page(f"app_pages/{name}.py")
     return at
 
 
