@@ -410,7 +410,17 @@ class ServerSource:
     _active: dict[str, ServerSource] = {}
     _active_lock = threading.Lock()
 
-    def __init__(self, uri: str, processor: LiveProcessor, loop: bool = True, max_side: int = 640):
+    def __init__(
+        self,
+        uri: str,
+        processor: LiveProcessor,
+        loop: bool = True,
+        max_side: int = 640,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], object] | None = None,
+    ):
+        """``clock`` (s) and ``pause(seconds)`` pace a file; tests pass a fake pair (default: monotonic
+        time and a wait that stop() interrupts)."""
         self.id = f"{int(time.time() * 1000):x}"
         self.started_at = time.time()
         self.uri = check_live_uri(uri)
@@ -422,6 +432,7 @@ class ServerSource:
         self._latest: np.ndarray | None = None
         self.error: str | None = None
         self.state = "idle"  # idle | connecting | playing | reconnecting | ended | failed
+        self._clock, self._pause = clock, pause or self._stop.wait
 
     def start(self) -> ServerSource:
         if self._thread is None or not self._thread.is_alive():
@@ -489,7 +500,7 @@ class ServerSource:
                 continue
             fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
             fps = fps if 1.0 <= fps <= 240.0 else 25.0
-            start, n = time.monotonic(), 0
+            start, n = self._clock(), 0
             self.state, self.error = "playing", None
             try:
                 while not self._stop.is_set():
@@ -500,9 +511,9 @@ class ServerSource:
                     n += 1
                     pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                     due = start + (pos if pos > 0 else n / fps)
-                    wait = due - time.monotonic()
+                    wait = due - self._clock()
                     if wait > 0:
-                        self._stop.wait(wait)
+                        self._pause(wait)
                     yield _fit(frame, self.max_side)
             finally:
                 cap.release()
