@@ -350,13 +350,19 @@ def _secrets_tree(secrets: Mapping) -> dict[str, Any]:
 def read_secrets_files() -> dict[str, Any]:
     """The first secrets.toml found (working folder, then home), parsed; {} when there is none."""
     for p in SECRETS_FILES:
-        path = p.expanduser()
+        path = p.expanduser().absolute()
         if path.is_file():
-            try:
-                return tomllib.loads(path.read_text())
-            except tomllib.TOMLDecodeError as err:
-                raise ConfigError(f"{path} is not valid TOML: {err}") from None
+            st = path.stat()
+            return _parse_toml(path, st.st_mtime_ns, st.st_size)  # re-parsed only when the file changes
     return {}
+
+
+@lru_cache(maxsize=4)
+def _parse_toml(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}") from None
 
 
 def _where(loc: tuple) -> str:
