@@ -24,7 +24,7 @@ class ForbiddenPathError(DataError):
     """A path outside the allowed server folders (or one that cannot be resolved) was named."""
 
 
-def _inside(path: Path, root: Path) -> bool:
+def inside(path: Path, root: Path) -> bool:
     return path == root or path.is_relative_to(root)
 
 
@@ -46,7 +46,7 @@ class ServerPaths:
     def refusal(self, text: str) -> ForbiddenPathError:
         listed = ", ".join(str(r) for r in self.roots) or "(none configured)"
         return ForbiddenPathError(
-            f"'{text}' is not inside the allowed server folders ({listed}). Set {ROOTS_ENV} to allow more."
+            f"'{text}' is outside the allowed data folders ({listed}). Set {ROOTS_ENV} to allow more."
         )
 
     def contains(self, path: str | Path) -> bool:
@@ -55,7 +55,7 @@ class ServerPaths:
             resolved = Path(path).expanduser().resolve()
         except (OSError, RuntimeError, ValueError):
             return False
-        return any(_inside(resolved, r) for r in self.roots)
+        return any(inside(resolved, r) for r in self.roots)
 
     def check(self, path: str | Path, kind: Literal["file", "folder", "any"] = "any") -> Path:
         """The resolved path, or ForbiddenPathError (outside the roots: same words whether it exists or
@@ -67,7 +67,7 @@ class ServerPaths:
             resolved = Path(text).expanduser().resolve()
         except (OSError, RuntimeError, ValueError):  # unknown ~user, symlink loop, NUL byte
             raise self.refusal(text) from None
-        if not any(_inside(resolved, r) for r in self.roots):
+        if not any(inside(resolved, r) for r in self.roots):
             raise self.refusal(text)
         if kind == "folder" and not resolved.is_dir():
             raise DataError(f"Folder not found: {text}")

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.labels import LabelStore
 
-PAGE = str(REPO / "pages" / "views" / "label.py")
+PAGE = str(REPO / "app_pages" / "label.py")
 
 
 @pytest.fixture(autouse=True)
@@ -166,6 +166,22 @@ def test_csv_on_the_server_outside_the_roots_is_not_read(clips, tmp_path):
     at.button(key="label_import").click()
     run(at)
     assert any("outside the allowed data folders" in t for t in texts(at, "error"))
+    assert LabelStore().items() == []
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_symlinked_csv_inside_the_roots_pointing_outside_is_not_read(clips, tmp_path, exists):
+    secret = tmp_path / "secret.csv"
+    if exists:
+        secret.write_text("video,label\nTOP-SECRET-ROW,1\n")
+    (clips / "looks-local.csv").symlink_to(secret)
+    at = page()
+    at.text_input(key="label_import_path").input(str(clips / "looks-local.csv"))
+    at.button(key="label_import").click()
+    run(at)
+    errors = texts(at, "error")
+    assert any("outside the allowed data folders" in t for t in errors), errors  # same words, exists or not
+    assert not any("TOP-SECRET" in t for t in errors)
     assert LabelStore().items() == []
 
 

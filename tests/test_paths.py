@@ -101,3 +101,16 @@ def test_live_file_source_uses_the_policy(layout, monkeypatch):
     with pytest.raises(ForbiddenPathError) as b:
         check_live_uri(str(outside / "missing.avi"))
     assert refusal_shape(a.value, str(secret)) == refusal_shape(b.value, str(outside / "missing.avi"))
+
+
+def test_label_folder_does_not_follow_a_symlinked_file_outside(layout, monkeypatch):
+    from core.labels import LabelStore
+
+    root, outside, clip, secret = layout
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(root))
+    labels = LabelStore()
+    _, found, added = labels.add_folder(root / "videos")  # holds clip.avi and linked.avi -> outside/secret.avi
+    assert (found, added) == (1, 1)
+    assert [item.path for item in labels.items()] == [clip.resolve()]
+    with pytest.raises(ForbiddenPathError):
+        labels.add_folder(root / "linked-folder")
