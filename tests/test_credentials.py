@@ -83,7 +83,7 @@ def test_cli_analysis_of_a_link_with_credentials_keeps_no_trace_of_the_password(
     assert list(vigil_env.glob("vigil.sqlite*"))  # the store was written (the search above was not vacuous)
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.switch_page("pages/views/history.py")
+    at.switch_page("app_pages/history.py")
     at.run()
     text = page_text(at)
     assert "127.0.0.1" in text and PASSWORD not in text  # History lists it, without the password
@@ -91,7 +91,7 @@ def test_cli_analysis_of_a_link_with_credentials_keeps_no_trace_of_the_password(
 
 def test_analyze_page_with_a_credentialed_link_shows_and_stores_no_password(site, vigil_env):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.switch_page("pages/views/analyze.py")
+    at.switch_page("app_pages/analyze.py")
     at.run()
     at.text_input(key="analyze.url").set_value(with_password(site)).run()
     at.button(key="analyze.go_link").click()
