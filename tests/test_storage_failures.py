@@ -131,20 +131,24 @@ def test_read_only_store_is_found_before_the_work_starts(tmp_path, monkeypatch, 
     with tmpfs(data, "8m") as mounted:
         assert main(["analyze", str(clips[0]), "--out", str(tmp_path / "out1")]) == 0
         capsys.readouterr()
+        as_root, real_write = os.geteuid() == 0, os.write
         if mounted:
             subprocess.run(["mount", "-o", "remount,ro", str(data)], check=True)
-        else:
+        elif not as_root:  # permissions stop a normal user
             os.chmod(data / "vigil.sqlite", 0o444)
             os.chmod(data, 0o555)
+        else:  # root ignores permissions and cannot mount here: inject the error at the write layer
+            monkeypatch.setattr(os, "write", lambda fd, b: (_ for _ in ()).throw(OSError(errno.EROFS, "ro")))
         try:
             t0 = time.monotonic()
-            assert main(["analyze", str(clips[1]), "--out", str(tmp_path / "out2")]) == 2
-            assert time.monotonic() - t0 < 5
+            code = main(["analyze", str(clips[1]), "--out", str(tmp_path / "out2")])
+            monkeypatch.setattr(os, "write", real_write)
+            assert code == 2 and time.monotonic() - t0 < 5
             assert "read-only" in one_error_line(capsys)
         finally:
             if mounted:
                 subprocess.run(["mount", "-o", "remount,rw", str(data)], check=True)
-            else:
+            elif not as_root:
                 os.chmod(data, 0o755)
                 os.chmod(data / "vigil.sqlite", 0o644)
         consistent(data, 1)
