@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from ui.auth import gate
 from ui.services import start_mail_sender
 
 st.set_page_config(page_title="Vigil — video anomaly analytics", page_icon=":material/visibility:", layout="wide")
+gate()  # refuses a network without login, asks for sign-in, checks the allow-list: before any page
 start_mail_sender()
 
 # The page scripts live in pages/views/. Files directly in pages/ are only shims that run this router:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
+from core.access import Identity, show_owner
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
 from core.live import LiveProcessor, LiveSnapshot, ServerSource
@@ -17,7 +18,8 @@ from core.mailer import EmailError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from core.registry import get_spec
 from ui.alerts_view import render_alert_log
-from ui.cache import get_scorer, model_statuses
+from ui.auth import access_settings, identity
+from ui.cache import get_scorer, model_statuses, test_email_limiter
 from ui.live_state import connection_stalled, ice_servers, live_session, secrets_dict
 
 STATE_BADGE = {
@@ -166,8 +168,9 @@ def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
         )
 
 
-def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender) -> None:
+def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who: Identity) -> None:
     name, label = model
+    quota = access_settings()
     uri = st.text_input(
         "Stream URL or video file on the server",
         key="live-uri",
@@ -177,25 +180,39 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender) -> 
     if st.button("Start monitoring", type="primary", key="live-start", disabled=not uri.strip()):
         try:
             proc = LiveProcessor(
-                get_scorer(name), label, cfg, outbox=Outbox(), on_alert=lambda rec: sender.wake(), source=uri.strip()
+                get_scorer(name),
+                label,
+                cfg,
+                outbox=Outbox(),
+                on_alert=lambda rec: sender.wake(),
+                source=uri.strip(),
+                owner=who.owner,
             )
-            src = ServerSource(uri, proc, loop=loop)
+            src = ServerSource(uri, proc, loop=loop, owner=who.owner)
             proc.source = src.label  # emails and the log name the source without credentials
-            src.start()
+            src.start(quota=quota)
         except VigilError as err:
             st.error(str(err))
-    running = ServerSource.active()
-    if not running:
-        st.caption("Server-side sources keep running when this tab is closed; they are listed here to stop them.")
+    running = ServerSource.visible_to(who)  # your own; an admin sees everyone's
+    total = sum(1 for s in ServerSource.active() if s.running)
+    st.caption(
+        "Server-side sources keep running when this tab is closed; yours are listed here to stop them. "
+        f"{total} of {quota.max_sources} running on this server (at most {quota.max_sources_per_user} per user)."
+    )
     for src in running:
         c1, c2 = st.columns([4, 1])
-        c1.markdown(f"**{src.label}** — {src.state}" + (f": {src.error}" if src.error else ""))
+        problem = f": {src.error}" if src.error else ""
+        c1.markdown(f"**{src.label}** — {src.state}{problem} · owner {show_owner(src.owner)}")
         if c2.button("Stop", key=f"live-stop-{src.id}"):
-            src.stop()
-            st.rerun()
+            try:
+                src.stop_by(who)
+            except VigilError as err:
+                st.error(str(err))
+            else:
+                st.rerun()
 
 
-def email_section(settings: SmtpSettings | None, settings_error: str | None) -> None:
+def email_section(settings: SmtpSettings | None, settings_error: str | None, who: Identity) -> None:
     with st.expander("Email", expanded=settings is None):
         if settings_error:
             st.error(settings_error)
@@ -208,10 +225,12 @@ def email_section(settings: SmtpSettings | None, settings_error: str | None) -> 
             st.caption(f"Alerts go to {settings.describe()}")
         if st.button("Send test email", key="live-test-email", disabled=settings is None):
             try:
+                # Per user and process-wide, so neither reruns nor new tabs make it unlimited.
+                test_email_limiter(access_settings().test_emails_per_hour).acquire(who.display, "test emails")
                 with st.spinner("Sending…"):
                     send_test(settings, time.strftime("%Y-%m-%d %H:%M:%S"))  # type: ignore[arg-type]
                 st.success(f"Test email sent to {', '.join(settings.to)}.")  # type: ignore[union-attr]
-            except EmailError as err:
+            except VigilError as err:  # EmailError, or the hourly limit
                 st.error(str(err))
 
 
@@ -222,6 +241,7 @@ def page() -> None:
         "out when something abnormal lasts."
     )
     secrets = secrets_dict()
+    who = identity()
     cfg = rule_controls(AlertConfig.from_env())
     settings, settings_error = None, None
     try:
@@ -241,17 +261,17 @@ def page() -> None:
         elif kind == "Browser camera":
             name, label = model
             key = (name, get_spec(name).version)
-            proc = live_session().camera_processor(key, get_scorer(name), label, cfg, sender)
+            proc = live_session().camera_processor(key, get_scorer(name), label, cfg, sender, owner=who.owner)
             camera_section(proc, ice_servers(secrets))
         else:
-            server_section(model, cfg, sender)
+            server_section(model, cfg, sender, who)
 
     @st.fragment(run_every=1.0)
     def live_panel() -> None:
         if kind == "Browser camera":
             show_snapshot(proc.snapshot() if proc else None, "Press START to begin (the browser asks for the camera).")
             return
-        sources = ServerSource.active()
+        sources = ServerSource.visible_to(who)
         if not sources:
             show_snapshot(None, "Start a server-side source to see it here.")
             return
@@ -264,12 +284,12 @@ def page() -> None:
     with right:
         live_panel()
 
-    email_section(settings, settings_error)
+    email_section(settings, settings_error, who)
 
     @st.fragment(run_every=3.0)
     def alert_log() -> None:
         st.subheader("Alert log")
-        render_alert_log(limit=30, key="live-alerts")
+        render_alert_log(limit=30, key="live-alerts", owner=None if who.admin else who.owner)
 
     alert_log()
 

@@ -1,0 +1,106 @@
+"""The door of the app: refuse to serve a network without login, sign in with ``st.login``, who is acting.
+
+``gate()`` runs in app.py before the router, so no page (deep links included) renders for someone who
+is not signed in and allowed. Pages ask ``identity()`` who is acting; core checks owner-or-admin.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import NoReturn
+
+import streamlit as st
+
+from core.access import AccessDeniedError, AccessSettings, Identity, serving_problem
+from core.errors import ConfigError
+from ui.live_state import secrets_dict
+
+log = logging.getLogger("vigil.auth")
+_KEY = "auth.identity"
+
+
+def auth_configured(secrets: dict | None = None) -> bool:
+    """True when secrets.toml has an ``[auth]`` section (what ``st.login`` reads)."""
+    secrets = secrets_dict() if secrets is None else secrets
+    return bool(secrets.get("auth"))
+
+
+def access_settings(secrets: dict | None = None) -> AccessSettings:
+    """Allow-list, admins and limits from ``[access]`` and ``VIGIL_*`` (raises ConfigError)."""
+    return AccessSettings.load(secrets_dict() if secrets is None else secrets)
+
+
+def identity() -> Identity:
+    """Who is acting in this session (set by ``gate``; the local user when login is off)."""
+    found = st.session_state.get(_KEY)
+    return found if isinstance(found, Identity) else Identity.local()
+
+
+def recorded_name(typed: str) -> str:
+    """The name recorded with a label: the signed-in address, else what the person typed."""
+    return identity().email or typed
+
+
+def _only(render: Callable[[], None]) -> NoReturn:
+    """Show ``render`` as the app's only page and end the run: no other page is reachable, and the
+    sidebar does not list pages/ files (it would without a navigation in this run)."""
+    st.navigation([st.Page(render, title="Vigil", default=True)], position="hidden").run()
+    st.stop()
+    raise AssertionError("st.stop() returned")  # unreachable: st.stop raises
+
+
+def _refuse(message: str) -> NoReturn:
+    def refused() -> None:
+        st.title("Vigil")
+        st.error(message)
+
+    _only(refused)
+
+
+def _sign_in() -> None:
+    st.title("Vigil")
+    st.write("Sign in to use Vigil: video anomaly analytics for this site's cameras and recordings.")
+    if st.button("Sign in", type="primary", key="auth.login"):
+        st.login()
+
+
+def _not_allowed(message: str) -> Callable[[], None]:
+    def not_allowed() -> None:
+        st.title("Vigil")
+        st.error(message)
+        if st.button("Sign out", key="auth.logout-refused"):
+            st.logout()
+
+    return not_allowed
+
+
+def gate() -> Identity:
+    """End the run unless this session may use the app; returns (and remembers) who is acting."""
+    secrets = secrets_dict()
+    configured = auth_configured(secrets)
+    problem = serving_problem(st.get_option("server.address"), configured)
+    if problem:
+        log.error(problem)
+        _refuse(problem)
+    if not configured:
+        st.session_state[_KEY] = who = Identity.local()
+        return who
+    try:
+        settings = access_settings(secrets)
+    except ConfigError as err:
+        _refuse(str(err))
+    if not st.user.is_logged_in:
+        st.session_state.pop(_KEY, None)
+        _only(_sign_in)
+    try:
+        who = settings.identify(st.user.to_dict())
+    except AccessDeniedError as err:
+        st.session_state.pop(_KEY, None)
+        _only(_not_allowed(str(err)))
+    st.session_state[_KEY] = who
+    with st.sidebar:
+        st.caption(f"Signed in as **{who.display}**" + (" · admin" if who.admin else ""))
+        if st.button("Sign out", key="auth.logout"):
+            st.logout()
+    return who

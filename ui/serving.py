@@ -1,0 +1,69 @@
+"""Pre-flight of ``scripts/run_app.sh``: refuse to start serving a network without login.
+
+``python -m ui.serving [streamlit run flags...]`` reads the listening address the way ``streamlit run``
+would (flags, then ``STREAMLIT_SERVER_ADDRESS``, then .streamlit/config.toml) and whether secrets.toml
+has ``[auth]``; it prints one line and exits 2 when the app must not start. app.py's gate repeats the
+check for an app started some other way.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from core.access import serving_problem
+
+
+def flag_options(argv: Sequence[str]) -> dict[str, str]:
+    """``--section.option value`` / ``--section.option=value`` pairs of a ``streamlit run`` command line."""
+    found: dict[str, str] = {}
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if not arg.startswith("--") or "." not in arg:
+            continue
+        name, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args):
+                continue
+            value = args[i + 1]
+        found[name] = value
+    return found
+
+
+def listening_address(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str | None:
+    """The ``server.address`` ``streamlit run argv`` would use (None or "" = every interface)."""
+    from streamlit import config
+
+    env = os.environ if env is None else env
+    flags = flag_options(argv)
+    if "server.address" in flags:
+        return flags["server.address"]
+    if env.get("STREAMLIT_SERVER_ADDRESS"):
+        return env["STREAMLIT_SERVER_ADDRESS"]
+    config.get_config_options(force_reparse=True, options_from_flags=flags)
+    return config.get_option("server.address")
+
+
+def auth_in_secrets() -> bool:
+    """True when a secrets.toml Streamlit would read has an ``[auth]`` section."""
+    from streamlit.runtime.secrets import secrets_singleton
+
+    try:
+        return bool(secrets_singleton.load_if_toml_exists() and secrets_singleton.get("auth"))
+    except Exception:  # noqa: BLE001 - an unreadable secrets file: Streamlit itself will say why
+        return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    address = listening_address(argv)
+    problem = serving_problem(address, auth_in_secrets())
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
