@@ -6,8 +6,6 @@ from ui.auth import gate
 from ui.services import start_mail_sender
 
 st.set_page_config(page_title="Vigil — video anomaly analytics", page_icon=":material/visibility:", layout="wide")
-gate()  # refuses a network without login, asks for sign-in, checks the allow-list: before any page
-start_mail_sender()
 
 # The page scripts live in pages/views/. Files directly in pages/ are only shims that run this router:
 # until st.navigation has run once in the process, Streamlit serves pages/*.py in its legacy mode, so a
@@ -19,4 +17,6 @@ pages = [
     st.Page("pages/views/live.py", title="Live", icon=":material/videocam:", url_path="live"),
     st.Page("pages/views/label.py", title="Label", icon=":material/label:", url_path="label"),
 ]
+gate([p.url_path for p in pages])  # refuses a network without login, asks for sign-in, checks the allow-list
+start_mail_sender()
 st.navigation(pages).run()

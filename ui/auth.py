@@ -7,7 +7,7 @@ is not signed in and allowed. Pages ask ``identity()`` who is acting; core check
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import streamlit as st
@@ -42,20 +42,22 @@ def recorded_name(typed: str) -> str:
     return identity().email or typed
 
 
-def _only(render: Callable[[], None]) -> NoReturn:
-    """Show ``render`` as the app's only page and end the run: no other page is reachable, and the
-    sidebar does not list pages/ files (it would without a navigation in this run)."""
-    st.navigation([st.Page(render, title="Vigil", default=True)], position="hidden").run()
+def _only(render: Callable[[], None], url_paths: Sequence[str]) -> NoReturn:
+    """Show ``render`` at every page's address and end the run: no page is reachable, a deep link shows
+    the same door (not "page not found"), and the sidebar lists nothing."""
+    doors = [st.Page(render, title="Vigil", default=True)]
+    doors += [st.Page(render, title="Vigil", url_path=p) for p in url_paths if p]
+    st.navigation(doors, position="hidden").run()
     st.stop()
     raise AssertionError("st.stop() returned")  # unreachable: st.stop raises
 
 
-def _refuse(message: str) -> NoReturn:
+def _refusal(message: str) -> Callable[[], None]:
     def refused() -> None:
         st.title("Vigil")
         st.error(message)
 
-    _only(refused)
+    return refused
 
 
 def _sign_in() -> None:
@@ -75,29 +77,32 @@ def _not_allowed(message: str) -> Callable[[], None]:
     return not_allowed
 
 
-def gate() -> Identity:
-    """End the run unless this session may use the app; returns (and remembers) who is acting."""
+def gate(url_paths: Sequence[str] = ()) -> Identity:
+    """End the run unless this session may use the app; returns (and remembers) who is acting.
+
+    ``url_paths``: the app's page addresses, so a deep link to one shows the sign-in page in its place.
+    """
     secrets = secrets_dict()
     configured = auth_configured(secrets)
     problem = serving_problem(st.get_option("server.address"), configured)
     if problem:
         log.error(problem)
-        _refuse(problem)
+        _only(_refusal(problem), url_paths)
     if not configured:
         st.session_state[_KEY] = who = Identity.local()
         return who
     try:
         settings = access_settings(secrets)
     except ConfigError as err:
-        _refuse(str(err))
+        _only(_refusal(str(err)), url_paths)
     if not st.user.is_logged_in:
         st.session_state.pop(_KEY, None)
-        _only(_sign_in)
+        _only(_sign_in, url_paths)
     try:
         who = settings.identify(st.user.to_dict())
     except AccessDeniedError as err:
         st.session_state.pop(_KEY, None)
-        _only(_not_allowed(str(err)))
+        _only(_not_allowed(str(err)), url_paths)
     st.session_state[_KEY] = who
     with st.sidebar:
         st.caption(f"Signed in as **{who.display}**" + (" · admin" if who.admin else ""))
