@@ -12,41 +12,23 @@ this module decides what a signed-in identity may do:
   refused unless ``VIGIL_ALLOW_NO_LOGIN=1`` says the operator knows.
 - **limits**: running server-side live sources per user and in all, and test emails per user per hour.
 
-Settings come from secrets (``[access]`` section) and environment variables, which win field by field:
-
-================================  =============  ===============================================
-variable                          [access] key   meaning
-================================  =============  ===============================================
-VIGIL_AUTH_ALLOW                  allow          who may sign in, comma-separated (default none)
-VIGIL_AUTH_ADMINS                 admins         who may delete or stop anyone's things
-VIGIL_LIVE_MAX_SOURCES            max_sources    running server sources, all users (default 4)
-VIGIL_LIVE_MAX_SOURCES_PER_USER   max_sources_per_user   per user (default 2)
-VIGIL_TEST_EMAILS_PER_HOUR        test_emails_per_hour   per user (default 5)
-VIGIL_ALLOW_NO_LOGIN              (env only)     1 = serve beyond localhost without login
-================================  =============  ===============================================
+Settings: ``settings().access`` (``[access]`` in secrets.toml, ``VIGIL_AUTH_ALLOW``, ``VIGIL_AUTH_ADMINS``,
+``VIGIL_LIVE_MAX_SOURCES``, ``VIGIL_LIVE_MAX_SOURCES_PER_USER``, ``VIGIL_TEST_EMAILS_PER_HOUR``) and
+``settings().allow_no_login`` (``VIGIL_ALLOW_NO_LOGIN``); see core/settings.py.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from core.errors import ConfigError, VigilError
+from core.settings import AccessSettings
 
-ENV = {
-    "allow": "VIGIL_AUTH_ALLOW",
-    "admins": "VIGIL_AUTH_ADMINS",
-    "max_sources": "VIGIL_LIVE_MAX_SOURCES",
-    "max_sources_per_user": "VIGIL_LIVE_MAX_SOURCES_PER_USER",
-    "test_emails_per_hour": "VIGIL_TEST_EMAILS_PER_HOUR",
-}
 OVERRIDE_ENV = "VIGIL_ALLOW_NO_LOGIN"
 LOCAL_HOSTS = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 
@@ -108,70 +90,38 @@ def show_owner(owner: str | None) -> str:
     return owner or "—"
 
 
-# --- settings ----------------------------------------------------------------------------------------
-class AccessSettings(BaseModel):
-    """The allow-list, the admins and the limits. Addresses are kept lower-case."""
+# --- allow-list --------------------------------------------------------------------------------------
+def allows(access: AccessSettings, email: str) -> bool:
+    """True when ``email`` matches the allow-list (exact address, its exact domain, or '*') or is an admin."""
+    email = email.strip().lower()
+    if "@" not in email:
+        return False
+    domain = email.rsplit("@", 1)[1]
+    return any(_matches(entry, email, domain) for entry in (*access.allow, *access.admins))
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    allow: tuple[str, ...] = Field((), description="Addresses, '@domain' / 'domain' entries, or '*' for anyone.")
-    admins: tuple[str, ...] = Field((), description="Addresses that may delete or stop anyone's things.")
-    max_sources: int = Field(4, ge=1, le=100, description="Running server-side live sources, all users together.")
-    max_sources_per_user: int = Field(2, ge=1, le=100, description="Running server-side live sources per user.")
-    test_emails_per_hour: int = Field(5, ge=1, le=1000, description="Test emails one user may send per hour.")
+def is_admin(access: AccessSettings, email: str) -> bool:
+    return email.strip().lower() in access.admins
 
-    @field_validator("allow", "admins", mode="before")
-    @classmethod
-    def _split(cls, v):
-        if isinstance(v, str):
-            v = v.split(",")
-        return tuple(a.strip().lower() for a in v if a and a.strip())
 
-    @classmethod
-    def load(cls, secrets: Mapping | None = None, env: Mapping[str, str] | None = None) -> AccessSettings:
-        """``[access]`` from ``secrets``, overridden by the ``VIGIL_*`` variables. Raises ConfigError."""
-        env = os.environ if env is None else env
-        section = (secrets or {}).get("access") or {}
-        values: dict[str, object] = {k: section[k] for k in ENV if k in section}
-        for key, var in ENV.items():
-            if env.get(var, "").strip():
-                values[key] = env[var].strip()
-        try:
-            return cls(**values)  # type: ignore[arg-type]
-        except ValidationError as err:
-            first = err.errors()[0]
-            key = str(first["loc"][0]) if first["loc"] else "?"
-            raise ConfigError(f"Access setting {ENV.get(key, key)} / [access] {key}: {first['msg']}") from None
+def identify(access: AccessSettings, claims: Mapping) -> Identity:
+    """The identity of a signed-in user from their ID-token claims (``st.user``).
 
-    def allows(self, email: str) -> bool:
-        """True when ``email`` matches the allow-list (exact address, its exact domain, or '*') or is an admin."""
-        email = email.strip().lower()
-        if "@" not in email:
-            return False
-        domain = email.rsplit("@", 1)[1]
-        return any(_matches(entry, email, domain) for entry in (*self.allow, *self.admins))
-
-    def is_admin(self, email: str) -> bool:
-        return email.strip().lower() in self.admins
-
-    def identify(self, claims: Mapping) -> Identity:
-        """The identity of a signed-in user from their ID-token claims (``st.user``).
-
-        Raises AccessDeniedError: no address, an address the provider marks unverified, or not allowed.
-        """
-        email = str(claims.get("email") or "").strip().lower()
-        if not email:
-            raise AccessDeniedError(
-                "Your sign-in did not share an email address, so Vigil cannot tell who you are "
-                "(the provider must grant the 'email' scope)."
-            )
-        if claims.get("email_verified") is False:
-            raise AccessDeniedError(f"{email} is not verified by your sign-in provider.")
-        if not self.allows(email):
-            hint = " Nobody is allowed yet: an administrator must set VIGIL_AUTH_ALLOW." if not self.allow else ""
-            raise AccessDeniedError(f"{email} is not allowed to use this Vigil.{hint}")
-        name = str(claims.get("name") or "").strip()
-        return Identity(email, name, admin=self.is_admin(email))
+    Raises AccessDeniedError: no address, an address the provider marks unverified, or not allowed.
+    """
+    email = str(claims.get("email") or "").strip().lower()
+    if not email:
+        raise AccessDeniedError(
+            "Your sign-in did not share an email address, so Vigil cannot tell who you are "
+            "(the provider must grant the 'email' scope)."
+        )
+    if claims.get("email_verified") is False:
+        raise AccessDeniedError(f"{email} is not verified by your sign-in provider.")
+    if not allows(access, email):
+        hint = " Nobody is allowed yet: an administrator must set VIGIL_AUTH_ALLOW." if not access.allow else ""
+        raise AccessDeniedError(f"{email} is not allowed to use this Vigil.{hint}")
+    name = str(claims.get("name") or "").strip()
+    return Identity(email, name, admin=is_admin(access, email))
 
 
 def _matches(entry: str, email: str, domain: str) -> bool:
@@ -195,15 +145,13 @@ def is_local_address(address: str) -> bool:
         return False
 
 
-def serving_problem(address: str | None, auth_configured: bool, env: Mapping[str, str] | None = None) -> str | None:
+def serving_problem(address: str | None, auth_configured: bool, allow_no_login: bool = False) -> str | None:
     """One line saying why the app must not start, or None when it may.
 
-    ``address``: the listening address (Streamlit's ``server.address``; empty/None = every interface).
+    ``address``: the listening address (Streamlit's ``server.address``; empty/None = every interface);
+    ``allow_no_login``: the operator's override (``VIGIL_ALLOW_NO_LOGIN``).
     """
-    env = os.environ if env is None else env
-    if auth_configured or is_local_address(address or ""):
-        return None
-    if env.get(OVERRIDE_ENV, "").strip().lower() in ("1", "true", "yes"):
+    if auth_configured or allow_no_login or is_local_address(address or ""):
         return None
     where = address or "every network interface"
     return (

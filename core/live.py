@@ -27,12 +27,13 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
-from core.access import AccessSettings, Identity, check_source_quota
+from core.access import Identity, check_source_quota
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import SourceError, VigilError
 from core.media import draw_evidence
 from core.outbox import AlertRecord, Outbox
 from core.scorers.base import Evidence, Scorer, ScoringStream
+from core.settings import AccessSettings
 
 log = logging.getLogger("vigil.live")
 

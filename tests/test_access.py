@@ -16,12 +16,13 @@ from streamlit.testing.v1 import AppTest
 
 from core.access import (
     AccessDeniedError,
-    AccessSettings,
     Identity,
     LimitError,
     PermissionDeniedError,
     RateLimiter,
+    allows,
     check_source_quota,
+    identify,
     is_local_address,
     serving_problem,
 )
@@ -32,6 +33,7 @@ from core.errors import ConfigError, NotFoundError
 from core.live import LiveProcessor, ServerSource
 from core.outbox import Outbox, list_alerts
 from core.scorers.base import Evidence, Scorer, ScoringStream
+from core.settings import AccessSettings, load_settings
 from core.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,14 +59,14 @@ ALICE, BOB, ADMIN = "alice@example.org", "bob@example.org", "root@example.org"
     ],
 )
 def test_allow_list_matching(allow, email, ok):
-    assert AccessSettings(allow=allow).allows(email) is ok
+    assert allows(AccessSettings(allow=allow), email) is ok
 
 
 def test_admins_are_always_allowed_and_marked():
     s = AccessSettings(allow=(ALICE,), admins=(ADMIN,))
-    assert s.allows(ADMIN) and not s.allows(BOB)
-    assert s.identify({"email": ADMIN, "name": "Root"}) == Identity(ADMIN, "Root", admin=True)
-    assert s.identify({"email": "Alice@Example.org"}) == Identity(ALICE, "", admin=False)
+    assert allows(s, ADMIN) and not allows(s, BOB)
+    assert identify(s, {"email": ADMIN, "name": "Root"}) == Identity(ADMIN, "Root", admin=True)
+    assert identify(s, {"email": "Alice@Example.org"}) == Identity(ALICE, "", admin=False)
 
 
 @pytest.mark.parametrize(
@@ -77,21 +79,23 @@ def test_admins_are_always_allowed_and_marked():
 )
 def test_identify_refuses_with_a_reason(claims, words):
     with pytest.raises(AccessDeniedError, match=words):
-        AccessSettings(allow=(ALICE,)).identify(claims)
+        identify(AccessSettings(allow=(ALICE,)), claims)
 
 
 def test_an_empty_allow_list_says_what_to_set():
     with pytest.raises(AccessDeniedError, match="VIGIL_AUTH_ALLOW"):
-        AccessSettings().identify({"email": ALICE})
+        identify(AccessSettings(), {"email": ALICE})
 
 
 def test_settings_env_wins_over_secrets_and_bad_values_name_the_variable():
     secrets = {"access": {"allow": ["@example.org"], "admins": [ADMIN], "max_sources": 3}}
-    s = AccessSettings.load(secrets, env={"VIGIL_AUTH_ALLOW": f"{ALICE}, {BOB}", "VIGIL_LIVE_MAX_SOURCES": "6"})
-    assert s.allow == (ALICE, BOB) and s.admins == (ADMIN,) and s.max_sources == 6
-    assert AccessSettings.load({}, env={}) == AccessSettings()
+    env = {"VIGIL_AUTH_ALLOW": f"{ALICE}, {BOB}", "VIGIL_LIVE_MAX_SOURCES": "6", "VIGIL_ALLOW_NO_LOGIN": "1"}
+    conf = load_settings(secrets, env)
+    s = conf.access
+    assert s.allow == (ALICE, BOB) and s.admins == (ADMIN,) and s.max_sources == 6 and conf.allow_no_login
+    assert load_settings({}, {}).access == AccessSettings() and not load_settings({}, {}).allow_no_login
     with pytest.raises(ConfigError, match="VIGIL_LIVE_MAX_SOURCES_PER_USER"):
-        AccessSettings.load({}, env={"VIGIL_LIVE_MAX_SOURCES_PER_USER": "0"})
+        load_settings({}, {"VIGIL_LIVE_MAX_SOURCES_PER_USER": "0"})
 
 
 # --- owner or admin ----------------------------------------------------------------------------------
@@ -137,13 +141,12 @@ def test_local_addresses(address, local):
 
 
 def test_serving_a_network_needs_login_or_the_override():
-    line = serving_problem("0.0.0.0", auth_configured=False, env={})
+    line = serving_problem("0.0.0.0", auth_configured=False)
     assert line and "\n" not in line and "[auth]" in line and "VIGIL_ALLOW_NO_LOGIN=1" in line
-    assert serving_problem(None, auth_configured=False, env={}) is not None
-    assert serving_problem("0.0.0.0", auth_configured=True, env={}) is None
-    assert serving_problem("0.0.0.0", auth_configured=False, env={"VIGIL_ALLOW_NO_LOGIN": "1"}) is None
-    assert serving_problem("0.0.0.0", auth_configured=False, env={"VIGIL_ALLOW_NO_LOGIN": "0"}) is not None
-    assert serving_problem("localhost", auth_configured=False, env={}) is None
+    assert serving_problem(None, auth_configured=False) is not None
+    assert serving_problem("0.0.0.0", auth_configured=True) is None
+    assert serving_problem("0.0.0.0", auth_configured=False, allow_no_login=True) is None
+    assert serving_problem("localhost", auth_configured=False) is None
 
 
 def _preflight(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:

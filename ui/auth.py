@@ -12,23 +12,20 @@ from typing import NoReturn
 
 import streamlit as st
 
-from core.access import AccessDeniedError, AccessSettings, Identity, serving_problem
+from core.access import AccessDeniedError, Identity, identify, serving_problem
 from core.errors import ConfigError
-from ui.live_state import secrets_dict
+from ui.services import app_settings
 
 log = logging.getLogger("vigil.auth")
 _KEY = "auth.identity"
 
 
-def auth_configured(secrets: dict | None = None) -> bool:
-    """True when secrets.toml has an ``[auth]`` section (what ``st.login`` reads)."""
-    secrets = secrets_dict() if secrets is None else secrets
-    return bool(secrets.get("auth"))
-
-
-def access_settings(secrets: dict | None = None) -> AccessSettings:
-    """Allow-list, admins and limits from ``[access]`` and ``VIGIL_*`` (raises ConfigError)."""
-    return AccessSettings.load(secrets_dict() if secrets is None else secrets)
+def auth_configured() -> bool:
+    """True when the secrets Streamlit loaded have an ``[auth]`` section (what ``st.login`` reads)."""
+    try:
+        return bool(st.secrets.get("auth"))
+    except Exception:  # noqa: BLE001 - no or unparsable secrets.toml: Streamlit raises different types
+        return False
 
 
 def identity() -> Identity:
@@ -82,24 +79,23 @@ def gate(url_paths: Sequence[str] = ()) -> Identity:
 
     ``url_paths``: the app's page addresses, so a deep link to one shows the sign-in page in its place.
     """
-    secrets = secrets_dict()
-    configured = auth_configured(secrets)
-    problem = serving_problem(st.get_option("server.address"), configured)
+    try:
+        conf = app_settings()
+    except ConfigError as err:
+        _only(_refusal(str(err)), url_paths)
+    configured = auth_configured()
+    problem = serving_problem(st.get_option("server.address"), configured, conf.allow_no_login)
     if problem:
         log.error(problem)
         _only(_refusal(problem), url_paths)
     if not configured:
         st.session_state[_KEY] = who = Identity.local()
         return who
-    try:
-        settings = access_settings(secrets)
-    except ConfigError as err:
-        _only(_refusal(str(err)), url_paths)
     if not st.user.is_logged_in:
         st.session_state.pop(_KEY, None)
         _only(_sign_in, url_paths)
     try:
-        who = settings.identify(st.user.to_dict())
+        who = identify(conf.access, st.user.to_dict())
     except AccessDeniedError as err:
         st.session_state.pop(_KEY, None)
         _only(_not_allowed(str(err)), url_paths)

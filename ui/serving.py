@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from core.access import serving_problem
+from core.errors import ConfigError
+from core.settings import settings
 
 
 def flag_options(argv: Sequence[str]) -> dict[str, str]:
@@ -57,8 +59,12 @@ def auth_in_secrets() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    address = listening_address(argv)
-    problem = serving_problem(address, auth_in_secrets())
+    try:
+        allow_no_login = settings().allow_no_login
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    problem = serving_problem(listening_address(argv), auth_in_secrets(), allow_no_login)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

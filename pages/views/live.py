@@ -14,13 +14,14 @@ from core.access import Identity, show_owner
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
 from core.live import LiveProcessor, LiveSnapshot, ServerSource
-from core.mailer import EmailError, SmtpSettings, send_test
+from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from core.registry import get_spec
 from ui.alerts_view import render_alert_log
-from ui.auth import access_settings, identity
+from ui.auth import identity
 from ui.cache import get_scorer, model_statuses, test_email_limiter
-from ui.live_state import connection_stalled, ice_servers, live_session, secrets_dict
+from ui.live_state import connection_stalled, live_session
+from ui.services import app_settings
 
 STATE_BADGE = {
     RuleState.NORMAL: ("🟢", "green"),
@@ -32,7 +33,7 @@ STATE_BADGE = {
 
 
 def rule_controls(defaults: AlertConfig) -> AlertConfig:
-    """Threshold, N, cooldown, cap: defaults from config/env (VIGIL_ALERT_*), changed here per session."""
+    """Threshold, N, cooldown, cap: defaults from the settings (VIGIL_ALERT_*), changed here per session."""
     with st.expander("Alert rule", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
         threshold = c1.slider("Threshold (smoothed score)", 0.05, 0.99, defaults.threshold, 0.01, key="live-thr")
@@ -44,7 +45,7 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
             "the set time. After an email a source stays quiet for the cooldown. Beyond the hourly cap, one "
             "digest email summarises what was held back."
         )
-    return AlertConfig.from_env(
+    return defaults.updated(
         threshold=threshold,
         hysteresis=min(defaults.hysteresis, threshold),
         seconds=float(seconds),
@@ -170,7 +171,7 @@ def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
 
 def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who: Identity) -> None:
     name, label = model
-    quota = access_settings()
+    quota = app_settings().access
     uri = st.text_input(
         "Stream URL or video file on the server",
         key="live-uri",
@@ -212,11 +213,9 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
                 st.rerun()
 
 
-def email_section(settings: SmtpSettings | None, settings_error: str | None, who: Identity) -> None:
+def email_section(settings: SmtpSettings | None, who: Identity) -> None:
     with st.expander("Email", expanded=settings is None):
-        if settings_error:
-            st.error(settings_error)
-        elif settings is None:
+        if settings is None:
             st.info(
                 "Email is not configured, so alerts are logged and wait here until it is. Set `[smtp]` in "
                 "`.streamlit/secrets.toml` (see the example file) or `VIGIL_SMTP_HOST`, `VIGIL_ALERT_TO`, …"
@@ -226,7 +225,7 @@ def email_section(settings: SmtpSettings | None, settings_error: str | None, who
         if st.button("Send test email", key="live-test-email", disabled=settings is None):
             try:
                 # Per user and process-wide, so neither reruns nor new tabs make it unlimited.
-                test_email_limiter(access_settings().test_emails_per_hour).acquire(who.display, "test emails")
+                test_email_limiter(app_settings().access.test_emails_per_hour).acquire(who.display, "test emails")
                 with st.spinner("Sending…"):
                     send_test(settings, time.strftime("%Y-%m-%d %H:%M:%S"))  # type: ignore[arg-type]
                 st.success(f"Test email sent to {', '.join(settings.to)}.")  # type: ignore[union-attr]
@@ -240,14 +239,13 @@ def page() -> None:
         "Watch a camera in real time. The picture shows the anomaly score; an email with a snapshot goes "
         "out when something abnormal lasts."
     )
-    secrets = secrets_dict()
+    conf = app_settings()
     who = identity()
-    cfg = rule_controls(AlertConfig.from_env())
-    settings, settings_error = None, None
+    cfg = rule_controls(conf.alerts)
     try:
-        settings = SmtpSettings.try_load(secrets)
-    except EmailError as err:
-        settings_error = str(err)
+        settings: SmtpSettings | None = conf.smtp.ready()
+    except EmailNotConfiguredError:
+        settings = None
     sender = Sender.shared()
     sender.configure(settings)
 
@@ -262,7 +260,7 @@ def page() -> None:
             name, label = model
             key = (name, get_spec(name).version)
             proc = live_session().camera_processor(key, get_scorer(name), label, cfg, sender, owner=who.owner)
-            camera_section(proc, ice_servers(secrets))
+            camera_section(proc, conf.webrtc.ice_servers)
         else:
             server_section(model, cfg, sender, who)
 
@@ -284,7 +282,7 @@ def page() -> None:
     with right:
         live_panel()
 
-    email_section(settings, settings_error, who)
+    email_section(settings, who)
 
     @st.fragment(run_every=3.0)
     def alert_log() -> None:
