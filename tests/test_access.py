@@ -362,3 +362,44 @@ def test_gate_refuses_to_serve_a_network_without_auth():
         config.set_option("server.address", before)
     assert not at.exception
     assert "Refusing to serve Vigil on 0.0.0.0 without login" in _texts(at) and "History" not in _texts(at)
+
+
+def test_live_page_limits_test_emails_per_user(monkeypatch):
+    from aiosmtpd.controller import Controller
+    from browser import free_port
+
+    class Inbox:
+        def __init__(self):
+            self.count = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            self.count += 1
+            return "250 OK"
+
+    inbox, port = Inbox(), free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        for var, value in {
+            "VIGIL_SMTP_HOST": "127.0.0.1",
+            "VIGIL_SMTP_PORT": str(port),
+            "VIGIL_SMTP_SECURITY": "none",
+            "VIGIL_ALERT_TO": "guard@example.com",
+            "VIGIL_TEST_EMAILS_PER_HOUR": "2",  # a budget of its own: the limiter is process-wide, per budget
+        }.items():
+            monkeypatch.setenv(var, value)
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+        at.switch_page("pages/views/live.py")
+        at.run()
+        for _ in range(3):  # a rerun cannot reset the count
+            at.button(key="live-test-email").click().run()
+        assert not at.exception
+        assert inbox.count == 2
+        assert [e.value for e in at.error if "Limit reached" in str(e.value)], [e.value for e in at.error]
+        fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)  # nor can a new session
+        fresh.switch_page("pages/views/live.py")
+        fresh.run()
+        fresh.button(key="live-test-email").click().run()
+        assert inbox.count == 2 and any("Limit reached" in str(e.value) for e in fresh.error)
+    finally:
+        ctl.stop()
