@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.errors import ConfigError, VigilError
+from core.errors import VigilError
 from core.settings import AccessSettings
 
 OVERRIDE_ENV = "VIGIL_ALLOW_NO_LOGIN"
@@ -43,10 +43,6 @@ class PermissionDeniedError(VigilError):
 
 class LimitError(VigilError):
     """A limit (running sources, test emails) is reached; the message says which and when it frees up."""
-
-
-class ServingError(ConfigError):
-    """The app is configured to listen beyond this machine without login."""
 
 
 # --- identities --------------------------------------------------------------------------------------

@@ -244,14 +244,6 @@ class Store:
             con.execute("DELETE FROM analyses WHERE id=?", (analysis_id,))
         shutil.rmtree(self.analyses_dir / analysis_id, ignore_errors=True)
 
-    def owner_of(self, analysis_id: str) -> str:
-        """The owner's address ("" without login). Raises NotFoundError."""
-        with self.db.connect() as con:
-            row = con.execute("SELECT owner FROM analyses WHERE id=?", (analysis_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"No analysis '{analysis_id}'.")
-        return row["owner"]
-
     def sweep(self) -> int:
         """Remove folders left by interrupted saves. Returns how many were removed."""
         if not self.analyses_dir.is_dir():

@@ -351,6 +351,13 @@ def test_gate_lets_an_allowed_user_in_and_names_them():
     assert any("alice@example.org" in str(c.value) for c in at.sidebar.caption)
 
 
+def test_gate_with_login_and_an_invalid_setting_fails_closed(monkeypatch):
+    monkeypatch.setenv("VIGIL_LIVE_MAX_SOURCES", "0")
+    at = _app(user={"is_logged_in": True, "email": ALICE})
+    assert not at.exception
+    assert "VIGIL_LIVE_MAX_SOURCES" in _texts(at) and "History" not in _texts(at)
+
+
 def test_gate_refuses_to_serve_a_network_without_auth():
     from streamlit import config
 

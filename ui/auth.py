@@ -29,9 +29,14 @@ def auth_configured() -> bool:
 
 
 def identity() -> Identity:
-    """Who is acting in this session (set by ``gate``; the local user when login is off)."""
+    """Who is acting in this session (set by ``gate``; the local user when login is off).
+
+    Fails closed: with login on, a run that skipped the gate acts as nobody (owns nothing, admin of nothing).
+    """
     found = st.session_state.get(_KEY)
-    return found if isinstance(found, Identity) else Identity.local()
+    if isinstance(found, Identity):
+        return found
+    return Identity("", "nobody") if auth_configured() else Identity.local()
 
 
 def recorded_name(typed: str) -> str:
@@ -80,17 +85,19 @@ def gate(url_paths: Sequence[str] = ()) -> Identity:
     ``url_paths``: the app's page addresses, so a deep link to one shows the sign-in page in its place.
     """
     try:
-        conf = app_settings()
-    except ConfigError as err:
-        _only(_refusal(str(err)), url_paths)
+        conf, invalid = app_settings(), None
+    except ConfigError as err:  # without login the pages say it themselves; with login, fail closed
+        conf, invalid = None, str(err)
     configured = auth_configured()
-    problem = serving_problem(st.get_option("server.address"), configured, conf.allow_no_login)
+    problem = serving_problem(st.get_option("server.address"), configured, bool(conf and conf.allow_no_login))
     if problem:
         log.error(problem)
         _only(_refusal(problem), url_paths)
     if not configured:
         st.session_state[_KEY] = who = Identity.local()
         return who
+    if conf is None:
+        _only(_refusal(invalid or "Invalid settings."), url_paths)
     if not st.user.is_logged_in:
         st.session_state.pop(_KEY, None)
         _only(_sign_in, url_paths)
