@@ -410,3 +410,18 @@ def test_live_page_limits_test_emails_per_user(monkeypatch):
         assert inbox.count == 2 and any("Limit reached" in str(e.value) for e in fresh.error)
     finally:
         ctl.stop()
+
+
+def test_history_alert_log_shows_a_user_their_own_alerts_and_an_admin_everyones():
+    outbox, t = Outbox(), time.time()
+    for owner, source in ((ALICE, "door"), (BOB, "yard")):
+        outbox.record(Alert("alert", source, t, t - 3, 0.9, t - 1), "motion", owner=owner)
+
+    def alert_table(user: str) -> list[tuple[str, str]]:
+        at = _app(user={"is_logged_in": True, "email": user})
+        assert not at.exception
+        df = next(d.value for d in at.dataframe if "owner" in d.value.columns and "email" in d.value.columns)
+        return sorted(zip(df["source"], df["owner"], strict=True))
+
+    assert alert_table(ALICE) == [("door", ALICE)]
+    assert alert_table(ADMIN) == [("door", ALICE), ("yard", BOB)]
