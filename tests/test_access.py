@@ -168,6 +168,13 @@ def test_run_script_preflight_refuses_a_network_without_login():
     assert ok.returncode == 0 and ok.stderr == "", ok
 
 
+def test_run_script_preflight_lets_a_network_with_login_start(tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("[auth]\n" + "".join(f'{k} = "{v}"\n' for k, v in AUTH.items()))
+    started = _preflight("--server.address", "0.0.0.0", "--secrets.files", str(secrets))
+    assert started.returncode == 0 and started.stderr == "", started
+
+
 def test_repo_config_listens_on_localhost_and_names_the_browser_address():
     import tomllib
 

@@ -17,9 +17,9 @@ from core.errors import ConfigError
 from core.settings import settings
 
 
-def flag_options(argv: Sequence[str]) -> dict[str, str]:
-    """``--section.option value`` / ``--section.option=value`` pairs of a ``streamlit run`` command line."""
-    found: dict[str, str] = {}
+def flag_options(argv: Sequence[str]) -> dict[str, list[str]]:
+    """Every ``--section.option value`` / ``--section.option=value`` of a ``streamlit run`` command line."""
+    found: dict[str, list[str]] = {}
     args = list(argv)
     for i, arg in enumerate(args):
         if not arg.startswith("--") or "." not in arg:
@@ -29,7 +29,7 @@ def flag_options(argv: Sequence[str]) -> dict[str, str]:
             if i + 1 >= len(args):
                 continue
             value = args[i + 1]
-        found[name] = value
+        found.setdefault(name, []).append(value)
     return found
 
 
@@ -39,11 +39,15 @@ def listening_address(argv: Sequence[str], env: Mapping[str, str] | None = None)
 
     env = os.environ if env is None else env
     flags = flag_options(argv)
+    if env.get("STREAMLIT_SERVER_ADDRESS") and "server.address" not in flags:
+        flags["server.address"] = [env["STREAMLIT_SERVER_ADDRESS"]]
+    # The two options the check reads: secrets.files repeats (every value counts), the address does not.
+    options: dict[str, object] = {}
     if "server.address" in flags:
-        return flags["server.address"]
-    if env.get("STREAMLIT_SERVER_ADDRESS"):
-        return env["STREAMLIT_SERVER_ADDRESS"]
-    config.get_config_options(force_reparse=True, options_from_flags=flags)
+        options["server.address"] = flags["server.address"][-1]
+    if "secrets.files" in flags:
+        options["secrets.files"] = flags["secrets.files"]
+    config.get_config_options(force_reparse=True, options_from_flags=options)
     return config.get_option("server.address")
 
 
