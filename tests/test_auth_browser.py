@@ -7,7 +7,8 @@
   server-side live source; an analysis of hers is in the store;
 - bob, signed in in another browser, sees neither her source nor a way to stop it, and cannot delete her
   analysis; eve, whom the provider signs in but the allow-list does not name, gets no page at all;
-- alice can still stop her source and delete her analysis (the checks are owner-or-admin, not "nobody").
+- alice can still stop her source and delete her analysis (the checks are owner-or-admin, not "nobody");
+  signing out leads back to the sign-in page.
 """
 
 from __future__ import annotations
@@ -129,4 +130,10 @@ def test_login_allow_list_and_owners(tmp_path, vigil_env):
             page.get_by_role("button", name="Delete this analysis").click(timeout=WAIT)
             page.get_by_role("button", name="Delete", exact=True).click()
             page.get_by_text("No analysis yet").wait_for(timeout=WAIT)
+
+            # --- signing out leads back to the sign-in page -------------------------------------------
+            page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
+            page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
+            page.goto(f"{url}/live", wait_until="domcontentloaded")
+            page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
     assert Store(Database(data / "vigil.sqlite")).list() == []
