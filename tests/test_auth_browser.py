@@ -91,6 +91,7 @@ def test_login_allow_list_and_owners(tmp_path, vigil_env):
             page.get_by_role("button", name="Start monitoring").click()
             page.get_by_text("owner alice@example.org").wait_for(timeout=WAIT)
             assert page.get_by_role("button", name="Stop").count() == 1
+            screenshot(page, "auth_live_owner.png")
 
             # --- bob: signed in and allowed, but alice's things are not his ---------------------------
             bob = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
