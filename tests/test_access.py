@@ -324,7 +324,7 @@ AUTH = {
 
 def _app(auth: bool = True, user: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.switch_page("pages/views/history.py")
+    at.switch_page("app_pages/history.py")
     if auth:
         at.secrets["auth"] = AUTH
         at.secrets["access"] = {"allow": [ALICE], "admins": [ADMIN]}
@@ -403,7 +403,7 @@ def test_live_page_limits_test_emails_per_user(monkeypatch):
         }.items():
             monkeypatch.setenv(var, value)
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-        at.switch_page("pages/views/live.py")
+        at.switch_page("app_pages/live.py")
         at.run()
         for _ in range(3):  # a rerun cannot reset the count
             at.button(key="live-test-email").click().run()
@@ -411,7 +411,7 @@ def test_live_page_limits_test_emails_per_user(monkeypatch):
         assert inbox.count == 2
         assert [e.value for e in at.error if "Limit reached" in str(e.value)], [e.value for e in at.error]
         fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)  # nor can a new session
-        fresh.switch_page("pages/views/live.py")
+        fresh.switch_page("app_pages/live.py")
         fresh.run()
         fresh.button(key="live-test-email").click().run()
         assert inbox.count == 2 and any("Limit reached" in str(e.value) for e in fresh.error)
