@@ -111,7 +111,7 @@ def identify(access: AccessSettings, claims: Mapping) -> Identity:
             "Your sign-in did not share an email address, so Vigil cannot tell who you are "
             "(the provider must grant the 'email' scope)."
         )
-    if claims.get("email_verified") is False:
+    if str(claims.get("email_verified", "")).lower() == "false":  # some providers send the string "false"
         raise AccessDeniedError(f"{email} is not verified by your sign-in provider.")
     if not allows(access, email):
         hint = " Nobody is allowed yet: an administrator must set VIGIL_AUTH_ALLOW." if not access.allow else ""

@@ -75,6 +75,7 @@ def test_admins_are_always_allowed_and_marked():
         ({"email": BOB}, "not allowed"),
         ({"name": "no address"}, "email"),
         ({"email": ALICE, "email_verified": False}, "not verified"),
+        ({"email": ALICE, "email_verified": "false"}, "not verified"),
     ],
 )
 def test_identify_refuses_with_a_reason(claims, words):
