@@ -14,6 +14,7 @@ from core.netguard import strip_credentials
 from core.sources import check_url, discard_upload, open_source
 from core.store import AnalysisRecord, check_storage
 from ui import state
+from ui.auth import identity
 from ui.cache import get_scorer, get_store
 from ui.charts import mmss
 
@@ -61,6 +62,7 @@ def run_analysis(
             progress=on_progress,
             scorer=get_scorer(model),
             source_uri=source_uri,
+            owner=identity().owner,
         )
         bar.progress(1.0, text="Preparing playback…")
         try:
