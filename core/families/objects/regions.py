@@ -26,6 +26,7 @@ DIFF_LEVEL = 6
 REPEAT_MAX_GAP = 0.25
 REPEAT_PIXELS = 0.0005
 MIN_STEP_PX = 0.15  # px of the work image: DIS's noise level on still, compressed video
+PEAK_Q = 0.9  # the speed of an object: this quantile of its pixels' speeds
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class RegionExtractor:
         lab = flat[fgp]
         order = np.lexsort((mag, lab))
         start = np.concatenate([[0], np.cumsum(cnt)]).astype(int)
-        pk = mag[order[start[keep] + (0.9 * (cnt[keep] - 1)).astype(int)]].astype(np.float32) * np.float32(scale / dt)
+        pk = mag[order[start[keep] + (PEAK_Q * (cnt[keep] - 1)).astype(int)]].astype(np.float32) * np.float32(scale / dt)
         vel = np.stack([vx[keep], vy[keep]], axis=1).astype(np.float32) * np.float32(scale / dt)
         area = (cnt[keep] * scale * scale).astype(np.float32)
         self._last = MovingObjects(t, boxes.astype(np.float32), vel, area, pk)
