@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from core.config import ScoringConfig
-from core.families.objects import FAMILIES, FittedScene, ObjectsScorer
+from core.families.objects import FAMILIES
 from core.families.objects.fit import fit_normal
-from core.families.objects.stream import ObjectsStream
+from core.families.objects.stream import FittedScene, ObjectsScorer, ObjectsStream
 from core.families.objects.tracks import track_mean
 from core.registry import ModelSpec
 from core.scorers.base import CAUSES, ModelInfo

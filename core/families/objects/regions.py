@@ -132,7 +132,8 @@ class RegionExtractor:
         lab = flat[fgp]
         order = np.lexsort((mag, lab))
         start = np.concatenate([[0], np.cumsum(cnt)]).astype(int)
-        pk = mag[order[start[keep] + (PEAK_Q * (cnt[keep] - 1)).astype(int)]].astype(np.float32) * np.float32(scale / dt)
+        at = start[keep] + (PEAK_Q * (cnt[keep] - 1)).astype(int)  # the quantile's row in each region's run
+        pk = mag[order[at]].astype(np.float32) * np.float32(scale / dt)
         vel = np.stack([vx[keep], vy[keep]], axis=1).astype(np.float32) * np.float32(scale / dt)
         area = (cnt[keep] * scale * scale).astype(np.float32)
         self._last = MovingObjects(t, boxes.astype(np.float32), vel, area, pk)
