@@ -117,17 +117,20 @@ class PersonDownDetector:
     def _observe(self, tr: _Track, t: float, blob: np.ndarray) -> None:
         tr.box, tr.last_t = blob[:4].copy(), t
         w, h, area = blob[2] - blob[0], blob[3] - blob[1], blob[4]
-        tr.shapes.append((t, w, h, area))
+        if tr.down_since is None:
+            # Standing: over the history before this frame (>= stand_s long) the track was mostly tall.
+            # Plain Python medians: a few dozen numbers per track, where numpy's call overhead dominates.
+            past = tr.shapes
+            if len(past) >= 3 and past[-1][0] - past[0][0] >= self.stand_s:
+                ratios = sorted(s[2] / max(s[1], 1.0) for s in past)
+                if ratios[len(ratios) // 2] >= self.stand_ratio:
+                    heights = sorted(s[2] for s in past)
+                    areas = sorted(s[3] for s in past)
+                    tr.standing = (float(heights[len(past) // 2]), float(areas[len(past) // 2]))
+        tr.shapes.append((t, float(w), float(h), float(area)))
         while tr.shapes and tr.shapes[0][0] < t - HISTORY_S:
             tr.shapes.popleft()
-        sh = np.array(tr.shapes)
         if tr.down_since is None:
-            # Standing: the track's shape over the last stand_s seconds (before this frame) was tall.
-            past = sh[(sh[:, 0] >= t - self.stand_s - HISTORY_S) & (sh[:, 0] < t)]
-            if len(past) and past[-1, 0] - past[0, 0] >= self.stand_s:
-                ratio = np.median(past[:, 2] / np.maximum(past[:, 1], 1))
-                if ratio >= self.stand_ratio:
-                    tr.standing = (float(np.median(past[:, 2])), float(np.median(past[:, 3])))
             if tr.standing is not None and self._lying(w, h, area, tr.standing):
                 tr.down_since = t
         elif not self._lying(w, h, area, tr.standing):  # type: ignore[arg-type]

@@ -90,6 +90,8 @@ class RegionExtractor:
         h, w = gray.shape
         nw = min(self.work_width, w)
         nh = max(8, int(round(h * nw / w)))
+        while gray.shape[1] >= 2 * nw:  # halving first: INTER_AREA alone costs 2x at 640 -> 224 px
+            gray = cv2.pyrDown(gray)
         return cv2.resize(gray, (nw, nh), interpolation=cv2.INTER_AREA)
 
     def update(self, t: float, frame: np.ndarray) -> MovingObjects:
