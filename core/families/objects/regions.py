@@ -82,6 +82,7 @@ class RegionExtractor:
         """Forget the previous frame (e.g. at a scene cut: flow across a cut is meaningless)."""
         self._prev: np.ndarray | None = None
         self._prev_t: float | None = None
+        self._distinct_t: float | None = None  # time of the last frame that was not a repeat
         self._last: MovingObjects | None = None
         self.last_gray: np.ndarray | None = None
 
@@ -100,16 +101,19 @@ class RegionExtractor:
         self.last_gray = cur
         prev, prev_t = self._prev, self._prev_t
         if prev is None or prev.shape != cur.shape:
-            self._prev, self._prev_t = cur, t
+            self._prev, self._prev_t, self._distinct_t = cur, t, t
             self._last = MovingObjects(t)
             return self._last
         diff = cv2.absdiff(cur, prev)
         changed = diff > DIFF_LEVEL
-        if self._last is not None and t - prev_t < REPEAT_MAX_GAP and changed.mean() <= REPEAT_PIXELS:
-            self._prev_t = t  # a repeat: keep the last objects; the clock still advances
+        distinct_t = self._distinct_t if self._distinct_t is not None else prev_t
+        if self._last is not None and t - distinct_t < REPEAT_MAX_GAP and changed.mean() <= REPEAT_PIXELS:
+            # A repeat (bounded in time since the last distinct frame, so a still scene is not one): keep the
+            # last objects; the clock still advances so the next distinct frame's step is one frame.
+            self._prev_t = t
             return MovingObjects(t, self._last.boxes, self._last.velocity, self._last.area, self._last.peak)
         dt = t - prev_t if t > prev_t else 0.1
-        self._prev, self._prev_t = cur, t
+        self._prev, self._prev_t, self._distinct_t = cur, t, t
         flow = self._flow.calc(prev, cur, None)
         mag2 = flow[..., 0] ** 2 + flow[..., 1] ** 2
         # Threshold per frame step; floored so that at high fps it stays above the flow's noise.

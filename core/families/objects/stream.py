@@ -21,7 +21,7 @@ Scores. Each moving object gets ``a = z_speed + w_size * z_size`` (robust standa
 the usual object, see ``norms``), averaged along the object's track (``tracks``: 5 observations
 centred offline, the last 3 live), the frame takes its strangest object, and a short average of the
 frame value (0.5 s centred offline; trailing 0.3 s live) steadies it. ``objects = calibrate(a, ref)``:
-- self-referenced (``objects``): ``ref = REF_SELF`` = 4.1, the 99th percentile of frame values on
+- self-referenced (``objects``): ``ref = REF_SELF`` = 2.8, the 99th percentile of frame values on
   normal walkway footage (UCSD Ped2 training clips, each against itself). 0.5 = "as unusual, compared
   with this video's other moving objects, as the top 1 % of moments in normal footage"; 0.75 twice that.
 - scene-fitted (``objects-fitted``): the value against the scene's normal objects plus half the value
@@ -45,7 +45,7 @@ from core.families.objects.regions import MovingObjects, RegionExtractor
 from core.families.objects.tracks import TrackLinker, track_mean
 from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream, calibrate
 
-REF_SELF = 4.1
+REF_SELF = 2.8  # the 99th percentile of frame values on UCSD Ped2 training clips, each against itself
 W_SIZE_SELF = 1.0
 SPEED_POWER_SELF = 0.5
 # Scene-fitted value = against the scene + 0.5 x against the video itself (+0.007 frame AUC on the Ped2
