@@ -257,3 +257,16 @@ def test_people_running_apart_at_once_is_crowd_dispersal():
     peak = int(np.argmax(scores))
     assert peak >= 110 and scores[peak] > 0.5 > scores[5:105].max()
     assert stream.evidence(peak).cause == "crowd dispersal"
+
+
+def test_live_stream_keeps_bounded_state_and_all_scores():
+    from core.families.objects.stream import LIVE_KEEP
+
+    frames, _ = walkers_frames(n=40)
+    live = ObjectsScorer(INFO).stream(live=True)
+    n = LIVE_KEEP + 50
+    for i in range(n):
+        live.update(i / FPS, frames[i % 40] if (i // 40) % 2 == 0 else frames[39 - i % 40])
+    assert len(live.frames) == LIVE_KEEP and len(live.finish()) == n
+    assert len(live.evidence(0).boxes) == 0 and live.evidence(0).culprit == -1  # dropped: empty
+    assert len(live.evidence(n - 1).boxes) > 0 and live.evidence(-1) is live.evidence(n - 1)

@@ -58,6 +58,7 @@ LIVE_SMOOTH_S = 0.3
 LIVE_WINDOW_S = 60.0
 LIVE_WARMUP_S = 3.0
 LIVE_REFIT_S = 1.0
+LIVE_KEEP = 256  # frames of objects and evidence a live stream keeps (evidence(-1) is the latest)
 MIN_SHOT_OBJECTS = 50
 # Direction counts in the cause only (not the score: it cost frame AUC on the development clips) and
 # only for an object that is also fast or big, whose direction its cell has seen < 3 % of the time.
@@ -151,18 +152,21 @@ class ObjectsStream(ScoringStream):
         self.scene, self.use_objects, self.use_down = scene, objects, person_down
         self.regions = RegionExtractor()
         self.linker = TrackLinker()
-        self.track_ids: list[np.ndarray] = []
+        # Live streams run for hours: they keep only the last LIVE_KEEP frames' objects and evidence.
+        keep = LIVE_KEEP if live else None
+        self.track_ids: deque[np.ndarray] | list[np.ndarray] = deque(maxlen=keep) if live else []
         self._track_values: dict[int, deque[float]] = {}
         self.falls = PersonDownDetector() if person_down else None
-        self.frames: list[MovingObjects] = []
-        self.down: list[tuple[float, np.ndarray | None]] = []  # (raw s, box in frame px)
-        self.times: list[float] = []
+        self.frames: deque[MovingObjects] | list[MovingObjects] = deque(maxlen=keep) if live else []
+        self.down: deque | list[tuple[float, np.ndarray | None]] = deque(maxlen=keep) if live else []  # (raw s, box)
+        self.times: deque[float] | list[float] = deque(maxlen=keep) if live else []
+        self._count = 0  # updates so far
         self.size: tuple[float, float] = (1.0, 1.0)  # (width, height) px of the frames given
         self._cuts: list[int] = []  # update indices where a new shot starts
         self._pending_cut = False
         self._obj: np.ndarray | None = None
         self._down: np.ndarray | None = None
-        self._evidence: list[Evidence] = []
+        self._evidence: deque[Evidence] | list[Evidence] = deque(maxlen=keep) if live else []
         # live state
         self._window: deque[tuple[int, MovingObjects]] = deque()
         self._norms: ObjectNorms | None = None
@@ -186,14 +190,14 @@ class ObjectsStream(ScoringStream):
         self._track_values.clear()
         if self.falls is not None:
             self.falls.reset()
-        self._cuts.append(len(self.frames))
+        self._cuts.append(self._count)
         self._window.clear()
         self._norms, self._norms_t, self._shot_t0 = None, -np.inf, t
         self._recent.clear()
 
     # --- frames -----------------------------------------------------------------------------------------
     def update(self, t: float, frame: np.ndarray) -> float | None:
-        if self._pending_cut or not self.frames:
+        if self._pending_cut or not self._count:
             self._pending_cut = False
             self._start_shot(t)
         self.size = (float(frame.shape[1]), float(frame.shape[0]))
@@ -207,13 +211,13 @@ class ObjectsStream(ScoringStream):
         self.track_ids.append(self.linker.update(objs))
         self.down.append((raw_down, box))
         self.times.append(t)
+        self._count += 1
         if not self.live:
             return None
         return self._live_score(t, objs, raw_down)
 
     def _live_score(self, t: float, objs: MovingObjects, raw_down: float) -> float:
-        i = len(self.frames) - 1
-        self._window.append((i, objs))
+        self._window.append((self._count - 1, objs))
         while self._window and self._window[0][1].t < t - LIVE_WINDOW_S:
             self._window.popleft()
         warm = self._shot_t0 is not None and t - self._shot_t0 >= LIVE_WARMUP_S
@@ -259,7 +263,7 @@ class ObjectsStream(ScoringStream):
 
     # --- offline ----------------------------------------------------------------------------------------
     def finish(self) -> np.ndarray:
-        n = len(self.frames)
+        n = self._count
         if n == 0:
             return np.zeros(0)
         if self.live:
@@ -324,8 +328,11 @@ class ObjectsStream(ScoringStream):
         return {"objects": self._obj, "person_down": self._down}
 
     def evidence(self, index: int) -> Evidence:
-        if not self._evidence:
-            return Evidence.empty()
+        """Evidence of the ``index``-th update (-1: the latest). Live keeps the last LIVE_KEEP only."""
+        if index >= 0:
+            index -= self._count - len(self._evidence)  # live: the oldest ones were dropped
+            if index < 0:
+                return Evidence.empty()
         try:
             return self._evidence[index]
         except IndexError:
