@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -27,8 +26,9 @@ import cv2
 import numpy as np
 
 from core.alerts import Alert, AlertConfig
-from core.db import Database, register_schema
+from core.db import Database, register_column, register_schema
 from core.errors import NotFoundError
+from core.images import write_jpeg
 from core.mailer import EmailError, EmailMessage, SmtpSettings, send
 
 log = logging.getLogger("vigil.outbox")
@@ -62,6 +62,9 @@ CREATE INDEX IF NOT EXISTS alerts_time ON alerts (fired_at);
 """,
 )
 
+# The signed-in address of whoever ran the source ("" without login). Added after release: a column.
+register_column("alerts", "owner", "TEXT NOT NULL DEFAULT ''")
+
 Status = Literal["pending", "failed", "sent"]
 THUMB_WIDTH = 192
 
@@ -88,6 +91,7 @@ class AlertRecord:
     last_error: str | None = None
     next_attempt_at: float = 0.0
     sent_at: float | None = None
+    owner: str = ""
 
     def email_status(self, now: float | None = None) -> str:
         """The email's fate in words, e.g. "sent 14:03:12" or "failed ×3, retry in 40 s: <error>"."""
@@ -130,16 +134,8 @@ def _row(r, root: Path) -> AlertRecord:
         last_error=r["last_error"],
         next_attempt_at=r["next_attempt_at"],
         sent_at=r["sent_at"],
+        owner=r["owner"],
     )
-
-
-def _write_jpeg(path: Path, image: np.ndarray, quality: int = 88) -> None:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("could not encode the snapshot")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)  # a reader never sees half a file
 
 
 class Outbox:
@@ -160,6 +156,7 @@ class Outbox:
         snapshot: np.ndarray | None = None,
         cfg: AlertConfig | None = None,
         now: float | None = None,
+        owner: str = "",
     ) -> AlertRecord:
         """Store ``alert`` (times epoch s) with its snapshot (BGR uint8 (H,W,3)); it is then due at once.
 
@@ -172,11 +169,11 @@ class Outbox:
         if snapshot is not None and snapshot.size:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             snap_rel, thumb_rel = f"alerts/{aid}.jpg", f"alerts/{aid}.thumb.jpg"
-            _write_jpeg(self.db.root / snap_rel, snapshot)
+            write_jpeg(self.db.root / snap_rel, snapshot, 88)
             h, w = snapshot.shape[:2]
             tw = min(THUMB_WIDTH, w)
             thumb = cv2.resize(snapshot, (tw, max(1, round(h * tw / w))), interpolation=cv2.INTER_AREA)
-            _write_jpeg(self.db.root / thumb_rel, thumb, 80)
+            write_jpeg(self.db.root / thumb_rel, thumb, 80)
         details: dict = {}
         if cfg is not None:
             details["rule"] = {"threshold": cfg.threshold, "seconds": cfg.seconds, "cooldown": cfg.cooldown}
@@ -187,8 +184,8 @@ class Outbox:
         with self.db.connect() as con:
             con.execute(
                 "INSERT INTO alerts (id, kind, source, model, created_at, fired_at, started_at, duration, peak,"
-                " peak_at, snapshot_path, thumb_path, details_json, status, next_attempt_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                " peak_at, snapshot_path, thumb_path, details_json, status, next_attempt_at, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (
                     aid,
                     alert.kind,
@@ -204,6 +201,7 @@ class Outbox:
                     thumb_rel,
                     json.dumps(details),
                     now,
+                    owner,
                 ),
             )
         return self.get(aid)
@@ -258,9 +256,14 @@ class Outbox:
         source: str | None = None,
         since: float | None = None,
         status: Status | None = None,
+        owner: str | None = None,
     ) -> list[AlertRecord]:
-        """Newest first. ``since`` epoch s; ``status`` filters (e.g. "failed" for the problem list)."""
+        """Newest first. ``since`` epoch s; ``status`` filters (e.g. "failed" for the problem list);
+        ``owner`` keeps one user's alerts."""
         where, args = [], []
+        if owner is not None:
+            where.append("owner = ?")
+            args.append(owner)
         if source is not None:
             where.append("source = ?")
             args.append(source)
@@ -288,9 +291,12 @@ def list_alerts(
     since: float | None = None,
     status: Status | None = None,
     db: Database | None = None,
+    owner: str | None = None,
 ) -> list[AlertRecord]:
-    """The alert log, newest first (what the History and Live pages show). See ``AlertRecord``."""
-    return Outbox(db).list(limit, source, since, status)
+    """The alert log, newest first (what the History and Live pages show). See ``AlertRecord``.
+
+    ``owner``: only that user's alerts (None: everyone's)."""
+    return Outbox(db).list(limit, source, since, status, owner)
 
 
 # --- email content --------------------------------------------------------------------------------

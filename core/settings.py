@@ -53,6 +53,24 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ThresholdBand:
+    """Mixin of configs with an on ``threshold`` and a ``hysteresis`` band below it (0..1 scores)."""
+
+    threshold: float
+    hysteresis: float
+
+    @property
+    def off_threshold(self) -> float:
+        return max(0.0, self.threshold - self.hysteresis)
+
+    def with_threshold(self, threshold: float, **changes):
+        """A validated copy at ``threshold`` with ``changes``; the band shrinks to fit under a low
+        threshold (hysteresis = min(hysteresis, threshold)). Raises ConfigError."""
+        hysteresis = min(changes.pop("hysteresis", self.hysteresis), threshold)
+        values = self.model_dump() | changes | {"threshold": threshold, "hysteresis": hysteresis}  # type: ignore[attr-defined]
+        return validated(type(self), **values)  # type: ignore[arg-type]
+
+
 def _path_list(v: Any) -> Any:
     """``a:b`` (``os.pathsep``) or a list -> list of paths; empty entries dropped."""
     if isinstance(v, str):
@@ -142,7 +160,7 @@ class SmtpSettings(_Section):
             return None
 
 
-class AlertConfig(_Section):
+class AlertConfig(ThresholdBand, _Section):
     """Settings of the sustained-anomaly rule (core/alerts.py). Seconds for durations, 0..1 for scores."""
 
     threshold: float = setting(
@@ -176,10 +194,6 @@ class AlertConfig(_Section):
             raise ValueError("hysteresis must not exceed the threshold")
         return self
 
-    @property
-    def off_threshold(self) -> float:
-        return self.threshold - self.hysteresis
-
     def updated(self, **changes) -> AlertConfig:
         """A validated copy with ``changes`` applied (the page's controls). Raises ConfigError."""
         return validated(type(self), **(self.model_dump() | changes))  # type: ignore[return-value]
@@ -212,6 +226,40 @@ class WebrtcSettings(_Section):
         return [dict(s) for s in v]
 
 
+class AccessSettings(_Section):
+    """Who may sign in, who administers, and the per-user limits (``[access]`` in secrets.toml; login
+    itself is Streamlit's ``[auth]``). Addresses are kept lower-case; core/access.py applies them."""
+
+    allow: tuple[str, ...] = setting(
+        (), "VIGIL_AUTH_ALLOW",
+        "Who may sign in: addresses, '@domain' (that exact domain) or '*', comma-separated; empty = nobody.",
+        "access.allow",
+    )  # fmt: skip
+    admins: tuple[str, ...] = setting(
+        (), "VIGIL_AUTH_ADMINS", "Addresses that may delete or stop anyone's things (always allowed in).",
+        "access.admins",
+    )  # fmt: skip
+    max_sources: int = setting(
+        4, "VIGIL_LIVE_MAX_SOURCES", "Running server-side live sources, all users together.", "access.max_sources",
+        ge=1, le=100,
+    )  # fmt: skip
+    max_sources_per_user: int = setting(
+        2, "VIGIL_LIVE_MAX_SOURCES_PER_USER", "Running server-side live sources per user.",
+        "access.max_sources_per_user", ge=1, le=100,
+    )  # fmt: skip
+    test_emails_per_hour: int = setting(
+        5, "VIGIL_TEST_EMAILS_PER_HOUR", "Test emails one user may send per hour.", "access.test_emails_per_hour",
+        ge=1, le=1000,
+    )  # fmt: skip
+
+    @field_validator("allow", "admins", mode="before")
+    @classmethod
+    def _split(cls, v):
+        if isinstance(v, str):
+            v = v.split(",")
+        return tuple(a.strip().lower() for a in v if a and str(a).strip())
+
+
 # --- the root ------------------------------------------------------------------------------------
 class Settings(BaseSettings):
     """Every setting of Vigil. Paths are resolved (``~`` expanded, relative to the working folder)."""
@@ -237,9 +285,14 @@ class Settings(BaseSettings):
     shared_dir: Path = setting(
         PROJECT_ROOT.parent / "shared", "VIGIL_SHARED_DIR", "The shared data and weights folder (tests, benchmarks)."
     )
+    allow_no_login: bool = setting(
+        False, "VIGIL_ALLOW_NO_LOGIN",
+        "1 = serve beyond localhost without [auth] login: anyone who reaches the port can use everything.",
+    )  # fmt: skip
     smtp: SmtpSettings = SmtpSettings()
     alerts: AlertConfig = AlertConfig()
     webrtc: WebrtcSettings = WebrtcSettings()
+    access: AccessSettings = AccessSettings()
 
     @field_validator("models_dirs", "families_path", "label_roots", mode="before")
     @classmethod
@@ -336,13 +389,19 @@ def _secrets_tree(secrets: Mapping) -> dict[str, Any]:
 def read_secrets_files() -> dict[str, Any]:
     """The first secrets.toml found (working folder, then home), parsed; {} when there is none."""
     for p in SECRETS_FILES:
-        path = p.expanduser()
+        path = p.expanduser().absolute()
         if path.is_file():
-            try:
-                return tomllib.loads(path.read_text())
-            except tomllib.TOMLDecodeError as err:
-                raise ConfigError(f"{path} is not valid TOML: {err}") from None
+            st = path.stat()
+            return _parse_toml(path, st.st_mtime_ns, st.st_size)  # re-parsed only when the file changes
     return {}
+
+
+@lru_cache(maxsize=4)
+def _parse_toml(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}") from None
 
 
 def _where(loc: tuple) -> str:

@@ -8,14 +8,15 @@ Used by the Live page and meant for History too::
 
 from __future__ import annotations
 
-import base64
 import time
 from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 
+from core.access import show_owner
 from core.errors import VigilError
+from core.images import jpeg_data_uri
 from core.outbox import AlertRecord, Outbox, Sender, list_alerts
 
 EMAIL_ICONS = {"sent": "✅", "pending": "⏳", "failed": "⚠️"}
@@ -23,10 +24,7 @@ EMAIL_ICONS = {"sent": "✅", "pending": "⏳", "failed": "⚠️"}
 
 def _thumb_url(rec: AlertRecord) -> str | None:
     """A small data URL of the snapshot (thumbnails are ~10 KB, so a table of 50 stays light)."""
-    path = rec.thumb_path or rec.snapshot_path
-    if path is None or not path.is_file():
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+    return jpeg_data_uri(rec.thumb_path or rec.snapshot_path)
 
 
 def alert_log_frame(alerts: list[AlertRecord], now: float | None = None) -> pd.DataFrame:
@@ -40,13 +38,25 @@ def alert_log_frame(alerts: list[AlertRecord], now: float | None = None) -> pd.D
             "duration (s)": round(a.duration, 1) if a.kind == "alert" else None,
             "peak": round(a.peak, 2),
             "model": a.model,
+            "owner": show_owner(a.owner),
             "email": f"{EMAIL_ICONS.get(a.status, '')} {a.email_status(now)}",
             "attempts": a.attempts,
             "last error": a.last_error or "",
         }
         for a in alerts
     ]
-    columns = ["snapshot", "time", "source", "duration (s)", "peak", "model", "email", "attempts", "last error"]
+    columns = [
+        "snapshot",
+        "time",
+        "source",
+        "duration (s)",
+        "peak",
+        "model",
+        "owner",
+        "email",
+        "attempts",
+        "last error",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -55,13 +65,15 @@ def render_alert_log(
     limit: int = 50,
     source: str | None = None,
     key: str = "alert-log",
+    owner: str | None = None,
 ) -> None:
-    """Draw the alert log (newest first). Loads ``list_alerts(limit, source)`` when ``alerts`` is None.
+    """Draw the alert log (newest first). Loads ``list_alerts(limit, source, owner)`` when ``alerts`` is None.
 
-    Failed emails are visible with their error and next retry; a button makes them due at once.
+    ``owner``: only that user's alerts (None: everyone's, for an admin or without login). Failed emails
+    are visible with their error and next retry; a button makes them due at once.
     """
     try:
-        alerts = list_alerts(limit=limit, source=source) if alerts is None else alerts
+        alerts = list_alerts(limit=limit, source=source, owner=owner) if alerts is None else alerts
     except VigilError as err:
         st.error(str(err))
         return

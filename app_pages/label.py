@@ -12,8 +12,10 @@ from core import labels as lab
 from core.errors import DataError, VigilError
 from core.registry import specs
 from ui import label_view as view
-from ui.cache import get_scorer, get_store, model_statuses
+from ui.auth import identity, recorded_name
+from ui.cache import get_scorer, get_store
 from ui.label_state import LabelSession, session
+from ui.model_picker import model_picker
 
 log = logging.getLogger("vigil.label")
 ORDERS = {"uncertainty": "Least certain first", "added": "Order added"}
@@ -38,17 +40,21 @@ def show_messages(area: str) -> None:
 
 # --- settings -----------------------------------------------------------------------------------------
 with st.sidebar:
-    st.text_input("Your name", key="label_who", placeholder="recorded with every label")
-    available = [s for s in model_statuses() if s.available]
-    if not available:
-        st.error("No model can run here, so there are no suggestions; labelling still works.")
-    names = [s.spec.name for s in available]
-    if state.pending_model in names:  # a model just trained here: show its suggestions next
-        st.session_state["label_model"] = state.pending_model
-        state.pending_model = None
-    versions = {s.spec.name: s.spec.version for s in available}
-    model = st.selectbox("Suggestions from model", names, key="label_model") if names else None
-    version = versions.get(model, "") if model else ""
+    if identity().email:  # signed in: the identity replaces the free-text name
+        st.caption(f"Labels are recorded as **{identity().email}**.")
+    else:
+        st.text_input("Your name", key="label_who", placeholder="recorded with every label")
+    spec = model_picker(
+        "label_model",
+        "Suggestions from model",
+        only_available=True,
+        preferred=None,
+        select=state.pending_model,  # a model just trained here: show its suggestions next
+        empty="No model can run here, so there are no suggestions; labelling still works.",
+    )
+    if spec is not None and spec.name == state.pending_model:
+        state.pending_model = None  # shown once; from now on the user's choice stands
+    model, version = (spec.name, spec.version) if spec else (None, "")
     order = st.radio("Queue order", list(ORDERS), format_func=ORDERS.get, key="label_order")
     unlabelled_only = st.checkbox("Unlabelled only", key="label_unlabelled")
     auto = st.toggle("Analyse each video when shown", value=True, key="label_auto")
@@ -129,7 +135,7 @@ def set_label(path: str, value: int, suggestion: lab.Suggestion | None) -> None:
         saved = labels.set_label(
             Path(path),
             value,
-            who=st.session_state.get("label_who", ""),
+            who=recorded_name(st.session_state.get("label_who", "")),
             category=category if value == 1 and category != "—" else None,
             note=st.session_state.get(f"label_note:{path}", ""),
             suggestion=suggestion,
@@ -249,7 +255,7 @@ def import_csv() -> None:
             folder = folder or str(csv_path.parent)
         else:
             raise DataError("Choose a CSV file to import.")
-        result = labels.import_csv(text, folder, st.session_state.get("label_who", ""), source_name=name)
+        result = labels.import_csv(text, folder, recorded_name(st.session_state.get("label_who", "")), source_name=name)
     except UnicodeDecodeError:
         state.flash("error", "That file is not UTF-8 text; save it as CSV (UTF-8) and try again.", "csv")
         return
