@@ -3,7 +3,9 @@
 Stream API (what the fused default detector plugs into; ``ObjectsStream``):
 
 - ``update(t, frame) -> float | None``: one BGR (or grey) uint8 frame at ``t`` s. Live: the causal
-  combined score 0..1 at once. Offline: None (scores come from ``finish``).
+  combined score 0..1 at once (the self-referenced objects cue is 0 for the first 3 s of a shot, while
+  its baseline, the last 60 s, warms up; a live stream keeps the last 256 frames' evidence).
+  Offline: None (scores come from ``finish``). ~4-5 ms CPU a 640x480 frame for both cues.
 - ``finish() -> (N,) float``: offline, one combined score per ``update``: max(objects, person down).
 - ``cue_scores() -> {"objects": (N,), "person_down": (N,)}``: the two cues apart, each calibrated
   0..1 (offline after ``finish``; live the scores returned so far).
