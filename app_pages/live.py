@@ -13,12 +13,13 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
 from core.live import LiveProcessor, LiveSnapshot, ServerSource
-from core.mailer import EmailError, SmtpSettings, send_test
+from core.mailer import EmailError, EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
-from core.registry import get_spec
 from ui.alerts_view import render_alert_log
-from ui.cache import get_scorer, model_statuses
-from ui.live_state import connection_stalled, ice_servers, live_session, secrets_dict
+from ui.cache import get_scorer
+from ui.live_state import connection_stalled, live_session
+from ui.model_picker import model_picker
+from ui.services import app_settings
 
 STATE_BADGE = {
     RuleState.NORMAL: ("🟢", "green"),
@@ -30,7 +31,7 @@ STATE_BADGE = {
 
 
 def rule_controls(defaults: AlertConfig) -> AlertConfig:
-    """Threshold, N, cooldown, cap: defaults from config/env (VIGIL_ALERT_*), changed here per session."""
+    """Threshold, N, cooldown, cap: defaults from the settings (VIGIL_ALERT_*), changed here per session."""
     with st.expander("Alert rule", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
         threshold = c1.slider("Threshold (smoothed score)", 0.05, 0.99, defaults.threshold, 0.01, key="live-thr")
@@ -42,37 +43,12 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
             "the set time. After an email a source stays quiet for the cooldown. Beyond the hourly cap, one "
             "digest email summarises what was held back."
         )
-    return AlertConfig.from_env(
-        threshold=threshold,
-        hysteresis=min(defaults.hysteresis, threshold),
+    return defaults.with_threshold(
+        threshold,
         seconds=float(seconds),
         cooldown=float(cooldown),
         cap_per_hour=int(cap),
     )
-
-
-def pick_model() -> tuple[str, str] | None:
-    """(name, label for emails) of a model that can run; unavailable ones are listed with the reason."""
-    statuses = model_statuses()
-    if not statuses:
-        st.error("No models are registered.")
-        return None
-    names = [s.spec.name for s in statuses]
-    by_name = {s.spec.name: s for s in statuses}
-    default = names.index("motion") if "motion" in names else 0
-    name = st.selectbox(
-        "Model",
-        names,
-        index=default,
-        key="live-model",
-        format_func=lambda n: n if by_name[n].available else f"{n} — not available",
-    )
-    status = by_name[name]
-    if not status.available:
-        ready = ", ".join(n for n in names if by_name[n].available) or "none"
-        st.warning(f"**{name}** cannot run here: {status.reason}. Available now: {ready}.")
-        return None
-    return name, f"{name} v{status.spec.version}"
 
 
 def live_chart(snap: LiveSnapshot) -> alt.Chart:
@@ -195,11 +171,9 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender) -> 
             st.rerun()
 
 
-def email_section(settings: SmtpSettings | None, settings_error: str | None) -> None:
+def email_section(settings: SmtpSettings | None) -> None:
     with st.expander("Email", expanded=settings is None):
-        if settings_error:
-            st.error(settings_error)
-        elif settings is None:
+        if settings is None:
             st.info(
                 "Email is not configured, so alerts are logged and wait here until it is. Set `[smtp]` in "
                 "`.streamlit/secrets.toml` (see the example file) or `VIGIL_SMTP_HOST`, `VIGIL_ALERT_TO`, …"
@@ -221,17 +195,17 @@ def page() -> None:
         "Watch a camera in real time. The picture shows the anomaly score; an email with a snapshot goes "
         "out when something abnormal lasts."
     )
-    secrets = secrets_dict()
-    cfg = rule_controls(AlertConfig.from_env())
-    settings, settings_error = None, None
+    conf = app_settings()
+    cfg = rule_controls(conf.alerts)
     try:
-        settings = SmtpSettings.try_load(secrets)
-    except EmailError as err:
-        settings_error = str(err)
+        settings: SmtpSettings | None = conf.smtp.ready()
+    except EmailNotConfiguredError:
+        settings = None
     sender = Sender.shared()
     sender.configure(settings)
 
-    model = pick_model()
+    spec = model_picker("live-model", empty="No models are registered.")
+    model = (spec.name, f"{spec.name} v{spec.version}") if spec else None
     kind = st.radio("Source", ["Browser camera", "Server stream or file"], horizontal=True, key="live-kind")
     left, right = st.columns([3, 2])
     proc: LiveProcessor | None = None
@@ -240,9 +214,8 @@ def page() -> None:
             st.info("Pick an available model to start.")
         elif kind == "Browser camera":
             name, label = model
-            key = (name, get_spec(name).version)
-            proc = live_session().camera_processor(key, get_scorer(name), label, cfg, sender)
-            camera_section(proc, ice_servers(secrets))
+            proc = live_session().camera_processor((name, spec.version), get_scorer(name), label, cfg, sender)
+            camera_section(proc, conf.webrtc.ice_servers)
         else:
             server_section(model, cfg, sender)
 
@@ -264,7 +237,7 @@ def page() -> None:
     with right:
         live_panel()
 
-    email_section(settings, settings_error)
+    email_section(settings)
 
     @st.fragment(run_every=3.0)
     def alert_log() -> None:
