@@ -79,8 +79,8 @@ def stream_check(library, labels, groups, items, n: int) -> dict:
     from core.families.fight.fit import fit_fixed, loso_splits
     from core.families.fight.head import HeadConfig
     from core.families.fight.stream import FightScorer
+    from core.registry import weight_path
     from core.sources import open_source
-    from core.train import weight_path
 
     cfg = HeadConfig(train_views=("full", "flip"), test_views=("full", "flip"), frame_rule="mean")
     tr, te = max(loso_splits(groups), key=lambda s: len(s[1]))
@@ -113,17 +113,17 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from core.evaluate import load_video_dataset
+    from core.dataset import load_labelled
     from core.families.fight.fit import DEFAULT_GRID, TTA_GRID, build_library, grouped_kfold, loso_splits
     from core.families.fight.protocol import evaluate
+    from core.registry import weight_path
     from core.sources import open_source
-    from core.train import weight_path
 
     t0 = time.time()
     grid = TTA_GRID if args.tta else DEFAULT_GRID
     if args.quick:
         grid = replace(grid, features=("emb+logp",), train_views=(("full",), ("full", "flip")))
-    items = load_video_dataset(data, groups_file=data / "videos.txt")
+    items = load_labelled(data, groups_file=data / "videos.txt")
     labels = np.array([it.label for it in items])
     groups = np.array([it.group for it in items])
     sources = [open_source(it.path) for it in items]

@@ -50,8 +50,8 @@ def main() -> int:
 
     from core.families.fight import KIND, fight_videos
     from core.families.fight.fit import DEFAULT_GRID, build_library, select_and_fit
+    from core.registry import weight_card_entry, weight_path
     from core.sources import open_source
-    from core.train import _weight_card_entry, weight_path
 
     results = json.loads((REPO / "benchmarks" / "results" / "fights_loso.json").read_text())
     if results["grid"] != DEFAULT_GRID.to_dict():
@@ -95,7 +95,7 @@ def main() -> int:
         "(fight as likely as not). Leave-one-source-out video ROC AUC "
         f"{metrics['loso_auc']:.3f} on the Surveillance Camera Fight clips.",
         "featurizer": "movinet-a0",
-        "weights": [_weight_card_entry("movinet_a0_stream_int8.tflite")],
+        "weights": [weight_card_entry("movinet_a0_stream_int8.tflite")],
         "params": {
             "artifact": artifact.name,
             "artifact_sha256": hashlib.sha256(artifact.read_bytes()).hexdigest(),

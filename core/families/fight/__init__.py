@@ -75,17 +75,8 @@ FAMILIES = [
         weights=(MOVINET_FILE,),
         preferred_fps=5.0,
         fit_labels=_fit_labels,
+        evaluate_by_default=("videos",),
         label_hint="Label fight clips 1 and ordinary clips 0; give each clip its source group so that clips "
         "of one camera never sit on both sides of a cross-validation fold.",
     )
 ]
-
-
-def _register_kind() -> None:
-    """Until the registry iterates over FAMILIES, make the kind known when this package is imported."""
-    from core.registry import register_kind
-
-    register_kind(KIND)(_build)
-
-
-_register_kind()

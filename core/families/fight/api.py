@@ -10,14 +10,14 @@ from core.families.base import FitResult
 from core.families.fight.fit import DEFAULT_GRID, Grid, build_library, grouped_kfold, select_and_fit
 from core.families.fight.head import FightHead, HeadConfig
 from core.families.fight.stream import FightScorer
-from core.features.clip import MOVINET_FILE
+from core.families.movinet.features import MOVINET_FILE
 
 KIND = "fight-head"
 SHIPPED_NAME = "fight-movinet"
 
 
 def _movinet_path() -> Path:
-    from core.train import weight_path
+    from core.registry import weight_path
 
     return weight_path(MOVINET_FILE)
 
@@ -25,11 +25,11 @@ def _movinet_path() -> Path:
 def fight_videos(root: str | Path) -> list:
     """The labelled clips of a fights folder (fight/ and noFight/ subfolders) with source groups from its
     ``videos.txt`` (clips it does not list share one ``unlisted`` group)."""
-    from core.evaluate import load_video_dataset
+    from core.dataset import load_labelled
 
     root = Path(root)
     groups = root / "videos.txt"
-    return load_video_dataset(root, groups_file=groups if groups.is_file() else None)
+    return load_labelled(root, groups_file=groups if groups.is_file() else None)
 
 
 def _groups(items) -> list[str]:
@@ -94,7 +94,7 @@ def fit_labels(videos, sources, progress=None, seed: int = 0, folds: int = 5) ->
     import numpy as np
 
     from core.families.fight.protocol import evaluate
-    from core.train import _weight_card_entry
+    from core.registry import weight_card_entry
 
     labels = np.array([int(v.label) for v in videos])
     groups = _groups(videos)
@@ -125,5 +125,5 @@ def fit_labels(videos, sources, progress=None, seed: int = 0, folds: int = 5) ->
         save_artifact=head.save,
         artifact_suffix=".npz",
         metrics=metrics,
-        card_extra={"featurizer": "movinet-a0", "weights": [_weight_card_entry(MOVINET_FILE)]},
+        card_extra={"featurizer": "movinet-a0", "weights": [weight_card_entry(MOVINET_FILE)]},
     )
