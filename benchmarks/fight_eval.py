@@ -1,8 +1,10 @@
 """Fight head evaluation by source: leave-one-source-out and grouped 5-fold CV, nested selection inside.
 
-    nice -n 10 .venv/bin/python benchmarks/fight_eval.py            # ~20 min on 2 cores (features cached)
+    nice -n 10 .venv/bin/python benchmarks/fight_eval.py            # ~10 min on 2 cores (features cached)
     nice -n 10 .venv/bin/python benchmarks/fight_eval.py --quick    # a small grid, a few minutes
     nice -n 10 .venv/bin/python benchmarks/fight_eval.py --tta --out benchmarks/results/fights_loso_tta.json
+    nice -n 10 .venv/bin/python benchmarks/fight_eval.py --windows 8/4,6/3 \
+        --out benchmarks/results/fights_loso_windows.json
 
 Sources come from ../shared/data/fights/videos.txt (clips listed under two sources join them; clips not
 listed there, nofi062-nofi091, form one extra group). For every outer split the new head's choices
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a small grid (4 fitting candidates)")
     ap.add_argument("--tta", action="store_true", help="also offer a flipped test view (2x MoViNet cost)")
+    ap.add_argument("--windows", default="", help="window/hop settings to choose among, e.g. 8/4,6/3")
     ap.add_argument("--stream-check", type=int, default=3, help="held-out videos run through the real stream")
     ap.add_argument("--out", default=str(RESULTS / "fights_loso.json"))
     args = ap.parse_args(argv)
@@ -121,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     grid = TTA_GRID if args.tta else DEFAULT_GRID
+    if args.windows:
+        grid = replace(grid, windows=tuple(tuple(int(v) for v in w.split("/")) for w in args.windows.split(",")))
     if args.quick:
         grid = replace(grid, features=("emb+logp",), train_views=(("full",), ("full", "flip")))
     items = load_labelled(data, groups_file=data / "videos.txt")
