@@ -1,0 +1,89 @@
+"""``vigil``: the default model. One detector that explains itself, available with no weights.
+
+Cues (each says *why* a moment is unusual, ``Evidence.cause``):
+- scene cuts (``core.families.cuts``): a cut restarts every other cue's baseline and is never an anomaly;
+- motion (always): self-referenced motion per shot; "fast object" (the fastest region boxed) or
+  "unusual motion";
+- fight (when the MoViNet weights and the ``fight-movinet`` head are present): "fight".
+More cues plug in through ``Cue`` (``core.families.vigil.cues``) without changing the fusion code.
+
+Scores: **0.5 means as unusual as the top 1 % of moments of held-apart normal footage** (see
+``core.families.vigil.fusion``; the scales and refs in ``fusion.json`` are fitted by
+``benchmarks/realistic_uploads.py --fit`` on the *tune* split of the realistic uploads, never on the
+*report* split whose figures are published).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.families.base import Family
+from core.families.vigil.cues import Cue, MotionCue
+from core.families.vigil.fusion import Fusion
+from core.families.vigil.scorer import VigilScorer, VigilStream
+
+FUSION_FILE = Path(__file__).with_name("fusion.json")
+FIGHT_FPS = 5.0
+
+
+def load_fusion() -> Fusion:
+    return Fusion.load(FUSION_FILE) if FUSION_FILE.exists() else Fusion.identity()
+
+
+def optional_cues(params: dict) -> list[Cue]:
+    """The cues whose weights are present here (none of them is required)."""
+    from core.errors import VigilError
+    from core.registry import load_scorer
+
+    cues = []
+    fight_model = params.get("fight_model", "fight-movinet")
+    if fight_model:
+        try:
+            cues.append(Cue("fight", load_scorer(fight_model, allow_download=False), "fight", FIGHT_FPS))
+        except VigilError:
+            pass  # no MoViNet weights or no head: the model runs on its other cues
+    return cues
+
+
+def build_vigil(spec, resolve, extra_cues: list[Cue] | None = None, fusion: Fusion | None = None) -> VigilScorer:
+    """The default model from its spec; ``extra_cues`` replaces the optional cues (benchmarks, tests)."""
+    from core.scorers.base import ModelInfo
+
+    p = spec.params
+    cues = [
+        Cue(
+            "motion",
+            MotionCue(int(p.get("rows", 6)), int(p.get("cols", 8)), int(p.get("work_side", 160))),
+            "unusual motion",
+        )
+    ]
+    cues += optional_cues(p) if extra_cues is None else extra_cues
+    names = "+".join(c.name for c in cues)
+    info = ModelInfo(spec.name, f"{spec.version}:{names}", spec.description, "vigil")
+    return VigilScorer(info, cues, fusion or load_fusion())
+
+
+BUILTIN = {
+    "name": "vigil",
+    "kind": "vigil",
+    "version": "1",
+    "featurizer": "vigil",
+    "description": (
+        "Default detector, no weights needed: scene cuts, motion per shot, and a fight head when the MoViNet "
+        "weights are present. Each moment says why it is unusual (fast object, unusual motion, fight)."
+    ),
+    "weights": [],
+    "params": {"rows": 6, "cols": 8, "work_side": 160, "fight_model": "fight-movinet"},
+}
+
+FAMILIES = [
+    Family(
+        kind="vigil",
+        title="Vigil (default: cuts, motion, fight)",
+        description=BUILTIN["description"],
+        build=build_vigil,
+        builtin=(BUILTIN,),
+    )
+]
+
+__all__ = ["BUILTIN", "FAMILIES", "Cue", "Fusion", "VigilScorer", "VigilStream", "build_vigil", "load_fusion"]
