@@ -132,6 +132,16 @@ class VigilStream(ScoringStream):
         """The cause of frame ``index`` (offline, after finish)."""
         return self.evidence(index).cause
 
+    def cue_causes(self) -> list[list[str]]:
+        """(C, N) the cause each cue would give each frame (offline, after finish): what a fusion choice needs."""
+        out = []
+        for c, cue in enumerate(self.cues):
+            row = []
+            for ref in self._evidence[c]:
+                row.append(cue.cause if ref is None else _with_cause(ref[0].stream.evidence(ref[1]), cue.cause).cause)
+            out.append(row)
+        return out
+
 
 def _later_shots(shots: list[list[_CueShot]], shot: list[_CueShot], c: int) -> list[_CueShot]:
     i = next(k for k, s in enumerate(shots) if s is shot)
