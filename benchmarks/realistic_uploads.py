@@ -118,7 +118,7 @@ def _score_upload(model: str, up, heads: FightHeads | None, fusion, cache: Path)
     out = {"frame": frame, "t": t, "score": score, "seconds": np.array(time.perf_counter() - t0)}
     if model == "vigil":
         out["cue_scores"] = stream.cue_scores
-        out["cue_names"] = np.array(scorer.cue_names)
+        out["cue_names"] = np.array(stream.input_names)
         out["cue_causes"] = np.array(stream.cue_causes())
         out["cuts"] = np.array(stream.cuts)
     cache.mkdir(parents=True, exist_ok=True)

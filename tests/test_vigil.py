@@ -130,3 +130,56 @@ def test_event_counts():
     assert (p.events, p.found, p.duration) == (4, 2, 180.0)
     empty = event_counts([], [], 60.0)
     assert np.isnan(empty.recall) and empty.false_per_10min == 0.0
+
+
+class _TwoCueStream:
+    """A cue stream that handles cuts itself and reports two fusion inputs (like the objects cue)."""
+
+    def __init__(self, live):
+        self.live, self.n, self.cut_at = live, 0, []
+
+    def cut(self, t):
+        self.cut_at.append((t, self.n))
+
+    def update(self, t, frame):
+        self.n += 1
+        return None
+
+    def finish(self):
+        return np.maximum(*self.cue_scores().values())
+
+    def cue_scores(self):
+        a = np.zeros(self.n)
+        a[90:100] = 0.9  # "objects" fires in the second shot
+        return {"objects": a, "person_down": np.zeros(self.n)}
+
+    def evidence(self, i):
+        from core.scorers.base import Evidence
+
+        box = np.array([[1, 2, 3, 4]], np.float32)
+        return Evidence(box, culprit=0, cause="unusual object") if 90 <= i < 100 else Evidence.empty()
+
+
+def test_a_cue_that_handles_cuts_keeps_one_stream_and_gives_several_inputs(tmp_path):
+    from core.families.vigil.cues import Cue
+    from core.scorers.base import ModelInfo, Scorer
+
+    made = []
+
+    class TwoCues(Scorer):
+        info = ModelInfo("two", "1", "", "x")
+
+        def stream(self, live=False):
+            made.append(_TwoCueStream(live))
+            return made[-1]
+
+    path = _cut_clip(tmp_path)
+    scorer = build_vigil(
+        ModelSpec.from_dict(BUILTIN), None, [Cue("objects", TwoCues(), "unusual object")], Fusion.identity()
+    )
+    _, t, score, stream = _score(open_source(path), scorer, ScoringConfig(fps=10), None, None)
+    assert len(made) == 1 and [n for _, n in made[0].cut_at] == [60]  # told of the cut before frame 60
+    assert stream.input_names == ["motion", "objects", "person_down"]
+    assert score[90:100].min() > 0.8
+    ev = stream.evidence(95)
+    assert ev.cause == "unusual object" and ev.culprit == 0

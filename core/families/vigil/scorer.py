@@ -19,7 +19,8 @@ from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream
 
 
 class _CueShot:
-    """One cue's stream over one shot, with the frames it was fed (indices into the whole video)."""
+    """One cue's stream over one shot (or over the whole video when the stream handles cuts itself, i.e. has
+    ``cut(t)``), with the frames it was fed (indices into the whole video)."""
 
     def __init__(self, cue: Cue, live: bool):
         self.cue = cue
@@ -27,6 +28,15 @@ class _CueShot:
         self.fed: list[int] = []  # video frame index of each update
         self.next_t: float | None = None
         self.last = 0.0
+        self.last_scores: dict[str, float] = {}
+
+    @property
+    def handles_cuts(self) -> bool:
+        return callable(getattr(self.stream, "cut", None))
+
+    def cut(self, t: float) -> None:
+        self.stream.cut(t)
+        self.next_t = None
 
     def due(self, t: float) -> bool:
         if self.cue.fps is None or self.next_t is None:
@@ -43,6 +53,22 @@ class _CueShot:
                 self.next_t = t + step
         if out is not None:
             self.last = float(out)
+            multi = getattr(self.stream, "cue_scores", None)
+            if callable(multi):
+                self.last_scores = {k: float(v[-1]) if len(v) else 0.0 for k, v in multi().items()}
+
+    def outputs(self) -> dict[str, np.ndarray]:
+        """Offline, after the stream finished: {fusion input name: (len(fed),) scores 0..1}."""
+        total = np.asarray(self.stream.finish(), dtype=np.float64)
+        if len(total) != len(self.fed):
+            raise RuntimeError(f"cue {self.cue.name} returned {len(total)} scores for {len(self.fed)} frames")
+        multi = getattr(self.stream, "cue_scores", None)
+        if callable(multi):
+            return {k: np.asarray(v, dtype=np.float64) for k, v in multi().items()}
+        return {self.cue.name: total}
+
+    def live_outputs(self) -> dict[str, float]:
+        return self.last_scores or {self.cue.name: self.last}
 
 
 class VigilStream(ScoringStream):
@@ -51,11 +77,11 @@ class VigilStream(ScoringStream):
         self.cues, self.fusion = cues, fusion
         self.cut_detector = CutDetector()
         self.n = 0
-        self.shot_start = 0
-        self.shots: list[list[_CueShot]] = []
-        self.current = self._open()
-        # offline results, filled by finish(): (C, N) cue scores, driver (N,), per-cue evidence lookups
-        self.cue_scores = np.zeros((len(cues), 0))
+        self.runs: list[_CueShot] = []  # every cue stream ever opened (offline), in order
+        self.current = [self._open(c) for c in cues]
+        # offline results, filled by finish(): {input: (N,)} scores, names, driver (N,), evidence lookups
+        self.input_names: list[str] = []
+        self.cue_scores = np.zeros((0, 0))
         self.driver = np.zeros(0, np.int64)
         self.fused = np.zeros(0)
         self._evidence: list[list[tuple[_CueShot, int] | None]] = []
@@ -66,86 +92,88 @@ class VigilStream(ScoringStream):
         """Times (s) of the scene cuts found so far."""
         return self.cut_detector.cuts
 
-    def _open(self) -> list[_CueShot]:
-        return [_CueShot(c, self.live) for c in self.cues]
+    def _open(self, cue: Cue) -> _CueShot:
+        run = _CueShot(cue, self.live)
+        if not self.live:
+            self.runs.append(run)
+        return run
 
     def update(self, t: float, frame: np.ndarray) -> float | None:
         if self.cut_detector.update(t, frame):
-            if not self.live:
-                self.shots.append(self.current)
-            self.current = self._open()
-        for shot in self.current:
-            if shot.due(t):
-                shot.feed(self.n, t, frame)
+            for k, run in enumerate(self.current):
+                if run.handles_cuts:
+                    run.cut(t)
+                else:
+                    self.current[k] = self._open(run.cue)
+        for run in self.current:
+            if run.due(t):
+                run.feed(self.n, t, frame)
         self.n += 1
         if not self.live:
             return None
-        scores = {s.cue.name: np.array([s.last]) for s in self.current}
+        scores: dict[str, np.ndarray] = {}
+        owner: list[_CueShot] = []
+        for run in self.current:
+            for name, v in run.live_outputs().items():
+                scores[name] = np.array([v])
+                owner.append(run)
         fused, driver = self.fusion.combine(scores)
         if fused[0] <= 0:
             self._live_evidence = Evidence.empty()
         else:
-            lead = self.current[int(driver[0])]
+            lead = owner[int(driver[0])]
             ev = lead.stream.evidence(-1) if lead.fed else Evidence.empty()
             self._live_evidence = _with_cause(ev, lead.cue.cause)
         return float(fused[0])
 
     def finish(self) -> np.ndarray:
-        shots = [*self.shots, self.current]
-        n_cues = len(self.cues)
-        scores = np.zeros((n_cues, self.n))
-        refs: list[list[tuple[_CueShot, int] | None]] = [[None] * self.n for _ in range(n_cues)]
-        for shot in shots:
-            for c, cs in enumerate(shot):
-                if not cs.fed:
-                    continue
-                s = np.asarray(cs.stream.finish(), dtype=np.float64)
-                fed = np.array(cs.fed)
-                if len(s) != len(fed):
-                    raise RuntimeError(f"cue {cs.cue.name} returned {len(s)} scores for {len(fed)} frames")
-                # every frame of the shot takes the score of the last fed frame at or before it
-                nxt = [x.fed[0] for x in _later_shots(shots, shot, c) if x.fed]
-                hi = nxt[0] if nxt else self.n
-                for k, idx in enumerate(fed):
-                    end = fed[k + 1] if k + 1 < len(fed) else hi
-                    scores[c, idx:end] = s[k]
-                    for j in range(idx, end):
-                        refs[c][j] = (cs, k)
-        self.cue_scores = scores
-        fused, driver = self.fusion.combine({c.name: scores[i] for i, c in enumerate(self.cues)})
-        self.fused, self.driver, self._evidence = fused, driver, refs
-        return fused
+        inputs: dict[str, np.ndarray] = {}
+        refs: dict[str, list[tuple[_CueShot, int] | None]] = {}
+        # runs of one cue in time order; each frame takes the score of the last fed frame at or before it
+        for cue in self.cues:
+            runs = [r for r in self.runs if r.cue is cue and r.fed]
+            for j, run in enumerate(runs):
+                outs = run.outputs()
+                fed = run.fed
+                hi = runs[j + 1].fed[0] if j + 1 < len(runs) else self.n
+                for name, s in outs.items():
+                    row = inputs.setdefault(name, np.zeros(self.n))
+                    ref = refs.setdefault(name, [None] * self.n)
+                    for k, idx in enumerate(fed):
+                        end = fed[k + 1] if k + 1 < len(fed) else hi
+                        row[idx:end] = s[k]
+                        for i in range(idx, end):
+                            ref[i] = (run, k)
+        self.input_names = list(inputs)
+        self.cue_scores = np.array([inputs[n] for n in self.input_names]).reshape(len(inputs), self.n)
+        fused, driver = self.fusion.combine(inputs)
+        self._evidence = [refs[n] for n in self.input_names]
+        self.fused, self.driver = (fused, driver) if len(inputs) else (np.zeros(self.n), np.zeros(self.n, np.int64))
+        return self.fused
 
     def evidence(self, index: int) -> Evidence:
         if self.live and index == -1:
             return self._live_evidence
         if not len(self.driver) or self.fused[index] <= 0:
             return Evidence.empty()
-        c = int(self.driver[index])
-        ref = self._evidence[c][index]
+        ref = self._evidence[int(self.driver[index])][index]
         if ref is None:
-            return _with_cause(Evidence.empty(), self.cues[c].cause)
-        cs, k = ref
-        return _with_cause(cs.stream.evidence(k), cs.cue.cause)
+            return Evidence.empty()
+        run, k = ref
+        return _with_cause(run.stream.evidence(k), run.cue.cause)
 
     def cause_at(self, index: int) -> str:
         """The cause of frame ``index`` (offline, after finish)."""
         return self.evidence(index).cause
 
     def cue_causes(self) -> list[list[str]]:
-        """(C, N) the cause each cue would give each frame (offline, after finish): what a fusion choice needs."""
+        """(C, N) per fusion input, the cause it would give each frame (offline, after finish)."""
         out = []
-        for c, cue in enumerate(self.cues):
-            row = []
-            for ref in self._evidence[c]:
-                row.append(cue.cause if ref is None else _with_cause(ref[0].stream.evidence(ref[1]), cue.cause).cause)
-            out.append(row)
+        for refs in self._evidence:
+            out.append(
+                ["" if r is None else _with_cause(r[0].stream.evidence(r[1]), r[0].cue.cause).cause for r in refs]
+            )
         return out
-
-
-def _later_shots(shots: list[list[_CueShot]], shot: list[_CueShot], c: int) -> list[_CueShot]:
-    i = next(k for k, s in enumerate(shots) if s is shot)
-    return [s[c] for s in shots[i + 1 :]]
 
 
 def _with_cause(ev: Evidence, cause: str) -> Evidence:
@@ -161,10 +189,6 @@ class VigilScorer(Scorer):
         if not cues:
             raise ValueError("the default model needs at least one cue")
         self.info, self.cues, self.fusion = info, cues, fusion
-
-    @property
-    def cue_names(self) -> list[str]:
-        return [c.name for c in self.cues]
 
     def stream(self, live: bool = False) -> VigilStream:
         return VigilStream(live, self.cues, self.fusion)
