@@ -13,8 +13,8 @@ testing even clips between training 09-16; fights: sources dealt into 4 folds, f
 *report*. Every choice (the fusion's scales, refs and quantile) is made on *tune*; the table reports *report*.
 
 The default model's fight cue on a compilation of fold k uses a fight head fitted on the other folds' sources
-only (``--fight-fitter module:function`` plugs in another fitter: ``fn(exclude_groups: set[str], fights_dir:
-Path) -> Scorer``). ``fight-movinet`` is the shipped head, which was trained on every source (its fight
+only: the fight family's ``fit_fight_scorer`` when it exists, else the shipped v1 recipe
+(``--fight-fitter module:function`` plugs in another: ``fn(exclude_groups: set[str], fights_dir: Path) -> Scorer``). ``fight-movinet`` is the shipped head, which was trained on every source (its fight
 recall here is optimistic; its false segments are what users get).
 """
 
@@ -63,9 +63,22 @@ def fit_fight_head_without(exclude_groups: set[str], fights_dir: Path):
     return ClipScorer(spec, weight_path(MOVINET_FILE), ClipSettings(), head)
 
 
+def fit_with_fight_family(exclude_groups: set[str], fights_dir: Path):
+    """The fight family's own fitter (window-calibrated head; with ``VIGIL_FIGHT_SELECT=1``, the default,
+    every modelling choice is made by inner CV on the training sources only)."""
+    from core.families.fight import fight_videos, fit_fight_scorer
+
+    items = [it for it in fight_videos(fights_dir) if it.group not in exclude_groups]
+    return fit_fight_scorer(items, select=os.environ.get("VIGIL_FIGHT_SELECT", "1") == "1")
+
+
 def _fitter(name: str | None):
     if not name:
-        return fit_fight_head_without
+        try:
+            from core.families.fight import fit_fight_scorer  # noqa: F401
+        except ImportError:
+            return fit_fight_head_without
+        return fit_with_fight_family
     mod, fn = name.split(":")
     return getattr(importlib.import_module(mod), fn)
 
