@@ -14,8 +14,9 @@ testing even clips between training 09-16; fights: sources dealt into 4 folds, f
 
 The default model's fight cue on a compilation of fold k uses a fight head fitted on the other folds' sources
 only: the fight family's ``fit_fight_scorer`` when it exists, else the shipped v1 recipe
-(``--fight-fitter module:function`` plugs in another: ``fn(exclude_groups: set[str], fights_dir: Path) -> Scorer``). ``fight-movinet`` is the shipped head, which was trained on every source (its fight
-recall here is optimistic; its false segments are what users get).
+(``--fight-fitter module:function`` plugs in another: ``fn(exclude_groups: set[str], fights_dir: Path) ->
+Scorer``). ``fight-movinet`` is the shipped head, which was trained on every source (its fight recall here is
+optimistic; its false segments are what users get).
 """
 
 from __future__ import annotations
