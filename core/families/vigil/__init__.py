@@ -16,23 +16,29 @@ Scores: **0.5 means as unusual as the top 1 % of moments of held-apart normal fo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.families.base import Family
-from core.families.vigil.cues import Cue, MotionCue
-from core.families.vigil.fusion import Fusion
-from core.families.vigil.scorer import VigilScorer, VigilStream
+
+if TYPE_CHECKING:
+    from core.families.vigil.cues import Cue
+    from core.families.vigil.fusion import Fusion
+    from core.families.vigil.scorer import VigilScorer
 
 FUSION_FILE = Path(__file__).with_name("fusion.json")
 FIGHT_FPS = 5.0
 
 
 def load_fusion() -> Fusion:
+    from core.families.vigil.fusion import Fusion
+
     return Fusion.load(FUSION_FILE) if FUSION_FILE.exists() else Fusion.identity()
 
 
 def optional_cues(params: dict) -> list[Cue]:
     """The cues whose weights are present here (none of them is required)."""
     from core.errors import VigilError
+    from core.families.vigil.cues import Cue
     from core.registry import load_scorer
 
     cues = []
@@ -47,6 +53,8 @@ def optional_cues(params: dict) -> list[Cue]:
 
 def build_vigil(spec, resolve, extra_cues: list[Cue] | None = None, fusion: Fusion | None = None) -> VigilScorer:
     """The default model from its spec; ``extra_cues`` replaces the optional cues (benchmarks, tests)."""
+    from core.families.vigil.cues import Cue, MotionCue
+    from core.families.vigil.scorer import VigilScorer
     from core.scorers.base import ModelInfo
 
     p = spec.params
@@ -86,4 +94,4 @@ FAMILIES = [
     )
 ]
 
-__all__ = ["BUILTIN", "FAMILIES", "Cue", "Fusion", "VigilScorer", "VigilStream", "build_vigil", "load_fusion"]
+__all__ = ["BUILTIN", "FAMILIES", "build_vigil", "load_fusion"]
