@@ -2,8 +2,9 @@
 
 - *event recall*: a true anomalous interval counts as found when any segment overlaps it;
 - *false segments per 10 minutes*: segments that overlap no true interval, per 600 s of video;
-- *cut starts*: segments that start within ``CUT_TOLERANCE_S`` of a scene cut where no true interval starts
-  (a cut itself must never be an anomaly);
+- *cut starts*: segments that start within ``CUT_TOLERANCE_S`` of a scene cut that lies outside every true
+  interval (a cut itself must never be an anomaly; a cut where an anomaly starts, or inside one, is not
+  counted: a segment there is the anomaly's);
 - frame ROC AUC over the scored frames (``core.metrics.roc_auc``), pooled over uploads.
 """
 
@@ -54,8 +55,8 @@ def event_counts(
     """Count found events, false segments and cut starts of one upload (times in seconds)."""
     found = sum(any(_overlaps(s.start, s.end, a, b) for s in segments) for a, b in intervals)
     false = sum(not any(_overlaps(s.start, s.end, a, b) for a, b in intervals) for s in segments)
-    # a cut where a true interval also starts (a Ped2 clip anomalous from its first frame) is not counted
-    innocent_cuts = [c for c in cuts if not any(abs(a - c) <= tolerance for a, _ in intervals)]
+    # a cut where a true interval starts (a Ped2 clip anomalous from its first frame) or inside one is not counted
+    innocent_cuts = [c for c in cuts if not any(a - tolerance <= c <= b for a, b in intervals)]
     cut_starts = sum(any(abs(s.start - c) <= tolerance for c in innocent_cuts) for s in segments)
     return EventCounts(len(intervals), int(found), len(segments), int(false), int(cut_starts), float(duration))
 

@@ -126,6 +126,9 @@ def test_event_counts():
     # a cut where a true interval starts (an anomaly from the clip's first frame) is not a cut start
     c2 = event_counts([Segment(29.8, 31.0, 0.9, 30.5)], intervals, 60.0, cuts=[30.0])
     assert (c2.found, c2.cut_starts) == (1, 0)
+    # nor is a cut inside an anomaly (two fight clips of one source joined)
+    c3 = event_counts([Segment(3.4, 5.0, 0.9, 4.0)], intervals, 60.0, cuts=[3.5])
+    assert c3.cut_starts == 0
     p = pool([c, c2])
     assert (p.events, p.found, p.duration) == (4, 2, 180.0)
     empty = event_counts([], [], 60.0)
