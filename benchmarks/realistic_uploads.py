@@ -115,10 +115,11 @@ def _score_upload(model: str, up, heads: FightHeads | None, fusion, cache: Path)
     src = open_source(up.path)
     if model == "vigil":
         from core.families.vigil import BUILTIN, build_vigil
-        from core.families.vigil.cues import Cue
 
-        extra = [Cue("fight", heads.for_upload(up), "fight", 5.0)] if heads is not None else []
-        scorer = build_vigil(ModelSpec.from_dict(BUILTIN), None, extra_cues=extra, fusion=fusion)
+        spec = ModelSpec.from_dict(BUILTIN)
+        if heads is None:  # the default model as a user without weights gets it
+            spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})
+        scorer = build_vigil(spec, None, fusion=fusion, fight=heads.for_upload(up) if heads is not None else None)
         ident = f"vigil-{scorer.info.version}-{'fold' if heads else 'noweights'}"
     else:
         scorer = load_scorer(model, allow_download=False)

@@ -4,11 +4,13 @@ Cues (each says *why* a moment is unusual, ``Evidence.cause``):
 - scene cuts (``core.families.cuts``): a cut restarts every other cue's baseline and is never an anomaly;
 - motion (always): self-referenced motion per shot; "fast object" (the fastest region boxed) or
   "unusual motion";
+- objects (always, when the ``core.families.objects`` package is present): moving objects compared with the
+  other objects of the shot, and people who fall ("fast object", "unusual object", "person down", ...);
 - fight (when the MoViNet weights and the ``fight-movinet`` head are present): "fight".
 More cues plug in through ``Cue`` (``core.families.vigil.cues``) without changing the fusion code.
 
-Scores: **0.5 means as unusual as the top 1 % of moments of held-apart normal footage** (see
-``core.families.vigil.fusion``; the scales and refs in ``fusion.json`` are fitted by
+Scores: **0.5 means as unusual as the top ``1 - quantile`` of the moments of held-apart normal footage**
+(``quantile`` in ``fusion.json``; see ``core.families.vigil.fusion``). The scales and refs are fitted by
 ``benchmarks/realistic_uploads.py --fit`` on the *tune* split of the realistic uploads, never on the
 *report* split whose figures are published).
 """
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from core.families.vigil.cues import Cue
     from core.families.vigil.fusion import Fusion
     from core.families.vigil.scorer import VigilScorer
+    from core.scorers.base import Scorer
 
 FUSION_FILE = Path(__file__).with_name("fusion.json")
 FIGHT_FPS = 5.0
@@ -35,37 +38,52 @@ def load_fusion() -> Fusion:
     return Fusion.load(FUSION_FILE) if FUSION_FILE.exists() else Fusion.identity()
 
 
-def optional_cues(params: dict) -> list[Cue]:
-    """The cues whose weights are present here (none of them is required)."""
+def optional_cues(params: dict, fight: Scorer | None = None) -> list[Cue]:
+    """The cues whose code and weights are present here (none of them is required).
+
+    ``fight`` replaces the registered fight head (the benchmark passes one that never saw its sources)."""
     from core.errors import VigilError
     from core.families.vigil.cues import Cue
     from core.registry import load_scorer
+    from core.scorers.base import ModelInfo
 
     cues = []
-    fight_model = params.get("fight_model", "fight-movinet")
-    if fight_model:
+    if params.get("objects", True):
         try:
-            cues.append(Cue("fight", load_scorer(fight_model, allow_download=False), "fight", FIGHT_FPS))
+            from core.families.objects.stream import ObjectsScorer
+        except ImportError:
+            ObjectsScorer = None  # noqa: N806 - the objects family is not part of this build
+        if ObjectsScorer is not None:
+            info = ModelInfo("objects", "1", "moving objects compared with the video's others", "objects")
+            cues.append(Cue("objects", ObjectsScorer(info), "unusual object"))
+    fight_model = params.get("fight_model", "fight-movinet")
+    if fight is None and fight_model:
+        try:
+            fight = load_scorer(fight_model, allow_download=False)
         except VigilError:
-            pass  # no MoViNet weights or no head: the model runs on its other cues
+            fight = None  # no MoViNet weights or no head: the model runs on its other cues
+    if fight is not None:
+        cues.append(Cue("fight", fight, "fight", FIGHT_FPS))
     return cues
 
 
-def build_vigil(spec, resolve, extra_cues: list[Cue] | None = None, fusion: Fusion | None = None) -> VigilScorer:
-    """The default model from its spec; ``extra_cues`` replaces the optional cues (benchmarks, tests)."""
+def build_vigil(
+    spec,
+    resolve,
+    extra_cues: list[Cue] | None = None,
+    fusion: Fusion | None = None,
+    fight: Scorer | None = None,
+) -> VigilScorer:
+    """The default model from its spec. ``extra_cues`` replaces the optional cues (tests); ``fight`` replaces
+    the registered fight head (benchmarks)."""
     from core.families.vigil.cues import Cue, MotionCue
     from core.families.vigil.scorer import VigilScorer
     from core.scorers.base import ModelInfo
 
     p = spec.params
-    cues = [
-        Cue(
-            "motion",
-            MotionCue(int(p.get("rows", 6)), int(p.get("cols", 8)), int(p.get("work_side", 160))),
-            "unusual motion",
-        )
-    ]
-    cues += optional_cues(p) if extra_cues is None else extra_cues
+    motion = MotionCue(int(p.get("rows", 6)), int(p.get("cols", 8)), int(p.get("work_side", 160)))
+    cues = [Cue("motion", motion, "unusual motion")]
+    cues += optional_cues(p, fight) if extra_cues is None else extra_cues
     names = "+".join(c.name for c in cues)
     info = ModelInfo(spec.name, f"{spec.version}:{names}", spec.description, "vigil")
     return VigilScorer(info, cues, fusion or load_fusion())
