@@ -65,12 +65,22 @@ def fit_fight_head_without(exclude_groups: set[str], fights_dir: Path):
 
 
 def fit_with_fight_family(exclude_groups: set[str], fights_dir: Path):
-    """The fight family's own fitter (window-calibrated head; with ``VIGIL_FIGHT_SELECT=1``, the default,
-    every modelling choice is made by inner CV on the training sources only)."""
-    from core.families.fight import fight_videos, fit_fight_scorer
+    """The fight family's own procedure (``core.families.fight``: multi-view window features, every modelling
+    choice made by grouped inner CV on the training sources only, peak calibration) on the other sources."""
+    from core.families.fight import fight_videos
+    from core.families.fight.fit import DEFAULT_GRID, build_library, select_and_fit
+    from core.families.fight.stream import FightScorer
+    from core.features.clip import MOVINET_FILE
+    from core.sources import open_source
+    from core.train import weight_path
 
     items = [it for it in fight_videos(fights_dir) if it.group not in exclude_groups]
-    return fit_fight_scorer(items, select=os.environ.get("VIGIL_FIGHT_SELECT", "1") == "1")
+    weights = weight_path(MOVINET_FILE)
+    library = build_library([open_source(it.path) for it in items], weights, DEFAULT_GRID, None)
+    labels = np.array([int(it.label) for it in items])
+    groups = [it.group or f"__video{i}" for i, it in enumerate(items)]
+    head = select_and_fit(library, labels, groups, grid=DEFAULT_GRID)
+    return FightScorer("fight-head-held-out", "0", "fight head fitted without some sources", weights, head)
 
 
 def _fitter(name: str | None):
@@ -210,19 +220,16 @@ def evaluate(uploads, runs: dict[str, tuple[np.ndarray, np.ndarray, list[str] | 
 def _choose_quantile(tune, vigil_runs: dict, fitted_on: str):
     """Fit the fusion at each candidate quantile on the tune split's normal moments; keep the one with the best
     tune-split recall among those meeting the false-segment target (else the fewest false segments)."""
+    from core.config import EventConfig
     from core.families.vigil.fusion import Fusion
 
     names = [str(n) for n in next(iter(vigil_runs.values()))["cue_names"]]
-    normal = {n: [] for n in names}
-    for up in tune:
-        run = vigil_runs[up.name]
-        keep = ~up.labels_at(run["t"])
-        for i, n in enumerate(names):
-            normal[n].append(run["cue_scores"][i][keep])
-    normal = {n: np.concatenate(v) for n, v in normal.items()}
+    videos = [{n: vigil_runs[u.name]["cue_scores"][i] for i, n in enumerate(names)} for u in tune]
+    times = [vigil_runs[u.name]["t"] for u in tune]
+    masks = [~u.labels_at(vigil_runs[u.name]["t"]) for u in tune]
     trials = []
     for q in QUANTILES:
-        fusion = Fusion.fit(normal, q, fitted_on)
+        fusion = Fusion.fit(videos, q, fitted_on, times, EventConfig().smooth_seconds, masks)
         runs = {}
         for up in tune:
             s, causes = _fused(vigil_runs[up.name], fusion)

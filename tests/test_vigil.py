@@ -84,10 +84,23 @@ def test_fusion_calibration_holds_on_held_apart_normal_data():
     # each cue alone keeps the meaning too (a model without the optional weights)
     only_a, _ = fusion.combine({"a": held["a"]})
     assert np.mean(only_a > 0.5) == pytest.approx(0.01, abs=0.004)
-    # an anomaly in the quiet cue is found and named by it, although its raw values are small
-    odd = {"a": held["a"][:100], "b": calibrate(np.full(100, 1.0), 1.0)}
+    # a quiet cue is never amplified beyond its own line, and an anomaly there (twice its line) is found
+    assert fusion.scales["b"] == 1.0 and fusion.scales["a"] > 3.0
+    odd = {"a": held["a"][:100], "b": calibrate(np.full(100, 2.0), 1.0)}
     f_odd, d_odd = fusion.combine(odd)
     assert np.all(f_odd > 0.5) and np.all(d_odd == 1)
+
+
+def test_fusion_calibrated_on_smoothed_scores_keeps_the_line_for_segments():
+    rng = np.random.default_rng(1)
+    t = np.arange(3000) / 10.0
+    videos = [{"a": calibrate(np.abs(rng.normal(0, 1.0, 3000)), 1.0)} for _ in range(4)]
+    fusion = Fusion.fit(videos, 0.99, times=[t] * 4, smooth_seconds=1.0)
+    from core.events import smooth
+
+    held, _ = fusion.combine({"a": calibrate(np.abs(rng.normal(0, 1.0, 3000)), 1.0)})
+    assert np.mean(smooth(held, t, 1.0) > 0.5) == pytest.approx(0.01, abs=0.006)
+    assert np.mean(held > 0.5) > 0.05  # single frames cross more often: the line is set for the smoothed score
 
 
 def test_fusion_round_trips_and_inverts_the_calibration(tmp_path):

@@ -24,6 +24,25 @@ import numpy as np
 from core.scorers.base import calibrate
 
 EPS = 1e-9
+SCALE_FLOOR = 1.0  # a cue's own 0.5 line, in raw units
+
+
+def _ref_for_quantile(raws: list[np.ndarray], times: list[np.ndarray], masks: list[np.ndarray], q: float, sm) -> float:
+    """The ref at which the q-th percentile of the (smoothed) calibrated normal scores is 0.5 (bisection in
+    log space; the smoothed calibrated score falls monotonically as ref grows)."""
+
+    def level(ref: float) -> float:
+        return float(
+            np.percentile(
+                np.concatenate([sm(calibrate(r, ref), t)[m] for r, t, m in zip(raws, times, masks, strict=True)]), q
+            )
+        )
+
+    lo, hi = 1e-3, 1e3
+    for _ in range(60):
+        mid = float(np.sqrt(lo * hi))
+        lo, hi = (mid, hi) if level(mid) > 0.5 else (lo, mid)
+    return float(np.sqrt(lo * hi))
 
 
 def to_raw(score: np.ndarray) -> np.ndarray:
@@ -61,19 +80,58 @@ class Fusion:
         return calibrate(fused, self.ref_for(names)), driver
 
     @classmethod
-    def fit(cls, normal: Mapping[str, np.ndarray], quantile: float = 0.99, fitted_on: str = "") -> Fusion:
-        """``normal``: {cue: (M,) scores 0..1} on the same M moments of normal footage."""
-        names = list(normal)
-        if not names:
+    def fit(
+        cls,
+        normal: Mapping[str, np.ndarray] | Sequence[Mapping[str, np.ndarray]],
+        quantile: float = 0.99,
+        fitted_on: str = "",
+        times: Sequence[np.ndarray] | None = None,
+        smooth_seconds: float = 0.0,
+        masks: Sequence[np.ndarray] | None = None,
+    ) -> Fusion:
+        """Fit on normal footage: ``normal`` is {cue: (M,) scores 0..1} of the same M moments, or one such dict
+        per video with ``times`` (per video (M_v,) s) when ``smooth_seconds`` > 0; ``masks`` (per video (M_v,)
+        bool) keeps the normal moments of videos that also hold anomalies (smoothing runs on the whole video).
+
+        With smoothing, quantiles are taken on the centred ``smooth_seconds`` moving average (what segments and
+        alerts threshold), so the line means: the smoothed score of a normal moment exceeds 0.5 with
+        probability ``1 - quantile``. A cue's scale is at least ``SCALE_FLOOR`` (its own 0.5 line): the fit
+        damps noisy cues and never amplifies a quiet one (a cue silent on normal footage keeps its own line).
+        """
+        from core.events import smooth
+
+        videos = [normal] if isinstance(normal, Mapping) else list(normal)
+        if not videos or not videos[0]:
             raise ValueError("no cues to fit")
+        names = list(videos[0])
+        if times is None or smooth_seconds <= 0:
+            times = [np.zeros(len(next(iter(v.values())))) for v in videos]
+            smooth_seconds = 0.0
+        if masks is None:
+            masks = [np.ones(len(t), bool) for t in times]
+
+        def sm(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+            return smooth(x, t, smooth_seconds) if smooth_seconds > 0 else x
+
         q = 100.0 * quantile
-        scales = {n: max(float(np.percentile(to_raw(normal[n]), q)), EPS) for n in names}
+        scales = {
+            n: max(
+                float(
+                    np.percentile(
+                        np.concatenate([sm(to_raw(v[n]), t)[m] for v, t, m in zip(videos, times, masks, strict=True)]),
+                        q,
+                    )
+                ),
+                SCALE_FLOOR,
+            )
+            for n in names
+        }
         refs = {}
         for k in range(1, len(names) + 1):
             for sub in itertools.combinations(names, k):
-                fused = np.max(np.stack([to_raw(normal[n]) / scales[n] for n in sub]), axis=0)
-                refs[subset_key(sub)] = max(float(np.percentile(fused, q)), EPS)
-        return cls(scales, refs, quantile, fitted_on)
+                raws = [np.max(np.stack([to_raw(v[n]) / scales[n] for n in sub]), axis=0) for v in videos]
+                refs[subset_key(sub)] = _ref_for_quantile(raws, list(times), masks, q, sm)
+        return cls(scales, refs, quantile, fitted_on, {"smooth_seconds": smooth_seconds})
 
     def to_dict(self) -> dict:
         return {
