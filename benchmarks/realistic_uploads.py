@@ -162,7 +162,6 @@ def _fused(run: dict, fusion) -> tuple[np.ndarray, list[str]]:
 # --- metrics ----------------------------------------------------------------------------------------------
 def evaluate(uploads, runs: dict[str, tuple[np.ndarray, np.ndarray, list[str] | None]]) -> dict:
     """runs: upload name -> (t, score, causes). Event and frame metrics per kind and pooled."""
-    from core.causes import segment_causes
     from core.config import EventConfig
     from core.eventmetrics import event_counts, pool, pooled_frame_auc
     from core.events import ScoreTrack, segments_from_track
@@ -174,13 +173,12 @@ def evaluate(uploads, runs: dict[str, tuple[np.ndarray, np.ndarray, list[str] | 
     details = []
     for up in uploads:
         t, s, causes = runs[up.name]
-        track = ScoreTrack.from_scores(np.arange(len(t)), t, s, cfg.smooth_seconds)
+        track = ScoreTrack.from_scores(np.arange(len(t)), t, s, cfg.smooth_seconds, causes or ())
         segs = segments_from_track(track, cfg)
         c = event_counts(segs, up.intervals, up.duration, up.cuts)
         per_kind[up.kind].append(c)
         labels[up.kind].append(up.labels_at(t))
         scores[up.kind].append(s)
-        seg_causes = segment_causes(t, s, causes, segs, cfg.threshold) if causes else [""] * len(segs)
         details.append(
             {
                 "upload": up.name,
@@ -189,8 +187,8 @@ def evaluate(uploads, runs: dict[str, tuple[np.ndarray, np.ndarray, list[str] | 
                 "false": c.false_segments,
                 "cut_starts": c.cut_starts,
                 "segments": [
-                    {"start": round(g.start, 2), "end": round(g.end, 2), "peak": round(g.peak, 3), "cause": k}
-                    for g, k in zip(segs, seg_causes, strict=True)
+                    {"start": round(g.start, 2), "end": round(g.end, 2), "peak": round(g.peak, 3), "cause": g.cause}
+                    for g in segs
                 ],
             }
         )

@@ -17,12 +17,19 @@ from pathlib import Path
 from core.config import data_dir
 
 _SCHEMAS: dict[str, str] = {}
+_COLUMNS: dict[str, list[tuple[str, str, str]]] = {}  # schema name -> (table, column, declaration)
 _lock = threading.Lock()
 
 
 def register_schema(name: str, sql: str) -> None:
     """Declare tables (``CREATE TABLE IF NOT EXISTS ...``) owned by module ``name``."""
     _SCHEMAS[name] = sql
+
+
+def register_column(name: str, table: str, column: str, declaration: str) -> None:
+    """A column added after ``table`` first shipped: databases made before it get it by ``ALTER TABLE``
+    (``declaration`` needs a DEFAULT for the existing rows, e.g. ``TEXT NOT NULL DEFAULT ''``)."""
+    _COLUMNS.setdefault(name, []).append((table, column, declaration))
 
 
 class Database:
@@ -44,6 +51,10 @@ class Database:
         with _lock:
             for name in missing:
                 con.executescript(_SCHEMAS[name])
+                for table, column, declaration in _COLUMNS.get(name, []):
+                    have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+                    if column not in have:  # a database from before this column existed
+                        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
                 self._ready.add(name)
 
     @contextmanager

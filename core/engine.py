@@ -91,6 +91,12 @@ def _score(source, scorer, scoring, progress, cancel) -> tuple[np.ndarray, np.nd
     return np.array(frames), np.array(times), scores, stream
 
 
+def frame_causes(stream: ScoringStream, n: int) -> list[str]:
+    """Each scored frame's cause (``Evidence.cause``), or [] when the model names none (offline, after finish)."""
+    causes = [stream.evidence(i).cause for i in range(n)]
+    return causes if any(causes) else []
+
+
 def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
@@ -129,7 +135,7 @@ def analyze(
             return rec if rec.events == events else rec.resegment(events)
 
     frame, t, score, stream = _score(source, scorer, scoring, progress, cancel)
-    track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds)
+    track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds, frame_causes(stream, len(score)))
     segments = segments_from_track(track, events)
     moments = top_moments(track, events.top_k, events.min_separation)
     warnings = []

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from conftest import moving_square_frames, write_video
 
-from core.causes import segment_cause, segment_causes
 from core.config import ScoringConfig
 from core.engine import _score
 from core.eventmetrics import event_counts, pool
-from core.events import Segment
+from core.events import ScoreTrack, Segment, segment_cause, segments_from_track
 from core.families.cuts.detector import CutDetector
 from core.families.vigil import BUILTIN, build_vigil
 from core.families.vigil.fusion import Fusion, to_raw
@@ -127,7 +126,25 @@ def test_a_segment_carries_the_cause_of_its_frames(scores, causes, expected):
 
 def test_segments_outside_the_track_have_no_cause():
     t = np.arange(5.0)
-    assert segment_causes(t, np.full(5, 0.9), ["fight"] * 5, [Segment(10.0, 12.0, 0.9, 11.0)]) == [""]
+    assert segment_cause(t, np.full(5, 0.9), ["fight"] * 5, Segment(10.0, 12.0, 0.9, 11.0)) == ""
+
+
+def test_segments_cut_from_a_track_carry_their_frames_cause():
+    from core.config import EventConfig
+
+    t = np.arange(100) / 10.0
+    score = np.zeros(100)
+    score[20:40], score[60:80] = 0.9, 0.8
+    causes = [""] * 100
+    causes[20:40] = ["fight"] * 20
+    causes[60:80] = ["fast object"] * 15 + ["fight"] * 5
+    track = ScoreTrack.from_scores(np.arange(100), t, score, 1.0, causes)
+    segs = segments_from_track(track, EventConfig())
+    assert [s.cause for s in segs] == ["fight", "fast object"]
+    assert [s.cause for s in segments_from_track(ScoreTrack.from_scores(np.arange(100), t, score), EventConfig())] == [
+        "",
+        "",
+    ]
 
 
 def test_event_counts():
