@@ -10,6 +10,8 @@ with its cause (``Cue.cause`` when the cue's stream gives none).
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from core.families.cuts.detector import CutDetector
@@ -35,7 +37,11 @@ class _CueShot:
         return callable(getattr(self.stream, "cut", None))
 
     def cut(self, t: float) -> None:
-        self.stream.cut(t)
+        # cues take the cut's time (``cut(t)``) or only the news of it (``cut()``)
+        if inspect.signature(self.stream.cut).parameters:
+            self.stream.cut(t)
+        else:
+            self.stream.cut()
         self.next_t = None
 
     def due(self, t: float) -> bool:
