@@ -109,9 +109,32 @@ class FightHeads:
         key = up.fold  # -1 (Ped2: no fight source in it) -> a head fitted on every source
         if key not in self._cache:
             exclude = self.fold_groups.get(key, set())
-            _log(f"  fitting the fight head without fold {key} ({len(exclude)} sources)")
-            self._cache[key] = self.fitter(exclude, self.fights_dir)
+            saved = OUT / "heads" / f"fight-without-fold{key}.npz"
+            if self.fitter is fit_with_fight_family and saved.is_file():
+                self._cache[key] = _load_fight_scorer(saved)
+            else:
+                _log(f"  fitting the fight head without fold {key} ({len(exclude)} sources)")
+                scorer = self.fitter(exclude, self.fights_dir)
+                if self.fitter is fit_with_fight_family:
+                    saved.parent.mkdir(parents=True, exist_ok=True)
+                    scorer.head.save(saved)
+                self._cache[key] = scorer
         return self._cache[key]
+
+
+def _load_fight_scorer(path: Path):
+    from core.families.fight.head import FightHead
+    from core.families.fight.stream import FightScorer
+    from core.features.clip import MOVINET_FILE
+    from core.train import weight_path
+
+    return FightScorer(
+        "fight-head-held-out",
+        "0",
+        "fight head fitted without some sources",
+        weight_path(MOVINET_FILE),
+        FightHead.load(path),
+    )
 
 
 # --- scoring with a cache ----------------------------------------------------------------------------------
