@@ -240,7 +240,8 @@ def evaluate(uploads, runs: dict[str, tuple[np.ndarray, np.ndarray, list[str] | 
 
 def _choose_quantile(tune, vigil_runs: dict, fitted_on: str):
     """Fit the fusion at each candidate quantile on the tune split's normal moments; keep the one with the best
-    tune-split recall among those meeting the false-segment target (else the fewest false segments)."""
+    tune-split recall among those meeting the false-segment target (ties: fewer false segments, then the lower
+    quantile; when none meets it, the fewest false segments)."""
     from core.config import EventConfig
     from core.families.vigil.fusion import Fusion
 
@@ -257,12 +258,12 @@ def _choose_quantile(tune, vigil_runs: dict, fitted_on: str):
             runs[up.name] = (vigil_runs[up.name]["t"], s, causes)
         m = evaluate(tune, runs)["all"]
         ok = m["false_per_10min"] <= TARGET_FALSE
-        trials.append((ok, m["event_recall"] if ok else -m["false_per_10min"], q, fusion, m))
+        trials.append((ok, m["event_recall"] if ok else -m["false_per_10min"], -m["false_per_10min"], q, fusion, m))
         _log(f"  tune q={q}: recall {m['event_recall']:.2f}, false/10min {m['false_per_10min']:.2f}")
-    best = max(trials, key=lambda x: (x[0], x[1], -x[2]))
-    fusion = best[3]
+    best = max(trials, key=lambda x: (x[0], x[1], x[2], -x[3]))  # then fewer false segments, then the lower q
+    fusion = best[4]
     fusion.extra.update(
-        {"tune": {str(x[2]): {k: x[4][k] for k in ("event_recall", "false_per_10min")} for x in trials}}
+        {"tune": {str(x[3]): {k: x[5][k] for k in ("event_recall", "false_per_10min")} for x in trials}}
     )
     return fusion
 
