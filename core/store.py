@@ -255,6 +255,14 @@ class Store:
             ).fetchone()
         return row[0] if row else None
 
+    def videos(self) -> list[tuple[str, str, str]]:
+        """(video path, video sha256, source name) once per analysed video path, from its newest analysis."""
+        with self.db.connect() as con:
+            rows = con.execute(
+                "SELECT video_path, video_hash, source_name, MAX(created_at) FROM analyses GROUP BY video_path"
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def list(self, search: str = "", limit: int = 1000) -> list[dict]:
         """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments..."""
         q = (
