@@ -77,8 +77,8 @@ def stream_check(library, labels, groups, items, n: int) -> dict:
     from core.families.fight.fit import fit_fixed, loso_splits
     from core.families.fight.head import HeadConfig
     from core.families.fight.stream import FightScorer
+    from core.registry import weight_path
     from core.sources import open_source
-    from core.train import weight_path
 
     cfg = HeadConfig(train_views=("full", "flip"), test_views=("full", "flip"), frame_rule="mean")
     tr, te = max(loso_splits(groups), key=lambda s: len(s[1]))
@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     from core.evaluate import load_video_dataset
     from core.families.fight.fit import DEFAULT_GRID, Grid, build_library, grouped_kfold, loso_splits
     from core.families.fight.protocol import evaluate
+    from core.registry import weight_path
     from core.sources import open_source
-    from core.train import weight_path
 
     t0 = time.time()
     grid = Grid(features=("emb+logp",), train_views=(("full",), ("full", "flip"))) if args.quick else DEFAULT_GRID

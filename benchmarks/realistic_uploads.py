@@ -13,7 +13,7 @@ testing even clips between training 09-16; fights: sources dealt into 4 folds, f
 *report*. Every choice (the fusion's scales, refs and quantile) is made on *tune*; the table reports *report*.
 
 The default model's fight cue on a compilation of fold k uses a fight head fitted on the other folds' sources
-only: the fight family's ``fit_fight_scorer`` when it exists, else the shipped v1 recipe
+only, made by the fight family's own procedure (nested selection inside the training sources)
 (``--fight-fitter module:function`` plugs in another: ``fn(exclude_groups: set[str], fights_dir: Path) ->
 Scorer``). ``fight-movinet`` is the shipped head, which was trained on every source (its fight recall here is
 optimistic; its false segments are what users get).
@@ -22,7 +22,6 @@ optimistic; its false segments are what users get).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import json
 import os
@@ -46,33 +45,15 @@ def _log(msg: str) -> None:
 
 
 # --- fight heads that never saw a compilation's sources ---------------------------------------------------
-def fit_fight_head_without(exclude_groups: set[str], fights_dir: Path):
-    """Fallback fitter: the shipped recipe (logistic head on MoViNet clip features) on the other sources."""
-    from core.evalsets import _fight_groups
-    from core.features.clip import MOVINET_FILE, ClipSettings
-    from core.registry import ModelSpec
-    from core.scorers.clip import ClipScorer, LogisticHead
-    from core.sources import open_source
-    from core.train import embed_videos, labelled_from_folders, weight_path
-
-    groups = _fight_groups(fights_dir)
-    items = [it for it in labelled_from_folders(fights_dir) if groups[it.path.stem] not in exclude_groups]
-    embs = embed_videos([open_source(it.path) for it in items])
-    head = LogisticHead.fit(embs, np.array([it.label for it in items]))
-    tag = hashlib.sha256("+".join(sorted(exclude_groups)).encode()).hexdigest()[:8]
-    spec = ModelSpec(name=f"fight-head-without-{tag}", kind="movinet-logistic")
-    return ClipScorer(spec, weight_path(MOVINET_FILE), ClipSettings(), head)
-
-
 def fit_with_fight_family(exclude_groups: set[str], fights_dir: Path):
     """The fight family's own procedure (``core.families.fight``: multi-view window features, every modelling
     choice made by grouped inner CV on the training sources only, peak calibration) on the other sources."""
     from core.families.fight import fight_videos
     from core.families.fight.fit import DEFAULT_GRID, build_library, select_and_fit
     from core.families.fight.stream import FightScorer
-    from core.features.clip import MOVINET_FILE
+    from core.families.movinet import MOVINET_FILE
+    from core.registry import weight_path
     from core.sources import open_source
-    from core.train import weight_path
 
     items = [it for it in fight_videos(fights_dir) if it.group not in exclude_groups]
     weights = weight_path(MOVINET_FILE)
@@ -85,10 +66,6 @@ def fit_with_fight_family(exclude_groups: set[str], fights_dir: Path):
 
 def _fitter(name: str | None):
     if not name:
-        try:
-            from core.families.fight import fit_fight_scorer  # noqa: F401
-        except ImportError:
-            return fit_fight_head_without
         return fit_with_fight_family
     mod, fn = name.split(":")
     return getattr(importlib.import_module(mod), fn)
@@ -125,8 +102,8 @@ class FightHeads:
 def _load_fight_scorer(path: Path):
     from core.families.fight.head import FightHead
     from core.families.fight.stream import FightScorer
-    from core.features.clip import MOVINET_FILE
-    from core.train import weight_path
+    from core.families.movinet import MOVINET_FILE
+    from core.registry import weight_path
 
     return FightScorer(
         "fight-head-held-out",

@@ -50,8 +50,9 @@ def main() -> int:
 
     from core.families.fight import KIND, fight_videos
     from core.families.fight.fit import DEFAULT_GRID, build_library, select_and_fit
+    from core.registry import weight_card_entry as _weight_card_entry
+    from core.registry import weight_path
     from core.sources import open_source
-    from core.train import _weight_card_entry, weight_path
 
     results = json.loads((REPO / "benchmarks" / "results" / "fights_loso.json").read_text())
     if results["grid"] != DEFAULT_GRID.to_dict():

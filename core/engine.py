@@ -38,6 +38,13 @@ ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]
 
 
+def default_model() -> str:
+    """The model used when none is named (``VIGIL_DEFAULT_MODEL``, default ``vigil``)."""
+    from core.settings import settings
+
+    return settings().default_model
+
+
 def effective_fps(scorer: Scorer, scoring: ScoringConfig) -> float:
     pref = scorer.info.preferred_fps
     return min(scoring.fps, pref) if pref else scoring.fps
@@ -99,7 +106,7 @@ def frame_causes(stream: ScoringStream, n: int) -> list[str]:
 
 def analyze(
     source: VideoSource | str | Path | bytes,
-    model: str = "motion",
+    model: str | None = None,
     scoring: ScoringConfig | None = None,
     events: EventConfig | None = None,
     store: Store | None = None,
@@ -120,7 +127,7 @@ def analyze(
     if not isinstance(source, VideoSource):
         source = open_source(source)
     uri = uri or str(source.path)
-    scorer = scorer or load_scorer(model)
+    scorer = scorer or load_scorer(model or default_model())
     if reuse:
         found = store.find(source.sha256, scorer.info.name, scorer.info.version, scoring)
         if found:

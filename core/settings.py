@@ -251,6 +251,9 @@ class Settings(BaseSettings):
     shared_dir: Path = setting(
         PROJECT_ROOT.parent / "shared", "VIGIL_SHARED_DIR", "The shared data and weights folder (tests, benchmarks)."
     )
+    default_model: str = setting(
+        "vigil", "VIGIL_DEFAULT_MODEL", "The model Analyze, Live, Label suggestions and the CLI use unless told."
+    )
     smtp: SmtpSettings = SmtpSettings()
     alerts: AlertConfig = AlertConfig()
     webrtc: WebrtcSettings = WebrtcSettings()

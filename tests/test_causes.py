@@ -47,7 +47,7 @@ def test_causes_are_stored_and_reloaded_with_an_analysis(tmp_path):
 def test_a_model_without_causes_stores_none(make_video):
     path = make_video("v.avi", n=60, fast_from=30, fast_to=40)
     st = Store()
-    rec = analyze(path, store=st, events=EventConfig(threshold=0.3, min_duration=0.0))  # plain motion
+    rec = analyze(path, model="motion", store=st, events=EventConfig(threshold=0.3, min_duration=0.0))
     back = st.load(rec.id)
     assert back.track.causes == [] and all(s.cause == "" for s in back.segments)
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.families.fight.fit import grouped_kfold, loso_splits
 from core.families.fight.head import FightHead, HeadConfig, frame_scores
-from core.features.clip import ClipEmbeddings, ClipWindow
+from core.families.movinet.features import ClipEmbeddings, ClipWindow
 
 REPO = Path(__file__).resolve().parent.parent
 FIGHTS = REPO.parent / "shared" / "data" / "fights"
@@ -103,8 +103,8 @@ def test_window_and_video_scores_share_the_half_line(tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIL_MODELS_DIR", str(MODELS))
     from core.families.fight import fight_videos
     from core.families.fight.fit import Grid, build_library, fit_fixed
+    from core.registry import weight_path
     from core.sources import open_source
-    from core.train import weight_path
 
     items = fight_videos(FIGHTS)
     train = [it for g in ("g012", "g034", "g030") for y in (0, 1) for it in _pick(items, g, y, 3)]
@@ -131,8 +131,8 @@ def test_stream_matches_cached_windows_and_names_the_cause(tmp_path, monkeypatch
     from core.engine import score_source
     from core.families.fight.features import embed_views
     from core.families.fight.stream import FightScorer
+    from core.registry import weight_path
     from core.sources import open_source
-    from core.train import weight_path
 
     src = open_source(FIGHTS / "fight" / "fi020.mp4")
     weights = weight_path("movinet_a0_stream_int8.tflite")
@@ -162,8 +162,8 @@ def test_a_cut_keeps_windows_inside_one_scene(tmp_path, monkeypatch):
     _need_shared()
     monkeypatch.setenv("VIGIL_MODELS_DIR", str(MODELS))
     from core.families.fight.stream import CutAwareClipper
-    from core.features.clip import MovinetModel
-    from core.train import weight_path
+    from core.families.movinet.features import MovinetModel
+    from core.registry import weight_path
 
     model = MovinetModel(weight_path("movinet_a0_stream_int8.tflite"))
     clipper = CutAwareClipper(model, HeadConfig().settings)

@@ -30,7 +30,7 @@ from core.families.base import Family, FitResult
 from core.families.fight.fit import DEFAULT_GRID, Grid, build_library, grouped_kfold, select_and_fit
 from core.families.fight.head import FightHead, HeadConfig
 from core.families.fight.stream import EVIDENCE_LINE, FIGHT_CAUSE, FightScorer, FightStream
-from core.features.clip import MOVINET_FILE
+from core.families.movinet import MOVINET_FILE
 
 KIND = "fight-head"
 SHIPPED_NAME = "fight-movinet"
@@ -49,7 +49,7 @@ __all__ = [
 
 
 def _movinet_path() -> Path:
-    from core.train import weight_path
+    from core.registry import weight_path
 
     return weight_path(MOVINET_FILE)
 
@@ -127,7 +127,7 @@ def fit_labels(videos, sources, progress=None, seed: int = 0, folds: int = 5) ->
     import numpy as np
 
     from core.families.fight.protocol import evaluate
-    from core.train import _weight_card_entry
+    from core.registry import weight_card_entry as _weight_card_entry
 
     labels = np.array([int(v.label) for v in videos])
     groups = _groups(videos)
@@ -176,13 +176,3 @@ FAMILIES = [
         "of one camera never sit on both sides of a cross-validation fold.",
     )
 ]
-
-
-def _register_kind() -> None:
-    """Until the registry iterates over FAMILIES, make the kind known when this package is imported."""
-    from core.registry import register_kind
-
-    register_kind(KIND)(build)
-
-
-_register_kind()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.families.fight.views import VIEWS, check_views
-from core.features.clip import ClipEmbeddings, ClipSettings, MovinetClipper, MovinetModel, features_dir
+from core.families.movinet.features import ClipEmbeddings, ClipSettings, MovinetClipper, MovinetModel, features_dir
 
 ANALYSIS_MAX_SIDE = 640  # the app's ScoringConfig.max_side default: frames reach the scorer at this size
 

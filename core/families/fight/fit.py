@@ -31,7 +31,7 @@ from core.families.fight.head import (
     video_score_from_frames,
     window_features,
 )
-from core.features.clip import ClipEmbeddings, ClipSettings
+from core.families.movinet.features import ClipEmbeddings, ClipSettings
 
 ProgressFn = Callable[[float, str], None]
 Library = dict[tuple[int, int], list[dict[str, ClipEmbeddings]]]
@@ -82,7 +82,7 @@ def build_library(
 ) -> Library:
     """Windows of every source under every view and window setting of ``grid`` (cached on disk)."""
     from core.families.fight.features import embed_views
-    from core.features.clip import MovinetModel
+    from core.families.movinet.features import MovinetModel
 
     model = MovinetModel(weights)
     lib: Library = {wh: [] for wh in grid.windows}

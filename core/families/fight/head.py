@@ -26,7 +26,7 @@ import numpy as np
 from core.errors import ModelNotFittedError
 from core.events import smooth
 from core.families.fight.views import check_views
-from core.features.clip import ClipEmbeddings, ClipSettings
+from core.families.movinet.features import ClipEmbeddings, ClipSettings
 
 FEATURE_SETS = ("emb", "emb+logp")
 UNITS = ("window", "video")

@@ -16,7 +16,7 @@ import numpy as np
 
 from core.families.fight.head import FightHead
 from core.families.fight.views import VIEWS
-from core.features.clip import ClipEmbeddings, MovinetClipper, MovinetModel, _Running, preprocess
+from core.families.movinet.features import ClipEmbeddings, MovinetClipper, MovinetModel, _Running, preprocess
 from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream
 
 EVIDENCE_LINE = 0.5  # a calibrated window score at or above this is "a fight as likely as not"

@@ -1,7 +1,7 @@
 """The cues the default model fuses. A cue is any ``Scorer`` plus the cause it stands for and the rate it
 wants frames at; the default model restarts its stream at every scene cut (a new shot, a new baseline).
 
-``MotionCue`` is the weight-free motion cue: the self-referenced motion statistics of ``core.scorers.motion``
+``MotionCue`` is the weight-free motion cue: the self-referenced motion statistics of ``core.families.motion.scorer``
 (activity = mean flow speed, fastest = highest cell peak speed, robust z against the shot's own median and
 MAD, 0.5 = six robust standard deviations), with evidence: the fastest cell is boxed, and the cause says
 whether one region moved fast ("fast object") or the whole scene did ("unusual motion").
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.features.motion import MotionFeaturizer
+from core.families.motion.features import MotionFeaturizer
+from core.families.motion.scorer import LIVE_WARMUP_S, LIVE_WINDOW_S, REF_Z, frame_stats, robust_z
 from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream, calibrate
-from core.scorers.motion import LIVE_WARMUP_S, LIVE_WINDOW_S, REF_Z, frame_stats, robust_z
 
 
 @dataclass(frozen=True)
