@@ -179,12 +179,12 @@ def _draw_evidence(
     source: VideoSource,
     scoring: ScoringConfig,
 ) -> None:
-    """Draw on each thumbnail who drove its score (pose models say which person; others draw nothing)."""
+    """Draw on each thumbnail who drove its score and why: the culprit's box (or skeleton) and the cause."""
     m = source.meta
     scale = min(1.0, scoring.max_side / max(m.width, m.height))  # scorers saw frames resized to this
     scored_w, scored_h = max(1, round(m.width * scale)), max(1, round(m.height * scale))
     index = {int(f): i for i, f in enumerate(frames)}
     for frame_no, img in images.items():
         ev = stream.evidence(index[frame_no]) if frame_no in index else None
-        if ev is not None and len(ev.boxes):
-            annotate(img, Overlay(evidence=ev, evidence_size=(scored_h, scored_w)))
+        if ev is not None and (len(ev.boxes) or ev.cause):  # the object responsible boxed, the cause written
+            annotate(img, Overlay(evidence=ev, evidence_size=(scored_h, scored_w), caption=ev.cause))

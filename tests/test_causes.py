@@ -141,3 +141,19 @@ def test_exports_carry_the_segment_cause(tmp_path):
     assert segments_csv(rec).splitlines()[0].endswith(",cause")
     assert ",fast object" in segments_csv(rec)
     assert '"cause": "fast object"' in segments_json(rec)
+
+
+def test_thumbnails_box_the_object_and_write_the_cause(tmp_path):
+    import cv2
+
+    frames = moving_square_frames(n=100, slow_speed=2.0, fast_from=50, fast_to=58, fast_speed=60.0)
+    path = write_video(tmp_path / "fast.avi", frames)
+    rec = analyze(path, scorer=_default_model(), events=EventConfig(threshold=0.3, min_duration=0.0))
+    seg = rec.segments[0]
+    frame = rec.track.frame_at(seg.peak_t)
+    img = cv2.imread(str(rec.thumbnails[frame]))
+    plain = cv2.resize(frames[frame], (img.shape[1], img.shape[0]))
+    red = (img[..., 2] > 200) & (img[..., 1] < 80) & (img[..., 0] < 80)  # the culprit's box
+    assert red.sum() > 50 and not ((plain[..., 2] > 200) & (plain[..., 1] < 80) & (plain[..., 0] < 80)).any()
+    caption = img[4:24, 4:120]
+    assert (caption < 10).mean() > 0.3 and (caption > 200).any()  # black caption box with white text
