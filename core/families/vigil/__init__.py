@@ -95,8 +95,9 @@ BUILTIN = {
     "version": "1",
     "featurizer": "vigil",
     "description": (
-        "Default detector, no weights needed: scene cuts, motion per shot, and a fight head when the MoViNet "
-        "weights are present. Each moment says why it is unusual (fast object, unusual motion, fight)."
+        "Default detector, no weights needed: scene cuts, moving objects compared with the others, people who "
+        "fall, motion; a fight head when the MoViNet weights are present. Each moment says why it is unusual "
+        "(fast object, unusual object, person down, fight...)."
     ),
     "weights": [],
     "params": {"rows": 6, "cols": 8, "work_side": 160, "fight_model": "fight-movinet"},
@@ -105,7 +106,7 @@ BUILTIN = {
 FAMILIES = [
     Family(
         kind="vigil",
-        title="Vigil (default: cuts, motion, fight)",
+        title="Vigil (default: cuts, objects, motion, fight)",
         description=BUILTIN["description"],
         build=build_vigil,
         builtin=(BUILTIN,),
