@@ -17,7 +17,7 @@ from pathlib import Path
 from core.config import data_dir
 
 _SCHEMAS: dict[str, str] = {}
-_COLUMNS: dict[str, list[tuple[str, str, str]]] = {}  # schema name -> (table, column, declaration)
+_COLUMNS: dict[str, tuple[str, str, str]] = {}  # name -> (table, column, declaration)
 _lock = threading.Lock()
 
 
@@ -26,10 +26,21 @@ def register_schema(name: str, sql: str) -> None:
     _SCHEMAS[name] = sql
 
 
-def register_column(name: str, table: str, column: str, declaration: str) -> None:
-    """A column added after ``table`` first shipped: databases made before it get it by ``ALTER TABLE``
-    (``declaration`` needs a DEFAULT for the existing rows, e.g. ``TEXT NOT NULL DEFAULT ''``)."""
-    _COLUMNS.setdefault(name, []).append((table, column, declaration))
+def register_column(table: str, column: str, declaration: str) -> None:
+    """Declare a column added after ``table`` was first shipped, e.g. ``("analyses", "owner", "TEXT NOT NULL
+    DEFAULT ''")``: new and existing databases get it on first connect (``ALTER TABLE ... ADD COLUMN``)."""
+    _COLUMNS[f"{table}.{column}"] = (table, column, declaration)
+
+
+def _add_column(con: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
+    have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+    if column in have:
+        return
+    try:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    except sqlite3.OperationalError as err:  # another process added it between our check and ALTER
+        if "duplicate column" not in str(err):
+            raise
 
 
 class Database:
@@ -46,16 +57,24 @@ class Database:
 
     def _ensure(self, con: sqlite3.Connection) -> None:
         missing = [n for n in _SCHEMAS if n not in self._ready]
-        if not missing:
+        if missing:
+            with _lock:
+                for name in missing:
+                    con.executescript(_SCHEMAS[name])
+                    self._ready.add(name)
+        self._ensure_columns(con)
+
+    def _ensure_columns(self, con: sqlite3.Connection) -> None:
+        # After the tables: a column whose table is not registered (yet) waits for a later connect.
+        if all(key in self._ready for key in _COLUMNS):
             return
-        with _lock:
-            for name in missing:
-                con.executescript(_SCHEMAS[name])
-                for table, column, declaration in _COLUMNS.get(name, []):
-                    have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
-                    if column not in have:  # a database from before this column existed
-                        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-                self._ready.add(name)
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for key, (table, column, declaration) in _COLUMNS.items():
+            if key in self._ready or table not in tables:
+                continue
+            with _lock:
+                _add_column(con, table, column, declaration)
+                self._ready.add(key)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

@@ -115,8 +115,11 @@ def analyze(
     reuse: bool = True,
     scorer: Scorer | None = None,
     source_uri: str | None = None,
+    owner: str = "",
 ) -> AnalysisRecord:
     """Analyse one video and keep the result. Reuses a stored result for the same video/model/settings.
+
+    ``owner``: the signed-in address recorded on a new analysis (a reused one keeps its first owner).
 
     Raises a ``VigilError`` subclass for anything a user did wrong; the store is unchanged then.
     """
@@ -163,6 +166,7 @@ def analyze(
         segments=segments,
         moments=moments,
         warnings=warnings,
+        owner=owner,
     )
     if cancel is not None and cancel():
         raise AnalysisCancelled("Analysis cancelled; nothing was saved.")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,11 +27,13 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
+from core.access import Identity, check_source_quota
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import SourceError, VigilError
 from core.outbox import AlertRecord, Outbox
 from core.overlay import ABOVE, ALERT, COOLDOWN, NORMAL, Overlay, annotate
 from core.scorers.base import Evidence, Scorer, ScoringStream
+from core.settings import AccessSettings
 
 log = logging.getLogger("vigil.live")
 
@@ -139,8 +142,10 @@ class LiveProcessor:
         on_alert: Callable[[AlertRecord], None] | None = None,
         clock: Callable[[], float] = time.time,
         idle_stop: float = IDLE_STOP_S,
+        owner: str = "",
     ):
         self.scorer, self.model, self.source = scorer, model, source
+        self.owner = owner  # recorded on every alert ("" without login)
         self.cfg = cfg or AlertConfig()
         self.outbox, self.on_alert = outbox, on_alert
         self.clock, self.idle_stop = clock, idle_stop
@@ -308,7 +313,7 @@ class LiveProcessor:
             view = _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2])
             snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, alert.peak_t)
         try:
-            rec = self.outbox.record(alert, self.model, snapshot, self.cfg)
+            rec = self.outbox.record(alert, self.model, snapshot, self.cfg, owner=self.owner)
         except (OSError, VigilError, ValueError) as err:
             log.exception("could not store an alert")
             with self._lock:
@@ -405,8 +410,8 @@ class ServerSource:
     ``latest()`` is the newest annotated frame for the page to show.
     """
 
-    # Running server sources by id: they are process-wide on purpose (monitoring continues when the
-    # tab that started it is closed, and any session can see and stop it).
+    # Running server sources by id: process-wide on purpose (monitoring continues when the tab that
+    # started it is closed); each records its owner, and only the owner or an admin sees and stops it.
     _active: dict[str, ServerSource] = {}
     _active_lock = threading.Lock()
 
@@ -418,11 +423,13 @@ class ServerSource:
         max_side: int = 640,
         clock: Callable[[], float] = time.monotonic,
         pause: Callable[[float], object] | None = None,
+        owner: str = "",
     ):
         """``clock`` (s) and ``pause(seconds)`` pace a file; tests pass a fake pair (default: monotonic
-        time and a wait that stop() interrupts)."""
-        self.id = f"{int(time.time() * 1000):x}"
+        time and a wait that stop() interrupts). ``owner``: the signed-in address ("" without login)."""
+        self.id = f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:6]}"
         self.started_at = time.time()
+        self.owner = owner
         self.uri = check_live_uri(uri)
         self.processor, self.loop, self.max_side = processor, loop, max_side
         self.is_file = Path(self.uri).is_file()
@@ -434,12 +441,17 @@ class ServerSource:
         self.state = "idle"  # idle | connecting | playing | reconnecting | ended | failed
         self._clock, self._pause = clock, pause or self._stop.wait
 
-    def start(self) -> ServerSource:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="vigil-server-source", daemon=True)
-            self._thread.start()
-            with ServerSource._active_lock:
+    def start(self, quota: AccessSettings | None = None) -> ServerSource:
+        """Start playing. With ``quota``, raises LimitError (nothing started) when the owner or the
+        server already runs as many sources as allowed."""
+        with ServerSource._active_lock:
+            if self._thread is None or not self._thread.is_alive():
+                if quota is not None:
+                    others = [s.owner for s in ServerSource._active.values() if s is not self and s.running]
+                    check_source_quota(others, self.owner, quota)
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="vigil-server-source", daemon=True)
+                self._thread.start()
                 ServerSource._active[self.id] = self
         return self
 
@@ -451,11 +463,21 @@ class ServerSource:
         with ServerSource._active_lock:
             ServerSource._active.pop(self.id, None)
 
+    def stop_by(self, actor: Identity, timeout: float = 5.0) -> None:
+        """``stop`` on behalf of ``actor``: raises PermissionDeniedError unless they own it or are admin."""
+        actor.require_manage(self.owner, "stop this source")
+        self.stop(timeout)
+
     @classmethod
     def active(cls) -> list[ServerSource]:
         """Server sources started and not stopped, oldest first."""
         with cls._active_lock:
             return sorted(cls._active.values(), key=lambda s: s.started_at)
+
+    @classmethod
+    def visible_to(cls, actor: Identity) -> list[ServerSource]:
+        """The running sources ``actor`` may see and stop (their own; every one for an admin), oldest first."""
+        return [s for s in cls.active() if actor.may_manage(s.owner)]
 
     @property
     def label(self) -> str:

@@ -226,6 +226,40 @@ class WebrtcSettings(_Section):
         return [dict(s) for s in v]
 
 
+class AccessSettings(_Section):
+    """Who may sign in, who administers, and the per-user limits (``[access]`` in secrets.toml; login
+    itself is Streamlit's ``[auth]``). Addresses are kept lower-case; core/access.py applies them."""
+
+    allow: tuple[str, ...] = setting(
+        (), "VIGIL_AUTH_ALLOW",
+        "Who may sign in: addresses, '@domain' (that exact domain) or '*', comma-separated; empty = nobody.",
+        "access.allow",
+    )  # fmt: skip
+    admins: tuple[str, ...] = setting(
+        (), "VIGIL_AUTH_ADMINS", "Addresses that may delete or stop anyone's things (always allowed in).",
+        "access.admins",
+    )  # fmt: skip
+    max_sources: int = setting(
+        4, "VIGIL_LIVE_MAX_SOURCES", "Running server-side live sources, all users together.", "access.max_sources",
+        ge=1, le=100,
+    )  # fmt: skip
+    max_sources_per_user: int = setting(
+        2, "VIGIL_LIVE_MAX_SOURCES_PER_USER", "Running server-side live sources per user.",
+        "access.max_sources_per_user", ge=1, le=100,
+    )  # fmt: skip
+    test_emails_per_hour: int = setting(
+        5, "VIGIL_TEST_EMAILS_PER_HOUR", "Test emails one user may send per hour.", "access.test_emails_per_hour",
+        ge=1, le=1000,
+    )  # fmt: skip
+
+    @field_validator("allow", "admins", mode="before")
+    @classmethod
+    def _split(cls, v):
+        if isinstance(v, str):
+            v = v.split(",")
+        return tuple(a.strip().lower() for a in v if a and str(a).strip())
+
+
 # --- the root ------------------------------------------------------------------------------------
 class Settings(BaseSettings):
     """Every setting of Vigil. Paths are resolved (``~`` expanded, relative to the working folder)."""
@@ -254,9 +288,14 @@ class Settings(BaseSettings):
     default_model: str = setting(
         "vigil", "VIGIL_DEFAULT_MODEL", "The model Analyze, Live, Label suggestions and the CLI use unless told."
     )
+    allow_no_login: bool = setting(
+        False, "VIGIL_ALLOW_NO_LOGIN",
+        "1 = serve beyond localhost without [auth] login: anyone who reaches the port can use everything.",
+    )  # fmt: skip
     smtp: SmtpSettings = SmtpSettings()
     alerts: AlertConfig = AlertConfig()
     webrtc: WebrtcSettings = WebrtcSettings()
+    access: AccessSettings = AccessSettings()
 
     @field_validator("models_dirs", "families_path", "label_roots", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.access import Identity
 from core.config import EventConfig, ScoringConfig
 from core.db import Database, register_column, register_schema
 from core.errors import NotFoundError
@@ -77,9 +78,11 @@ CREATE TABLE IF NOT EXISTS thumbnails (
 );
 """,
 )
+# Who ran it (the signed-in address; "" without login or from the CLI). Added after release: a column.
+register_column("analyses", "owner", "TEXT NOT NULL DEFAULT ''")
 # Causes (issue 10): databases made before them get the columns, their rows an empty cause.
-register_column("analyses", "frame_scores", "cause", "TEXT NOT NULL DEFAULT ''")
-register_column("analyses", "segments", "cause", "TEXT NOT NULL DEFAULT ''")
+register_column("frame_scores", "cause", "TEXT NOT NULL DEFAULT ''")
+register_column("segments", "cause", "TEXT NOT NULL DEFAULT ''")
 
 
 @dataclass
@@ -103,6 +106,7 @@ class AnalysisRecord:
     thumbnails: dict[int, Path] = field(default_factory=dict)  # native frame -> image file
     files_dir: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    owner: str = ""  # the signed-in address of who ran it ("" without login)
 
     @property
     def peak(self) -> tuple[float, float]:
@@ -163,7 +167,9 @@ class Store:
             peak, peak_t = rec.peak
             with self.db.connect() as con:
                 con.execute(
-                    "INSERT INTO analyses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO analyses (id, created_at, source_name, source_uri, video_path, video_hash, model, "
+                    "model_version, scoring_key, scoring_json, events_json, meta_json, duration, peak, peak_t, "
+                    "n_segments, frac_anomalous, warnings_json, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         rec.id,
                         rec.created_at,
@@ -183,6 +189,7 @@ class Store:
                         len(rec.segments),
                         rec.frac_anomalous,
                         json.dumps(rec.warnings),
+                        rec.owner,
                     ),
                 )
                 causes = rec.track.causes or [""] * len(rec.track)
@@ -231,6 +238,20 @@ class Store:
                 raise NotFoundError(f"No analysis '{analysis_id}'.")
         shutil.rmtree(self.analyses_dir / analysis_id, ignore_errors=True)
 
+    def delete_by(self, analysis_id: str, actor: Identity) -> None:
+        """``delete`` on behalf of ``actor``: only the analysis's owner or an admin may.
+
+        Raises NotFoundError, or PermissionDeniedError (nothing removed). Owner check and delete are one
+        transaction, so the row cannot change hands in between.
+        """
+        with self.db.connect() as con:
+            row = con.execute("SELECT owner FROM analyses WHERE id=?", (analysis_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No analysis '{analysis_id}'.")
+            actor.require_manage(row["owner"], "delete this analysis")
+            con.execute("DELETE FROM analyses WHERE id=?", (analysis_id,))
+        shutil.rmtree(self.analyses_dir / analysis_id, ignore_errors=True)
+
     def sweep(self) -> int:
         """Remove folders left by interrupted saves. Returns how many were removed."""
         if not self.analyses_dir.is_dir():
@@ -264,10 +285,10 @@ class Store:
         return [(r[0], r[1], r[2]) for r in rows]
 
     def list(self, search: str = "", limit: int = 1000) -> list[dict]:
-        """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments..."""
+        """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments, owner..."""
         q = (
             "SELECT id, created_at, source_name, source_uri, duration, model, model_version, peak, peak_t, "
-            "n_segments, frac_anomalous FROM analyses"
+            "n_segments, frac_anomalous, owner FROM analyses"
         )
         args: tuple = ()
         if search:
@@ -318,4 +339,5 @@ class Store:
             thumbnails={r["frame"]: files_dir / r["path"] for r in thumbs},
             files_dir=files_dir,
             warnings=json.loads(row["warnings_json"]),
+            owner=row["owner"],
         )

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from core.config import ScoringConfig
-from core.families.objects import FAMILIES, FittedScene, ObjectsScorer
+from core.families.objects import FAMILIES
 from core.families.objects.fit import fit_normal
-from core.families.objects.stream import ObjectsStream
+from core.families.objects.stream import FittedScene, ObjectsScorer, ObjectsStream
 from core.families.objects.tracks import track_mean
 from core.registry import ModelSpec
 from core.scorers.base import CAUSES, ModelInfo
@@ -226,3 +226,47 @@ def test_families_and_builtins():
 def test_track_mean(values, track, half, expected):
     out = track_mean(np.array(values, float), np.array(track, int), half)
     np.testing.assert_allclose(out, expected)
+
+
+def dispersal_frames(n: int = 130, flee_at: int = 110, seed: int = 0) -> list[np.ndarray]:
+    """Six people mill about slowly around the centre; at ``flee_at`` all run outwards at once."""
+    bg = _background(seed)
+    people = [_patch(16, 36, i) for i in range(6)]
+    angles = np.linspace(0, 2 * np.pi, 6, endpoint=False) + 0.3
+    centre = np.array([W / 2, H / 2])
+    frames = []
+    for k in range(n):
+        img = bg.copy()
+        for i, p in enumerate(people):
+            d = np.array([np.cos(angles[i]), np.sin(angles[i])])
+            if k < flee_at:
+                sway = _bounce(2.0 * k, 0, 30) - 15  # walking to and fro, 2 px a frame
+                pos = centre + d * np.array([100, 60]) + np.array([sway if i % 2 else -sway, 0.0])
+            else:
+                pos = centre + d * np.array([100, 60]) + d * 6.0 * (k - flee_at)
+            x = int(np.clip(pos[0] - 8, 0, W - 16))
+            y = int(np.clip(pos[1] - 18, 0, H - 36))
+            img[y : y + 36, x : x + 16] = p
+        frames.append(img)
+    return frames
+
+
+def test_people_running_apart_at_once_is_crowd_dispersal():
+    stream = ObjectsScorer(INFO).stream(live=False)
+    scores = run(stream, dispersal_frames())
+    peak = int(np.argmax(scores))
+    assert peak >= 110 and scores[peak] > 0.5 > scores[5:105].max()
+    assert stream.evidence(peak).cause == "crowd dispersal"
+
+
+def test_live_stream_keeps_bounded_state_and_all_scores():
+    from core.families.objects.stream import LIVE_KEEP
+
+    frames, _ = walkers_frames(n=40)
+    live = ObjectsScorer(INFO).stream(live=True)
+    n = LIVE_KEEP + 50
+    for i in range(n):
+        live.update(i / FPS, frames[i % 40] if (i // 40) % 2 == 0 else frames[39 - i % 40])
+    assert len(live.frames) == LIVE_KEEP and len(live.finish()) == n
+    assert len(live.evidence(0).boxes) == 0 and live.evidence(0).culprit == -1  # dropped: empty
+    assert len(live.evidence(n - 1).boxes) > 0 and live.evidence(-1) is live.evidence(n - 1)

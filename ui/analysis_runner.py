@@ -13,6 +13,7 @@ from core.media import playable_video
 from core.sources import check_url, open_source
 from core.store import AnalysisRecord
 from ui import state
+from ui.auth import identity
 from ui.cache import get_scorer, get_store
 from ui.charts import mmss
 
@@ -57,6 +58,7 @@ def run_analysis(
             progress=on_progress,
             scorer=get_scorer(model),
             source_uri=source_uri,
+            owner=identity().owner,
         )
         bar.progress(1.0, text="Preparing playback…")
         try:

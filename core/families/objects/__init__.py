@@ -9,37 +9,48 @@ Kinds (``FAMILIES``):
 - ``person-down``: the person-down cue alone.
 
 The stream API the fusion uses (update / finish / cue_scores / evidence / cut) is documented in
-``core.families.objects.stream``.
+``core.families.objects.stream``. Modules: ``regions`` (moving objects from flow), ``tracks`` (linking
+them), ``norms`` (the usual object), ``falls`` (person down), ``stream`` (scorers), ``fit`` (scene fitter).
+This ``__init__`` stays cheap: the modules load when a model is built or fitted.
 """
 
 from __future__ import annotations
 
-from core.errors import ModelNotFittedError
 from core.families.base import Family
-from core.families.objects.fit import fit_normal
-from core.families.objects.stream import FittedScene, ObjectsScorer, ObjectsStream
-from core.scorers.base import ModelInfo
-
-__all__ = ["FAMILIES", "ObjectsScorer", "ObjectsStream", "FittedScene"]
 
 
-def _info(spec) -> ModelInfo:
+def _info(spec):
+    from core.scorers.base import ModelInfo
+
     return ModelInfo(spec.name, spec.version, spec.description, "objects")
 
 
-def _build_objects(spec, resolve) -> ObjectsScorer:
+def _build_objects(spec, resolve):
+    from core.families.objects.stream import ObjectsScorer
+
     return ObjectsScorer(_info(spec))
 
 
-def _build_fitted(spec, resolve) -> ObjectsScorer:
+def _build_fitted(spec, resolve):
+    from core.errors import ModelNotFittedError
+    from core.families.objects.stream import FittedScene, ObjectsScorer
+
     artifact = spec.params.get("artifact")
     if not artifact:
         raise ModelNotFittedError(f"Model '{spec.name}' has no fitted artifact.")
     return ObjectsScorer(_info(spec), FittedScene.load(resolve(artifact)))
 
 
-def _build_person_down(spec, resolve) -> ObjectsScorer:
+def _build_person_down(spec, resolve):
+    from core.families.objects.stream import ObjectsScorer
+
     return ObjectsScorer(_info(spec), objects=False, person_down=True)
+
+
+def _fit_normal(sources, scoring, progress):
+    from core.families.objects.fit import fit_normal
+
+    return fit_normal(sources, scoring, progress)
 
 
 FAMILIES: list[Family] = [
@@ -63,6 +74,7 @@ FAMILIES: list[Family] = [
                 "params": {},
             },
         ),
+        evaluate_by_default=("frames",),
     ),
     Family(
         kind="objects-fitted",
@@ -72,7 +84,8 @@ FAMILIES: list[Family] = [
             "train it on videos of one camera with nothing unusual in them."
         ),
         build=_build_fitted,
-        fit_normal=fit_normal,
+        fit_normal=_fit_normal,
+        evaluate_by_default=("frames",),
     ),
     Family(
         kind="person-down",

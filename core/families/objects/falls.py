@@ -1,17 +1,18 @@
 """Person down: a tracked foreground blob that turns from standing (tall) to lying (wide) and stays.
 
 Optical flow cannot see a person who lies still, so this cue uses its own foreground: a MOG2
-background model on the same small grey copy the flow uses (a lying person stays foreground for
-about ``history`` frames before the model absorbs them). Blobs are tracked from frame to frame by box
-overlap. A track is *standing* when, over at least ``stand_s`` seconds, its median height/width is
-at least ``stand_ratio``; it is *down* when its box then becomes wide (width/height >= ``lie_ratio``),
-at most ``drop`` of its standing height, with an area within 0.4..1.8x its standing area (two walkers
-side by side make a wide box too, but with twice the area).
+background model on the same small grey copy the flow uses, updated 5 times a second (a lying person
+stays foreground for about 20 s before the model absorbs them: see ``setBackgroundRatio`` below).
+Blobs are tracked from look to look by box overlap. A track is *standing* when, over at least
+``stand_s`` seconds, its median height/width is at least ``stand_ratio``; it is *down* when its box then
+becomes wide (width/height >= ``lie_ratio``), at most ``drop`` of its standing height, with an area
+within 0.4..1.8x its standing area (two walkers side by side make a wide box too, but with twice the area).
 
 ``raw`` is the number of seconds the track has stayed down; the score is ``calibrate(raw, HOLD_S)``:
 0.5 means "has lain for HOLD_S (1 s) after standing", 0.75 two seconds.
 
-Cost: ~1 ms a frame at 224 px (MOG2 + connected components + a few boxes in Python).
+Cost: ~2 ms a look at 224 px (MOG2 + connected components + a few boxes in Python), 5 looks a second
+(``STEP_S``); between looks the last result holds (its time down keeps counting).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ HOLD_S = 1.0
 MAX_MISSING_S = 1.0  # a track unseen for longer is dropped
 HISTORY_S = 4.0  # how much of a track's shape history is kept
 INIT_FRAMES = 5
+STEP_S = 0.2  # seconds between two looks at the foreground (5 a second)
 
 
 @dataclass
@@ -59,7 +61,7 @@ class PersonDownDetector:
         drop: float = 0.75,
         stand_s: float = 1.0,
         min_area: float = 0.002,
-        history: int = 300,
+        history: int = 150,
     ):
         self.stand_ratio, self.lie_ratio, self.drop, self.stand_s = stand_ratio, lie_ratio, drop, stand_s
         self.min_area, self.history = min_area, history
@@ -70,10 +72,12 @@ class PersonDownDetector:
         """Forget the background and the tracks (a scene cut)."""
         self._bg = cv2.createBackgroundSubtractorMOG2(history=self.history, varThreshold=25, detectShadows=False)
         # A still object joins the background once the old background's weight falls below this ratio:
-        # after ln(ratio)/ln(1 - 1/history) frames: 0.9 (OpenCV's default) ~3 s, 0.5 ~20 s at 10 fps.
+        # after ln(ratio)/ln(1 - 1/history) looks: 0.9 (OpenCV's default) ~3 s, 0.5 ~20 s at 5 looks a second.
         self._bg.setBackgroundRatio(0.5)
         self._tracks: list[_Track] = []
         self._frames = 0
+        self._last_t: float | None = None
+        self._last_result: tuple[float, np.ndarray | None] = (0.0, None)
 
     def _blobs(self, gray: np.ndarray) -> np.ndarray:
         self._frames += 1
@@ -91,6 +95,15 @@ class PersonDownDetector:
         return np.stack([st[:, 0], st[:, 1], st[:, 0] + st[:, 2], st[:, 1] + st[:, 3], st[:, 4]], axis=1)
 
     def update(self, t: float, gray: np.ndarray) -> tuple[float, np.ndarray | None]:
+        # A fall and a person staying down take seconds: STEP_S between looks halves the cost at 10 fps.
+        if self._last_t is not None and t - self._last_t < STEP_S - 1e-6 and t >= self._last_t:
+            best = self._last_result
+            return (best[0] + (t - self._last_t) if best[1] is not None else 0.0), best[1]
+        self._last_t = t
+        self._last_result = self._look(t, gray)
+        return self._last_result
+
+    def _look(self, t: float, gray: np.ndarray) -> tuple[float, np.ndarray | None]:
         blobs = self._blobs(gray)
         free = np.ones(len(blobs), bool)
         for tr in sorted(self._tracks, key=lambda k: -(k.box[2] - k.box[0]) * (k.box[3] - k.box[1])):
@@ -117,17 +130,20 @@ class PersonDownDetector:
     def _observe(self, tr: _Track, t: float, blob: np.ndarray) -> None:
         tr.box, tr.last_t = blob[:4].copy(), t
         w, h, area = blob[2] - blob[0], blob[3] - blob[1], blob[4]
-        tr.shapes.append((t, w, h, area))
+        if tr.down_since is None:
+            # Standing: over the history before this frame (>= stand_s long) the track was mostly tall.
+            # Plain Python medians: a few dozen numbers per track, where numpy's call overhead dominates.
+            past = tr.shapes
+            if len(past) >= 3 and past[-1][0] - past[0][0] >= self.stand_s:
+                ratios = sorted(s[2] / max(s[1], 1.0) for s in past)
+                if ratios[len(ratios) // 2] >= self.stand_ratio:
+                    heights = sorted(s[2] for s in past)
+                    areas = sorted(s[3] for s in past)
+                    tr.standing = (float(heights[len(past) // 2]), float(areas[len(past) // 2]))
+        tr.shapes.append((t, float(w), float(h), float(area)))
         while tr.shapes and tr.shapes[0][0] < t - HISTORY_S:
             tr.shapes.popleft()
-        sh = np.array(tr.shapes)
         if tr.down_since is None:
-            # Standing: the track's shape over the last stand_s seconds (before this frame) was tall.
-            past = sh[(sh[:, 0] >= t - self.stand_s - HISTORY_S) & (sh[:, 0] < t)]
-            if len(past) and past[-1, 0] - past[0, 0] >= self.stand_s:
-                ratio = np.median(past[:, 2] / np.maximum(past[:, 1], 1))
-                if ratio >= self.stand_ratio:
-                    tr.standing = (float(np.median(past[:, 2])), float(np.median(past[:, 3])))
             if tr.standing is not None and self._lying(w, h, area, tr.standing):
                 tr.down_since = t
         elif not self._lying(w, h, area, tr.standing):  # type: ignore[arg-type]

@@ -12,12 +12,14 @@ from core.families.base import FitResult, ProgressFn
 from core.families.objects.norms import ObjectNorms, ObjectTable
 from core.families.objects.regions import MovingObjects, RegionExtractor
 from core.families.objects.stream import (
+    MIN_SHOT_OBJECTS,
     SMOOTH_S,
+    SPEED_POWER_SELF,
     TRACK_HALF,
     FittedScene,
     ObjectsScorer,
     frame_values,
-    object_values,
+    scored_objects,
 )
 from core.families.objects.tracks import TrackLinker, track_mean
 from core.scorers.base import ModelInfo
@@ -53,18 +55,19 @@ def fit_scene(videos: Sequence[tuple[list[MovingObjects], list[float]]], size: t
             f"The normal footage holds only {len(table)} moving objects; the objects model needs at least 50 "
             "(more or longer videos of the scene with people moving)."
         )
-    norms = ObjectNorms.fit(table, *GRID)
+    scene = FittedScene(ObjectNorms.fit(table, *GRID), 1.0, W_SIZE)
     per_frame = []
     for objs, times in videos:
         linker = TrackLinker()
         tab = ObjectTable.from_frames(objs, *size, [linker.update(o) for o in objs])
-        v, _ = object_values(norms, tab, W_SIZE)
+        own = ObjectNorms.fit(tab, 1, 1, SPEED_POWER_SELF) if len(tab) >= MIN_SHOT_OBJECTS else None
+        v, _, _ = scored_objects(tab, scene, own)
         v = track_mean(v, tab.track, TRACK_HALF)  # type: ignore[arg-type]
         fv, _ = frame_values(v, tab.frame, len(objs))
         per_frame.append(smooth(fv, np.asarray(times, np.float64), SMOOTH_S) if len(objs) > 1 else fv)
     allv = np.concatenate(per_frame)
-    ref = float(np.percentile(allv, REF_Q))
-    return FittedScene(norms, max(ref, 0.5), W_SIZE)
+    scene.ref = max(float(np.percentile(allv, REF_Q)), 0.5)
+    return scene
 
 
 def fit_normal(sources, scoring, progress: ProgressFn | None = None) -> FitResult:
