@@ -2,6 +2,7 @@
 
     nice -n 10 .venv/bin/python benchmarks/fight_eval.py            # ~20 min on 2 cores (features cached)
     nice -n 10 .venv/bin/python benchmarks/fight_eval.py --quick    # a small grid, a few minutes
+    nice -n 10 .venv/bin/python benchmarks/fight_eval.py --tta --out benchmarks/results/fights_loso_tta.json
 
 Sources come from ../shared/data/fights/videos.txt (clips listed under two sources join them; clips not
 listed there, nofi062-nofi091, form one extra group). For every outer split the new head's choices
@@ -28,6 +29,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -99,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--inner-folds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a small grid (4 fitting candidates)")
+    ap.add_argument("--tta", action="store_true", help="also offer a flipped test view (2x MoViNet cost)")
     ap.add_argument("--stream-check", type=int, default=3, help="held-out videos run through the real stream")
     ap.add_argument("--out", default=str(RESULTS / "fights_loso.json"))
     args = ap.parse_args(argv)
@@ -110,15 +113,17 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from core.evaluate import load_video_dataset
-    from core.families.fight.fit import DEFAULT_GRID, Grid, build_library, grouped_kfold, loso_splits
+    from core.dataset import load_labelled
+    from core.families.fight.fit import DEFAULT_GRID, TTA_GRID, build_library, grouped_kfold, loso_splits
     from core.families.fight.protocol import evaluate
     from core.registry import weight_path
     from core.sources import open_source
 
     t0 = time.time()
-    grid = Grid(features=("emb+logp",), train_views=(("full",), ("full", "flip"))) if args.quick else DEFAULT_GRID
-    items = load_video_dataset(data, groups_file=data / "videos.txt")
+    grid = TTA_GRID if args.tta else DEFAULT_GRID
+    if args.quick:
+        grid = replace(grid, features=("emb+logp",), train_views=(("full",), ("full", "flip")))
+    items = load_labelled(data, groups_file=data / "videos.txt")
     labels = np.array([it.label for it in items])
     groups = np.array([it.group for it in items])
     sources = [open_source(it.path) for it in items]

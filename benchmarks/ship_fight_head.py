@@ -50,8 +50,7 @@ def main() -> int:
 
     from core.families.fight import KIND, fight_videos
     from core.families.fight.fit import DEFAULT_GRID, build_library, select_and_fit
-    from core.registry import weight_card_entry as _weight_card_entry
-    from core.registry import weight_path
+    from core.registry import weight_card_entry, weight_path
     from core.sources import open_source
 
     results = json.loads((REPO / "benchmarks" / "results" / "fights_loso.json").read_text())
@@ -96,7 +95,7 @@ def main() -> int:
         "(fight as likely as not). Leave-one-source-out video ROC AUC "
         f"{metrics['loso_auc']:.3f} on the Surveillance Camera Fight clips.",
         "featurizer": "movinet-a0",
-        "weights": [_weight_card_entry("movinet_a0_stream_int8.tflite")],
+        "weights": [weight_card_entry("movinet_a0_stream_int8.tflite")],
         "params": {
             "artifact": artifact.name,
             "artifact_sha256": hashlib.sha256(artifact.read_bytes()).hexdigest(),

@@ -191,3 +191,16 @@ def test_shipped_card_reports_leave_one_source_out():
     assert head.platt != (1.0, 0.0)  # calibrated
     v1 = json.loads((REPO / "models" / "fight-movinet-v1.vigil.json").read_text())
     assert v1["name"] == "fight-movinet-v1" and v1["kind"] == "movinet-logistic"
+
+
+def test_both_versions_load_by_name(monkeypatch):
+    _need_shared()
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(MODELS))
+    import core.families.fight  # noqa: F401  (registers the kind where the registry does not discover families)
+    from core.families.fight.stream import FightScorer
+    from core.registry import load_scorer
+
+    new, old = load_scorer("fight-movinet"), load_scorer("fight-movinet-v1")
+    assert isinstance(new, FightScorer) and new.info.version == "2"
+    assert not isinstance(old, FightScorer) and old.info.name == "fight-movinet-v1"
+    assert new.info.preferred_fps == 5.0
