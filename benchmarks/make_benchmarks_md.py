@@ -256,7 +256,7 @@ def realistic_section() -> list[str]:
         + " ("
         + ", ".join(r["splits"]["report"][:1])
         + ", ... are *report*). `vigil`'s fight cue on a compilation "
-        "was fitted without its sources; `fight-movinet (shipped)` saw every source.",
+        "was fitted without its sources; the shipped `fight-movinet` heads (v1 old, v2 new) saw every source.",
         "",
         "| model | part | events | found | recall | false | false / 10 min | cut starts | frame AUC | minutes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
