@@ -186,7 +186,7 @@ def fight_folds(fights_dir: Path) -> dict[str, int]:
 
 def _fight_groups(fights_dir: Path) -> dict[str, str]:
     """Clip stem -> source group for every clip in fight/ and noFight/ (clips videos.txt does not list share
-    one group, as in core.evaluate: they may come from one source)."""
+    one group, as in core.dataset: they may come from one source)."""
     from core.dataset import UNLISTED_GROUP, read_source_groups
 
     listed = read_source_groups(fights_dir / "videos.txt")
