@@ -212,7 +212,7 @@ def test_a_cue_that_handles_cuts_keeps_one_stream_and_gives_several_inputs(tmp_p
     )
     _, t, score, stream = _score(open_source(path), scorer, ScoringConfig(fps=10), None, None)
     assert len(made) == 1 and [n for _, n in made[0].cut_at] == [60]  # told of the cut before frame 60
-    assert stream.input_names == ["motion", "objects", "person_down"]
+    assert stream.input_names == ["objects", "person_down"]  # with the objects cue, no frame-level motion cue
     assert score[90:100].min() > 0.8
     ev = stream.evidence(95)
     assert ev.cause == "unusual object" and ev.culprit == 0
