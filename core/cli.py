@@ -279,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="score one video (file, frame folder or link) and export the results")
     a.add_argument("source")
-    a.add_argument("--model", default="motion")
+    a.add_argument("--model", default=None, help="default: VIGIL_DEFAULT_MODEL (vigil)")
     scoring_flags(a)
     a.add_argument("--threshold", type=float, default=0.5)
     a.add_argument("--min-duration", type=float, default=1.0)
@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="decode-only vs full-analysis throughput on one file")
     b.add_argument("source")
-    b.add_argument("--model", default="motion")
+    b.add_argument("--model", default=None, help="default: VIGIL_DEFAULT_MODEL (vigil)")
     scoring_flags(b)
     b.add_argument("--rounds", type=int, default=2)
     b.add_argument("--json")
