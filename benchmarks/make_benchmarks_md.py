@@ -202,6 +202,9 @@ def run_parts(names: list[str], ns: argparse.Namespace) -> list[str]:
             continue
         print(f"== {name}", file=sys.stderr, flush=True)
         load0, t0 = os.getloadavg()[0], time.perf_counter()
+        # The code the part runs is the tree at its start.
+        commit = _git("rev-parse", "--short", "HEAD")
+        dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "core", "benchmarks/*.py"))
         try:
             PARTS[name](ns)
         except Exception as e:  # a crashed part is reported, the others still run; its old JSON is left alone
@@ -213,10 +216,8 @@ def run_parts(names: list[str], ns: argparse.Namespace) -> list[str]:
         run.setdefault("parts", {})[name] = {
             "seconds": round(time.perf_counter() - t0, 1),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "commit": _git("rev-parse", "--short", "HEAD"),
-            "uncommitted_changes": bool(
-                _git("status", "--porcelain", "--untracked-files=no", "--", "core", "benchmarks")
-            ),
+            "commit": commit,
+            "uncommitted_changes": dirty,
             "load_average_start": round(load0, 1),
             "nice": os.nice(0),
             "quick": bool(ns.quick) if name == "ped2" else None,
@@ -656,8 +657,8 @@ def _batch_section(b: dict | None) -> list[str]:
         f"{b['footage_hours_per_hour_per_core']:.1f} footage-hours per hour per core "
         f"({b['footage_hours_per_cpu_hour']:.1f} per CPU-hour of a worker).**",
         "",
-        f"`benchmarks/batch_bench.py`: {b['videos']} videos ({b['footage_hours'] * 60:.1f} min of footage) from "
-        f"`../shared`, model `{b['model']}`, each configuration into a fresh store, configurations interleaved, "
+        f"`benchmarks/batch_bench.py`: {b['videos']} videos ({b['footage_hours'] * 60:.1f} min of footage), "
+        f"model `{b['model']}`, each configuration into a fresh store, configurations interleaved, "
         f"median of {rounds} rounds (rates over the scoring time; start-up apart). Load average "
         f"{b['load_average'][0]:.1f} at start, {b['load_average'][1]:.1f} at end: on a shared machine the wall-clock "
         "ratios depend on the neighbours; *cores granted* (worker CPU s / wall s) says how much CPU the workers "
@@ -674,9 +675,10 @@ def _batch_section(b: dict | None) -> list[str]:
     lines += [
         "",
         f"Driver CPU (saving every result) is {b['driver_cpu_share_local_2']:.1%} of the workers' CPU at local x2; "
-        f"Ray's workers spend {b['worker_cpu_ray_vs_local_2']:+.1%} CPU per footage against local's. Sizing: an "
-        f"archive of H footage-hours needs about H / {b['footage_hours_per_hour_per_core']:.1f} core-hours with "
-        f"`{b['model']}`.",
+        f"Ray's workers score {b['worker_cpu_ray_vs_local_2']:+.1%} footage per CPU-hour against local's. Sizing "
+        f"with `{b['model']}`: an archive of H footage-hours needs about H / "
+        f"{b['footage_hours_per_hour_per_core']:.1f} core-hours at the wall-clock rate measured here, or H / "
+        f"{b['footage_hours_per_cpu_hour']:.1f} CPU-hours on cores nobody else uses (the workers' own CPU time).",
         "",
     ]
     return lines
