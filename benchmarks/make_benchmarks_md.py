@@ -270,6 +270,15 @@ def realistic_section() -> list[str]:
                     f"{m['false_segments']} | {m['false_per_10min']:.2f} | {m['cut_starts']} | {m['frame_auc']:.3f} | "
                     f"{m['minutes']:.1f} |"
                 )
+    v, tv = r["report"].get("vigil"), r.get("tune", {}).get("vigil")
+    if v and tv and "normal_above_line" in v["all"]:
+        q = r["fusion"]["quantile"]
+        lines += [
+            "",
+            f"The default model's 0.5 line (calibrated on *tune*: {1 - q:.3f} of normal moments above it, smoothed): "
+            f"tune {tv['all']['normal_above_line']:.4f}, report {v['all']['normal_above_line']:.4f} (Ped2 "
+            f"{v['ped2']['normal_above_line']:.4f}, fight compilations {v['fights']['normal_above_line']:.4f}).",
+        ]
     lines += [
         "",
         "Targets for the default model: recall >= 0.80 with <= 2 false segments per 10 minutes, no segment "
