@@ -170,6 +170,7 @@ def evaluate(uploads, runs: dict[str, tuple[np.ndarray, np.ndarray, list[str] | 
     per_kind: dict[str, list] = {"ped2": [], "fights": []}
     labels: dict[str, list] = {"ped2": [], "fights": []}
     scores: dict[str, list] = {"ped2": [], "fights": []}
+    above: dict[str, list] = {"ped2": [], "fights": []}  # normal moments whose smoothed score is above the line
     details = []
     for up in uploads:
         t, s, causes = runs[up.name]
@@ -179,6 +180,7 @@ def evaluate(uploads, runs: dict[str, tuple[np.ndarray, np.ndarray, list[str] | 
         per_kind[up.kind].append(c)
         labels[up.kind].append(up.labels_at(t))
         scores[up.kind].append(s)
+        above[up.kind].append(track.smoothed[~up.labels_at(t)] > cfg.threshold)
         details.append(
             {
                 "upload": up.name,
@@ -210,6 +212,9 @@ def evaluate(uploads, runs: dict[str, tuple[np.ndarray, np.ndarray, list[str] | 
             "cut_starts": p.cut_starts,
             "minutes": p.duration / 60.0,
             "frame_auc": pooled_frame_auc(lab, sc),
+            "normal_above_line": float(
+                np.mean(np.concatenate(above[kind] if kind != "all" else above["ped2"] + above["fights"]))
+            ),
         }
     out["uploads"] = details
     return out
@@ -324,6 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(results, "report"))
     default = results.get("vigil") or results.get("vigil (no weights)")
+    tuned = tune_results.get("vigil") or tune_results.get("vigil (no weights)")
+    if default and tuned:
+        print(
+            f"\nCalibration (0.5 line): share of normal moments whose smoothed score is above 0.5 — tune "
+            f"{tuned['all']['normal_above_line']:.4f}, report {default['all']['normal_above_line']:.4f} (meaning: "
+            f"{1 - fusion.quantile:.4f}; ped2 {default['ped2']['normal_above_line']:.4f}, fights "
+            f"{default['fights']['normal_above_line']:.4f})"
+        )
     if default:
         a = default["all"]
         print(

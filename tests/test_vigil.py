@@ -216,3 +216,14 @@ def test_a_cue_that_handles_cuts_keeps_one_stream_and_gives_several_inputs(tmp_p
     assert score[90:100].min() > 0.8
     ev = stream.evidence(95)
     assert ev.cause == "unusual object" and ev.culprit == 0
+
+
+def test_a_hard_cut_stays_low_for_the_default_as_shipped_without_weights(tmp_path):
+    from core.families.vigil import load_fusion
+
+    spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})
+    scorer = build_vigil(spec, None, fusion=load_fusion())  # objects + person down + cuts, the shipped fusion
+    assert "objects" in scorer.info.version
+    _, t, score, stream = _score(open_source(_cut_clip(tmp_path)), scorer, ScoringConfig(fps=10), None, None)
+    assert stream.cuts == pytest.approx([6.0], abs=0.11)
+    assert score[np.abs(t - 6.0) <= 1.0].max() < 0.5
