@@ -73,8 +73,9 @@ def _write(name: str, data: dict) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, default=float))
 
 
-def _script(name: str, *args: str) -> Callable[[argparse.Namespace], None]:
-    """A part that runs a component script as a subprocess; its stdout is echoed and kept as results/NAME.log."""
+def _script(name: str, *args: str, log: str = "") -> Callable[[argparse.Namespace], None]:
+    """A part that runs a component script as a subprocess; its stdout is echoed and kept as results/LOG.log
+    (default: the script's name)."""
 
     def run(ns: argparse.Namespace) -> None:
         cmd = [sys.executable, str(BENCH / name), *args]
@@ -86,10 +87,10 @@ def _script(name: str, *args: str) -> Callable[[argparse.Namespace], None]:
             print(line, end="", flush=True)
             lines.append(line)
         rc = proc.wait()
-        log = RESULTS / f"{Path(name).stem}.log"
-        log.write_text("".join(lines))
+        kept = RESULTS / f"{log or Path(name).stem}.log"
+        kept.write_text("".join(lines))
         if rc != 0:
-            raise RuntimeError(f"{name} exited with status {rc} (its output: {log.relative_to(REPO)})")
+            raise RuntimeError(f"{name} exited with status {rc} (its output: {kept.relative_to(REPO)})")
 
     return run
 
@@ -183,7 +184,13 @@ PARTS: dict[str, Callable[[argparse.Namespace], None]] = {
     "fights_loso": _script("fight_eval.py", "--out", str(RESULTS / "fights_loso.json")),
     "realistic": _script("realistic_uploads.py", "--json", str(RESULTS / "realistic.json")),
     "realistic_noweights": _script(
-        "realistic_uploads.py", "--models", "vigil", "--no-weights", "--json", str(RESULTS / "realistic_noweights.json")
+        "realistic_uploads.py",
+        "--models",
+        "vigil",
+        "--no-weights",
+        "--json",
+        str(RESULTS / "realistic_noweights.json"),
+        log="realistic_uploads_noweights",
     ),
     "batch": _script("batch_bench.py", "--json", str(RESULTS / "batch.json")),
 }
