@@ -640,8 +640,9 @@ def _throughput_section(tp: dict | None, live: dict | None, obj: dict | None, pe
             f"Live (`benchmarks/live_bench.py`: a simulated {live['size']} camera feeding the real Live processor "
             f"for 20 s): model {live['model']}, camera {live['camera_fps']} fps, processed {live['processed_fps']} "
             f"fps, score latency {live['latency_ms_median']} ms median / {live['latency_ms_p95']} ms p95, callback "
-            f"{live['callback_ms_median']} ms median, {live['dropped']} of {live['frames_in']} frames dropped "
-            f"(the processor skips frames while busy), unpaced stream ceiling {live.get('raw_update_fps', '–')} fps. "
+            f"{live['callback_ms_median']} ms median; {live['frames_scored']} of {live['frames_in']} camera frames "
+            f"scored, {live['dropped']} dropped (the processor skips frames while busy; *processed fps* is its own "
+            f"recent-rate figure), unpaced stream ceiling {live.get('raw_update_fps', '–')} fps. "
             "This is the processor, not a browser: the picture's frame rate over WebRTC is not measured here.",
             "",
         ]
