@@ -49,6 +49,7 @@ TARGET_LOSO = 0.90
 TARGET_PED2_NO_TRAINING, TARGET_PED2_FITTED = 0.90, 0.93
 TARGET_REALTIME_640 = 10.0
 TARGET_LIVE_FPS = 15.0
+LIVE_SECONDS = 20
 TARGET_BATCH_RATIO, TARGET_RAY_GAP = 1.7, 0.15
 FITTED_ON_PED2 = {"motion-fitted", "movinet-knn", "pose-lstm-ae"}  # kinds with a normality fitter
 
@@ -170,7 +171,7 @@ def _part_live(ns: argparse.Namespace) -> None:
         from make_clip import make
 
         make(str(SHARED / "data" / "clips" / "vtest.avi"), str(CLIP640))
-    args = ["--model", "vigil", "--fps", "25", "--seconds", "20", "--source", str(CLIP640)]
+    args = ["--model", "vigil", "--fps", "25", "--seconds", str(LIVE_SECONDS), "--source", str(CLIP640)]
     _script("live_bench.py", *args, "--json", str(RESULTS / "live.json"))(ns)
 
 
@@ -604,13 +605,15 @@ def _throughput_section(tp: dict | None, live: dict | None, obj: dict | None, pe
         return _missing(title, "throughput")
     lines = [f"## {title}", ""]
     v = tp["clip640"].get("vigil")
+    live_rate = min(live["processed_fps"], live["frames_scored"] / LIVE_SECONDS) if live else 0.0
     if v:
         lines += [
             f"**Default model `vigil` on 640x480 25-fps footage: {v['analysis_realtime_factor']:.1f}x real time "
             f"offline (target >= {TARGET_REALTIME_640:g}x: {_ok(v['analysis_realtime_factor'] >= TARGET_REALTIME_640)})"
             + (
-                f"; Live: {live['processed_fps']:.1f} processed fps with the camera at {live['camera_fps']:.1f} fps "
-                f"(target >= {TARGET_LIVE_FPS:g}: {_ok(live['processed_fps'] >= TARGET_LIVE_FPS)})"
+                f"; Live: {live['frames_scored'] / LIVE_SECONDS:.1f} frames scored a second (the processor's own "
+                f"rate {live['processed_fps']:.1f}) with the camera at {live['camera_fps']:.1f} fps (target >= "
+                f"{TARGET_LIVE_FPS:g}: {_ok(live_rate >= TARGET_LIVE_FPS)})"
                 if live
                 else ""
             )
@@ -638,8 +641,9 @@ def _throughput_section(tp: dict | None, live: dict | None, obj: dict | None, pe
     if live:
         lines += [
             f"Live (`benchmarks/live_bench.py`: a simulated {live['size']} camera feeding the real Live processor "
-            f"for 20 s): model {live['model']}, camera {live['camera_fps']} fps, processed {live['processed_fps']} "
-            f"fps, score latency {live['latency_ms_median']} ms median / {live['latency_ms_p95']} ms p95, callback "
+            f"for {LIVE_SECONDS} s): model {live['model']}, camera {live['camera_fps']} fps, processed "
+            f"{live['processed_fps']} fps, score latency {live['latency_ms_median']} ms median / "
+            f"{live['latency_ms_p95']} ms p95, callback "
             f"{live['callback_ms_median']} ms median; {live['frames_scored']} of {live['frames_in']} camera frames "
             f"scored, {live['dropped']} dropped (the processor skips frames while busy; *processed fps* is its own "
             f"recent-rate figure), unpaced stream ceiling {live.get('raw_update_fps', '–')} fps. "
