@@ -50,6 +50,7 @@ def stored_ids(store: Store) -> set[str]:
     return {r["id"] for r in store.list()}
 
 
+@pytest.mark.slow
 def test_local_batch_stores_each_video_as_analyze_does_and_a_rerun_does_no_new_work(archive):
     store = Store()
     sources = collect_videos([archive])
@@ -85,6 +86,7 @@ def _other_db(store: Store):
     return Database(store.db.root.parent / "reference" / "vigil.sqlite")
 
 
+@pytest.mark.slow
 def test_cancel_keeps_finished_videos_and_no_half_record_and_a_resume_does_the_rest(archive):
     store = Store()
     sources = [s for s in collect_videos([archive]) if not s.endswith("broken.mp4")]
@@ -112,6 +114,7 @@ def test_cancel_keeps_finished_videos_and_no_half_record_and_a_resume_does_the_r
     assert jobs.get(summary.job_id).status == "done"
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_mid_video_is_retried_once_then_reported(tmp_path, make_video, vtest):
     store = Store()
     killed_once = tmp_path / "once.avi"
@@ -144,6 +147,7 @@ def test_a_worker_that_dies_mid_video_is_retried_once_then_reported(tmp_path, ma
     assert {r["source_name"] for r in store.list()} == {"once.avi", *(c.name for c in short)}
 
 
+@pytest.mark.slow
 def test_dead_link_and_missing_listed_file_fail_alone(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
@@ -195,6 +199,7 @@ def run_cli(*args: str, env_extra: dict | None = None, timeout: float = 240) -> 
     )
 
 
+@pytest.mark.slow
 def test_cli_batch_json_summary_and_no_ray_import_on_the_local_path(archive, tmp_path):
     out = tmp_path / "summary.json"
     # run the CLI's main in a fresh interpreter and check which modules it imported
@@ -247,6 +252,7 @@ def test_cli_bad_input_is_one_line_exit_2_and_nothing_stored(archive, tmp_path, 
         assert Store(Database(db)).list() == [] and JobStore(Database(db)).list() == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_videos_and_exits_130(archive, vigil_env):
     proc = subprocess.Popen(
         [PY, "-m", "core", "batch", str(archive), "--workers", "1", "--quiet"],

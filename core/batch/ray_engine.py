@@ -104,7 +104,13 @@ class RayEngine:
         except Exception as err:
             self._shutdown()
             where = self.address or "this machine"
-            raise ClusterUnreachableError(f"Cannot start or join Ray on {where}: {one_line(err)}") from None
+            hint = (
+                " (a cluster with token authentication needs RAY_AUTH_MODE=token and its token in RAY_AUTH_TOKEN "
+                "or RAY_AUTH_TOKEN_PATH)"
+                if self.address
+                else ""
+            )
+            raise ClusterUnreachableError(f"Cannot start or join Ray on {where}: {one_line(err)}{hint}") from None
         try:
             self._check_resources()
             self._cls = _actor_class(ray).options(num_cpus=1, num_gpus=self.gpus_per_worker or 0)
