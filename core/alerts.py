@@ -20,79 +20,17 @@ and by the cooldown.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from core.config import validated
-from core.errors import ConfigError
 from core.events import ScoreTrack, SegmentTracker, TrailingMean
+from core.settings import AlertConfig  # the rule's settings live in the settings root (VIGIL_ALERT_*)
+
+__all__ = ["AlertConfig", "Alert", "Suppressed", "RuleState", "RuleStatus", "SustainedRule", "backtest"]
 
 CAP_WINDOW_S = 3600.0
 DEFAULT_SOURCE = "camera"
-
-# Environment variables that override AlertConfig defaults (name -> field).
-ENV_OVERRIDES = {
-    "VIGIL_ALERT_THRESHOLD": "threshold",
-    "VIGIL_ALERT_SECONDS": "seconds",
-    "VIGIL_ALERT_COOLDOWN": "cooldown",
-    "VIGIL_ALERT_CAP": "cap_per_hour",
-    "VIGIL_ALERT_SMOOTH": "smooth_seconds",
-}
-
-
-class AlertConfig(BaseModel):
-    """Settings of the sustained-anomaly rule. Seconds for durations, 0..1 for scores."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    threshold: float = Field(
-        0.6, ge=0.0, le=1.0, description="An episode starts when the smoothed score rises above this (0..1)."
-    )
-    hysteresis: float = Field(
-        0.1, ge=0.0, le=1.0, description="It ends when the smoothed score falls below threshold - hysteresis."
-    )
-    seconds: float = Field(
-        3.0, ge=0.0, le=3600.0, description="Alert when an episode has lasted this long (s): the 'N seconds'."
-    )
-    cooldown: float = Field(
-        120.0, ge=0.0, le=86400.0, description="After an alert, a source stays quiet this long (s)."
-    )
-    cap_per_hour: int = Field(
-        10, ge=1, le=1000, description="Most alert emails per hour; beyond it one digest summarises the rest."
-    )
-    smooth_seconds: float = Field(
-        1.0, ge=0.0, le=30.0, description="Width of the trailing (causal) moving average of the score (s)."
-    )
-
-    @model_validator(mode="after")
-    def _band_fits(self) -> AlertConfig:
-        if self.hysteresis > self.threshold:
-            raise ValueError("hysteresis must not exceed the threshold")
-        return self
-
-    @property
-    def off_threshold(self) -> float:
-        return self.threshold - self.hysteresis
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> AlertConfig:
-        """Defaults, then ``VIGIL_ALERT_*`` variables, then ``overrides``. Raises ConfigError."""
-        env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        for var, name in ENV_OVERRIDES.items():
-            raw = env.get(var, "").strip()
-            if not raw:
-                continue
-            try:
-                values[name] = int(raw) if name == "cap_per_hour" else float(raw)
-            except ValueError:
-                raise ConfigError(f"{var}={raw!r} is not a number.") from None
-        values.update(overrides)
-        return validated(cls, **values)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

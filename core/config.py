@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import ConfigError
+from core.settings import PROJECT_ROOT, settings, validated
+
+__all__ = ["ScoringConfig", "EventConfig", "SourceLimits", "AnalysisConfig", "validated", "data_dir"]
 
 
 class _Strict(BaseModel):
@@ -65,20 +66,10 @@ class AnalysisConfig(_Strict):
     events: EventConfig = EventConfig()
 
 
-def validated(cls: type[_Strict], **values) -> _Strict:
-    """Build a config, turning pydantic's error into a ConfigError a user can read."""
-    try:
-        return cls(**values)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"Setting '{where}': {first['msg']}") from None
-
-
 def data_dir() -> Path:
     """Where analyses, uploads and the SQLite file live (``$VIGIL_DATA_DIR``, default ./vigil-data)."""
-    return Path(os.environ.get("VIGIL_DATA_DIR", "vigil-data")).expanduser().resolve()
+    return settings().data_dir
 
 
 def project_models_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "models"
+    return PROJECT_ROOT / "models"

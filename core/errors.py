@@ -77,6 +77,14 @@ class ConfigError(VigilError):
     """A setting is out of range or of the wrong type."""
 
 
+class EmailError(VigilError):
+    """An email could not be sent (server unreachable, login refused, message rejected, bad setting)."""
+
+
+class EmailNotConfiguredError(EmailError):
+    """No SMTP server or recipient is configured."""
+
+
 class NotFoundError(VigilError):
     """A stored record (analysis, label, alert) does not exist."""
 

@@ -1,20 +1,7 @@
 """Sending email with yagmail: SMTP settings, one message, a test message. No queueing here (see outbox).
 
-Settings come from a mapping (the page passes ``st.secrets``; keys under an ``[smtp]`` section or at
-top level) and from environment variables, which win field by field so that a deployment (or a
-test) can override a secrets file:
-
-===================  ==========  =========================================================
-variable             secrets     meaning
-===================  ==========  =========================================================
-VIGIL_SMTP_HOST      host        SMTP server, e.g. smtp.gmail.com (required)
-VIGIL_SMTP_PORT      port        default 465 for ssl, 587 for starttls, 25 for none
-VIGIL_SMTP_USER      user        login; empty = no login (a local relay)
-VIGIL_SMTP_PASSWORD  password    for Gmail an *app password* (never logged or shown)
-VIGIL_SMTP_SECURITY  security    ssl | starttls | none (default starttls)
-VIGIL_SMTP_FROM      sender      From address without login (default vigil@localhost)
-VIGIL_ALERT_TO       to          recipients, comma-separated (required)
-===================  ==========  =========================================================
+The settings (``SmtpSettings``: ``[smtp]`` in secrets.toml, ``VIGIL_SMTP_*`` variables) are read
+and validated by the settings root, core/settings.py; the README's settings table lists them.
 
 Every error leaving this module is an ``EmailError`` whose text has the password removed.
 """
@@ -23,113 +10,18 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from core.errors import EmailError, EmailNotConfiguredError
+from core.settings import SmtpSettings
 
-from core.errors import VigilError
+__all__ = ["EmailError", "EmailNotConfiguredError", "EmailMessage", "SmtpSettings", "send", "send_test", "redact"]
 
 log = logging.getLogger("vigil.mailer")
-
-ENV = {
-    "host": "VIGIL_SMTP_HOST",
-    "port": "VIGIL_SMTP_PORT",
-    "user": "VIGIL_SMTP_USER",
-    "password": "VIGIL_SMTP_PASSWORD",
-    "security": "VIGIL_SMTP_SECURITY",
-    "sender": "VIGIL_SMTP_FROM",
-    "to": "VIGIL_ALERT_TO",
-}
-DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
-
-
-class EmailError(VigilError):
-    """An email could not be sent (server unreachable, login refused, message rejected)."""
-
-
-class EmailNotConfiguredError(EmailError):
-    """No SMTP server or recipient is configured."""
-
-
-class SmtpSettings(BaseModel):
-    """Where and how to send. ``password`` is a SecretStr: its repr and str are masked."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = Field(min_length=1, description="SMTP server host name.")
-    port: int = Field(0, ge=0, le=65535, description="SMTP port; 0 = the usual one for `security`.")
-    user: str = Field("", description="Login user; empty means no login.")
-    password: SecretStr = Field(SecretStr(""), description="Login password (Gmail: an app password).")
-    security: Literal["ssl", "starttls", "none"] = Field("starttls", description="Transport security.")
-    sender: str = Field("", description="From address when no login is used (with a login it is the user).")
-    to: tuple[str, ...] = Field(min_length=1, description="Recipients.")
-    timeout: float = Field(20.0, gt=0, le=300, description="Network timeout per SMTP operation (s).")
-
-    @field_validator("to", mode="before")
-    @classmethod
-    def _split(cls, v):
-        if isinstance(v, str):
-            v = v.split(",")
-        return tuple(a.strip() for a in v if a and a.strip())
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or DEFAULT_PORTS[self.security]
-
-    @property
-    def from_address(self) -> str:
-        return self.user if self.user else (self.sender or "vigil@localhost")
-
-    def describe(self) -> str:
-        """One line for the UI, without the password."""
-        who = f" as {self.user}" if self.user else ""
-        return f"{self.host}:{self.effective_port} ({self.security}){who} → {', '.join(self.to)}"
-
-    @classmethod
-    def load(cls, secrets: Mapping | None = None, env: Mapping[str, str] | None = None) -> SmtpSettings:
-        """Settings from ``secrets`` (``[smtp]`` section or flat) overridden by ``VIGIL_SMTP_*`` env.
-
-        Raises EmailNotConfiguredError when no host or recipient is set, EmailError when a value is
-        invalid (the message never contains the password).
-        """
-        env = os.environ if env is None else env
-        section: Mapping = {}
-        if secrets:
-            inner = secrets.get("smtp") if hasattr(secrets, "get") else None
-            section = inner if isinstance(inner, Mapping) else secrets
-        values: dict[str, object] = {k: section[k] for k in ENV if k in section and section[k] not in (None, "")}
-        if "timeout" in section:
-            values["timeout"] = section["timeout"]
-        for key, var in ENV.items():
-            if env.get(var, "").strip():
-                values[key] = env[var].strip()
-        missing = [ENV[k] for k in ("host", "to") if not values.get(k)]
-        if missing:
-            raise EmailNotConfiguredError(
-                "Email is not configured: set " + " and ".join(missing) + " (or [smtp] host/to in secrets.toml)."
-            )
-        try:
-            return cls(**values)  # type: ignore[arg-type]
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            # pydantic echoes the input value in some messages; drop it so a password cannot leak.
-            raise EmailError(f"Email setting '{where}' is invalid: {first['msg']}.") from None
-
-    @classmethod
-    def try_load(cls, secrets: Mapping | None = None, env: Mapping[str, str] | None = None) -> SmtpSettings | None:
-        """``load`` that returns None when email is not configured (other errors still raise)."""
-        try:
-            return cls.load(secrets, env)
-        except EmailNotConfiguredError:
-            return None
 
 
 @dataclass(frozen=True)

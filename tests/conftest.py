@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 from functools import partial
@@ -13,8 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
+from core.settings import load_settings
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("VIGIL_SHARED_DIR", REPO.parent / "shared")).resolve()
+SHARED = load_settings({}).shared_dir  # VIGIL_SHARED_DIR, default ../shared
 
 
 def shared_path(*parts: str) -> Path:

@@ -1,9 +1,7 @@
-"""The Live page's per-session state and its settings sources (secrets, env), behind typed helpers."""
+"""The Live page's per-session state, behind typed helpers."""
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +9,6 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.alerts import AlertConfig
-from core.errors import ConfigError
 from core.live import LiveProcessor
 from core.outbox import Outbox, Sender
 from core.scorers.base import Scorer
@@ -52,33 +49,6 @@ def live_session() -> LiveSession:
     if _KEY not in st.session_state:
         st.session_state[_KEY] = LiveSession()
     return st.session_state[_KEY]
-
-
-def secrets_dict() -> dict:
-    """``st.secrets`` as a plain dict; empty when there is no secrets.toml (not an error)."""
-    try:
-        return st.secrets.to_dict()
-    except Exception:  # noqa: BLE001 - Streamlit raises different types for missing/unparsable files
-        return {}
-
-
-def ice_servers(secrets: dict) -> list[dict]:
-    """STUN/TURN servers: ``VIGIL_ICE_SERVERS`` (JSON list) or ``[webrtc] ice_servers`` in secrets.
-
-    Default: none. On localhost or a LAN the browser and server find each other without help; across
-    NATs a TURN server is needed. Never a public default: this must work offline.
-    """
-    raw = os.environ.get("VIGIL_ICE_SERVERS", "").strip()
-    if raw:
-        try:
-            servers = json.loads(raw)
-        except json.JSONDecodeError:
-            raise ConfigError('VIGIL_ICE_SERVERS must be a JSON list like [{"urls": ["stun:host:3478"]}].') from None
-    else:
-        servers = (secrets.get("webrtc") or {}).get("ice_servers", [])
-    if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
-        raise ConfigError("ICE servers must be a list of tables, each with 'urls' (and for TURN username/credential).")
-    return servers
 
 
 def connection_stalled(session: LiveSession, signalling: bool, playing: bool, after: float = 15.0) -> bool:

@@ -13,12 +13,13 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
 from core.live import LiveProcessor, LiveSnapshot, ServerSource
-from core.mailer import EmailError, SmtpSettings, send_test
+from core.mailer import EmailError, EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from core.registry import get_spec
 from ui.alerts_view import render_alert_log
 from ui.cache import get_scorer, model_statuses
-from ui.live_state import connection_stalled, ice_servers, live_session, secrets_dict
+from ui.live_state import connection_stalled, live_session
+from ui.services import app_settings
 
 STATE_BADGE = {
     RuleState.NORMAL: ("🟢", "green"),
@@ -30,7 +31,7 @@ STATE_BADGE = {
 
 
 def rule_controls(defaults: AlertConfig) -> AlertConfig:
-    """Threshold, N, cooldown, cap: defaults from config/env (VIGIL_ALERT_*), changed here per session."""
+    """Threshold, N, cooldown, cap: defaults from the settings (VIGIL_ALERT_*), changed here per session."""
     with st.expander("Alert rule", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
         threshold = c1.slider("Threshold (smoothed score)", 0.05, 0.99, defaults.threshold, 0.01, key="live-thr")
@@ -42,7 +43,7 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
             "the set time. After an email a source stays quiet for the cooldown. Beyond the hourly cap, one "
             "digest email summarises what was held back."
         )
-    return AlertConfig.from_env(
+    return defaults.updated(
         threshold=threshold,
         hysteresis=min(defaults.hysteresis, threshold),
         seconds=float(seconds),
@@ -195,11 +196,9 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender) -> 
             st.rerun()
 
 
-def email_section(settings: SmtpSettings | None, settings_error: str | None) -> None:
+def email_section(settings: SmtpSettings | None) -> None:
     with st.expander("Email", expanded=settings is None):
-        if settings_error:
-            st.error(settings_error)
-        elif settings is None:
+        if settings is None:
             st.info(
                 "Email is not configured, so alerts are logged and wait here until it is. Set `[smtp]` in "
                 "`.streamlit/secrets.toml` (see the example file) or `VIGIL_SMTP_HOST`, `VIGIL_ALERT_TO`, …"
@@ -221,13 +220,12 @@ def page() -> None:
         "Watch a camera in real time. The picture shows the anomaly score; an email with a snapshot goes "
         "out when something abnormal lasts."
     )
-    secrets = secrets_dict()
-    cfg = rule_controls(AlertConfig.from_env())
-    settings, settings_error = None, None
+    conf = app_settings()
+    cfg = rule_controls(conf.alerts)
     try:
-        settings = SmtpSettings.try_load(secrets)
-    except EmailError as err:
-        settings_error = str(err)
+        settings: SmtpSettings | None = conf.smtp.ready()
+    except EmailNotConfiguredError:
+        settings = None
     sender = Sender.shared()
     sender.configure(settings)
 
@@ -242,7 +240,7 @@ def page() -> None:
             name, label = model
             key = (name, get_spec(name).version)
             proc = live_session().camera_processor(key, get_scorer(name), label, cfg, sender)
-            camera_section(proc, ice_servers(secrets))
+            camera_section(proc, conf.webrtc.ice_servers)
         else:
             server_section(model, cfg, sender)
 
@@ -264,7 +262,7 @@ def page() -> None:
     with right:
         live_panel()
 
-    email_section(settings, settings_error)
+    email_section(settings)
 
     @st.fragment(run_every=3.0)
     def alert_log() -> None:
