@@ -16,5 +16,6 @@ pages = [
     st.Page("pages/views/history.py", title="History", icon=":material/history:", url_path="history"),
     st.Page("pages/views/live.py", title="Live", icon=":material/videocam:", url_path="live"),
     st.Page("pages/views/label.py", title="Label", icon=":material/label:", url_path="label"),
+    st.Page("pages/views/archive.py", title="Archive", icon=":material/inventory_2:", url_path="archive"),
 ]
 st.navigation(pages).run()

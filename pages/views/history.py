@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import VigilError
-from ui import results
+from ui import results, state
 from ui.alerts_view import render_alert_log
 from ui.cache import get_store
 from ui.charts import mmss
@@ -53,6 +53,11 @@ with analyses_tab:
         chosen = rows[picked[0]]["id"] if picked else st.query_params.get("id")
         if chosen:
             st.query_params["id"] = chosen
+            if "t" in st.query_params:  # a deep link to one moment (the Archive ranking): select it once
+                try:
+                    state.select_time(chosen, float(st.query_params.pop("t")))
+                except ValueError:
+                    pass
             with st.popover("Delete this analysis"):
                 st.write("Its scores, segments and thumbnails are removed. The video file is kept.")
                 if st.button("Delete", type="primary", key="history.delete"):
