@@ -55,15 +55,21 @@ def score_source(
     return frame, t, score
 
 
-def _score(source, scorer, scoring, progress, cancel) -> tuple[np.ndarray, np.ndarray, np.ndarray, ScoringStream]:
-    """score_source, also handing back the finished stream (for its per-frame evidence)."""
+def _score(
+    source, scorer, scoring, progress, cancel, prefetch: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, ScoringStream]:
+    """score_source, also handing back the finished stream (for its per-frame evidence).
+
+    ``prefetch`` decodes in a second thread; a batch worker turns it off (its parallelism is its peers).
+    """
     fps = effective_fps(scorer, scoring)
     expected = max(1, source.expected_samples(fps))
     stream = scorer.stream(live=False)
     frames: list[int] = []
     times: list[float] = []
     t0 = last = time.perf_counter()
-    for fr in prefetched(source.frames(fps=fps, max_side=scoring.max_side)):
+    decoded = source.frames(fps=fps, max_side=scoring.max_side)
+    for fr in prefetched(decoded) if prefetch else decoded:
         stream.update(fr.t, fr.image)
         frames.append(fr.index)
         times.append(fr.t)
@@ -118,12 +124,14 @@ def compute_analysis(
     source_uri: str | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    prefetch: bool = True,
 ) -> ComputedAnalysis:
     """Score one opened video and build its record and thumbnails without touching the store.
 
     Raises a ``VigilError`` subclass for anything a user did wrong (too few frames, cancelled...).
+    ``prefetch=False`` keeps decoding on the calling thread (one core per batch worker); same scores.
     """
-    frame, t, score, stream = _score(source, scorer, scoring, progress, cancel)
+    frame, t, score, stream = _score(source, scorer, scoring, progress, cancel, prefetch)
     track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds)
     segments = segments_from_track(track, events)
     moments = top_moments(track, events.top_k, events.min_separation)

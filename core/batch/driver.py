@@ -70,6 +70,7 @@ class BatchProgress:
     running: int = 0
     footage: float = 0.0
     elapsed: float = 0.0
+    cpu_seconds: float = 0.0  # worker CPU time spent on the videos scored in this run
 
     @property
     def finished(self) -> int:
@@ -107,6 +108,7 @@ class BatchSummary:
     seconds: float = 0.0
     startup_seconds: float = 0.0
     footage_hours: float = 0.0
+    cpu_seconds: float = 0.0
     cancelled: bool = False
 
     @property
@@ -130,6 +132,9 @@ class BatchSummary:
             videos_per_s=round(self.videos_per_s, 4),
             footage_hours_per_hour=round(self.footage_hours_per_hour, 3),
             footage_hours_per_hour_per_worker=round(self.footage_hours_per_hour / max(1, self.workers), 3),
+            footage_hours_per_cpu_hour=round(self.footage_hours * 3600.0 / self.cpu_seconds, 3)
+            if self.cpu_seconds > 0
+            else 0.0,
         )
         d["seconds"] = round(self.seconds, 3)
         d["startup_seconds"] = round(self.startup_seconds, 3)
@@ -242,6 +247,7 @@ def _drive(
             if analysis_id is None:
                 analysis_id = save_analysis(store, o.computed).id
                 prog.footage += o.footage
+                prog.cpu_seconds += o.cpu_seconds
             else:
                 status = "skipped"  # the same video twice in one batch: stored once
         elif o.status == "skipped":
@@ -303,6 +309,7 @@ def _drive(
         seconds=time.perf_counter() - t0,
         startup_seconds=startup,
         footage_hours=prog.footage / 3600.0,
+        cpu_seconds=prog.cpu_seconds,
         cancelled=cancelled,
     )
     jobs.finish(job_id, "failed" if error else "cancelled" if cancelled else "done", summary.to_dict(), error)
