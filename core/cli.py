@@ -81,15 +81,21 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from core import families
     from core.registry import list_models
 
     rows = list_models()
-    width = max(len(r.spec.name) for r in rows)
+    width = max(len(n) for n in [*(r.spec.name for r in rows), *(families.all_families() if args.kinds else ())])
     for r in rows:
         state = "available" if r.available else r.reason
         print(f"{r.spec.name:<{width}}  {r.spec.kind:<14} v{r.spec.version:<15} {state}")
         if args.verbose and r.spec.description:
             print(f"{'':<{width}}  {r.spec.description}")
+    if args.kinds:
+        print("\nkinds (python -m core train --kind KIND):")
+        for kind, fam in families.all_families().items():
+            ways = [w for w, fn in (("normal footage", fam.fit_normal), ("labels", fam.fit_labels)) if fn]
+            print(f"{kind:<{width}}  {fam.title}; trains from {' or '.join(ways) or 'nothing (built in)'}")
     return 0
 
 
@@ -186,8 +192,11 @@ def _write_json(path: str | None, result: dict) -> None:
         Path(path).write_text(json.dumps(result, indent=2))
 
 
-FRAME_MODELS = ["motion", "motion-fitted"]
-VIDEO_MODELS = ["movinet-logistic", "movinet-mil", "movinet-knn"]
+def _default_models(level: str) -> list[str]:
+    """The kinds ``evaluate`` runs at this level ("frames" or "videos") when no --model is named."""
+    from core import families
+
+    return [k for k, f in families.all_families().items() if level in f.evaluate_by_default]
 
 
 def cmd_evaluate(args) -> int:
@@ -207,7 +216,7 @@ def cmd_evaluate(args) -> int:
         try:
             result = evaluate_videos(
                 items,
-                args.model or VIDEO_MODELS,
+                args.model or _default_models("videos"),
                 folds=args.folds,
                 seeds=args.seeds,
                 scoring=validated(ScoringConfig, fps=args.fps or 10.0, max_side=args.max_side),  # type: ignore[arg-type]
@@ -232,7 +241,10 @@ def cmd_evaluate(args) -> int:
     try:
         fps = args.fps if args.fps else max(s.meta.fps for s in ds.test)
         result = evaluate_frames(
-            ds, args.model or FRAME_MODELS, validated(ScoringConfig, fps=fps, max_side=args.max_side), bar.fraction
+            ds,
+            args.model or _default_models("frames"),
+            validated(ScoringConfig, fps=fps, max_side=args.max_side),
+            bar.fraction,
         )  # type: ignore[arg-type]
     finally:
         bar.close()
@@ -242,19 +254,18 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from core.evaluate import _videos_in, read_source_groups
-    from core.train import fit_normal, labelled_from_folders, read_labels_csv, register, train_from_labels
+    if args.kind is None:
+        from core.train import normal_kinds
+
+        args.kind = normal_kinds()[0]
+    from core.dataset import load_labelled, open_videos
+    from core.train import fit_normal, register, train_from_labels
 
     if args.labels or args.videos:
-        items = (
-            read_labels_csv(args.labels, root=Path(args.root) if args.root else None)
-            if args.labels
-            else (labelled_from_folders(args.videos))
-        )
-        if args.groups:
-            groups = read_source_groups(args.groups)
-            for it in items:
-                it.group = it.group or groups.get(it.path.stem, "unlisted")
+        if args.labels:
+            items = load_labelled(args.root, args.labels, args.groups)
+        else:
+            items = load_labelled(args.videos, None, args.groups)
         bar = _Bar("train")
         try:
             report = train_from_labels(
@@ -280,7 +291,7 @@ def cmd_train(args) -> int:
         return 0
     if not args.normal:
         raise VigilError("train needs --normal DIR (normal footage), --labels CSV, or --videos DIR (class folders)")
-    sources = _videos_in(Path(args.normal))
+    sources = open_videos(Path(args.normal))
     bar = _Bar("train")
     try:
         result = fit_normal(args.kind, sources, _scoring(args), bar.fraction)
@@ -318,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("models", help="list models and whether each can run here")
     m.add_argument("-v", "--verbose", action="store_true")
+    m.add_argument("--kinds", action="store_true", help="also list the model kinds and how each trains")
     m.set_defaults(func=cmd_models)
 
     b = sub.add_parser("bench", help="decode-only vs full-analysis throughput on one file")
@@ -361,14 +373,16 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         help="registry names, or trainable kinds (fitted on the normal footage / cross-validated on the videos); "
-        f"default {' '.join(FRAME_MODELS)} (frame level) or {' '.join(VIDEO_MODELS)} (video level)",
+        "default: the kinds each family marks for that level (see README, Adding a model)",
     )
     scoring_flags(e, fps_default=None)
     e.add_argument("--json", help="write the metrics here")
     e.set_defaults(func=cmd_evaluate)
 
     t = sub.add_parser("train", help="train a model from labelled videos or normal footage and register it")
-    t.add_argument("--model", "--kind", dest="kind", default="motion-fitted", help="kind to train")
+    t.add_argument(
+        "--model", "--kind", dest="kind", default=None, help="kind to train (default: the first normality kind)"
+    )
     t.add_argument("--normal", help="folder of normal videos or frame folders (normality kinds)")
     t.add_argument("--labels", help="CSV video,label[,category][,group] (label 1/abnormal or 0/normal)")
     t.add_argument("--root", help="folder the CSV's video paths are relative to (default: the CSV's folder)")

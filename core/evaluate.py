@@ -17,23 +17,23 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core import families
 from core.config import EventConfig, ScoringConfig
+from core.dataset import LabelledVideo, load_labelled, open_videos
 from core.engine import score_source
 from core.errors import DataError
 from core.events import smooth
+from core.families.base import ProgressFn, scaled_progress
 from core.metrics import average_precision, roc_auc
 from core.registry import load_scorer
 from core.scorers.base import Scorer
-from core.sources import IMAGE_EXTS, VIDEO_EXTS, FrameFolder, VideoSource, open_source
-from core.train import FITTERS, fit_normal
-
-ProgressFn = Callable[[float, str], None]
+from core.sources import VideoSource, open_source
+from core.train import fit_normal
 
 
 @dataclass
@@ -44,20 +44,6 @@ class FrameDataset:
     labels: dict[str, np.ndarray]  # test video name -> (n_native_frames,) bool
 
 
-def _videos_in(directory: Path) -> list[VideoSource]:
-    if not directory.is_dir():
-        raise DataError(f"Folder not found: {directory}")
-    out: list[VideoSource] = []
-    for p in sorted(directory.iterdir()):
-        if p.is_dir() and any(q.suffix.lower() in IMAGE_EXTS for q in p.iterdir()):
-            out.append(FrameFolder(p, name=p.name))
-        elif p.suffix.lower() in VIDEO_EXTS:
-            out.append(open_source(p, name=p.name))
-    if not out:
-        raise DataError(f"No videos or frame folders in {directory}")
-    return out
-
-
 def load_ucsd(root: str | Path) -> FrameDataset:
     from scipy.io import loadmat
 
@@ -65,8 +51,8 @@ def load_ucsd(root: str | Path) -> FrameDataset:
     mat = root / "ped2.mat"
     if not mat.is_file():
         raise DataError(f"{mat} not found: is {root} a UCSD Ped2 folder?")
-    train = _videos_in(root / "training" / "frames")
-    test = _videos_in(root / "testing" / "frames")
+    train = open_videos(root / "training" / "frames")
+    test = open_videos(root / "testing" / "frames")
     gt = loadmat(str(mat))["gt"][0]
     if len(gt) != len(test):
         raise DataError(f"ped2.mat has {len(gt)} clips but testing/frames has {len(test)}")
@@ -81,8 +67,8 @@ def load_ucsd(root: str | Path) -> FrameDataset:
 
 
 def load_frame_dataset(train_dir: str | Path, test_dir: str | Path, labels_csv: str | Path) -> FrameDataset:
-    train = _videos_in(Path(train_dir))
-    test = _videos_in(Path(test_dir))
+    train = open_videos(Path(train_dir))
+    test = open_videos(Path(test_dir))
     labels = {s.meta.name: np.zeros(s.meta.frame_count, bool) for s in test}
     stems = {Path(n).stem: n for n in labels}
     with open(labels_csv, newline="") as f:
@@ -121,7 +107,8 @@ def evaluate_frames(
     scoring: ScoringConfig | None = None,
     progress: ProgressFn | None = None,
 ) -> dict:
-    """For each model name: a fitter kind is fitted on ``ds.train``; otherwise the registry model is used.
+    """For each model name: a kind with a normality fitter is fitted on ``ds.train``; otherwise the registry
+    model is used.
 
     Returns {"dataset", "frames", "anomalous_frames", "position_baseline": {auc, ap}, "models": {name: {...}}}.
     """
@@ -137,7 +124,8 @@ def evaluate_frames(
     }
     for name in models:
         t0 = time.perf_counter()
-        if name in FITTERS:
+        family = families.get(name)
+        if family is not None and family.fit_normal is not None:
             scorer = fit_normal(name, ds.train, scoring, progress).scorer
         else:
             scorer = load_scorer(name)
@@ -188,61 +176,12 @@ def format_report(result: dict) -> str:
 
 
 # --- video level ------------------------------------------------------------------------------------------
-UNLISTED_GROUP = "unlisted"
-
-
-def read_source_groups(path: str | Path) -> dict[str, str]:
-    """Clip name (stem) -> source group from a list of source URLs, each followed by the clips cut from it
-    (``fi001: 0.13.50 - 0.15.60``), as in the fights dataset's videos.txt. A clip listed under two sources
-    joins them into one group, so that no near-duplicate crosses a fold boundary."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Groups file not found: {path}")
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            x = parent[x]
-        return x
-
-    clip_source: dict[str, str] = {}
-    source = None
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if "://" in line and not line.split("://")[0].count(" "):
-            source = line
-            find(source)
-        elif ":" in line and source is not None:
-            clip = line.split(":", 1)[0].strip()
-            if clip in clip_source:
-                parent[find(source)] = find(clip_source[clip])
-            else:
-                clip_source[clip] = source
-    if not clip_source:
-        raise DataError(f"{path.name} lists no clips under source lines.")
-    roots = sorted({find(s) for s in clip_source.values()})
-    gid = {r: f"g{i:03d}" for i, r in enumerate(roots)}
-    return {clip: gid[find(src)] for clip, src in clip_source.items()}
-
-
 def load_video_dataset(
     videos: str | Path, labels_csv: str | Path | None = None, groups_file: str | Path | None = None
-) -> list:
-    """Labelled videos from ``video,label[,group]`` (paths relative to ``videos``) or class subfolders.
-
-    With a groups file, clips it does not list are put together in one ``unlisted`` group (the cautious
-    choice: they may share a source)."""
-    from core.train import labelled_from_folders, read_labels_csv
-
-    videos = Path(videos)
-    items = read_labels_csv(labels_csv, root=videos) if labels_csv else labelled_from_folders(videos)
-    if groups_file:
-        groups = read_source_groups(groups_file)
-        for it in items:
-            it.group = it.group or groups.get(it.path.stem, UNLISTED_GROUP)
-    return items
+) -> list[LabelledVideo]:
+    """Labelled videos from ``video,label[,category][,group]`` (paths relative to ``videos``) or class
+    subfolders, grouped by a source list when given (see ``core.dataset.load_labelled``)."""
+    return load_labelled(videos, labels_csv, groups_file)
 
 
 def _throughput(scorer: Scorer, sources: list[VideoSource], scoring: ScoringConfig) -> dict:
@@ -270,20 +209,15 @@ def evaluate_videos(
     name: str = "videos",
     throughput_videos: int = 6,
 ) -> dict:
-    """Video-level ROC AUC. A trainable head kind (movinet-logistic, movinet-mil, movinet-knn) is
-    cross-validated (grouped k-fold when the items carry groups), repeated over ``seeds`` seeds; a registry
-    name is run as it is (video score = its highest frame score) — only honest on videos it never saw.
+    """Video-level ROC AUC. A kind that trains from labels (movinet-logistic, movinet-mil, movinet-knn,
+    pose-lstm-ae) is cross-validated by its family (grouped k-fold when the items carry groups), repeated
+    over ``seeds`` seeds; a registry name is run as it is (video score = its highest frame score) — only
+    honest on videos it never saw.
 
     Returns {"dataset", "videos", "abnormal", "normal", "groups", "baselines": {"duration": {auc}},
     "models": {name: {"video_auc", "video_auc_sd", "video_ap", "cv_auc_mean_fold", "folds", "evaluation",
     "frames_per_second", "realtime_factor"}}}.
     """
-    from core.features.clip import MOVINET_FILE, ClipSettings
-    from core.registry import ModelSpec
-    from core.scorers.clip import HEADS, ClipScorer
-    from core.sources import open_source
-    from core.train import cross_validate_head, embed_videos, weight_path
-
     if not items:
         raise DataError("No labelled videos to evaluate on.")
     scoring = scoring or ScoringConfig()
@@ -301,23 +235,23 @@ def evaluate_videos(
         "models": {},
     }
     sample = [sources[i] for i in np.linspace(0, len(sources) - 1, min(throughput_videos, len(sources)), dtype=int)]
-    embs = None
     for m_i, model in enumerate(models):
-        report = _scaled_progress(progress, m_i / len(models), (m_i + 1) / len(models), model)
-        if model in HEADS:
-            if embs is None:
-                embs = embed_videos(sources, report)
-            runs = [cross_validate_head(HEADS[model], embs, labels, groups, folds, seed) for seed in range(seeds)]
+        report = scaled_progress(progress, m_i / len(models), (m_i + 1) / len(models), model)
+        family = families.get(model)
+        if family is not None and family.fit_labels is not None:
+            fits = [family.fit_labels(items, sources, report, seed, folds) for seed in range(seeds)]
+            runs = [f.metrics for f in fits]
             aucs = [r["cv_auc"] for r in runs if r["cv_auc"] is not None]
             if not aucs:
                 raise DataError(f"Too few videos (per class and group) to cross-validate {model}.")
-            head = HEADS[model].fit(embs, labels, seed=0)
-            scorer = ClipScorer(ModelSpec(model, model), weight_path(MOVINET_FILE), ClipSettings(), head)
+            scorer = fits[0].scorer
+            aps = [r["cv_ap"] for r in runs if r.get("cv_ap") is not None]
+            fold_means = [r["cv_auc_mean_fold"] for r in runs if r.get("cv_auc_mean_fold")]
             res = {
                 "video_auc": float(np.mean(aucs)),
                 "video_auc_sd": float(np.std(aucs)),
-                "video_ap": float(np.mean([r["cv_ap"] for r in runs if r["cv_ap"] is not None])),
-                "cv_auc_mean_fold": float(np.mean([r["cv_auc_mean_fold"] for r in runs if r["cv_auc_mean_fold"]])),
+                "video_ap": float(np.mean(aps)) if aps else None,
+                "cv_auc_mean_fold": float(np.mean(fold_means)) if fold_means else None,
                 "folds": runs[0]["cv_folds"],
                 "evaluation": f"{'grouped ' if any(groups) else ''}{runs[0]['cv_folds']}-fold CV, {len(aucs)} seed(s)",
             }
@@ -339,12 +273,6 @@ def evaluate_videos(
         res.update(_throughput(scorer, sample, scoring))
         out["models"][model] = res
     return out
-
-
-def _scaled_progress(progress: ProgressFn | None, lo: float, hi: float, label: str) -> ProgressFn | None:
-    if progress is None:
-        return None
-    return lambda f, msg: progress(lo + (hi - lo) * f, msg or label)
 
 
 def format_video_report(result: dict) -> str:

@@ -1,40 +1,37 @@
 """Model core: which scorers exist, whether each can run here, and how to load one.
 
 Two sources of models, both described by the same ``ModelSpec``:
-- ``models/manifest.json``: the built-in models (name, kind, featurizer, weight files with sha256 and a
-  download URL where one exists, description);
+- the families' ``builtin`` specs (``core.families``): models that need no training, whose weight files
+  take their sha256 and download URL from the catalogue in ``models/manifest.json``;
 - model cards ``*.vigil.json`` found in the model folders: models trained by ``python -m core train``
   (their artifact file sits beside the card).
 
-Weights are looked up in ``$VIGIL_MODELS_DIR`` (one or more folders separated by ``os.pathsep``) and
-then in the project's ``models/``. A missing file with a known URL is downloaded when the network
+Weights are looked up in ``VIGIL_MODELS_DIR`` (``core.settings``: one or more folders) and then in the
+project's ``models/``. A missing file with a known URL is downloaded when the network
 answers; otherwise the model is reported "not available: put FILE in DIR" and never crashes a caller.
 
-Kinds map to builder functions registered with ``@register_kind("name")``; a builder receives the
-spec and a ``resolve(filename) -> Path`` function and returns a ``Scorer``.
+A spec's ``kind`` names its family (``core.families``), whose ``build(spec, resolve)`` returns the
+``Scorer``; ``resolve(filename) -> Path`` finds (or downloads) the weight and artifact files.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config import project_models_dir
 from core.errors import ModelUnavailableError, UnknownModelError
 from core.scorers.base import Scorer
+from core.settings import settings
 
 CARD_SUFFIX = ".vigil.json"
-# Modules that register kinds; imported lazily so that heavy ones (torch, ultralytics) load on demand.
-KIND_MODULES = ["core.scorers.motion", "core.scorers.pose", "core.scorers.clip"]
 
 
 @dataclass(frozen=True)
@@ -78,36 +75,9 @@ class ModelStatus:
     reason: str = ""  # why not, in words a user can act on
 
 
-Builder = Callable[[ModelSpec, Callable[[str], Path]], Scorer]
-_KINDS: dict[str, Builder] = {}
-_kinds_loaded = False
-
-
-def register_kind(kind: str) -> Callable[[Builder], Builder]:
-    def deco(fn: Builder) -> Builder:
-        _KINDS[kind] = fn
-        return fn
-
-    return deco
-
-
-def _load_kind_modules() -> None:
-    global _kinds_loaded
-    if _kinds_loaded:
-        return
-    for mod in KIND_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as err:
-            if err.name and err.name.startswith("core."):
-                continue  # that family of models is not part of this build
-            raise
-    _kinds_loaded = True
-
-
 def search_dirs() -> list[Path]:
     """Folders searched for weights and model cards, first match wins."""
-    dirs = [Path(p).expanduser().resolve() for p in os.environ.get("VIGIL_MODELS_DIR", "").split(os.pathsep) if p]
+    dirs = list(settings().models_dirs)
     dirs.append(project_models_dir())
     seen: list[Path] = []
     for d in dirs:
@@ -118,14 +88,42 @@ def search_dirs() -> list[Path]:
 
 def trained_dir() -> Path:
     """Where ``train`` writes new models: ``$VIGIL_TRAINED_DIR`` or the project's ``models/``."""
-    v = os.environ.get("VIGIL_TRAINED_DIR")
-    return Path(v).expanduser().resolve() if v else project_models_dir()
+    return settings().models_trained_dir
 
 
-def _manifest() -> list[ModelSpec]:
-    path = project_models_dir() / "manifest.json"
-    data = json.loads(path.read_text())
-    return [ModelSpec.from_dict(d) for d in data["models"]]
+def _manifest() -> dict:
+    return json.loads((project_models_dir() / "manifest.json").read_text())
+
+
+def catalogued_weight(filename: str) -> WeightFile:
+    """The manifest catalogue's entry (file, sha256, url) for a weight file; just the name when unlisted."""
+    for w in _manifest().get("weights", []):
+        if w["file"] == filename:
+            return WeightFile(w["file"], w.get("sha256"), w.get("url"))
+    return WeightFile(filename)
+
+
+def weight_path(filename: str) -> Path:
+    """Local path of a catalogued weight file (downloaded when a URL is known and the network answers)."""
+    return resolve_weight(catalogued_weight(filename))
+
+
+def weight_card_entry(filename: str) -> dict:
+    """A trained card's ``weights`` entry for a catalogued file, so the card alone can fetch it."""
+    w = catalogued_weight(filename)
+    return {"file": w.file, "sha256": w.sha256, "url": w.url}
+
+
+def _builtin() -> list[ModelSpec]:
+    from core import families
+
+    out = []
+    for fam in families.all_families().values():
+        for d in fam.builtin:
+            weights = d.get("weights", fam.weights)
+            entries = [weight_card_entry(w) if isinstance(w, str) else w for w in weights]
+            out.append(ModelSpec.from_dict({"kind": fam.kind, **d, "weights": entries}))
+    return out
 
 
 def _cards() -> list[ModelSpec]:
@@ -144,7 +142,7 @@ def _cards() -> list[ModelSpec]:
 def specs() -> dict[str, ModelSpec]:
     """All known models by name; a trained card overrides nothing built in (first one wins)."""
     out: dict[str, ModelSpec] = {}
-    for spec in [*_manifest(), *_cards()]:
+    for spec in [*_builtin(), *_cards()]:
         out.setdefault(spec.name, spec)
     return out
 
@@ -213,9 +211,10 @@ def resolve_weight(w: WeightFile, spec: ModelSpec | None = None, allow_download:
 
 def status(name: str) -> ModelStatus:
     """Can this model run here? Never raises for a known name; does not download."""
+    from core import families
+
     spec = get_spec(name)
-    _load_kind_modules()
-    if spec.kind not in _KINDS:
+    if families.get(spec.kind) is None:
         return ModelStatus(spec, False, f"not available: the '{spec.kind}' runtime is not installed")
     missing = [w for w in spec.weights if find_file(w.file, spec) is None]
     if missing:
@@ -230,10 +229,11 @@ def list_models() -> list[ModelStatus]:
 
 def load_scorer(name: str, allow_download: bool = True) -> Scorer:
     """Build the scorer ``name``. Raises UnknownModelError or ModelUnavailableError, never crashes."""
+    from core import families
+
     spec = get_spec(name)
-    _load_kind_modules()
-    builder = _KINDS.get(spec.kind)
-    if builder is None:
+    family = families.get(spec.kind)
+    if family is None:
         raise ModelUnavailableError(f"Model '{name}' is not available: the '{spec.kind}' runtime is not installed.")
     for w in spec.weights:
         resolve_weight(w, spec, allow_download)
@@ -248,7 +248,7 @@ def load_scorer(name: str, allow_download: bool = True) -> Scorer:
         return found
 
     try:
-        return builder(spec, resolve)
+        return family.build(spec, resolve)
     except ImportError as err:
         raise ModelUnavailableError(
             f"Model '{name}' is not available: Python package '{err.name}' is missing ({err})."

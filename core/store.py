@@ -260,6 +260,14 @@ class Store:
             ).fetchone()
         return row[0] if row else None
 
+    def videos(self) -> list[tuple[str, str, str]]:
+        """(video path, video sha256, source name) once per analysed video path, from its newest analysis."""
+        with self.db.connect() as con:
+            rows = con.execute(
+                "SELECT video_path, video_hash, source_name, MAX(created_at) FROM analyses GROUP BY video_path"
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def stored_hashes(self, model: str, model_version: str, scoring: ScoringConfig) -> set[str]:
         """Video hashes already analysed with this model version and these scoring settings."""
         with self.db.connect() as con:
@@ -268,14 +276,6 @@ class Store:
                 (model, model_version, scoring.key()),
             )
             return {r[0] for r in rows}
-
-    def video_paths(self) -> list[str]:
-        """Every distinct video file that History holds an analysis of, newest first."""
-        with self.db.connect() as con:
-            rows = con.execute(
-                "SELECT video_path, MAX(created_at) AS c FROM analyses GROUP BY video_path ORDER BY c DESC"
-            )
-            return [r[0] for r in rows]
 
     def top_segments(self, analysis_ids: Iterable[str], limit: int = 50) -> list[RankedSegment]:
         """The most anomalous segments across several analyses, highest peak first, each with the

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import moving_square_frames, write_video
 
+from core.dataset import read_labels_csv, videos_in
 from core.errors import DataError, NotFoundError
 from core.labels import (
     ForbiddenFolderError,
@@ -20,7 +21,6 @@ from core.labels import (
     allowed_roots,
     check_folder,
     next_version_name,
-    scan_folder,
     suggest,
     training_items,
 )
@@ -98,7 +98,7 @@ def test_missing_folder_inside_roots_is_a_clear_error(clips):
 
 
 def test_scan_finds_videos_and_frame_folders_recursively(clips):
-    found = scan_folder(clips)
+    found = videos_in(clips, recursive=True)
     assert [p.relative_to(clips).as_posix() for p in found] == ["a/a1.avi", "a/a2.avi", "b/b1.avi", "b/b2.avi", "seq"]
 
 
@@ -204,13 +204,10 @@ def test_import_into_a_folder_outside_roots_is_refused(clips, tmp_path, labels):
 
 
 def test_export_is_read_back_by_the_trainer(clips, labels):
-    train = pytest.importorskip("core.train")
-    if not hasattr(train, "read_labels_csv"):
-        pytest.skip("core.train.read_labels_csv is not built yet")
     labels.import_csv("video,label,category,group\na/a1.avi,1,fight,g1\nb/b1.avi,0,,g2\n", clips, "ann")
     path = clips / "labels.csv"
     path.write_text(labels.export_csv(root=clips))
-    items = train.read_labels_csv(path, root=clips)
+    items = read_labels_csv(path, root=clips)
     got = sorted((Path(i.path).resolve(), i.label, i.category, i.group) for i in items)
     assert got == [
         ((clips / "a" / "a1.avi").resolve(), 1, "fight", "g1"),

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.nn.lstm_ae import errors, from_arrays, to_arrays, train_autoencoder
-from core.scorers.mil import head_from_arrays, head_to_arrays, mil_ranking_loss, train_mil
+from core.families.movinet.mil import head_from_arrays, head_to_arrays, mil_ranking_loss, train_mil
+from core.families.pose.lstm_ae import errors, from_arrays, to_arrays, train_autoencoder
 
 
 def walking(n: int, rng, steps: int = 20, broken: bool = False) -> np.ndarray:
@@ -110,7 +110,7 @@ def test_mil_needs_both_classes():
 
 
 def test_grouped_folds_keep_a_group_together():
-    from core.train import cv_splits
+    from core.crossval import cv_splits
 
     labels = np.array([1, 1, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0])
     groups = ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e", None, None]
@@ -123,7 +123,7 @@ def test_grouped_folds_keep_a_group_together():
 
 
 def test_source_groups_join_a_clip_listed_twice(tmp_path):
-    from core.evaluate import read_source_groups
+    from core.dataset import read_source_groups
 
     f = tmp_path / "videos.txt"
     f.write_text(

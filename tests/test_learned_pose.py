@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from core.features.pose import (
+from core.families.pose.features import (
     KEYPOINT_MIN_CONF,
     N_FEATURES,
     POSE_TFLITE,
@@ -132,9 +132,10 @@ def test_track_history_windows_are_bounded_and_padded():
 
 
 def test_pose_model_round_trips_through_save_registry_and_load(shared_models, monkeypatch, tmp_path):
+    from core.families.pose.fit import pose_result
+    from core.families.pose.scorer import PoseNormality, PoseScorer, score_trackset
     from core.registry import get_spec, load_scorer
-    from core.scorers.pose import PoseNormality, PoseScorer, score_trackset
-    from core.train import _pose_result, register
+    from core.train import register
 
     monkeypatch.setenv("VIGIL_MODELS_DIR", str(shared_models))
     model = PoseNormality.fit([walker_trackset(60), walker_trackset(40)], epochs=8, hidden=16, seed=0)
@@ -142,7 +143,7 @@ def test_pose_model_round_trips_through_save_registry_and_load(shared_models, mo
     running = score_trackset(model, walker_trackset(30, fast=True))
     assert running[5:].mean() > normal[5:].mean(), "a person moving 8x faster must look stranger"
 
-    result = _pose_result(model, shared_models / POSE_TFLITE, {"videos": 2})
+    result = pose_result(model, shared_models / POSE_TFLITE, {"videos": 2})
 
     class Src:  # register() records each training video's name and hash
         class meta:  # noqa: N801
@@ -160,8 +161,8 @@ def test_pose_model_round_trips_through_save_registry_and_load(shared_models, mo
 
 
 def test_pose_stream_on_real_video_names_the_culprit(shared_models, vtest):
+    from core.families.pose.scorer import PoseNormality, PoseScorer
     from core.registry import ModelSpec
-    from core.scorers.pose import PoseNormality, PoseScorer
     from core.sources import open_source
 
     model = PoseNormality.fit([walker_trackset(60)], epochs=3, hidden=8, seed=0)

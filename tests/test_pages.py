@@ -230,13 +230,13 @@ def chart_models(at: AppTest) -> set[str]:
 
 
 def test_compare_overlays_a_second_model_on_the_same_chart(stored, tmp_path):
-    from core.evaluate import _videos_in
+    from core.dataset import open_videos
     from core.train import fit_normal, register
 
     normal = tmp_path / "normal"
     normal.mkdir()
     write_video(normal / "n1.avi", moving_square_frames(n=60, seed=5))
-    sources = _videos_in(normal)
+    sources = open_videos(normal)
     register(fit_normal("motion-fitted", sources), "yard-fitted", "test scene model", sources)
 
     at = page("analyze")

@@ -105,12 +105,19 @@ def test_a_broken_card_hides_only_itself(trained):
     assert "fine" in names and "broken" not in names
 
 
-def test_manifest_entries_are_well_formed():
-    data = json.loads((REPO / "models" / "manifest.json").read_text())
-    names = [m["name"] for m in data["models"]]
+def test_builtin_models_and_the_weight_catalogue_are_well_formed():
+    from core import families
+
+    builtin = [d for f in families.all_families().values() for d in f.builtin]
+    names = [d["name"] for d in builtin]
     assert len(names) == len(set(names)) and "motion" in names
-    for m in data["models"]:
-        for w in m.get("weights", []):
-            assert w["file"]
-            if w.get("sha256"):
-                assert re.fullmatch(r"[0-9a-f]{64}", w["sha256"])
+    catalogue = json.loads((REPO / "models" / "manifest.json").read_text())["weights"]
+    for w in catalogue:
+        assert w["file"]
+        if w.get("sha256"):
+            assert re.fullmatch(r"[0-9a-f]{64}", w["sha256"])
+    listed = {w["file"] for w in catalogue}
+    for f in families.all_families().values():
+        assert set(f.weights) <= listed, f"{f.kind} needs weights missing from the catalogue"
+    spec = registry.get_spec("fight-kinetics")  # a built-in spec takes sha256 and URL from the catalogue
+    assert spec.weights and spec.weights[0].sha256 and spec.weights[0].url

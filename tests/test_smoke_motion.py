@@ -26,7 +26,7 @@ def test_still_clip_stays_low(make_video):
 def test_repeated_frames_keep_the_motion_and_a_real_standstill_drops_to_zero():
     from conftest import moving_square_frames
 
-    from core.features.motion import MotionFeaturizer
+    from core.families.motion.features import MotionFeaturizer
 
     moving = moving_square_frames(n=30, slow_speed=8.0)
     # a 25 fps source on a 30 fps camera: every 5th frame is sent twice

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from core.dataset import videos_in
 from core.errors import DataError
 from core.sources import IMAGE_EXTS, VIDEO_EXTS, is_url
 
@@ -20,15 +21,13 @@ MAX_BATCH_VIDEOS = 200_000  # a month of 8 cameras in 10-minute files is ~35,000
 
 
 def _scan(folder: Path) -> list[Path]:
-    from core.labels import scan_folder  # the one definition of "a video" and "a frame folder"
-
-    return scan_folder(folder, limit=MAX_BATCH_VIDEOS)
+    return videos_in(folder, recursive=True, limit=MAX_BATCH_VIDEOS)  # the one definition of a video
 
 
 def _check_inside(path: Path, roots: Sequence[Path] | None) -> None:
     if roots is None:
         return
-    from core.labels import check_folder
+    from core.labels.roots import check_folder
 
     check_folder(path if path.is_dir() else path.parent, roots)
 

@@ -13,7 +13,8 @@ Contract (other packages code against these names; add optional fields, do not r
 - ``fit_labels(videos, sources, progress, seed, folds) -> FitResult``: learn from weak video-level labels
   (``core.dataset.LabelledVideo``), with cross-validated metrics in ``FitResult.metrics`` (optional).
 - ``builtin``: model specs (manifest-style dicts: name, version, description, weights, params) that the
-  family ships without training, e.g. ``{"name": "motion"}``.
+  family ships without training, e.g. ``{"name": "motion"}``. ``kind`` defaults to the family's; weight
+  files default to ``weights`` and take their sha256 and URL from models/manifest.json's catalogue.
 """
 
 from __future__ import annotations
@@ -60,3 +61,14 @@ class Family:
     fit_normal: Callable[[Sequence[VideoSource], ScoringConfig, ProgressFn | None], FitResult] | None = None
     fit_labels: Callable[..., FitResult] | None = None
     label_hint: str = ""  # shown on the Label page's trainer when fit_labels is set
+    label_rank: int = 100  # order in the Label page's trainer, lowest first (then discovery order)
+    # Which ``python -m core evaluate`` levels run this kind when no --model is named: "frames" (fitted on
+    # the normal footage, or the built-in model of the same name) and/or "videos" (cross-validated).
+    evaluate_by_default: tuple[str, ...] = ()
+
+
+def scaled_progress(progress: ProgressFn | None, lo: float, hi: float, label: str = "") -> ProgressFn | None:
+    """``progress`` seen through a sub-range: fraction f of this step reports lo + (hi - lo) * f."""
+    if progress is None:
+        return None
+    return lambda f, msg: progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), msg or label)

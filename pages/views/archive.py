@@ -69,7 +69,7 @@ with st.expander("New batch", expanded=not jobs.list(limit=1)):
                 sources = collect_videos([folder], roots=roots)
                 inputs = [folder]
             else:
-                sources = store.video_paths()
+                sources = [path for path, _, _ in store.videos()]
                 inputs = ["History"]
                 if not sources:
                     raise VigilError("History holds no video yet: analyse one first, or choose a server folder.")

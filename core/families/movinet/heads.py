@@ -1,5 +1,6 @@
-"""Scorers on MoViNet clip embeddings (see core.features.clip): heads that turn a window's 480-d
-embedding into a score in 0..1, and the registry kinds that run them on video.
+"""Scorers on MoViNet clip embeddings (see core.families.movinet.features): heads that turn a window's 480-d
+embedding into a score in 0..1, and the scorers that run them on video (the kinds are in this package's
+``__init__``).
 
 Heads (each trained on per-video ``ClipEmbeddings``; saved as one ``.npz``, no pickle):
 Supervised heads see 1080 numbers per window (``ClipEmbeddings.window_features``: the 480-d embedding
@@ -7,7 +8,7 @@ and the 600 Kinetics log-probabilities); the normality head sees the 480-d embed
 - ``movinet-logistic``: L2-regularised logistic regression on standardised video features, trained from
   video-level labels; a window's score is the abnormal probability (0.5 = decision boundary); a video's
   score is that of its whole-video features.
-- ``movinet-mil``: the Sultani et al. MIL ranking head (core.scorers.mil) on window features; the
+- ``movinet-mil``: the Sultani et al. MIL ranking head (core.families.movinet.mil) on window features; the
   segment score in 0..1 (its hinge margin puts normal near 0 and abnormal near 1; 0.5 between); a
   video's score is its top window's.
 - ``movinet-knn``: normality model fitted on normal videos only: mean cosine distance to the k nearest
@@ -29,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError, ModelNotFittedError
-from core.features.clip import MOVINET_FILE, ClipEmbeddings, ClipSettings, MovinetClipper, MovinetModel
-from core.registry import ModelSpec, register_kind
+from core.families.movinet.features import MOVINET_FILE, ClipEmbeddings, ClipSettings, MovinetClipper, MovinetModel
+from core.registry import ModelSpec
 from core.scorers.base import ModelInfo, Scorer, ScoringStream, calibrate
 
 ProgressFn = Callable[[float, str], None]
@@ -151,7 +152,7 @@ class MilRankingHead(EmbeddingHead):
 
     @classmethod
     def fit(cls, videos, labels, seed=0, progress=None) -> MilRankingHead:
-        from core.scorers.mil import train_mil
+        from core.families.movinet.mil import train_mil
 
         labels = np.asarray(labels, int)
         _check_classes(labels)
@@ -171,13 +172,13 @@ class MilRankingHead(EmbeddingHead):
             return self.head(x).numpy().astype(np.float64)
 
     def to_arrays(self):
-        from core.scorers.mil import head_to_arrays
+        from core.families.movinet.mil import head_to_arrays
 
         return {"mean": self.mean, "std": self.std, **head_to_arrays(self.head)}
 
     @classmethod
     def from_arrays(cls, a):
-        from core.scorers.mil import head_from_arrays
+        from core.families.movinet.mil import head_from_arrays
 
         return cls(a["mean"], a["std"], head_from_arrays(a))
 
@@ -303,7 +304,7 @@ class ClipScorer(Scorer):
         return ClipStream(live, self.weights, self.settings, self.head)
 
 
-def _build_trained(spec: ModelSpec, resolve) -> Scorer:
+def build_trained(spec: ModelSpec, resolve) -> Scorer:
     artifact = spec.params.get("artifact")
     if not artifact:
         raise ModelNotFittedError(f"Model '{spec.name}' has no trained head file.")
@@ -311,12 +312,7 @@ def _build_trained(spec: ModelSpec, resolve) -> Scorer:
     return ClipScorer(spec, resolve(MOVINET_FILE), settings, head)
 
 
-for _kind in ("movinet-logistic", "movinet-mil", "movinet-knn"):
-    register_kind(_kind)(_build_trained)
-
-
-@register_kind("movinet-kinetics")
-def _build_kinetics(spec: ModelSpec, resolve) -> Scorer:
+def build_kinetics(spec: ModelSpec, resolve) -> Scorer:
     classes = spec.params.get("classes")
     if not classes:
         raise ModelNotFittedError(f"Model '{spec.name}' names no Kinetics classes.")

@@ -1,7 +1,7 @@
-"""``pose-lstm-ae``: per-person motion normality from tracked skeletons (core.features.pose).
+"""``pose-lstm-ae``: per-person motion normality from tracked skeletons (core.families.pose.features).
 
 Every tracked person keeps a window of their last ``steps`` skeleton feature vectors (about 4 s at the
-5 frames/s this model asks for). An LSTM autoencoder (core.nn.lstm_ae), trained on the windows of normal
+5 frames/s this model asks for). An LSTM autoencoder (core.families.pose.lstm_ae), trained on the windows of normal
 footage, reconstructs each window; the frame's raw score is the highest reconstruction error among the
 people present, and ``score = calibrate(raw, ref)`` with ``ref`` = the 99th percentile of the training
 windows' errors, so 0.5 means "as strange as the strangest 1% of normal people-moments" and 0.75 twice
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError, ModelNotFittedError
-from core.features.pose import N_FEATURES, PoseDetections, PoseTracker, PoseTrackSet, TrackHistory
-from core.registry import ModelSpec, register_kind
+from core.families.pose.features import N_FEATURES, PoseDetections, PoseTracker, PoseTrackSet, TrackHistory
+from core.registry import ModelSpec
 from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream, calibrate
 
 ProgressFn = Callable[[float, str], None]
@@ -40,7 +40,7 @@ class PoseNormality:
 
     def window_errors(self, windows: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """(N,T,57) raw features + masks -> (N,) reconstruction errors."""
-        from core.nn.lstm_ae import errors
+        from core.families.pose.lstm_ae import errors
 
         if not len(windows):
             return np.zeros(0)
@@ -57,7 +57,7 @@ class PoseNormality:
         return float(errs[j]), ok[j]
 
     def save(self, path: Path) -> None:
-        from core.nn.lstm_ae import to_arrays
+        from core.families.pose.lstm_ae import to_arrays
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -74,7 +74,7 @@ class PoseNormality:
 
     @classmethod
     def load(cls, path: Path) -> PoseNormality:
-        from core.nn.lstm_ae import from_arrays
+        from core.families.pose.lstm_ae import from_arrays
 
         with np.load(path) as z:
             a = {k: z[k] for k in z.files}
@@ -90,7 +90,7 @@ class PoseNormality:
         seed: int = 0,
         progress: ProgressFn | None = None,
     ) -> PoseNormality:
-        from core.nn.lstm_ae import errors, train_autoencoder
+        from core.families.pose.lstm_ae import errors, train_autoencoder
 
         wins, masks = [], []
         for ts in videos:
@@ -193,8 +193,7 @@ class PoseScorer(Scorer):
         return PoseStream(live, self.weights, self.model)
 
 
-@register_kind("pose-lstm-ae")
-def _build_pose(spec: ModelSpec, resolve) -> Scorer:
+def build_pose(spec: ModelSpec, resolve) -> Scorer:
     artifact = spec.params.get("artifact")
     pose_file = spec.params.get("pose_weights")
     if not artifact or not pose_file:

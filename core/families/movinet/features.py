@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 
 from core.config import data_dir
+from core.families.movinet import MOVINET_FILE  # noqa: F401 (the weights, named once in the package)
 from core.features.cache import NpzRecord
 
-MOVINET_FILE = "movinet_a0_stream_int8.tflite"
 SIDE = 172
 EMBED_DIM = 480
 N_CLASSES = 600

@@ -1,4 +1,4 @@
-"""Weight-free motion scorers on optical-flow cell features (see core.features.motion).
+"""Weight-free motion scorers on optical-flow cell features (see core.families.motion.features).
 
 ``motion`` (self-referenced, no training): every moment is compared with the same video's robust
 baseline. Two frame-level statistics are tracked: *activity* (mean speed over all cells) and *fastest*
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError, ModelNotFittedError
-from core.features.motion import MotionFeaturizer
-from core.registry import ModelSpec, register_kind
+from core.families.motion.features import MotionFeaturizer
+from core.registry import ModelSpec
 from core.scorers.base import ModelInfo, Scorer, ScoringStream, calibrate
 
 REF_Z = 6.0
@@ -95,8 +95,7 @@ class SelfReferencedMotion(Scorer):
         return SelfReferencedStream(live, MotionFeaturizer(*self.grid))
 
 
-@register_kind("motion")
-def _build_motion(spec: ModelSpec, resolve) -> Scorer:
+def build_motion(spec: ModelSpec, resolve) -> Scorer:
     return SelfReferencedMotion(spec)
 
 
@@ -175,8 +174,7 @@ class FittedMotion(Scorer):
         return FittedStream(live, self.model)
 
 
-@register_kind("motion-fitted")
-def _build_fitted(spec: ModelSpec, resolve) -> Scorer:
+def build_fitted(spec: ModelSpec, resolve) -> Scorer:
     artifact = spec.params.get("artifact")
     if not artifact:
         raise ModelNotFittedError(f"Model '{spec.name}' has no fitted artifact.")
