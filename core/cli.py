@@ -145,11 +145,14 @@ class _BatchBar:
 
 
 def cmd_batch(args) -> int:
-    from core.batch import collect_videos, run_batch, run_job
+    from core.batch import JobStore, collect_videos, run_batch, run_job
 
     bar = _BatchBar(args.quiet)
     try:
         if args.job:
+            jobs = JobStore()
+            if not jobs.get(args.job).active:  # resuming a finished, cancelled or interrupted job by hand
+                jobs.reopen(args.job)
             summary = run_job(args.job, progress=bar.update)
         else:
             if not args.paths:

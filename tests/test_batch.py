@@ -90,24 +90,27 @@ def _other_db(store: Store):
 def test_cancel_keeps_finished_videos_and_no_half_record_and_a_resume_does_the_rest(archive):
     store = Store()
     sources = [s for s in collect_videos([archive]) if not s.endswith("broken.mp4")]
-    seen = {"done": 0}
+    jobs = JobStore(store.db)
+    asked: list[str] = []
 
     def progress(p):
-        seen["done"] = p.done
+        if p.done >= 3 and not asked:  # as the Archive page's Cancel does, from another process
+            asked.append(jobs.list()[0].id)
+            jobs.request_cancel(asked[0])
 
-    summary = run_batch(sources, workers=1, store=store, progress=progress, cancel=lambda: seen["done"] >= 3)
-    assert summary.cancelled
+    summary = run_batch(sources, workers=1, store=store, progress=progress)
+    assert summary.cancelled and asked == [summary.job_id]
     ids = stored_ids(store)
     assert 3 <= len(ids) < 10 and summary.done == len(ids)
     assert store.sweep() == 0  # no folder of an unfinished save left behind
     for i in ids:
         rec = store.load(i)
         assert len(rec.track) > 0 and all(p.is_file() for p in rec.thumbnails.values())
-    jobs = JobStore(store.db)
     job = jobs.get(summary.job_id)
     assert job.status == "cancelled" and job.counts["running"] == 0
     assert job.counts["done"] == len(ids) and job.counts["pending"] == 10 - len(ids)
 
+    jobs.reopen(summary.job_id)  # what Resume on the page (or batch --job ID) does first
     resumed = run_job(summary.job_id, store=store)
     assert resumed.done == 10 - len(ids) and not resumed.failed
     assert len(stored_ids(store)) == 10 and stored_ids(store) >= ids
