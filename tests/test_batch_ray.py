@@ -24,6 +24,7 @@ from test_batch import archive, free_port  # noqa: F401  (archive is a fixture)
 from core.batch import JobStore, collect_videos, run_batch
 from core.batch.ray_engine import RayEngine
 from core.db import Database
+from core.errors import ClusterUnreachableError
 from core.store import Store
 
 pytestmark = pytest.mark.slow
@@ -143,3 +144,12 @@ def test_a_ray_worker_that_dies_mid_video_is_retried(ray_head, monkeypatch, vtes
     assert summary.done == 1 and summary.failed == 0
     item = JobStore(store.db).items(summary.job_id)[0]
     assert item.status == "done" and item.attempts == 2
+
+
+def test_gpus_the_cluster_lacks_are_one_clear_error_and_nothing_stored(ray_head, monkeypatch, vtest):
+    for k, v in ray_head.items():
+        monkeypatch.setenv(k, v)
+    store = Store()
+    with pytest.raises(ClusterUnreachableError, match="has 0 GPUs"):
+        run_batch([str(vtest)], engine="ray", workers=1, gpus_per_worker=0.5, store=store)
+    assert store.list() == [] and JobStore(store.db).list() == []

@@ -8,6 +8,7 @@ path and a one-line reason and the batch goes on; a video whose worker died is t
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -15,8 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
 from core.batch.jobs import FINISHED_ITEM, JobStore
-from core.batch.local import Crashed, Event, Finished, LocalEngine
-from core.batch.worker import VideoOutcome, VideoTask, WorkerSpec
+from core.batch.local import LocalEngine
+from core.batch.worker import Crashed, Event, Finished, VideoOutcome, VideoTask, WorkerSpec
 from core.config import EventConfig, ScoringConfig
 from core.engine import save_analysis
 from core.errors import ConfigError, ModelUnavailableError, VigilError
@@ -41,8 +42,11 @@ class Engine(Protocol):
     def stop(self) -> None: ...
 
 
-def make_engine(name: str, workers: int | None = None, gpus_per_worker: float = 0.0) -> Engine:
-    """The engine called ``name``; Ray is imported only for ``ray``."""
+def make_engine(
+    name: str, workers: int | None = None, gpus_per_worker: float = 0.0, videos: int | None = None
+) -> Engine:
+    """The engine called ``name``; Ray is imported only for ``ray``. ``videos`` caps the default width
+    (no worker is started that would have nothing to do)."""
     if workers is not None and workers < 1:
         raise ConfigError("--workers must be at least 1.")
     if gpus_per_worker < 0:
@@ -50,11 +54,11 @@ def make_engine(name: str, workers: int | None = None, gpus_per_worker: float = 
     if name == "local":
         if gpus_per_worker:
             raise ConfigError("--gpus-per-worker needs --engine ray (the local engine does not place GPUs).")
-        return LocalEngine(workers)
+        return LocalEngine(min(workers or os.cpu_count() or 1, videos or 1 << 30))
     if name == "ray":
         from core.batch.ray_engine import RayEngine
 
-        return RayEngine(workers, gpus_per_worker)
+        return RayEngine(workers and min(workers, videos or 1 << 30), gpus_per_worker, max_workers=videos)
     raise ConfigError(f"Unknown engine '{name}': choose one of {', '.join(ENGINES)}.")
 
 
@@ -176,7 +180,7 @@ def run_batch(
     scoring = scoring or ScoringConfig()
     events = events or EventConfig()
     store = store or Store()
-    eng = engine if not isinstance(engine, str) else make_engine(engine, workers, gpus_per_worker)
+    eng = engine if not isinstance(engine, str) else make_engine(engine, workers, gpus_per_worker, len(sources))
     spec = worker_spec(model, scoring, events, store)
     t0 = time.perf_counter()
     eng.start(spec)
@@ -203,7 +207,8 @@ def run_job(
     jobs.mark_running(job_id)
     t0 = time.perf_counter()
     try:
-        eng = make_engine(job.engine, job.workers, job.gpus_per_worker)
+        left = sum(1 for i in jobs.items(job_id) if i.status not in FINISHED_ITEM)
+        eng = make_engine(job.engine, job.workers, job.gpus_per_worker, left)
         spec = worker_spec(job.model, job.scoring, job.events, store)
         eng.start(spec)
     except VigilError as err:

@@ -11,31 +11,12 @@ import multiprocessing as mp
 import os
 import signal
 import time
-from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
-from core.batch.worker import BatchWorker, VideoOutcome, VideoTask, WorkerSpec, one_line
+from core.batch.worker import BatchWorker, Crashed, Event, Finished, VideoTask, WorkerSpec, one_line
 from core.errors import ModelError
 
 START_TIMEOUT = 300.0  # s: a worker loads Python, OpenCV and its model before it is ready
-
-
-@dataclass(frozen=True)
-class Finished:
-    """A worker handed back an outcome (done, skipped or failed)."""
-
-    outcome: VideoOutcome
-
-
-@dataclass(frozen=True)
-class Crashed:
-    """The worker running ``task`` died before answering."""
-
-    task: VideoTask
-    reason: str
-
-
-Event = Finished | Crashed
 
 
 def _worker_main(spec: WorkerSpec, conn: Connection) -> None:

@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from core.batch.local import Crashed, Event, Finished
-from core.batch.worker import BatchWorker, VideoTask, WorkerSpec, one_line
+from core.batch.worker import BatchWorker, Crashed, Event, Finished, VideoTask, WorkerSpec, one_line
 from core.errors import ClusterUnreachableError, ModelError
 
 START_TIMEOUT = 300.0  # s: actors start Python, OpenCV and the model; a cluster may first add nodes
@@ -70,8 +69,15 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, workers: int | None = None, gpus_per_worker: float = 0.0, address: str | None = None):
+    def __init__(
+        self,
+        workers: int | None = None,
+        gpus_per_worker: float = 0.0,
+        address: str | None = None,
+        max_workers: int | None = None,
+    ):
         self.workers = workers or 0
+        self.max_workers = max_workers
         self.gpus_per_worker = gpus_per_worker
         self.address = address if address is not None else os.environ.get("RAY_ADDRESS", "")
         self._ray = None
@@ -134,7 +140,7 @@ class RayEngine:
         ray = self._ray
         res = ray.cluster_resources()
         cpus, gpus = int(res.get("CPU", 0)), float(res.get("GPU", 0))
-        self.workers = self.workers or max(1, cpus)
+        self.workers = self.workers or max(1, min(cpus, self.max_workers or cpus))
         if self.workers > cpus:
             raise ClusterUnreachableError(
                 f"The Ray cluster has {cpus} CPUs; {self.workers} workers need one each (lower --workers)."

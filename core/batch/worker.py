@@ -66,6 +66,24 @@ class VideoOutcome:
     footage: float = 0.0
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A worker handed back an outcome (done, skipped or failed)."""
+
+    outcome: VideoOutcome
+
+
+@dataclass(frozen=True)
+class Crashed:
+    """The worker running ``task`` died before answering."""
+
+    task: VideoTask
+    reason: str
+
+
+Event = Finished | Crashed
+
+
 def one_line(err: BaseException) -> str:
     """A readable one-line reason: the user-facing message, or the type and first line of a bug."""
     text = str(err).strip().splitlines()[0] if str(err).strip() else ""

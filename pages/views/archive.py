@@ -130,6 +130,9 @@ def job_status(job: BatchJob) -> None:
         st.error(job.error)
     if job.status == "interrupted":
         st.warning("The process running this batch stopped (killed or the server restarted). Resume it below.")
+    log = store.db.root / "batch-logs" / f"{job.id}.log"
+    if job.status in ("failed", "interrupted") and log.is_file():
+        st.caption(f"Its log: `{log}`")
     b1, b2 = st.columns(2)
     if job.active and b1.button("Cancel", key=f"archive.cancel.{job.id}", help="Finished videos stay stored."):
         jobs.request_cancel(job.id)
