@@ -172,7 +172,7 @@ def ranking(job: BatchJob) -> None:
     if not ranked:
         st.info("No anomalous segment yet" + (" — the batch is still running." if job.active else "."))
         return
-    st.dataframe(
+    event = st.dataframe(
         pd.DataFrame(
             {
                 "thumbnail": [data_uri(r.thumbnail) for r in ranked],
@@ -193,7 +193,14 @@ def ranking(job: BatchJob) -> None:
             "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
             "open": st.column_config.LinkColumn("open", display_text="▶ play from here"),
         },
+        on_select="rerun",
+        selection_mode="single-row",
     )
+    st.caption("Click a row (or its link, for a new tab) to open the results at that moment.")
+    picked = event.selection.rows if event else []
+    if picked:
+        r = ranked[picked[0]]
+        st.switch_page("pages/views/history.py", query_params={"id": r.analysis_id, "t": f"{r.segment.peak_t:.2f}"})
 
 
 @st.fragment(run_every=2.0 if by_id[chosen].active else None)
