@@ -53,7 +53,7 @@ def main() -> None:
     print(f"made {args.minutes:g}-minute clip in {t1 - t0:.1f} s; analysed {len(rec.track)} frames in {t2 - t1:.1f} s")
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.switch_page("pages/views/history.py")
+    at.switch_page("app_pages/history.py")
     at.query_params["id"] = warmup.id
     at.run()  # a running server has imported everything and rendered other analyses before
     assert not at.exception, at.exception

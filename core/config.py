@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.settings import PROJECT_ROOT, settings, validated
+from core.settings import PROJECT_ROOT, ThresholdBand, settings, validated
 
 __all__ = ["ScoringConfig", "EventConfig", "SourceLimits", "AnalysisConfig", "validated", "data_dir"]
 
@@ -33,7 +33,7 @@ class ScoringConfig(_Strict):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-class EventConfig(_Strict):
+class EventConfig(ThresholdBand, _Strict):
     threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="A segment starts when the smoothed score rises above this (0..1)."
     )
@@ -49,10 +49,6 @@ class EventConfig(_Strict):
     min_separation: float = Field(
         2.0, ge=0.0, le=600.0, description="Top moments are at least this far apart in time (s)."
     )
-
-    @property
-    def off_threshold(self) -> float:
-        return max(0.0, self.threshold - self.hysteresis)
 
 
 class SourceLimits(_Strict):

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from core.config import EventConfig, ScoringConfig
 from core.errors import AnalysisCancelled, TooFewFramesError
 from core.events import ScoreTrack, segments_from_track, top_moments
-from core.media import draw_evidence
+from core.images import encode_jpeg
+from core.overlay import Overlay, annotate
 from core.registry import load_scorer
 from core.scorers.base import Scorer, ScoringStream
 from core.sources import VideoSource, open_source, prefetched
@@ -97,13 +97,6 @@ def _score(
     return np.array(frames), np.array(times), scores, stream
 
 
-def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return buf.tobytes()
-
-
 @dataclass
 class ComputedAnalysis:
     """An analysis computed but not yet stored: the record (no files yet) and its thumbnails.
@@ -141,7 +134,7 @@ def compute_analysis(
             f"The video stopped decoding at {t[-1]:.1f} s although its header says {source.meta.duration:.1f} s "
             "(truncated or damaged file); the rest was not analysed."
         )
-    wanted = sorted({m.frame for m in moments} | {_frame_at(track, s.peak_t) for s in segments})
+    wanted = sorted({m.frame for m in moments} | {track.frame_at(s.peak_t) for s in segments})
     images = source.read_at(wanted, max_side=THUMB_SIDE)
     _draw_evidence(images, frame, stream, source, scoring)
     rec = AnalysisRecord(
@@ -222,8 +215,4 @@ def _draw_evidence(
     for frame_no, img in images.items():
         ev = stream.evidence(index[frame_no]) if frame_no in index else None
         if ev is not None and len(ev.boxes):
-            draw_evidence(img, ev, img.shape[1] / scored_w, img.shape[0] / scored_h)
-
-
-def _frame_at(track: ScoreTrack, t: float) -> int:
-    return int(track.frame[int(np.argmin(np.abs(track.t - t)))])
+            annotate(img, Overlay(evidence=ev, evidence_size=(scored_h, scored_w)))

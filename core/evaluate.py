@@ -27,7 +27,7 @@ from core.config import EventConfig, ScoringConfig
 from core.dataset import LabelledVideo, load_labelled, open_videos
 from core.engine import score_source
 from core.errors import DataError
-from core.events import smooth
+from core.events import held_sample, smooth
 from core.families.base import ProgressFn, scaled_progress
 from core.metrics import average_precision, roc_auc
 from core.registry import load_scorer
@@ -92,7 +92,7 @@ def native_scores(scorer: Scorer, src: VideoSource, scoring: ScoringConfig) -> n
     """One score per native frame: scored at the analysis fps, each frame takes the last sample's score."""
     frames, _, scores = score_source(src, scorer, scoring)
     out = np.zeros(src.meta.frame_count)
-    idx = np.searchsorted(frames, np.arange(src.meta.frame_count), side="right") - 1
+    idx = held_sample(frames, src.meta.frame_count)
     out[:] = scores[np.clip(idx, 0, len(scores) - 1)]
     return out
 

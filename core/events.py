@@ -1,8 +1,10 @@
 """Score track -> anomalous segments.
 
 One stateful object, ``SegmentTracker``, driven by explicit timestamps, cuts segments with hysteresis,
-a minimum duration and a merge gap. The offline chart (``segments_from_track``), the live page and
-backtests all feed it the same way, so they agree by construction.
+a minimum duration and a merge gap. The offline chart (``segments_from_track``) feeds it the centred
+mean with ``EventConfig``'s minimum duration and merge gap; the live rule and its backtest
+(core/alerts.py) feed the same tracker a trailing mean with neither, so both share the on/off
+thresholds, but a live episode can start later (causal smoothing) or be shorter than any segment.
 """
 
 from __future__ import annotations
@@ -81,6 +83,21 @@ class ScoreTrack:
     def __len__(self) -> int:
         return len(self.t)
 
+    def index_at(self, t: float) -> int:
+        """Index of the sample nearest to ``t`` (s). Raises IndexError on an empty track."""
+        if len(self.t) == 0:
+            raise IndexError("an empty score track has no samples")
+        return int(np.argmin(np.abs(self.t - t)))
+
+    def frame_at(self, t: float) -> int:
+        """Native frame index of the sample nearest to ``t`` (s)."""
+        return int(self.frame[self.index_at(t)])
+
+    def moment_at(self, t: float) -> Moment:
+        """The sample nearest to ``t`` (s) as a Moment (its own time, frame and raw score)."""
+        i = self.index_at(t)
+        return Moment(float(self.t[i]), int(self.frame[i]), float(self.score[i]))
+
     @property
     def duration(self) -> float:
         if len(self.t) < 2:
@@ -91,6 +108,13 @@ class ScoreTrack:
     def step(self) -> float:
         """Median time between samples (s); 0 for fewer than 2 samples."""
         return float(np.median(np.diff(self.t))) if len(self.t) > 1 else 0.0
+
+
+def held_sample(sample_frames: np.ndarray, n_frames: int) -> np.ndarray:
+    """For each native frame 0..n_frames-1, the index of the last sample at or before it (the first
+    sample for frames before it). ``sample_frames``: (N,) increasing native frame indices, N >= 1."""
+    idx = np.searchsorted(np.asarray(sample_frames), np.arange(n_frames), side="right") - 1
+    return np.clip(idx, 0, len(sample_frames) - 1)
 
 
 def smooth(score: np.ndarray, t: np.ndarray, seconds: float) -> np.ndarray:

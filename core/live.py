@@ -28,8 +28,8 @@ import numpy as np
 
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import SourceError, VigilError
-from core.media import draw_evidence
 from core.outbox import AlertRecord, Outbox
+from core.overlay import ABOVE, ALERT, COOLDOWN, NORMAL, Overlay, annotate
 from core.scorers.base import Evidence, Scorer, ScoringStream
 
 log = logging.getLogger("vigil.live")
@@ -42,11 +42,11 @@ STREAM_SCHEMES = {"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp
 
 # BGR colours per rule state: what the border and the score bar show.
 STATE_COLOURS = {
-    RuleState.NORMAL: (80, 200, 80),
-    RuleState.ANOMALOUS: (0, 190, 255),
-    RuleState.ALERTED: (40, 40, 240),
-    RuleState.SUPPRESSED: (40, 40, 240),
-    RuleState.COOLDOWN: (230, 160, 60),
+    RuleState.NORMAL: NORMAL,
+    RuleState.ANOMALOUS: ABOVE,
+    RuleState.ALERTED: ALERT,
+    RuleState.SUPPRESSED: ALERT,
+    RuleState.COOLDOWN: COOLDOWN,
 }
 
 
@@ -306,7 +306,7 @@ class LiveProcessor:
             with self._lock:
                 stats = self._stats_locked()
             view = _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2])
-            snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, caption=False)
+            snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, alert.peak_t)
         try:
             rec = self.outbox.record(alert, self.model, snapshot, self.cfg)
         except (OSError, VigilError, ValueError) as err:
@@ -348,47 +348,34 @@ class LiveProcessor:
         )
 
 
-# --- overlay --------------------------------------------------------------------------------------
+# --- overlay (core/overlay.py draws; this says what the live picture shows) ----------------------
 def draw_overlay(
     frame: np.ndarray,
     view: _View,
     threshold: float,
     model: str,
     stats: LiveStats | None = None,
-    caption: bool = True,
+    snapshot_at: float | None = None,
 ) -> np.ndarray:
-    """Draw score bar, state border, evidence and a status line on ``frame`` (BGR, in place). Returns it."""
-    h, w = frame.shape[:2]
-    colour = STATE_COLOURS[view.status.state]
-    # Evidence boxes/keypoints are in the scored frame's pixels; scale if the shown frame differs.
-    sh, sw = view.scored_size
-    sx, sy = (w / sw, h / sh) if sw and sh else (1.0, 1.0)
-    draw_evidence(frame, view.evidence, sx, sy)
-    thick = max(2, w // 160) if view.status.state != RuleState.NORMAL else 2
-    cv2.rectangle(frame, (0, 0), (w - 1, h - 1), colour, thick)
-    # Score bar along the bottom: fill = smoothed score, tick = threshold.
-    bar_h = max(8, h // 30)
-    y0 = h - bar_h - 4
-    cv2.rectangle(frame, (4, y0), (w - 5, h - 5), (40, 40, 40), -1)
-    fill = int((w - 9) * min(1.0, max(0.0, view.status.smoothed)))
-    if fill > 0:
-        cv2.rectangle(frame, (4, y0), (4 + fill, h - 5), colour, -1)
-    tx = 4 + int((w - 9) * threshold)
-    cv2.line(frame, (tx, y0 - 3), (tx, h - 2), (255, 255, 255), 2)
-    if caption:
-        text = f"{model}  score {view.score:.2f}  {view.status.words()}"
+    """The live picture (BGR, in place): smoothed-score bar, state border, evidence and a status line;
+    for an alert snapshot (``snapshot_at``: epoch s of the peak) the line says when and how strange."""
+    state = view.status.state
+    if snapshot_at is None:
+        caption = f"{model}  score {view.score:.2f}  {view.status.words()}"
         if stats is not None and stats.processed_fps > 0:
-            text += f"  |  {stats.processed_fps:.0f} fps  {stats.latency_ms:.0f} ms"
-        scale = max(0.4, w / 1400)
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        cv2.rectangle(frame, (4, 4), (min(w - 5, 12 + tw), 12 + th), (0, 0, 0), -1)
-        cv2.putText(frame, text, (8, 8 + th), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
-    else:  # a snapshot: when and how strange, burnt in
-        text = f"{time.strftime('%Y-%m-%d %H:%M:%S')}  peak {view.score:.2f}  {model}"
-        cv2.putText(
-            frame, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, max(0.45, w / 1200), (255, 255, 255), 2, cv2.LINE_AA
-        )
-    return frame
+            caption += f"  |  {stats.processed_fps:.0f} fps  {stats.latency_ms:.0f} ms"
+    else:
+        caption = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(snapshot_at))}  peak {view.score:.2f}  {model}"
+    overlay = Overlay(
+        score=view.status.smoothed,
+        threshold=threshold,
+        colour=STATE_COLOURS[state],
+        border="thin" if state == RuleState.NORMAL else "thick",
+        evidence=view.evidence,
+        evidence_size=view.scored_size,
+        caption=caption,
+    )
+    return annotate(frame, overlay)
 
 
 # --- server-side source ---------------------------------------------------------------------------
@@ -423,7 +410,17 @@ class ServerSource:
     _active: dict[str, ServerSource] = {}
     _active_lock = threading.Lock()
 
-    def __init__(self, uri: str, processor: LiveProcessor, loop: bool = True, max_side: int = 640):
+    def __init__(
+        self,
+        uri: str,
+        processor: LiveProcessor,
+        loop: bool = True,
+        max_side: int = 640,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], object] | None = None,
+    ):
+        """``clock`` (s) and ``pause(seconds)`` pace a file; tests pass a fake pair (default: monotonic
+        time and a wait that stop() interrupts)."""
         self.id = f"{int(time.time() * 1000):x}"
         self.started_at = time.time()
         self.uri = check_live_uri(uri)
@@ -435,6 +432,7 @@ class ServerSource:
         self._latest: np.ndarray | None = None
         self.error: str | None = None
         self.state = "idle"  # idle | connecting | playing | reconnecting | ended | failed
+        self._clock, self._pause = clock, pause or self._stop.wait
 
     def start(self) -> ServerSource:
         if self._thread is None or not self._thread.is_alive():
@@ -502,7 +500,7 @@ class ServerSource:
                 continue
             fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
             fps = fps if 1.0 <= fps <= 240.0 else 25.0
-            start, n = time.monotonic(), 0
+            start, n = self._clock(), 0
             self.state, self.error = "playing", None
             try:
                 while not self._stop.is_set():
@@ -513,9 +511,9 @@ class ServerSource:
                     n += 1
                     pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                     due = start + (pos if pos > 0 else n / fps)
-                    wait = due - time.monotonic()
+                    wait = due - self._clock()
                     if wait > 0:
-                        self._stop.wait(wait)
+                        self._pause(wait)
                     yield _fit(frame, self.max_side)
             finally:
                 cap.release()

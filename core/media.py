@@ -17,7 +17,7 @@ import numpy as np
 
 from core.config import data_dir
 from core.events import Segment
-from core.scorers.base import Evidence
+from core.overlay import Overlay, annotate, score_colour
 from core.sources import FrameFolder, VideoSource
 
 PLAYABLE_CODECS = {"h264", "vp8", "vp9", "av1"}
@@ -98,48 +98,6 @@ def playable_video(
     return encode_h264(frames, dest, source.meta.fps, (lambda n: progress(min(1.0, n / total))) if progress else None)
 
 
-# COCO-17 skeleton edges (keypoint index pairs).
-SKELETON = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14), (14, 16)]
-
-
-def draw_evidence(frame: np.ndarray, evidence: Evidence, sx: float = 1.0, sy: float = 1.0) -> np.ndarray:
-    """Draw who drove the score (in place): every box thin grey, the culprit's red; skeletons.
-
-    Evidence is in the scored frame's pixels; ``sx``/``sy`` scale it to ``frame``. Keypoints with
-    confidence below 0.5 are missing, not at (0, 0).
-    """
-    for i, (x1, y1, x2, y2) in enumerate(evidence.boxes):
-        c = (40, 40, 240) if i == evidence.culprit else (220, 220, 220)
-        cv2.rectangle(frame, (int(x1 * sx), int(y1 * sy)), (int(x2 * sx), int(y2 * sy)), c, 2)
-    for person in evidence.keypoints:
-        pts = [(int(x * sx), int(y * sy)) if c >= 0.5 else None for x, y, c in person]
-        for a, b in SKELETON:
-            if pts[a] and pts[b]:
-                cv2.line(frame, pts[a], pts[b], (255, 200, 0), 2)
-        for pt in pts:
-            if pt:
-                cv2.circle(frame, pt, 3, (0, 255, 255), -1)
-    return frame
-
-
-def draw_score(image: np.ndarray, t: float, score: float, threshold: float, in_segment: bool) -> np.ndarray:
-    """Overlay a score bar (top strip), the time and the score (second strip) on a BGR frame (a copy)."""
-    img = image.copy()
-    h, w = img.shape[:2]
-    bar_h = max(10, h // 24)
-    colour = (40, 40, 230) if score > threshold else (60, 180, 60)
-    cv2.rectangle(img, (0, 0), (w, 2 * bar_h + 12), (20, 20, 20), -1)
-    cv2.rectangle(img, (4, 4), (4 + int((w - 8) * min(1.0, score)), 4 + bar_h), colour, -1)
-    tx = 4 + int((w - 8) * threshold)
-    cv2.line(img, (tx, 2), (tx, bar_h + 6), (255, 255, 255), 1)
-    label = f"{int(t // 60):02d}:{t % 60:04.1f}  score {score:.2f}"
-    scale = bar_h / 24
-    cv2.putText(img, label, (6, 2 * bar_h + 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
-    if in_segment:
-        cv2.rectangle(img, (0, 0), (w - 1, h - 1), (40, 40, 230), max(2, w // 160))
-    return img
-
-
 def annotated_clip(
     source: VideoSource,
     track_t: np.ndarray,
@@ -150,7 +108,8 @@ def annotated_clip(
     pad: float = 1.0,
     max_seconds: float = 60.0,
 ) -> Path:
-    """H.264 clip of ``segment`` (plus ``pad`` s around it, at most ``max_seconds``) with the score drawn.
+    """H.264 clip of ``segment`` (plus ``pad`` s around it, at most ``max_seconds``) with the score drawn
+    by the same annotator as the live picture: bar along the bottom, red border inside the segment.
 
     The score of each native frame is interpolated from the analysed samples (``track_t`` s, 0..1).
     """
@@ -160,6 +119,10 @@ def annotated_clip(
     def frames():
         for f in source.frames(max_side=PLAY_MAX_SIDE, start=start, end=end):
             s = float(np.interp(f.t, track_t, track_score))
-            yield draw_score(f.image, f.t, s, threshold, segment.start <= f.t <= segment.end)
+            inside = segment.start <= f.t <= segment.end
+            caption = f"{int(f.t // 60):02d}:{f.t % 60:04.1f}  score {s:.2f}"
+            colour = score_colour(s, threshold, inside)
+            overlay = Overlay(s, threshold, colour, border="thick" if inside else "none", caption=caption)
+            yield annotate(f.image.copy(), overlay)
 
     return encode_h264(frames(), dest, source.meta.fps)

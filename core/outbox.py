@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -29,6 +28,7 @@ import numpy as np
 from core.alerts import Alert, AlertConfig
 from core.db import Database, register_schema
 from core.errors import NotFoundError
+from core.images import write_jpeg
 from core.mailer import EmailError, EmailMessage, SmtpSettings, send
 
 log = logging.getLogger("vigil.outbox")
@@ -133,15 +133,6 @@ def _row(r, root: Path) -> AlertRecord:
     )
 
 
-def _write_jpeg(path: Path, image: np.ndarray, quality: int = 88) -> None:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("could not encode the snapshot")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)  # a reader never sees half a file
-
-
 class Outbox:
     """The alerts table and its snapshot files (``<data dir>/alerts/``). Thread-safe (a connection per call)."""
 
@@ -172,11 +163,11 @@ class Outbox:
         if snapshot is not None and snapshot.size:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             snap_rel, thumb_rel = f"alerts/{aid}.jpg", f"alerts/{aid}.thumb.jpg"
-            _write_jpeg(self.db.root / snap_rel, snapshot)
+            write_jpeg(self.db.root / snap_rel, snapshot, 88)
             h, w = snapshot.shape[:2]
             tw = min(THUMB_WIDTH, w)
             thumb = cv2.resize(snapshot, (tw, max(1, round(h * tw / w))), interpolation=cv2.INTER_AREA)
-            _write_jpeg(self.db.root / thumb_rel, thumb, 80)
+            write_jpeg(self.db.root / thumb_rel, thumb, 80)
         details: dict = {}
         if cfg is not None:
             details["rule"] = {"threshold": cfg.threshold, "seconds": cfg.seconds, "cooldown": cfg.cooldown}

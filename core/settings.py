@@ -53,6 +53,24 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ThresholdBand:
+    """Mixin of configs with an on ``threshold`` and a ``hysteresis`` band below it (0..1 scores)."""
+
+    threshold: float
+    hysteresis: float
+
+    @property
+    def off_threshold(self) -> float:
+        return max(0.0, self.threshold - self.hysteresis)
+
+    def with_threshold(self, threshold: float, **changes):
+        """A validated copy at ``threshold`` with ``changes``; the band shrinks to fit under a low
+        threshold (hysteresis = min(hysteresis, threshold)). Raises ConfigError."""
+        hysteresis = min(changes.pop("hysteresis", self.hysteresis), threshold)
+        values = self.model_dump() | changes | {"threshold": threshold, "hysteresis": hysteresis}  # type: ignore[attr-defined]
+        return validated(type(self), **values)  # type: ignore[arg-type]
+
+
 def _path_list(v: Any) -> Any:
     """``a:b`` (``os.pathsep``) or a list -> list of paths; empty entries dropped."""
     if isinstance(v, str):
@@ -142,7 +160,7 @@ class SmtpSettings(_Section):
             return None
 
 
-class AlertConfig(_Section):
+class AlertConfig(ThresholdBand, _Section):
     """Settings of the sustained-anomaly rule (core/alerts.py). Seconds for durations, 0..1 for scores."""
 
     threshold: float = setting(
@@ -175,10 +193,6 @@ class AlertConfig(_Section):
         if self.hysteresis > self.threshold:
             raise ValueError("hysteresis must not exceed the threshold")
         return self
-
-    @property
-    def off_threshold(self) -> float:
-        return self.threshold - self.hysteresis
 
     def updated(self, **changes) -> AlertConfig:
         """A validated copy with ``changes`` applied (the page's controls). Raises ConfigError."""
@@ -336,13 +350,19 @@ def _secrets_tree(secrets: Mapping) -> dict[str, Any]:
 def read_secrets_files() -> dict[str, Any]:
     """The first secrets.toml found (working folder, then home), parsed; {} when there is none."""
     for p in SECRETS_FILES:
-        path = p.expanduser()
+        path = p.expanduser().absolute()
         if path.is_file():
-            try:
-                return tomllib.loads(path.read_text())
-            except tomllib.TOMLDecodeError as err:
-                raise ConfigError(f"{path} is not valid TOML: {err}") from None
+            st = path.stat()
+            return _parse_toml(path, st.st_mtime_ns, st.st_size)  # re-parsed only when the file changes
     return {}
+
+
+@lru_cache(maxsize=4)
+def _parse_toml(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}") from None
 
 
 def _where(loc: tuple) -> str:

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def page(name: str = "archive") -> AppTest:
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.switch_page(f"pages/views/{name}.py")
+    at.switch_page(f"app_pages/{name}.py")
     return at
 
 

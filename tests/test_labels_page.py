@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.labels import LabelStore
 
-PAGE = str(REPO / "pages" / "views" / "label.py")
+PAGE = str(REPO / "app_pages" / "label.py")
 
 
 @pytest.fixture(autouse=True)

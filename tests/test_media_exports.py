@@ -52,12 +52,14 @@ def test_annotated_clip_covers_the_segment_and_draws_the_score(make_video, tmp_p
     codec, _, frames = probe(dest)
     assert codec == "h264"
     assert len(frames) == 31  # 1.0 s .. 4.0 s inclusive at 10 fps
-    # the score bar is the top strip (y 4..14 at this size); x=200 is past a 0.1 bar, inside a 0.9 one
-    red = frames[10][9, 200]  # t = 2.0 s, inside the segment: long red bar
+    # the live picture's bar (core/overlay.py): along the bottom, y 228..235 at 320x240, x 4..4+311*score;
+    # x=200 is past a 0.1 bar and inside a 0.9 one
+    red = frames[10][231, 200]  # t = 2.0 s, inside the segment: long red bar
     assert red[2] > 150 and red[1] < 100, red
-    assert frames[0][9, 200].max() < 60  # t = 1.0 s, score 0.1: dark strip there
-    green = frames[0][9, 10]  # ...and a short green bar at its start
+    assert frames[0][231, 200].max() < 60  # t = 1.0 s, score 0.1: dark bar background there
+    green = frames[0][231, 10]  # ...and a short green bar at its start
     assert green[1] > 120 and green[2] < 120, green
+    assert frames[10][120, 0][2] > 150 and frames[0][120, 0][2] < 150  # red border only inside the segment
 
 
 def test_exports_match_the_stored_analysis(make_video):

@@ -95,3 +95,11 @@ def test_label_roots_default_to_data_dir_and_shared_data(tmp_path):
     assert load_settings({}, env).allowed_label_roots == [(tmp_path / "d").resolve(), tmp_path / "shared" / "data"]
     env["VIGIL_LABEL_ROOTS"] = str(tmp_path / "x")
     assert load_settings({}, env).allowed_label_roots == [(tmp_path / "x").resolve()]
+
+
+def test_a_broken_secrets_file_is_a_config_error_naming_it(monkeypatch, tmp_path):
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text("[smtp\nhost = 1\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="secrets.toml is not valid TOML"):
+        settings()

@@ -80,9 +80,9 @@ def test_truncated_mp4_is_refused_cleanly(tmp_path, make_video):
     whole = make_video("whole.mp4", n=40).read_bytes()
     p = tmp_path / "cut.mp4"
     p.write_bytes(whole[: len(whole) // 3])
-    with pytest.raises(errors.SourceError):
-        src = open_source(p)
-        assert len(list(src.frames())) < 40  # if it opens at all, it must not invent frames
+    # OpenCV's mp4 writer puts the index (moov atom) at the end: a cut file has none and is refused at once
+    with pytest.raises(errors.NotAVideoError, match="not a video"):
+        open_source(p)
 
 
 def test_truncated_avi_streams_what_is_there(tmp_path, make_video):

@@ -8,7 +8,6 @@ Used by the Live page and meant for History too::
 
 from __future__ import annotations
 
-import base64
 import time
 from datetime import datetime
 
@@ -16,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import VigilError
+from core.images import jpeg_data_uri
 from core.outbox import AlertRecord, Outbox, Sender, list_alerts
 
 EMAIL_ICONS = {"sent": "✅", "pending": "⏳", "failed": "⚠️"}
@@ -23,10 +23,7 @@ EMAIL_ICONS = {"sent": "✅", "pending": "⏳", "failed": "⚠️"}
 
 def _thumb_url(rec: AlertRecord) -> str | None:
     """A small data URL of the snapshot (thumbnails are ~10 KB, so a table of 50 stays light)."""
-    path = rec.thumb_path or rec.snapshot_path
-    if path is None or not path.is_file():
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+    return jpeg_data_uri(rec.thumb_path or rec.snapshot_path)
 
 
 def alert_log_frame(alerts: list[AlertRecord], now: float | None = None) -> pd.DataFrame:

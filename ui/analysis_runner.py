@@ -1,4 +1,4 @@
-"""Running an analysis from a page: model picker, progress bar with frames/s and time left, cancel."""
+"""Running an analysis from a page: progress bar with frames/s and time left, cancel."""
 
 from __future__ import annotations
 
@@ -13,39 +13,8 @@ from core.media import playable_video
 from core.sources import check_url, open_source
 from core.store import AnalysisRecord
 from ui import state
-from ui.cache import get_scorer, get_store, model_statuses
+from ui.cache import get_scorer, get_store
 from ui.charts import mmss
-
-
-def model_picker(key: str, exclude: str | None = None, label: str = "Model") -> str | None:
-    """Select box over every registered model; an unavailable one shows why and returns None."""
-    statuses = [s for s in model_statuses() if s.spec.name != exclude]
-    if not statuses:
-        st.info("No other model is registered.")
-        return None
-    by_name = {s.spec.name: s for s in statuses}
-    names = list(by_name)
-    default = names.index("motion") if "motion" in names else 0
-
-    def fmt(name: str) -> str:
-        s = by_name[name]
-        return f"{name}" if s.available else f"{name} — not available"
-
-    name = st.selectbox(
-        label,
-        names,
-        index=default,
-        format_func=fmt,
-        key=key,
-        help="Every registered model; unavailable ones say what is missing.",
-    )
-    chosen = by_name[name]
-    if chosen.spec.description:
-        st.caption(chosen.spec.description)
-    if not chosen.available:
-        st.warning(f"**{name}** cannot run here: {chosen.reason}.")
-        return None
-    return name
 
 
 def run_analysis(

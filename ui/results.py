@@ -6,10 +6,8 @@ from the stored scores (cached by analysis id + settings), never re-scoring the 
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
-import cv2
 import pandas as pd
 import streamlit as st
 
@@ -18,12 +16,15 @@ from core.alerts import AlertConfig, backtest
 from core.config import EventConfig
 from core.errors import VigilError
 from core.events import Moment, ScoreTrack
+from core.images import encode_jpeg, jpeg_data_uri
 from core.media import annotated_clip, playable_video
 from core.sources import open_source
 from core.store import AnalysisRecord
 from ui import state
+from ui.analysis_runner import run_analysis
 from ui.cache import get_store
 from ui.charts import PICK, mmss, score_chart
+from ui.model_picker import model_picker
 
 
 # --- cached reads ----------------------------------------------------------------------------------
@@ -56,8 +57,10 @@ def frame_jpeg(video_path: str, frame: int) -> bytes | None:
         return None
     if img is None:
         return None
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return buf.tobytes() if ok else None
+    try:
+        return encode_jpeg(img)
+    except ValueError:
+        return None
 
 
 @st.cache_data(max_entries=8, show_spinner="Preparing the video for the browser…")
@@ -66,12 +69,6 @@ def playable_path(video_path: str) -> str | None:
         return str(playable_video(open_source(video_path)))
     except (VigilError, OSError, ValueError):
         return None
-
-
-def data_uri(path: Path | None) -> str | None:
-    if path is None or not Path(path).is_file():
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(Path(path).read_bytes()).decode()
 
 
 def moment_image(rec: AnalysisRecord, m: Moment) -> bytes | Path | None:
@@ -120,16 +117,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         key=f"{key}.smooth",
         help="Width of the moving average the segments are cut from.",
     )
-    hysteresis = min(ev.hysteresis, threshold)
-    return EventConfig(
-        threshold=threshold,
-        hysteresis=hysteresis,
-        min_duration=min_duration,
-        merge_gap=merge_gap,
-        smooth_seconds=smooth_s,
-        top_k=ev.top_k,
-        min_separation=ev.min_separation,
-    )
+    return ev.with_threshold(threshold, min_duration=min_duration, merge_gap=merge_gap, smooth_seconds=smooth_s)
 
 
 def summary_line(rec: AnalysisRecord) -> None:
@@ -170,12 +158,8 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
         seconds = b1.slider("Sustained for (s)", 0.0, 30.0, AlertConfig().seconds, 0.5, key=f"{key}.bt_n")
         cooldown = b2.slider("Cooldown (s)", 0.0, 600.0, AlertConfig().cooldown, 5.0, key=f"{key}.bt_cd")
         try:
-            cfg = AlertConfig(
-                threshold=events.threshold,
-                hysteresis=min(0.1, events.threshold),
-                seconds=seconds,
-                cooldown=cooldown,
-                smooth_seconds=events.smooth_seconds,
+            cfg = AlertConfig().with_threshold(
+                events.threshold, seconds=seconds, cooldown=cooldown, smooth_seconds=events.smooth_seconds
             )
             n_alerts, n_digests = emails_in_backtest(analysis_id, db_path, cfg.model_dump_json())
             st.markdown(
@@ -215,8 +199,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
             st.info("The source video is no longer available for playback; scores and thumbnails are kept.")
     with right:
         if selected is not None:
-            i = int(abs(rec.track.t - selected).argmin())
-            m = Moment(float(rec.track.t[i]), int(rec.track.frame[i]), float(rec.track.score[i]))
+            m = rec.track.moment_at(selected)
             img = moment_image(rec, m)
             st.markdown(f"**Selected moment {mmss(m.t)}** · score {m.score:.2f} · frame {m.frame}")
             if img is not None:
@@ -238,16 +221,10 @@ def segments_table(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
         return
     rows = []
     for s in rec.segments:
-        m = Moment(s.peak_t, int(rec.track.frame[int(abs(rec.track.t - s.peak_t).argmin())]), s.peak)
-        img = moment_image(rec, m)
-        uri = (
-            data_uri(img)
-            if isinstance(img, Path)
-            else ("data:image/jpeg;base64," + base64.b64encode(img).decode() if img else None)
-        )
+        m = Moment(s.peak_t, rec.track.frame_at(s.peak_t), s.peak)
         rows.append(
             {
-                "thumbnail": uri,
+                "thumbnail": jpeg_data_uri(moment_image(rec, m)),
                 "start": mmss(s.start),
                 "end": mmss(s.end),
                 "duration (s)": round(s.duration, 1),
@@ -289,10 +266,9 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
 
 
 def compare_controls(rec: AnalysisRecord, key: str) -> None:
-    from ui.analysis_runner import model_picker, run_analysis  # local: avoids an import cycle
-
     with st.expander("Compare with another model"):
-        name = model_picker(key=f"{key}.cmp_model", exclude=rec.model)
+        spec = model_picker(f"{key}.cmp_model", exclude=rec.model)
+        name = spec.name if spec else None
         if name and st.button("Score this video with it and overlay", key=f"{key}.cmp_go"):
             other = run_analysis(
                 rec.video_path, name, rec.scoring, rec.events, label=rec.source_name, source_uri=rec.source_uri

@@ -13,11 +13,11 @@ import streamlit as st
 from core.batch import BatchJob, JobStore, collect_videos, launch
 from core.batch.jobs import default_owner
 from core.errors import VigilError
+from core.images import jpeg_data_uri
 from core.labels import allowed_roots
-from ui.analysis_runner import model_picker
 from ui.cache import get_store
 from ui.charts import mmss
-from ui.results import data_uri
+from ui.model_picker import model_picker
 
 STATE_ICONS = {"queued": "⏳", "running": "▶️", "done": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
 
@@ -53,7 +53,8 @@ with st.expander("New batch", expanded=not jobs.list(limit=1)):
         )
     c1, c2, c3 = st.columns([2, 1, 1])
     with c1:
-        model = model_picker(key="archive.model")
+        spec = model_picker(key="archive.model")
+        model = spec.name if spec else None
     engine = c2.radio(
         "Engine",
         ["local", "ray"],
@@ -73,7 +74,7 @@ with st.expander("New batch", expanded=not jobs.list(limit=1)):
                 inputs = ["History"]
                 if not sources:
                     raise VigilError("History holds no video yet: analyse one first, or choose a server folder.")
-            job_id = jobs.create(sources, model, engine, int(workers) or None, owner=default_owner(), inputs=inputs)  # type: ignore[arg-type]
+            job_id = jobs.create(sources, model, engine, int(workers) or None, owner=default_owner(), inputs=inputs)
             launch(job_id, store.db)
             st.query_params["job"] = job_id
             st.toast(f"Batch of {len(sources)} video(s) started")
@@ -175,7 +176,7 @@ def ranking(job: BatchJob) -> None:
     event = st.dataframe(
         pd.DataFrame(
             {
-                "thumbnail": [data_uri(r.thumbnail) for r in ranked],
+                "thumbnail": [jpeg_data_uri(r.thumbnail) for r in ranked],
                 "video": [r.source_name for r in ranked],
                 "peak": [round(r.segment.peak, 3) for r in ranked],
                 "at": [mmss(r.segment.peak_t) for r in ranked],
@@ -200,7 +201,7 @@ def ranking(job: BatchJob) -> None:
     picked = event.selection.rows if event else []
     if picked:
         r = ranked[picked[0]]
-        st.switch_page("pages/views/history.py", query_params={"id": r.analysis_id, "t": f"{r.segment.peak_t:.2f}"})
+        st.switch_page("app_pages/history.py", query_params={"id": r.analysis_id, "t": f"{r.segment.peak_t:.2f}"})
 
 
 @st.fragment(run_every=2.0 if by_id[chosen].active else None)

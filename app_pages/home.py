@@ -13,24 +13,24 @@ st.markdown(
 )
 links = [
     (
-        "pages/views/analyze.py",
+        "app_pages/analyze.py",
         "Analyze",
         ":material/search:",
         "Upload a video or paste a link; get the score curve, segments and exports.",
     ),
     (
-        "pages/views/history.py",
+        "app_pages/history.py",
         "History",
         ":material/history:",
         "Every past analysis and alert, reopened without recomputing.",
     ),
     (
-        "pages/views/live.py",
+        "app_pages/live.py",
         "Live",
         ":material/videocam:",
         "Watch a webcam or stream; get an email when an anomaly lasts.",
     ),
-    ("pages/views/label.py", "Label", ":material/label:", "Mark videos normal or abnormal and train a better model."),
+    ("app_pages/label.py", "Label", ":material/label:", "Mark videos normal or abnormal and train a better model."),
 ]
 for col, (target, label, icon, caption) in zip(st.columns(4), links, strict=True):
     with col.container(border=True):

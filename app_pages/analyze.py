@@ -5,7 +5,8 @@ import streamlit as st
 from core.config import EventConfig, ScoringConfig
 from core.sources import VIDEO_EXTS
 from ui import results, state
-from ui.analysis_runner import model_picker, run_analysis
+from ui.analysis_runner import run_analysis
+from ui.model_picker import model_picker
 
 st.title("Analyze a video")
 
@@ -16,7 +17,8 @@ if cancelled:
 with st.container(border=True):
     left, right = st.columns([3, 2])
     with right:
-        model = model_picker(key="analyze.model")
+        spec = model_picker("analyze.model")
+        model = spec.name if spec else None
         with st.expander("Settings"):
             fps = st.slider(
                 "Analysis frames per second",
@@ -60,7 +62,7 @@ with st.container(border=True):
             )
 
 scoring = ScoringConfig(fps=fps)
-events = EventConfig(threshold=threshold, hysteresis=min(0.1, threshold))
+events = EventConfig().with_threshold(threshold)
 rec = None
 if go_upload and upload is not None and model:
     rec = run_analysis(

@@ -15,10 +15,10 @@ from core.errors import VigilError
 from core.live import LiveProcessor, LiveSnapshot, ServerSource
 from core.mailer import EmailError, EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
-from core.registry import get_spec
 from ui.alerts_view import render_alert_log
-from ui.cache import get_scorer, model_statuses
+from ui.cache import get_scorer
 from ui.live_state import connection_stalled, live_session
+from ui.model_picker import model_picker
 from ui.services import app_settings
 
 STATE_BADGE = {
@@ -43,37 +43,12 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
             "the set time. After an email a source stays quiet for the cooldown. Beyond the hourly cap, one "
             "digest email summarises what was held back."
         )
-    return defaults.updated(
-        threshold=threshold,
-        hysteresis=min(defaults.hysteresis, threshold),
+    return defaults.with_threshold(
+        threshold,
         seconds=float(seconds),
         cooldown=float(cooldown),
         cap_per_hour=int(cap),
     )
-
-
-def pick_model() -> tuple[str, str] | None:
-    """(name, label for emails) of a model that can run; unavailable ones are listed with the reason."""
-    statuses = model_statuses()
-    if not statuses:
-        st.error("No models are registered.")
-        return None
-    names = [s.spec.name for s in statuses]
-    by_name = {s.spec.name: s for s in statuses}
-    default = names.index("motion") if "motion" in names else 0
-    name = st.selectbox(
-        "Model",
-        names,
-        index=default,
-        key="live-model",
-        format_func=lambda n: n if by_name[n].available else f"{n} — not available",
-    )
-    status = by_name[name]
-    if not status.available:
-        ready = ", ".join(n for n in names if by_name[n].available) or "none"
-        st.warning(f"**{name}** cannot run here: {status.reason}. Available now: {ready}.")
-        return None
-    return name, f"{name} v{status.spec.version}"
 
 
 def live_chart(snap: LiveSnapshot) -> alt.Chart:
@@ -229,7 +204,8 @@ def page() -> None:
     sender = Sender.shared()
     sender.configure(settings)
 
-    model = pick_model()
+    spec = model_picker("live-model", empty="No models are registered.")
+    model = (spec.name, f"{spec.name} v{spec.version}") if spec else None
     kind = st.radio("Source", ["Browser camera", "Server stream or file"], horizontal=True, key="live-kind")
     left, right = st.columns([3, 2])
     proc: LiveProcessor | None = None
@@ -238,8 +214,7 @@ def page() -> None:
             st.info("Pick an available model to start.")
         elif kind == "Browser camera":
             name, label = model
-            key = (name, get_spec(name).version)
-            proc = live_session().camera_processor(key, get_scorer(name), label, cfg, sender)
+            proc = live_session().camera_processor((name, spec.version), get_scorer(name), label, cfg, sender)
             camera_section(proc, conf.webrtc.ice_servers)
         else:
             server_section(model, cfg, sender)

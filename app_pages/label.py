@@ -12,8 +12,9 @@ from core import labels as lab
 from core.errors import DataError, VigilError
 from core.registry import specs
 from ui import label_view as view
-from ui.cache import get_scorer, get_store, model_statuses
+from ui.cache import get_scorer, get_store
 from ui.label_state import LabelSession, session
+from ui.model_picker import model_picker
 
 log = logging.getLogger("vigil.label")
 ORDERS = {"uncertainty": "Least certain first", "added": "Order added"}
@@ -39,16 +40,17 @@ def show_messages(area: str) -> None:
 # --- settings -----------------------------------------------------------------------------------------
 with st.sidebar:
     st.text_input("Your name", key="label_who", placeholder="recorded with every label")
-    available = [s for s in model_statuses() if s.available]
-    if not available:
-        st.error("No model can run here, so there are no suggestions; labelling still works.")
-    names = [s.spec.name for s in available]
-    if state.pending_model in names:  # a model just trained here: show its suggestions next
-        st.session_state["label_model"] = state.pending_model
-        state.pending_model = None
-    versions = {s.spec.name: s.spec.version for s in available}
-    model = st.selectbox("Suggestions from model", names, key="label_model") if names else None
-    version = versions.get(model, "") if model else ""
+    spec = model_picker(
+        "label_model",
+        "Suggestions from model",
+        only_available=True,
+        preferred=None,
+        select=state.pending_model,  # a model just trained here: show its suggestions next
+        empty="No model can run here, so there are no suggestions; labelling still works.",
+    )
+    if spec is not None and spec.name == state.pending_model:
+        state.pending_model = None  # shown once; from now on the user's choice stands
+    model, version = (spec.name, spec.version) if spec else (None, "")
     order = st.radio("Queue order", list(ORDERS), format_func=ORDERS.get, key="label_order")
     unlabelled_only = st.checkbox("Unlabelled only", key="label_unlabelled")
     auto = st.toggle("Analyse each video when shown", value=True, key="label_auto")

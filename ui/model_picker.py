@@ -1,0 +1,50 @@
+"""The one model picker of the app (Analyze, Compare, Live, Label): a select box over the registry."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.registry import ModelSpec
+from ui.cache import model_statuses
+
+
+def model_picker(
+    key: str,
+    label: str = "Model",
+    *,
+    exclude: str | None = None,
+    only_available: bool = False,
+    preferred: str | None = "motion",
+    select: str | None = None,
+    empty: str = "No other model is registered.",
+) -> ModelSpec | None:
+    """The chosen model's spec when it can run here, else None (the reason is shown on the page).
+
+    Unavailable models are listed as "— not available" (or left out with ``only_available``);
+    ``preferred`` is the first choice, ``select`` is chosen now when listed (a model just trained);
+    ``empty`` is said when there is nothing to list.
+    """
+    statuses = [s for s in model_statuses() if s.spec.name != exclude and (s.available or not only_available)]
+    if not statuses:
+        st.info(empty)
+        return None
+    by_name = {s.spec.name: s for s in statuses}
+    names = list(by_name)
+    if select in by_name:
+        st.session_state[key] = select  # set before the widget exists: a keyed widget ignores `index`
+    name = st.selectbox(
+        label,
+        names,
+        index=names.index(preferred) if preferred in by_name else 0,
+        format_func=lambda n: n if by_name[n].available else f"{n} — not available",
+        key=key,
+        help="Every registered model; unavailable ones say what is missing.",
+    )
+    chosen = by_name[name]
+    if chosen.spec.description:
+        st.caption(chosen.spec.description)
+    if not chosen.available:
+        ready = ", ".join(n for n, s in by_name.items() if s.available) or "none"
+        st.warning(f"**{name}** cannot run here: {chosen.reason}. Available now: {ready}.")
+        return None
+    return chosen.spec
