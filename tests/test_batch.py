@@ -56,8 +56,22 @@ def test_local_batch_stores_each_video_as_analyze_does_and_a_rerun_does_no_new_w
     sources = collect_videos([archive])
     assert len(sources) == 11 and sum(s.endswith("broken.mp4") for s in sources) == 1
 
-    first = run_batch(sources, engine="local", workers=2, store=store)
+    engine = LocalEngine(2)
+    seen_files: set[str] = set()
+
+    def progress(p):  # what the workers have open while they score: never the database
+        for pid in filter(None, (engine.pid_of(i) for i in range(len(sources)))):
+            fds = Path(f"/proc/{pid}/fd")
+            for fd in fds.iterdir() if fds.is_dir() else []:
+                try:
+                    seen_files.add(os.readlink(fd))
+                except OSError:
+                    pass
+
+    first = run_batch(sources, engine=engine, store=store, progress=progress)
     assert (first.done, first.skipped, first.failed) == (10, 0, 1)
+    assert seen_files  # the check did look inside the workers
+    assert not [f for f in seen_files if "vigil.sqlite" in f]
     assert first.failures[0]["source"].endswith("broken.mp4")
     assert "not a video" in first.failures[0]["reason"] and "\n" not in first.failures[0]["reason"]
     ids = stored_ids(store)
