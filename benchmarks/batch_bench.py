@@ -9,8 +9,8 @@ the scoring time, after the workers are up (start-up is printed apart: it is pai
 per video). Configurations are interleaved round by round so a load that comes and goes on a shared
 machine hits each alike; the median round is reported, with the load average, because on a busy machine
 the wall-clock ratios say as much about the neighbours as about the code. ``cpu`` figures are CPU time
-(the workers' own, and everything the batch spent: driver, workers, Ray's daemons), which the neighbours
-do not change; the best round is printed too. The Ray runs start Ray on this machine
+(the workers' own; the driver's apart), which the neighbours do not change, and "cores granted" says how
+much CPU the machine actually gave the workers; the best round is printed too. The Ray runs start Ray on this machine
 unless RAY_ADDRESS names a cluster.
 """
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -59,11 +58,9 @@ def size(source: str) -> int:
 def one_run(sources: list[str], engine: str, workers: int, model: str, scoring: ScoringConfig) -> dict:
     with tempfile.TemporaryDirectory(prefix="batch-bench-") as d:
         store = Store(Database(Path(d) / "vigil.sqlite"))
-        c0, k0 = time.process_time(), _children_cpu()
+        c0 = time.process_time()
         s = run_batch(sources, model=model, engine=engine, workers=workers, scoring=scoring, store=store)
         driver_cpu = time.process_time() - c0
-        time.sleep(1.0)  # let Ray's daemons exit and be reaped, so their CPU time is counted below
-        everything = driver_cpu + _children_cpu() - k0
     if s.failed:
         sys.exit(f"error: {s.failed} video(s) failed, e.g. {s.failures[0]}")
     d = s.to_dict()
@@ -78,15 +75,8 @@ def one_run(sources: list[str], engine: str, workers: int, model: str, scoring: 
         "fh_per_cpu_h": d["footage_hours_per_cpu_hour"],
         "worker_cpu_s": s.cpu_seconds,
         "driver_cpu_s": driver_cpu,
-        "all_cpu_s": everything,
-        "fh_per_all_cpu_h": s.footage_hours * 3600.0 / everything if everything > 0 else 0.0,
+        "cores_granted": s.cpu_seconds / s.scoring_seconds if s.scoring_seconds > 0 else 0.0,
     }
-
-
-def _children_cpu() -> float:
-    """CPU seconds of this process's finished children (the local workers; Ray's daemons and workers)."""
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
 
 
 def main() -> int:
@@ -139,10 +129,15 @@ def main() -> int:
         f"footage-hours per hour per core: {per_core:.1f} (wall clock, 2 workers on {cores} cores); "
         f"{per_cpu_h:.1f} per CPU-hour of a worker"
     )
-    cost_l2, cost_r2 = med(("local", 2), "fh_per_all_cpu_h"), med(("ray", 2), "fh_per_all_cpu_h")
+    cpu = {c: med(c, "fh_per_cpu_h") for c in CONFIGS}
     print(
-        f"all CPU spent on the batch (workers, driver, Ray's daemons, start-up included): local x2 {cost_l2:.1f}, "
-        f"ray x2 {cost_r2:.1f} footage-h per CPU-hour: Ray costs {cost_l2 / cost_r2 - 1:+.1%} CPU per footage-hour"
+        "worker CPU per footage (footage-h per CPU-hour): "
+        + ", ".join(f"{e} x{w} {v:.1f}" for (e, w), v in cpu.items())
+        + f"; ray vs local at x2 {cpu[('ray', 2)] / cpu[('local', 2)] - 1:+.1%}"
+    )
+    print(
+        "cores the machine gave the workers while scoring (CPU s / wall s): "
+        + ", ".join(f"{e} x{w} {med((e, w), 'cores_granted'):.2f}" for e, w in CONFIGS)
     )
     serial = med(("local", 2), "driver_cpu_s") / med(("local", 2), "worker_cpu_s")
     print(
@@ -165,7 +160,7 @@ def main() -> int:
                     "footage_hours_per_hour_per_core": per_core,
                     "footage_hours_per_cpu_hour": per_cpu_h,
                     "driver_cpu_share_local_2": serial,
-                    "ray_cpu_cost_vs_local_2": cost_l2 / cost_r2 - 1,
+                    "worker_cpu_ray_vs_local_2": cpu[("ray", 2)] / cpu[("local", 2)] - 1,
                     "load_average": [load0[0], load1[0]],
                     "runs": {f"{e}x{w}": v for (e, w), v in runs.items()},
                 },
