@@ -15,6 +15,7 @@ from core.batch.jobs import default_owner
 from core.errors import VigilError
 from core.images import jpeg_data_uri
 from core.labels import allowed_roots
+from ui.auth import identity
 from ui.cache import get_store
 from ui.charts import mmss
 from ui.model_picker import model_picker
@@ -30,6 +31,7 @@ st.caption(
 
 store = get_store()
 jobs = JobStore(store.db)
+who = identity()
 
 
 def history_link(analysis_id: str, t: float | None = None) -> str:
@@ -74,7 +76,8 @@ with st.expander("New batch", expanded=not jobs.list(limit=1)):
                 inputs = ["History"]
                 if not sources:
                     raise VigilError("History holds no video yet: analyse one first, or choose a server folder.")
-            job_id = jobs.create(sources, model, engine, int(workers) or None, owner=default_owner(), inputs=inputs)
+            owner = who.owner or default_owner()  # the signed-in address, else the server's user
+            job_id = jobs.create(sources, model, engine, int(workers) or None, owner=owner, inputs=inputs)
             launch(job_id, store.db)
             st.query_params["job"] = job_id
             st.toast(f"Batch of {len(sources)} video(s) started")
@@ -135,6 +138,9 @@ def job_status(job: BatchJob) -> None:
     if job.status in ("failed", "interrupted") and log.is_file():
         st.caption(f"Its log: `{log}`")
     b1, b2 = st.columns(2)
+    if not who.may_manage(job.owner):
+        st.caption(f"Only its owner ({job.owner}) or an admin can cancel or resume this batch.")
+        return
     if job.active and b1.button("Cancel", key=f"archive.cancel.{job.id}", help="Finished videos stay stored."):
         jobs.request_cancel(job.id)
         st.rerun()

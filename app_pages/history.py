@@ -3,18 +3,21 @@
 import pandas as pd
 import streamlit as st
 
+from core.access import show_owner
 from core.errors import VigilError
 from ui import results, state
 from ui.alerts_view import render_alert_log
+from ui.auth import identity
 from ui.cache import get_store
 from ui.charts import mmss
 
 st.title("History")
+who = identity()
 
 analyses_tab, alerts_tab = st.tabs(["Analyses", "Alert log"])
 with alerts_tab:
     st.caption("Every alert the Live page raised, with its snapshot and whether its email went out.")
-    render_alert_log(limit=200, key="history.alerts")
+    render_alert_log(limit=200, key="history.alerts", owner=None if who.admin else who.owner)
 
 with analyses_tab:
     store = get_store()
@@ -33,6 +36,7 @@ with analyses_tab:
                 "peak": [round(r["peak"], 3) for r in rows],
                 "segments": [r["n_segments"] for r in rows],
                 "anomalous": [r["frac_anomalous"] for r in rows],
+                "owner": [show_owner(r["owner"]) for r in rows],
             }
         )
         event = st.dataframe(
@@ -58,11 +62,17 @@ with analyses_tab:
                     state.select_time(chosen, float(st.query_params.pop("t")))
                 except ValueError:
                     pass
-            with st.popover("Delete this analysis"):
+            owner = next((r["owner"] for r in rows if r["id"] == chosen), None)
+            refused = owner is not None and not who.may_manage(owner)
+            with st.popover(
+                "Delete this analysis",
+                disabled=refused,
+                help=f"Only its owner ({show_owner(owner)}) or an admin can delete it." if refused else None,
+            ):
                 st.write("Its scores, segments and thumbnails are removed. The video file is kept.")
                 if st.button("Delete", type="primary", key="history.delete"):
                     try:
-                        store.delete(chosen)
+                        store.delete_by(chosen, who)  # owner or admin, checked in the same transaction
                         st.query_params.pop("id", None)
                         results.load_record.clear()
                         st.toast("Analysis deleted")

@@ -10,8 +10,10 @@ import streamlit as st
 
 from core import labels as lab
 from core.errors import DataError, VigilError
+from core.paths import server_paths
 from core.registry import specs
 from ui import label_view as view
+from ui.auth import identity, recorded_name
 from ui.cache import get_scorer, get_store
 from ui.label_state import LabelSession, session
 from ui.model_picker import model_picker
@@ -39,7 +41,10 @@ def show_messages(area: str) -> None:
 
 # --- settings -----------------------------------------------------------------------------------------
 with st.sidebar:
-    st.text_input("Your name", key="label_who", placeholder="recorded with every label")
+    if identity().email:  # signed in: the identity replaces the free-text name
+        st.caption(f"Labels are recorded as **{identity().email}**.")
+    else:
+        st.text_input("Your name", key="label_who", placeholder="recorded with every label")
     spec = model_picker(
         "label_model",
         "Suggestions from model",
@@ -131,7 +136,7 @@ def set_label(path: str, value: int, suggestion: lab.Suggestion | None) -> None:
         saved = labels.set_label(
             Path(path),
             value,
-            who=st.session_state.get("label_who", ""),
+            who=recorded_name(st.session_state.get("label_who", "")),
             category=category if value == 1 and category != "—" else None,
             note=st.session_state.get(f"label_note:{path}", ""),
             suggestion=suggestion,
@@ -243,15 +248,13 @@ def import_csv() -> None:
         if upload is not None:
             text, name = upload.getvalue().decode("utf-8-sig"), upload.name
         elif server_path:
-            csv_path = Path(server_path).expanduser()
-            lab.check_folder(csv_path.parent)  # reading a server file is allowed only inside the data roots
-            if not csv_path.is_file():
-                raise DataError(f"No CSV file at {csv_path}.")
+            # Only a file inside the data roots, symlinks followed (a link to /etc/... is refused, not read).
+            csv_path = server_paths().check(server_path, "file")
             text, name = csv_path.read_text(encoding="utf-8-sig"), csv_path.name
             folder = folder or str(csv_path.parent)
         else:
             raise DataError("Choose a CSV file to import.")
-        result = labels.import_csv(text, folder, st.session_state.get("label_who", ""), source_name=name)
+        result = labels.import_csv(text, folder, recorded_name(st.session_state.get("label_who", "")), source_name=name)
     except UnicodeDecodeError:
         state.flash("error", "That file is not UTF-8 text; save it as CSV (UTF-8) and try again.", "csv")
         return

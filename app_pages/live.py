@@ -10,13 +10,15 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
+from core.access import Identity, show_owner
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
 from core.live import LiveProcessor, LiveSnapshot, ServerSource
-from core.mailer import EmailError, EmailNotConfiguredError, SmtpSettings, send_test
+from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from ui.alerts_view import render_alert_log
-from ui.cache import get_scorer
+from ui.auth import identity
+from ui.cache import get_scorer, test_email_limiter
 from ui.live_state import connection_stalled, live_session
 from ui.model_picker import model_picker
 from ui.services import app_settings
@@ -142,8 +144,9 @@ def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
         )
 
 
-def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender) -> None:
+def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who: Identity) -> None:
     name, label = model
+    quota = app_settings().access
     uri = st.text_input(
         "Stream URL or video file on the server",
         key="live-uri",
@@ -153,25 +156,39 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender) -> 
     if st.button("Start monitoring", type="primary", key="live-start", disabled=not uri.strip()):
         try:
             proc = LiveProcessor(
-                get_scorer(name), label, cfg, outbox=Outbox(), on_alert=lambda rec: sender.wake(), source=uri.strip()
+                get_scorer(name),
+                label,
+                cfg,
+                outbox=Outbox(),
+                on_alert=lambda rec: sender.wake(),
+                source=uri.strip(),
+                owner=who.owner,
             )
-            src = ServerSource(uri, proc, loop=loop)
+            src = ServerSource(uri, proc, loop=loop, owner=who.owner)
             proc.source = src.label  # emails and the log name the source without credentials
-            src.start()
+            src.start(quota=quota)
         except VigilError as err:
             st.error(str(err))
-    running = ServerSource.active()
-    if not running:
-        st.caption("Server-side sources keep running when this tab is closed; they are listed here to stop them.")
+    running = ServerSource.visible_to(who)  # your own; an admin sees everyone's
+    total = sum(1 for s in ServerSource.active() if s.running)
+    st.caption(
+        "Server-side sources keep running when this tab is closed; yours are listed here to stop them. "
+        f"{total} of {quota.max_sources} running on this server (at most {quota.max_sources_per_user} per user)."
+    )
     for src in running:
         c1, c2 = st.columns([4, 1])
-        c1.markdown(f"**{src.label}** — {src.state}" + (f": {src.error}" if src.error else ""))
+        problem = f": {src.error}" if src.error else ""
+        c1.markdown(f"**{src.label}** — {src.state}{problem} · owner {show_owner(src.owner)}")
         if c2.button("Stop", key=f"live-stop-{src.id}"):
-            src.stop()
-            st.rerun()
+            try:
+                src.stop_by(who)
+            except VigilError as err:
+                st.error(str(err))
+            else:
+                st.rerun()
 
 
-def email_section(settings: SmtpSettings | None) -> None:
+def email_section(settings: SmtpSettings | None, who: Identity) -> None:
     with st.expander("Email", expanded=settings is None):
         if settings is None:
             st.info(
@@ -182,10 +199,12 @@ def email_section(settings: SmtpSettings | None) -> None:
             st.caption(f"Alerts go to {settings.describe()}")
         if st.button("Send test email", key="live-test-email", disabled=settings is None):
             try:
+                # Per user and process-wide, so neither reruns nor new tabs make it unlimited.
+                test_email_limiter(app_settings().access.test_emails_per_hour).acquire(who.display, "test emails")
                 with st.spinner("Sending…"):
                     send_test(settings, time.strftime("%Y-%m-%d %H:%M:%S"))  # type: ignore[arg-type]
                 st.success(f"Test email sent to {', '.join(settings.to)}.")  # type: ignore[union-attr]
-            except EmailError as err:
+            except VigilError as err:  # EmailError, or the hourly limit
                 st.error(str(err))
 
 
@@ -196,6 +215,7 @@ def page() -> None:
         "out when something abnormal lasts."
     )
     conf = app_settings()
+    who = identity()
     cfg = rule_controls(conf.alerts)
     try:
         settings: SmtpSettings | None = conf.smtp.ready()
@@ -214,17 +234,19 @@ def page() -> None:
             st.info("Pick an available model to start.")
         elif kind == "Browser camera":
             name, label = model
-            proc = live_session().camera_processor((name, spec.version), get_scorer(name), label, cfg, sender)
+            proc = live_session().camera_processor(
+                (name, spec.version), get_scorer(name), label, cfg, sender, owner=who.owner
+            )
             camera_section(proc, conf.webrtc.ice_servers)
         else:
-            server_section(model, cfg, sender)
+            server_section(model, cfg, sender, who)
 
     @st.fragment(run_every=1.0)
     def live_panel() -> None:
         if kind == "Browser camera":
             show_snapshot(proc.snapshot() if proc else None, "Press START to begin (the browser asks for the camera).")
             return
-        sources = ServerSource.active()
+        sources = ServerSource.visible_to(who)
         if not sources:
             show_snapshot(None, "Start a server-side source to see it here.")
             return
@@ -237,12 +259,12 @@ def page() -> None:
     with right:
         live_panel()
 
-    email_section(settings)
+    email_section(settings, who)
 
     @st.fragment(run_every=3.0)
     def alert_log() -> None:
         st.subheader("Alert log")
-        render_alert_log(limit=30, key="live-alerts")
+        render_alert_log(limit=30, key="live-alerts", owner=None if who.admin else who.owner)
 
     alert_log()
 

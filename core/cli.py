@@ -44,12 +44,48 @@ def _scoring(args) -> ScoringConfig:
     return validated(ScoringConfig, fps=args.fps, max_side=args.max_side)  # type: ignore[return-value]
 
 
+def _preflight_analyze(out: Path) -> None:
+    """Storage problems found before the work starts: the store (data folder, database) and --out."""
+    from core.store import check_storage
+
+    check_storage()
+    _check_writable_folder(out)
+
+
+def _check_writable_folder(folder: Path) -> None:
+    import tempfile
+
+    from core.db import storage_error
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder) as f:
+            f.write(b"\0" * 4096)
+            f.flush()
+    except OSError as err:
+        raise (storage_error(err, folder) or VigilError(f"Cannot write to {folder}: {err}")) from None
+
+
+def _write_exports(rec, out: Path) -> list[Path]:
+    """write_all, but a failure (full disk...) removes what this run wrote and says so in one line."""
+    from core.db import storage_error
+    from core.exports import write_all
+
+    before = set(out.rglob("*")) if out.exists() else set()
+    try:
+        return write_all(rec, out)
+    except OSError as err:
+        for p in sorted(set(out.rglob("*")) - before, reverse=True):
+            p.rmdir() if p.is_dir() else p.unlink(missing_ok=True)
+        raise (storage_error(err, out) or VigilError(f"Cannot write to {out}: {err}")) from None
+
+
 def cmd_analyze(args) -> int:
     from core.engine import analyze
-    from core.exports import write_all
     from core.sources import open_source
 
     events = validated(EventConfig, threshold=args.threshold, min_duration=args.min_duration, merge_gap=args.merge_gap)
+    _preflight_analyze(Path(args.out))
     bar = _Bar("download")
     try:
         src = open_source(args.source, progress=bar.fraction)
@@ -68,7 +104,7 @@ def cmd_analyze(args) -> int:
         )
     finally:
         bar.close()
-    written = write_all(rec, Path(args.out))
+    written = _write_exports(rec, Path(args.out))
     peak, peak_t = rec.peak
     print(
         f"{rec.source_name}: {rec.track.duration:.1f} s, {len(rec.segments)} anomalous segment(s), "
@@ -407,6 +443,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except VigilError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a disk that fills or turns read-only mid-run: one line too, never a traceback
+        from core.db import storage_error
+
+        storage = storage_error(err, Path(getattr(err, "filename", None) or "the data folder"))
+        if storage is None:
+            raise
+        print(f"error: {storage}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; nothing was saved", file=sys.stderr)

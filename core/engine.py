@@ -118,6 +118,7 @@ def compute_analysis(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     prefetch: bool = True,
+    owner: str = "",
 ) -> ComputedAnalysis:
     """Score one opened video and build its record and thumbnails without touching the store.
 
@@ -153,6 +154,7 @@ def compute_analysis(
         segments=segments,
         moments=moments,
         warnings=warnings,
+        owner=owner,
     )
     return ComputedAnalysis(rec, {f: encode_jpeg(img) for f, img in images.items()})
 
@@ -173,8 +175,11 @@ def analyze(
     reuse: bool = True,
     scorer: Scorer | None = None,
     source_uri: str | None = None,
+    owner: str = "",
 ) -> AnalysisRecord:
     """Analyse one video and keep the result. Reuses a stored result for the same video/model/settings.
+
+    ``owner``: the signed-in address recorded on a new analysis (a reused one keeps its first owner).
 
     Raises a ``VigilError`` subclass for anything a user did wrong; the store is unchanged then.
     """
@@ -191,7 +196,7 @@ def analyze(
             rec = store.load(found)
             return rec if rec.events == events else rec.resegment(events)
 
-    computed = compute_analysis(source, scorer, scoring, events, uri, progress, cancel)
+    computed = compute_analysis(source, scorer, scoring, events, uri, progress, cancel, owner=owner)
     if cancel is not None and cancel():
         raise AnalysisCancelled("Analysis cancelled; nothing was saved.")
     rec = save_analysis(store, computed)

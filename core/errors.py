@@ -77,6 +77,10 @@ class ConfigError(VigilError):
     """A setting is out of range or of the wrong type."""
 
 
+class StorageError(VigilError):
+    """The data folder cannot be written: missing, read-only, full, or the database refuses writes."""
+
+
 class EmailError(VigilError):
     """An email could not be sent (server unreachable, login refused, message rejected, bad setting)."""
 

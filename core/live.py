@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,11 +27,15 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
+from core.access import Identity, check_source_quota
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
-from core.errors import SourceError, VigilError
+from core.errors import NetworkError, SourceError, VigilError
+from core.netguard import FetchPolicy, pin_url, strip_credentials
 from core.outbox import AlertRecord, Outbox
 from core.overlay import ABOVE, ALERT, COOLDOWN, NORMAL, Overlay, annotate
+from core.paths import ForbiddenPathError, ServerPaths, server_paths
 from core.scorers.base import Evidence, Scorer, ScoringStream
+from core.settings import AccessSettings
 
 log = logging.getLogger("vigil.live")
 
@@ -139,8 +144,10 @@ class LiveProcessor:
         on_alert: Callable[[AlertRecord], None] | None = None,
         clock: Callable[[], float] = time.time,
         idle_stop: float = IDLE_STOP_S,
+        owner: str = "",
     ):
         self.scorer, self.model, self.source = scorer, model, source
+        self.owner = owner  # recorded on every alert ("" without login)
         self.cfg = cfg or AlertConfig()
         self.outbox, self.on_alert = outbox, on_alert
         self.clock, self.idle_stop = clock, idle_stop
@@ -308,7 +315,7 @@ class LiveProcessor:
             view = _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2])
             snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, alert.peak_t)
         try:
-            rec = self.outbox.record(alert, self.model, snapshot, self.cfg)
+            rec = self.outbox.record(alert, self.model, snapshot, self.cfg, owner=self.owner)
         except (OSError, VigilError, ValueError) as err:
             log.exception("could not store an alert")
             with self._lock:
@@ -379,22 +386,66 @@ def draw_overlay(
 
 
 # --- server-side source ---------------------------------------------------------------------------
-def check_live_uri(uri: str) -> str:
-    """A stream URL (rtsp/rtmp/http(s)/srt/udp/tcp) or an existing local video file. Raises LiveSourceError."""
+def check_live_uri(uri: str, policy: FetchPolicy | None = None, paths: ServerPaths | None = None) -> str:
+    """A stream URL (rtsp/rtmp/http(s)/srt/udp/tcp) whose host is a permitted address, or a video file
+    inside the allowed server folders (returned resolved). Raises LiveSourceError (or ForbiddenPathError)."""
     uri = uri.strip()
     if not uri:
         raise LiveSourceError("Enter a stream URL (rtsp://…, http://…) or the path of a video file on the server.")
     scheme = urlparse(uri).scheme.lower()
     if scheme in STREAM_SCHEMES:
+        _checked_address(uri, policy)
         return uri
     if scheme == "file":
         raise LiveSourceError("Use the plain path of the file on the server, without file://.")
     if scheme and len(scheme) > 1:  # "C:" style drive letters are paths, anything longer is a scheme
         raise LiveSourceError(f"Unsupported stream type '{scheme}://'. Use rtsp, rtmp, http(s), srt, udp or tcp.")
-    p = Path(uri).expanduser()
-    if not p.is_file():
-        raise LiveSourceError(f"No video file at {p} on the server.")
-    return str(p.resolve())
+    try:
+        return str((paths or server_paths()).check(uri, kind="file"))
+    except ForbiddenPathError:
+        raise
+    except VigilError:
+        raise LiveSourceError(f"No video file at {uri} on the server.") from None
+
+
+# Schemes without TLS: the checked address replaces the host name, so ffmpeg cannot resolve it again.
+PINNABLE_SCHEMES = {"rtsp", "rtmp", "http", "srt", "udp", "tcp"}
+
+
+def _checked_address(uri: str, policy: FetchPolicy | None = None) -> str:
+    """``uri`` after its host resolved to permitted addresses only; pinned to the first where TLS allows."""
+    try:
+        addrs = (policy or FetchPolicy.from_settings()).check_url(uri)
+    except NetworkError:
+        # One wording for forbidden, unresolvable and unreachable hosts (no port or network scanning).
+        label = strip_credentials(uri)
+        raise LiveSourceError(f"Could not open {label} (unreachable, wrong address or not a video).") from None
+    scheme = urlparse(uri).scheme.lower()
+    return pin_url(uri, addrs[0]) if scheme in PINNABLE_SCHEMES else uri
+
+
+@dataclass
+class ReconnectBackoff:
+    """Seconds to wait before the next connection to a stream: ``base * 2**(n-1)`` after the n-th bad
+    attempt in a row, capped at ``cap``. An attempt is bad when it cannot open, or opens but plays less
+    than ``healthy_s`` seconds (a camera that answers without frames). With the defaults a dead camera
+    sees attempts at 0, 2, 6, 14, 30, 62 s, then one a minute."""
+
+    base: float = 2.0
+    cap: float = 60.0
+    healthy_s: float = 10.0
+    failures: int = 0
+
+    def failed(self) -> float:
+        self.failures += 1
+        return min(self.cap, self.base * 2.0 ** (self.failures - 1))
+
+    def session_ended(self, frames: int, seconds: float) -> float:
+        """After a connection that opened: no wait when it played long enough, else the next delay."""
+        if frames > 0 and seconds >= self.healthy_s:
+            self.failures = 0
+            return 0.0
+        return self.failed()
 
 
 class ServerSource:
@@ -405,8 +456,8 @@ class ServerSource:
     ``latest()`` is the newest annotated frame for the page to show.
     """
 
-    # Running server sources by id: they are process-wide on purpose (monitoring continues when the
-    # tab that started it is closed, and any session can see and stop it).
+    # Running server sources by id: process-wide on purpose (monitoring continues when the tab that
+    # started it is closed); each records its owner, and only the owner or an admin sees and stops it.
     _active: dict[str, ServerSource] = {}
     _active_lock = threading.Lock()
 
@@ -418,11 +469,13 @@ class ServerSource:
         max_side: int = 640,
         clock: Callable[[], float] = time.monotonic,
         pause: Callable[[float], object] | None = None,
+        owner: str = "",
     ):
         """``clock`` (s) and ``pause(seconds)`` pace a file; tests pass a fake pair (default: monotonic
-        time and a wait that stop() interrupts)."""
-        self.id = f"{int(time.time() * 1000):x}"
+        time and a wait that stop() interrupts). ``owner``: the signed-in address ("" without login)."""
+        self.id = f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:6]}"
         self.started_at = time.time()
+        self.owner = owner
         self.uri = check_live_uri(uri)
         self.processor, self.loop, self.max_side = processor, loop, max_side
         self.is_file = Path(self.uri).is_file()
@@ -434,12 +487,17 @@ class ServerSource:
         self.state = "idle"  # idle | connecting | playing | reconnecting | ended | failed
         self._clock, self._pause = clock, pause or self._stop.wait
 
-    def start(self) -> ServerSource:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="vigil-server-source", daemon=True)
-            self._thread.start()
-            with ServerSource._active_lock:
+    def start(self, quota: AccessSettings | None = None) -> ServerSource:
+        """Start playing. With ``quota``, raises LimitError (nothing started) when the owner or the
+        server already runs as many sources as allowed."""
+        with ServerSource._active_lock:
+            if self._thread is None or not self._thread.is_alive():
+                if quota is not None:
+                    others = [s.owner for s in ServerSource._active.values() if s is not self and s.running]
+                    check_source_quota(others, self.owner, quota)
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="vigil-server-source", daemon=True)
+                self._thread.start()
                 ServerSource._active[self.id] = self
         return self
 
@@ -451,11 +509,21 @@ class ServerSource:
         with ServerSource._active_lock:
             ServerSource._active.pop(self.id, None)
 
+    def stop_by(self, actor: Identity, timeout: float = 5.0) -> None:
+        """``stop`` on behalf of ``actor``: raises PermissionDeniedError unless they own it or are admin."""
+        actor.require_manage(self.owner, "stop this source")
+        self.stop(timeout)
+
     @classmethod
     def active(cls) -> list[ServerSource]:
         """Server sources started and not stopped, oldest first."""
         with cls._active_lock:
             return sorted(cls._active.values(), key=lambda s: s.started_at)
+
+    @classmethod
+    def visible_to(cls, actor: Identity) -> list[ServerSource]:
+        """The running sources ``actor`` may see and stop (their own; every one for an admin), oldest first."""
+        return [s for s in cls.active() if actor.may_manage(s.owner)]
 
     @property
     def label(self) -> str:
@@ -472,57 +540,62 @@ class ServerSource:
 
     def _open(self) -> cv2.VideoCapture:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
-        cap = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
+        target = self.uri if self.is_file else _checked_address(self.uri)  # checked on every (re)connect
+        cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
             raise LiveSourceError(f"Could not open {self._label()} (unreachable, wrong address or not a video).")
         return cap
 
     def _label(self) -> str:
-        # Never show credentials embedded in a stream URL (rtsp://user:pass@host/...).
-        u = urlparse(self.uri)
-        return self.uri if not u.netloc or "@" not in u.netloc else self.uri.replace(u.netloc, u.netloc.split("@")[-1])
+        return strip_credentials(self.uri)  # never show credentials embedded in rtsp://user:pass@host/...
 
     def frames(self) -> Iterator[np.ndarray]:
-        """Frames paced to real time; reopens a dropped stream, loops a file. Ends on stop()."""
-        failures = 0
+        """Frames paced to real time; reopens a dropped or silent stream with capped backoff
+        (``ReconnectBackoff``), loops a file. Ends on stop()."""
+        backoff = ReconnectBackoff()
         while not self._stop.is_set():
-            self.state = "connecting" if failures == 0 else "reconnecting"
+            self.state = "connecting" if backoff.failures == 0 else "reconnecting"
             try:
                 cap = self._open()
             except LiveSourceError as err:
-                failures += 1
                 self.error = str(err)
-                if self.is_file or failures >= 5:
+                if self.is_file:
                     self.state = "failed"
                     return
-                self._stop.wait(min(30.0, 2.0**failures))
+                self.state = "reconnecting"
+                self._stop.wait(backoff.failed())
                 continue
-            fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-            fps = fps if 1.0 <= fps <= 240.0 else 25.0
-            start, n = self._clock(), 0
-            self.state, self.error = "playing", None
-            try:
-                while not self._stop.is_set():
-                    ok, frame = cap.read()
-                    if not ok:
-                        break
-                    failures = 0
-                    n += 1
-                    pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                    due = start + (pos if pos > 0 else n / fps)
-                    wait = due - self._clock()
-                    if wait > 0:
-                        self._pause(wait)
-                    yield _fit(frame, self.max_side)
-            finally:
-                cap.release()
-            if self.is_file and not self.loop:
-                self.state = "ended"
+            opened = self._clock()
+            n = yield from self._play(cap)
+            if self.is_file and (n == 0 or not self.loop):
+                self.state, self.error = ("ended", None) if n else ("failed", f"Could not read {self.label}.")
                 return
             if not self.is_file:
-                failures += 1
-                self.error = f"The stream {self._label()} stopped; reconnecting."
+                self.state, self.error = "reconnecting", f"The stream {self._label()} stopped; reconnecting."
+                self._stop.wait(backoff.session_ended(n, self._clock() - opened))
+
+    def _play(self, cap: cv2.VideoCapture) -> Generator[np.ndarray, None, int]:
+        """Yield one connection's frames at real time; returns how many there were."""
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        fps = fps if 1.0 <= fps <= 240.0 else 25.0
+        start, n = self._clock(), 0
+        self.state, self.error = "playing", None
+        try:
+            while not self._stop.is_set():
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                n += 1
+                pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                due = start + (pos if pos > 0 else n / fps)
+                wait = due - self._clock()
+                if wait > 0:
+                    self._pause(wait)
+                yield _fit(frame, self.max_side)
+        finally:
+            cap.release()
+        return n
 
     def _run(self) -> None:
         for frame in self.frames():

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from core.alerts import Alert, AlertConfig
-from core.db import Database, register_schema
+from core.db import Database, register_column, register_schema
 from core.errors import NotFoundError
 from core.images import write_jpeg
 from core.mailer import EmailError, EmailMessage, SmtpSettings, send
@@ -62,6 +62,9 @@ CREATE INDEX IF NOT EXISTS alerts_time ON alerts (fired_at);
 """,
 )
 
+# The signed-in address of whoever ran the source ("" without login). Added after release: a column.
+register_column("alerts", "owner", "TEXT NOT NULL DEFAULT ''")
+
 Status = Literal["pending", "failed", "sent"]
 THUMB_WIDTH = 192
 
@@ -88,6 +91,7 @@ class AlertRecord:
     last_error: str | None = None
     next_attempt_at: float = 0.0
     sent_at: float | None = None
+    owner: str = ""
 
     def email_status(self, now: float | None = None) -> str:
         """The email's fate in words, e.g. "sent 14:03:12" or "failed ×3, retry in 40 s: <error>"."""
@@ -130,6 +134,7 @@ def _row(r, root: Path) -> AlertRecord:
         last_error=r["last_error"],
         next_attempt_at=r["next_attempt_at"],
         sent_at=r["sent_at"],
+        owner=r["owner"],
     )
 
 
@@ -151,6 +156,7 @@ class Outbox:
         snapshot: np.ndarray | None = None,
         cfg: AlertConfig | None = None,
         now: float | None = None,
+        owner: str = "",
     ) -> AlertRecord:
         """Store ``alert`` (times epoch s) with its snapshot (BGR uint8 (H,W,3)); it is then due at once.
 
@@ -178,8 +184,8 @@ class Outbox:
         with self.db.connect() as con:
             con.execute(
                 "INSERT INTO alerts (id, kind, source, model, created_at, fired_at, started_at, duration, peak,"
-                " peak_at, snapshot_path, thumb_path, details_json, status, next_attempt_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                " peak_at, snapshot_path, thumb_path, details_json, status, next_attempt_at, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (
                     aid,
                     alert.kind,
@@ -195,6 +201,7 @@ class Outbox:
                     thumb_rel,
                     json.dumps(details),
                     now,
+                    owner,
                 ),
             )
         return self.get(aid)
@@ -249,9 +256,14 @@ class Outbox:
         source: str | None = None,
         since: float | None = None,
         status: Status | None = None,
+        owner: str | None = None,
     ) -> list[AlertRecord]:
-        """Newest first. ``since`` epoch s; ``status`` filters (e.g. "failed" for the problem list)."""
+        """Newest first. ``since`` epoch s; ``status`` filters (e.g. "failed" for the problem list);
+        ``owner`` keeps one user's alerts."""
         where, args = [], []
+        if owner is not None:
+            where.append("owner = ?")
+            args.append(owner)
         if source is not None:
             where.append("source = ?")
             args.append(source)
@@ -279,9 +291,12 @@ def list_alerts(
     since: float | None = None,
     status: Status | None = None,
     db: Database | None = None,
+    owner: str | None = None,
 ) -> list[AlertRecord]:
-    """The alert log, newest first (what the History and Live pages show). See ``AlertRecord``."""
-    return Outbox(db).list(limit, source, since, status)
+    """The alert log, newest first (what the History and Live pages show). See ``AlertRecord``.
+
+    ``owner``: only that user's alerts (None: everyone's)."""
+    return Outbox(db).list(limit, source, since, status, owner)
 
 
 # --- email content --------------------------------------------------------------------------------

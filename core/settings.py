@@ -226,6 +226,40 @@ class WebrtcSettings(_Section):
         return [dict(s) for s in v]
 
 
+class AccessSettings(_Section):
+    """Who may sign in, who administers, and the per-user limits (``[access]`` in secrets.toml; login
+    itself is Streamlit's ``[auth]``). Addresses are kept lower-case; core/access.py applies them."""
+
+    allow: tuple[str, ...] = setting(
+        (), "VIGIL_AUTH_ALLOW",
+        "Who may sign in: addresses, '@domain' (that exact domain) or '*', comma-separated; empty = nobody.",
+        "access.allow",
+    )  # fmt: skip
+    admins: tuple[str, ...] = setting(
+        (), "VIGIL_AUTH_ADMINS", "Addresses that may delete or stop anyone's things (always allowed in).",
+        "access.admins",
+    )  # fmt: skip
+    max_sources: int = setting(
+        4, "VIGIL_LIVE_MAX_SOURCES", "Running server-side live sources, all users together.", "access.max_sources",
+        ge=1, le=100,
+    )  # fmt: skip
+    max_sources_per_user: int = setting(
+        2, "VIGIL_LIVE_MAX_SOURCES_PER_USER", "Running server-side live sources per user.",
+        "access.max_sources_per_user", ge=1, le=100,
+    )  # fmt: skip
+    test_emails_per_hour: int = setting(
+        5, "VIGIL_TEST_EMAILS_PER_HOUR", "Test emails one user may send per hour.", "access.test_emails_per_hour",
+        ge=1, le=1000,
+    )  # fmt: skip
+
+    @field_validator("allow", "admins", mode="before")
+    @classmethod
+    def _split(cls, v):
+        if isinstance(v, str):
+            v = v.split(",")
+        return tuple(a.strip().lower() for a in v if a and str(a).strip())
+
+
 # --- the root ------------------------------------------------------------------------------------
 class Settings(BaseSettings):
     """Every setting of Vigil. Paths are resolved (``~`` expanded, relative to the working folder)."""
@@ -243,7 +277,25 @@ class Settings(BaseSettings):
     )
     label_roots: list[Path] | None = setting(
         None, "VIGIL_LABEL_ROOTS",
-        "Folders the Label page may read (os.pathsep list); unset = data dir + <shared dir>/data.",
+        "Server folders pages may read: Label folders and CSVs, Live files (os.pathsep list); unset = data dir + "
+        "<shared dir>/data.",
+    )  # fmt: skip
+    allow_private_hosts: tuple[str, ...] = setting(
+        (), "VIGIL_ALLOW_PRIVATE_HOSTS",
+        "Non-public hosts links and Live streams may reach: names, addresses or networks, optional :port, "
+        "comma-separated (e.g. cam.lan,10.0.0.0/8,127.0.0.1:8080). Default none.",
+    )  # fmt: skip
+    uploads_max_mb: float = setting(
+        20000.0, "VIGIL_UPLOADS_MAX_MB", "Size cap of kept uploads (MB; least recently used go first; 0 = none).",
+        ge=0.0,
+    )  # fmt: skip
+    downloads_max_mb: float = setting(
+        20000.0, "VIGIL_DOWNLOADS_MAX_MB", "Size cap of downloaded links (MB; least recently used go first; 0 = none).",
+        ge=0.0,
+    )  # fmt: skip
+    min_free_mb: float = setting(
+        20.0, "VIGIL_MIN_FREE_MB", "An analysis starts only with this much free space in the data folder (MB).",
+        ge=0.0,
     )  # fmt: skip
     families_path: list[Path] = setting(
         [], "VIGIL_FAMILIES_PATH", "Extra folders holding model-family packages, after core/families (os.pathsep list)."
@@ -251,14 +303,26 @@ class Settings(BaseSettings):
     shared_dir: Path = setting(
         PROJECT_ROOT.parent / "shared", "VIGIL_SHARED_DIR", "The shared data and weights folder (tests, benchmarks)."
     )
+    allow_no_login: bool = setting(
+        False, "VIGIL_ALLOW_NO_LOGIN",
+        "1 = serve beyond localhost without [auth] login: anyone who reaches the port can use everything.",
+    )  # fmt: skip
     smtp: SmtpSettings = SmtpSettings()
     alerts: AlertConfig = AlertConfig()
     webrtc: WebrtcSettings = WebrtcSettings()
+    access: AccessSettings = AccessSettings()
 
     @field_validator("models_dirs", "families_path", "label_roots", mode="before")
     @classmethod
     def _lists(cls, v):
         return _path_list(v)
+
+    @field_validator("allow_private_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, v):
+        if isinstance(v, str):
+            v = v.split(",")
+        return tuple(h.strip() for h in v if h and h.strip())
 
     @field_validator("data_dir", "trained_dir", "shared_dir", "models_dirs", "families_path", "label_roots")
     @classmethod

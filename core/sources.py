@@ -8,6 +8,7 @@ analysis fps and resized early, so a 4K or hour-long video streams in bounded me
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -23,6 +24,7 @@ import cv2
 import numpy as np
 
 from core.config import SourceLimits, data_dir
+from core.db import storage_error
 from core.errors import (
     BadURLError,
     EmptyFileError,
@@ -31,10 +33,20 @@ from core.errors import (
     NotAVideoLinkError,
     SourceError,
     StillImageError,
+    StorageError,
     TooFewFramesError,
     TooLongError,
     UnavailableVideoError,
 )
+from core.netguard import (
+    FETCH_FAILED,
+    FetchPolicy,
+    ForbiddenAddressError,
+    guarded_proxy,
+    has_credentials,
+    strip_credentials,
+)
+from core.retention import RetentionPolicy, enforce_cap, touch
 
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".mpg", ".mpeg", ".webm", ".m4v", ".wmv", ".flv", ".ts"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
@@ -80,6 +92,14 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     return image
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _sample_times(native_t: float, next_t: float) -> bool:
@@ -132,6 +152,8 @@ class VideoFile(VideoSource):
             w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
             ok, first = cap.read()
+            # Times count from the first frame shown (AVI/H.264 often stamps it 0.2 s: decoder delay).
+            origin = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if ok else 0.0
             ok2 = ok and cap.grab()
         finally:
             cap.release()
@@ -144,58 +166,100 @@ class VideoFile(VideoSource):
         codec = "".join(chr((fourcc >> 8 * i) & 0xFF) for i in range(4)).strip("\x00 ") or "unknown"
         self.meta = VideoMeta(name or self.path.name, float(fps), max(count, 2), w, h, codec)
         self._sha: str | None = None
+        self._times: dict[int, float] = {}  # decode index -> presentation time (s) of frames() yielded
+        self._origin = origin if np.isfinite(origin) and origin > 0 else 0.0
 
     @property
     def sha256(self) -> str:
         if self._sha is None:
-            h = hashlib.sha256()
-            with open(self.path, "rb") as f:
-                while block := f.read(1 << 20):
-                    h.update(block)
-            self._sha = h.hexdigest()
+            self._sha = _file_sha256(self.path)
         return self._sha
 
     def frames(self, fps=None, max_side=None, start=0.0, end=None) -> Iterator[Frame]:
+        """Frames with ``t`` = each frame's own presentation time (s from the stream start), not
+        ``index / fps``: a variable-frame-rate file or one with lost frames keeps its true times.
+        ``index`` counts decoded frames (0-based)."""
         native = self.meta.fps
-        step = 1.0 / fps if fps and fps < native else 0.0
+        # Sampled on presentation times whenever a rate is asked: a variable-rate file's average fps
+        # (what the header gives) says nothing about how dense its frames are locally.
+        step = 1.0 / fps if fps else 0.0
         cap = cv2.VideoCapture(str(self.path))
         try:
-            if start > 0:
+            if start > 0:  # OpenCV's time seek counts from the first frame already (no origin to add)
                 cap.set(cv2.CAP_PROP_POS_MSEC, start * 1000.0)
             index = int(round(start * native))
             next_t = start
-            while True:
-                t = index / native
+            last_t: float | None = None
+            while cap.grab():  # decodes; the colour conversion (retrieve) only for frames we keep
+                t = _presentation_time(cap, index, native, last_t, self._origin)
+                if last_t is None and start > 0:
+                    index = int(round(t * native))  # a seek lands on a key frame near start: number it by time
+                last_t = t
                 if end is not None and t > end:
                     return
                 if _sample_times(t, next_t):
-                    ok, image = cap.read()
+                    ok, image = cap.retrieve()
                     if not ok:
                         return
                     if max_side:
                         image = resize_max_side(image, max_side)
+                    self._times[index] = t  # kept frames only: thumbnails are taken among them
                     yield Frame(index, t, _as_bgr(image))
                     next_t += step if step else 0.0
                     if step and next_t < t:  # catch up after a gap
                         next_t = t + step
-                elif not cap.grab():  # decode but skip colour conversion for frames not sampled
-                    return
                 index += 1
         finally:
             cap.release()
 
     def read_at(self, indices, max_side=None) -> dict[int, np.ndarray]:
+        """Frames by decode index. An index ``frames()`` yielded is found by its presentation time (OpenCV's
+        frame seek misses by a frame or more on variable-rate files); others by OpenCV's frame seek."""
         out: dict[int, np.ndarray] = {}
         cap = cv2.VideoCapture(str(self.path))
         try:
             for i in sorted(set(indices)):
-                cap.set(cv2.CAP_PROP_POS_FRAMES, i)
-                ok, image = cap.read()
-                if ok:
+                t = self._times.get(i)
+                if t is None:
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+                    ok, image = cap.read()
+                else:
+                    ok, image = _read_at_time(cap, t + self._origin)
+                if ok and image is not None:
                     out[i] = _as_bgr(resize_max_side(image, max_side) if max_side else image)
         finally:
             cap.release()
         return out
+
+
+def _read_at_time(cap: cv2.VideoCapture, t: float, tol: float = 1e-3) -> tuple[bool, np.ndarray | None]:
+    """The frame presented at ``t`` s: seek before it (a time seek may overshoot), then decode forward."""
+    for back in (1.0, 5.0, t):
+        cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, t - back) * 1000.0)
+        if not cap.grab():
+            continue
+        pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if pos > t + tol:  # landed after it: seek further back
+            continue
+        while pos < t - tol:
+            if not cap.grab():
+                return False, None
+            pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return cap.retrieve()
+    return False, None
+
+
+def _presentation_time(
+    cap: cv2.VideoCapture, index: int, native_fps: float, last_t: float | None, origin: float = 0.0
+) -> float:
+    """The grabbed frame's presentation time (s); ``index / fps`` only when the stream carries none, and
+    never earlier than the previous frame (a damaged file's stray timestamp must not reorder the track)."""
+    t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - origin
+    if not np.isfinite(t) or (t <= 0.0 and index > 0):
+        t = index / native_fps if last_t is None else last_t + 1.0 / native_fps
+    if last_t is not None and t <= last_t:
+        t = last_t + 1e-3
+    return t
 
 
 _NUM = re.compile(r"(\d+)")
@@ -318,21 +382,44 @@ def uploads_dir() -> Path:
 
 def save_upload(data: bytes, filename: str, directory: Path | None = None) -> Path:
     """Keep uploaded bytes content-addressed (``<sha256><ext>``) so reopening an analysis finds them."""
+    return _save_upload(data, filename, directory)[0]
+
+
+def _save_upload(data: bytes, filename: str, directory: Path | None = None) -> tuple[Path, bool]:
+    """(path, created): ``created`` is False when the same bytes were already kept."""
     if len(data) == 0:
         raise EmptyFileError(f"'{filename}' is empty (0 bytes).")
     ext = Path(filename).suffix.lower()
     if ext in IMAGE_EXTS:
         raise StillImageError(f"'{filename}' is a still image, not a video.")
     directory = directory or uploads_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()
     dest = directory / f"{digest}{ext if ext in VIDEO_EXTS else '.bin'}"
-    if not dest.exists():
+    if dest.exists():
+        touch(dest)
+        return dest, False
+    tmp = None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, dest)
-    return dest
+    except OSError as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)  # nothing half-written stays behind
+        raise (storage_error(err, directory) or err) from err
+    enforce_cap(directory, RetentionPolicy.from_settings().uploads_max_bytes, keep=[dest])
+    return dest, True
+
+
+def discard_upload(path: Path, referenced: bool) -> bool:
+    """Delete a kept upload that was rejected (not a video, too short...) unless an analysis uses it."""
+    path = Path(path)
+    if referenced or path.parent.resolve() != uploads_dir().resolve():
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 # --- links ---------------------------------------------------------------------------------------------
@@ -357,25 +444,10 @@ def check_url(url: str) -> str:
 
 
 def _classify_ytdlp_error(msg: str, url: str) -> SourceError:
+    """A readable error for what yt-dlp said. Network-level failures all read ``FETCH_FAILED``, so the
+    wording never tells a closed port from an open one; the host is named without credentials."""
     low = msg.lower()
-    host = urlparse(url).netloc
-    if any(
-        s in low
-        for s in (
-            "name or service not known",
-            "temporary failure in name resolution",
-            "nodename nor servname",
-            "connection refused",
-            "network is unreachable",
-            "timed out",
-            "no route to host",
-            "failed to resolve",
-            "getaddrinfo failed",
-            "connection reset",
-            "unable to connect",
-        )
-    ):
-        return NetworkError(f"Cannot reach {host}: check the network connection or the link.")
+    host = urlparse(url).hostname or "that site"
     if any(
         s in low
         for s in (
@@ -394,15 +466,18 @@ def _classify_ytdlp_error(msg: str, url: str) -> SourceError:
         )
     ):
         return UnavailableVideoError(f"The video at {host} is private, removed or needs a login.")
-    if "http error 404" in low or "not found" in low:
+    if "http error 404" in low:
         return UnavailableVideoError(f"Nothing found at that link ({host} answered 404).")
     if "unsupported url" in low or "no video formats" in low or "no media found" in low or "not a video" in low:
         return NotAVideoLinkError(f"No video found at that link ({host}).")
     if "does not pass filter" in low or "file is larger than max-filesize" in low or "too long" in low:
         return TooLongError("The video at that link is longer or larger than the allowed limit.")
-    first = msg.strip().splitlines()[0] if msg.strip() else "unknown error"
-    first = re.sub(r"^ERROR:\s*", "", first)
-    return SourceError(f"Could not download that link: {first[:200]}")
+    return NetworkError(FETCH_FAILED)
+
+
+# Only formats yt-dlp downloads itself (through the guard): ffmpeg would fetch HLS/DASH/RTMP on its own.
+_NATIVE = "[protocol~='^(https?|m3u8_native)$']"
+_FORMAT = f"best[height<=720][ext=mp4]{_NATIVE}/best[height<=720]{_NATIVE}/best{_NATIVE}"
 
 
 def download_url(
@@ -410,23 +485,31 @@ def download_url(
     limits: SourceLimits | None = None,
     progress: Progress | None = None,
     cache_dir: Path | None = None,
+    policy: FetchPolicy | None = None,
 ) -> Path:
     """Download a video link with yt-dlp into the cache and return the file.
 
-    Limits on duration and size are checked before and during the download. Raises BadURLError,
-    NetworkError, UnavailableVideoError, NotAVideoLinkError or TooLongError with a readable message.
-    Repeat downloads of the same link are served from the cache.
+    Every connection yt-dlp opens (redirects included) goes through ``netguard.guarded_proxy``: only
+    addresses ``policy`` permits are reached. Limits on duration and size are checked before and during
+    the download. Raises BadURLError, NetworkError (``FETCH_FAILED``), UnavailableVideoError,
+    NotAVideoLinkError or TooLongError with a readable message. Repeat downloads of the same link are
+    served from the cache (links with credentials excepted).
     """
     import yt_dlp
 
     url = check_url(url)
     limits = limits or SourceLimits()
+    policy = policy or FetchPolicy.from_settings()
     cache_dir = cache_dir or downloads_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(url.encode()).hexdigest()[:20]
-    cached = [p for p in cache_dir.glob(f"{key}.*") if p.suffix not in (".part", ".ytdl", ".tmp")]
+    # A link with credentials is never looked up nor named by its text (that would be a password hash);
+    # its file is named by content, and each use downloads again with the caller's own credentials.
+    key = None if has_credentials(url) else hashlib.sha256(url.encode()).hexdigest()[:20]
+    cached = [p for p in cache_dir.glob(f"{key}.*") if p.suffix not in (".part", ".ytdl", ".tmp")] if key else []
     if cached:
+        touch(cached[0])
         return cached[0]
+    policy.check_url(url)  # fast refusal; the proxy below checks again on every connection
 
     def hook(d: dict) -> None:
         if progress is None:
@@ -439,6 +522,8 @@ def download_url(
             progress(1.0, "Download finished")
 
     def too_long(info: dict, *, incomplete: bool = False) -> str | None:
+        if info.get("is_live"):
+            return "too long: a live stream has no end"
         duration = info.get("duration")
         if duration and duration > limits.max_duration:
             return f"too long: {duration:.0f} s > limit {limits.max_duration:.0f} s"
@@ -450,7 +535,9 @@ def download_url(
     workdir = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".dl-"))
     opts = {
         "outtmpl": str(workdir / "video.%(ext)s"),
-        "format": "best[height<=720][ext=mp4]/best[height<=720]/best",
+        "format": _FORMAT,
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
         "noplaylist": True,
         "quiet": True,
         "no_warnings": True,
@@ -463,13 +550,17 @@ def download_url(
         "logger": _SilentLogger(),
     }
     try:
-        try:
-            with yt_dlp.YoutubeDL(opts) as ydl:
-                info = ydl.extract_info(url, download=True)
-        except yt_dlp.utils.DownloadError as err:
-            raise _classify_ytdlp_error(str(err), url) from None
-        except (yt_dlp.utils.YoutubeDLError, OSError) as err:
-            raise _classify_ytdlp_error(str(err), url) from None
+        with guarded_proxy(policy, limits.timeout) as proxy:
+            try:
+                with yt_dlp.YoutubeDL({**opts, "proxy": proxy.url}) as ydl:
+                    info = ydl.extract_info(url, download=True)
+            except (yt_dlp.utils.YoutubeDLError, OSError) as err:
+                if proxy.refused:
+                    raise ForbiddenAddressError(FETCH_FAILED) from None
+                storage = _storage_problem(err, cache_dir)
+                if storage is not None:
+                    raise storage from None
+                raise _classify_ytdlp_error(str(err), url) from None
         files = [p for p in workdir.iterdir() if p.is_file() and p.suffix not in (".part", ".ytdl")]
         if info is None or not files:
             if info is not None and too_long(info):
@@ -480,15 +571,28 @@ def download_url(
                     f"The video at that link is larger or longer than the limit "
                     f"({limits.max_bytes / 1e6:.0f} MB, {limits.max_duration:.0f} s)."
                 )
-            raise NotAVideoLinkError(f"No video found at that link ({urlparse(url).netloc}).")
+            raise NotAVideoLinkError(f"No video found at that link ({urlparse(url).hostname}).")
         got = max(files, key=lambda p: p.stat().st_size)
         if got.stat().st_size > limits.max_bytes:
             raise TooLongError("The video at that link is larger than the allowed limit.")
-        dest = cache_dir / f"{key}{got.suffix.lower() or '.mp4'}"
+        dest = cache_dir / f"{key or _file_sha256(got)[:20]}{got.suffix.lower() or '.mp4'}"
         os.replace(got, dest)
+        enforce_cap(cache_dir, RetentionPolicy.from_settings().downloads_max_bytes, keep=[dest])
         return dest
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _storage_problem(err: BaseException, where: Path) -> StorageError | None:
+    """yt-dlp reports a full or read-only disk as a download error; say what it is."""
+    if isinstance(err, OSError):
+        return storage_error(err, where)
+    low = str(err).lower()
+    if "no space left" in low or "disk quota" in low:
+        return storage_error(OSError(errno.ENOSPC, low), where)
+    if "read-only file system" in low:
+        return storage_error(OSError(errno.EROFS, low), where)
+    return None
 
 
 class _SilentLogger:
@@ -518,15 +622,25 @@ def open_source(
     progress: Progress | None = None,
     folder_fps: float = FOLDER_FPS,
 ) -> VideoSource:
-    """Open a path (file or frame folder), uploaded bytes, or an http(s) link."""
+    """Open a path (file or frame folder), uploaded bytes, or an http(s) link.
+
+    A link's credentials (``user:pass@``) are used for the download only: the source's name is the link
+    without them.
+    """
     if isinstance(x, bytes | bytearray):
-        return VideoFile(save_upload(bytes(x), name or "upload.mp4"), name=name or "upload")
+        path, created = _save_upload(bytes(x), name or "upload.mp4")
+        try:
+            return VideoFile(path, name=name or "upload")
+        except SourceError:
+            if created:
+                path.unlink(missing_ok=True)  # a rejected upload is not kept
+            raise
     if is_url(x):
         url = check_url(str(x))
         limits = limits or SourceLimits()
         path = download_url(url, limits, progress)
         try:
-            src = VideoFile(path, name=name or url)
+            src = VideoFile(path, name=strip_credentials(name or url))
         except SourceError:
             path.unlink(missing_ok=True)  # never keep a bad download in the cache
             raise

@@ -10,18 +10,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from core.access import Identity
 from core.config import EventConfig, ScoringConfig
-from core.db import Database, register_schema
-from core.errors import NotFoundError
+from core.db import Database, register_column, register_schema, storage_error
+from core.errors import NotFoundError, StorageError
 from core.events import Moment, ScoreTrack, Segment, fraction_anomalous, segments_from_track
+from core.netguard import strip_credentials
+from core.settings import settings
 from core.sources import VideoMeta
 
 register_schema(
@@ -76,6 +80,8 @@ CREATE TABLE IF NOT EXISTS thumbnails (
 );
 """,
 )
+# Who ran it (the signed-in address; "" without login or from the CLI). Added after release: a column.
+register_column("analyses", "owner", "TEXT NOT NULL DEFAULT ''")
 
 
 @dataclass
@@ -99,6 +105,7 @@ class AnalysisRecord:
     thumbnails: dict[int, Path] = field(default_factory=dict)  # native frame -> image file
     files_dir: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    owner: str = ""  # the signed-in address of who ran it ("" without login)
 
     @property
     def peak(self) -> tuple[float, float]:
@@ -114,8 +121,6 @@ class AnalysisRecord:
 
     def resegment(self, events: EventConfig) -> AnalysisRecord:
         """The same scores cut with other event settings (no recomputation)."""
-        from dataclasses import replace
-
         from core.events import top_moments
 
         track = ScoreTrack.from_scores(self.track.frame, self.track.t, self.track.score, events.smooth_seconds)
@@ -140,6 +145,38 @@ class RankedSegment:
     cause: str = ""  # the segment's cause once analyses store one; "" = not recorded
 
 
+_PROBE = b"\0" * 4096
+
+
+def check_storage(db: Database | None = None, need_bytes: int = 0) -> Path:
+    """Fail before any work when results could not be kept: the data folder is missing and cannot be
+    created, is read-only, has less than ``need_bytes`` + setting ``min_free_mb`` free, or the database
+    refuses a write transaction. Raises StorageError (one line); returns the data folder."""
+    db = db or Database()
+    root = db.root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".probe-")
+        try:
+            os.write(fd, _PROBE)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as err:
+        raise (storage_error(err, root) or StorageError(f"Cannot write to {root}: {err}")) from None
+    min_free = settings().min_free_mb * 1e6
+    free = shutil.disk_usage(root).free
+    if free < need_bytes + min_free:
+        raise StorageError(
+            f"The disk holding {root} has {free / 1e6:.1f} MB free; at least {(need_bytes + min_free) / 1e6:.0f} MB "
+            "are needed. Free some space (or lower VIGIL_MIN_FREE_MB) and try again."
+        )
+    with db.connect():
+        pass  # BEGIN IMMEDIATE: a read-only or locked database says so here, not after the analysis
+    return root
+
+
 def new_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
 
@@ -154,13 +191,19 @@ class Store:
 
     # --- write ---------------------------------------------------------------------------------------
     def save(self, rec: AnalysisRecord, images: dict[int, bytes]) -> AnalysisRecord:
-        """Write the record and its JPEG images (native frame -> bytes) atomically."""
-        self.analyses_dir.mkdir(parents=True, exist_ok=True)
+        """Write the record and its JPEG images (native frame -> bytes) atomically.
+
+        Credentials in the source's link (``user:pass@``) are removed from ``rec`` before anything is written.
+        """
+        rec.source_uri = strip_credentials(rec.source_uri)
+        rec.source_name = strip_credentials(rec.source_name)
+        rec.meta = replace(rec.meta, name=strip_credentials(rec.meta.name))
         final = self.analyses_dir / rec.id
         tmp = self.analyses_dir / f".tmp-{rec.id}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
         try:
+            self.analyses_dir.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
             names = {}
             for frame, data in images.items():
                 name = f"frame_{frame:07d}.jpg"
@@ -169,7 +212,9 @@ class Store:
             peak, peak_t = rec.peak
             with self.db.connect() as con:
                 con.execute(
-                    "INSERT INTO analyses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO analyses (id, created_at, source_name, source_uri, video_path, video_hash, model, "
+                    "model_version, scoring_key, scoring_json, events_json, meta_json, duration, peak, peak_t, "
+                    "n_segments, frac_anomalous, warnings_json, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         rec.id,
                         rec.created_at,
@@ -189,6 +234,7 @@ class Store:
                         len(rec.segments),
                         rec.frac_anomalous,
                         json.dumps(rec.warnings),
+                        rec.owner,
                     ),
                 )
                 con.executemany(
@@ -215,10 +261,13 @@ class Store:
                     ],
                 )
                 os.replace(tmp, final)  # last step inside the transaction: a failure rolls back the rows
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
             if final.exists() and not self._exists(rec.id):
                 shutil.rmtree(final, ignore_errors=True)
+            translated = storage_error(err, self.db.root) if isinstance(err, OSError) else None
+            if translated is not None:
+                raise translated from err
             raise
         rec.files_dir = final
         rec.thumbnails = {f: final / n for f, n in names.items()}
@@ -228,12 +277,32 @@ class Store:
         with self.db.connect() as con:
             return con.execute("SELECT 1 FROM analyses WHERE id=?", (analysis_id,)).fetchone() is not None
 
+    def uses_video(self, video_path: str | Path) -> bool:
+        """True when a stored analysis refers to this video file (it must not be deleted as a rejected upload)."""
+        with self.db.connect() as con:
+            row = con.execute("SELECT 1 FROM analyses WHERE video_path=? LIMIT 1", (str(video_path),)).fetchone()
+        return row is not None
+
     def delete(self, analysis_id: str) -> None:
         """Remove an analysis's rows and its files. Raises NotFoundError when it does not exist."""
         with self.db.connect() as con:
             cur = con.execute("DELETE FROM analyses WHERE id=?", (analysis_id,))
             if cur.rowcount == 0:
                 raise NotFoundError(f"No analysis '{analysis_id}'.")
+        shutil.rmtree(self.analyses_dir / analysis_id, ignore_errors=True)
+
+    def delete_by(self, analysis_id: str, actor: Identity) -> None:
+        """``delete`` on behalf of ``actor``: only the analysis's owner or an admin may.
+
+        Raises NotFoundError, or PermissionDeniedError (nothing removed). Owner check and delete are one
+        transaction, so the row cannot change hands in between.
+        """
+        with self.db.connect() as con:
+            row = con.execute("SELECT owner FROM analyses WHERE id=?", (analysis_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No analysis '{analysis_id}'.")
+            actor.require_manage(row["owner"], "delete this analysis")
+            con.execute("DELETE FROM analyses WHERE id=?", (analysis_id,))
         shutil.rmtree(self.analyses_dir / analysis_id, ignore_errors=True)
 
     def sweep(self) -> int:
@@ -315,10 +384,10 @@ class Store:
         return out
 
     def list(self, search: str = "", limit: int = 1000) -> list[dict]:
-        """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments..."""
+        """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments, owner..."""
         q = (
             "SELECT id, created_at, source_name, source_uri, duration, model, model_version, peak, peak_t, "
-            "n_segments, frac_anomalous FROM analyses"
+            "n_segments, frac_anomalous, owner FROM analyses"
         )
         args: tuple = ()
         if search:
@@ -368,4 +437,5 @@ class Store:
             thumbnails={r["frame"]: files_dir / r["path"] for r in thumbs},
             files_dir=files_dir,
             warnings=json.loads(row["warnings_json"]),
+            owner=row["owner"],
         )

@@ -34,8 +34,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_app(data_dir: Path, log_path: Path, env_extra: dict[str, str] | None = None):
-    """Run the app on a free loopback port; yields its base URL; stops it afterwards."""
+def streamlit_app(
+    data_dir: Path, log_path: Path, env_extra: dict[str, str] | None = None, args: list[str] | None = None
+):
+    """Run the app on a free loopback port; yields its base URL; stops it afterwards.
+
+    ``args``: more ``streamlit run`` flags, e.g. ``["--secrets.files", path]``."""
     port = free_port()
     env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), **(env_extra or {})}
     cmd = [
@@ -52,6 +56,7 @@ def streamlit_app(data_dir: Path, log_path: Path, env_extra: dict[str, str] | No
         "true",
         "--browser.gatherUsageStats",
         "false",
+        *(args or []),
     ]
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from functools import partial
@@ -48,6 +49,7 @@ def vigil_env(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("VIGIL_DATA_DIR", str(data))
     monkeypatch.setenv("VIGIL_TRAINED_DIR", str(tmp_path / "trained-models"))
     monkeypatch.delenv("VIGIL_MODELS_DIR", raising=False)
+    monkeypatch.delenv("VIGIL_ALLOW_PRIVATE_HOSTS", raising=False)  # links reach loopback only when a test says so
     return data
 
 
@@ -118,13 +120,37 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def http_server(root: Path):
-    """A static HTTP server for ``root`` on 127.0.0.1 (stand-in for the internet); yields its base URL."""
-    QuietHandler.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def allow_private_host(entry: str):
+    """Add ``entry`` (e.g. ``127.0.0.1:PORT``) to the link allow-list while the block runs (this process
+    and the apps it starts); loopback is refused to links otherwise."""
+    old = os.environ.get("VIGIL_ALLOW_PRIVATE_HOSTS")
+    os.environ["VIGIL_ALLOW_PRIVATE_HOSTS"] = ",".join(p for p in (old, entry) if p)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("VIGIL_ALLOW_PRIVATE_HOSTS", None)
+        else:
+            os.environ["VIGIL_ALLOW_PRIVATE_HOSTS"] = old
+
+
+@contextmanager
+def http_server(root: Path, allow: bool = True, handler: type[SimpleHTTPRequestHandler] | None = None):
+    """A static HTTP server for ``root`` on 127.0.0.1 (stand-in for the internet); yields its base URL.
+
+    ``allow``: put exactly this server's address and port on the link allow-list while it runs.
+    """
+    handler = handler or QuietHandler
+    handler.hits = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        if allow:
+            with allow_private_host(f"127.0.0.1:{port}"):
+                yield f"http://127.0.0.1:{port}"
+        else:
+            yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
         server.server_close()

@@ -169,6 +169,22 @@ def test_csv_on_the_server_outside_the_roots_is_not_read(clips, tmp_path):
     assert LabelStore().items() == []
 
 
+@pytest.mark.parametrize("exists", [True, False])
+def test_symlinked_csv_inside_the_roots_pointing_outside_is_not_read(clips, tmp_path, exists):
+    secret = tmp_path / "secret.csv"
+    if exists:
+        secret.write_text("video,label\nTOP-SECRET-ROW,1\n")
+    (clips / "looks-local.csv").symlink_to(secret)
+    at = page()
+    at.text_input(key="label_import_path").input(str(clips / "looks-local.csv"))
+    at.button(key="label_import").click()
+    run(at)
+    errors = texts(at, "error")
+    assert any("outside the allowed data folders" in t for t in errors), errors  # same words, exists or not
+    assert not any("TOP-SECRET" in t for t in errors)
+    assert LabelStore().items() == []
+
+
 # --- training from the page ---------------------------------------------------------------------------------
 def fight_sample(fights: Path, per_class: int = 4) -> list[tuple[str, int, str]]:
     """(relative path, label, group) for ``per_class`` fight and noFight clips, each from another source

@@ -3,7 +3,7 @@
 import socket
 
 import pytest
-from conftest import QuietHandler, http_server
+from conftest import QuietHandler, allow_private_host, http_server
 
 from core import errors
 from core.config import SourceLimits
@@ -58,8 +58,10 @@ def test_dead_link_404(site):
 
 
 def test_unreachable_host():
-    with pytest.raises(errors.NetworkError, match="Cannot reach"):
-        open_source(f"http://127.0.0.1:{free_port()}/clip.mp4", limits=SourceLimits(timeout=3))
+    port = free_port()
+    with allow_private_host(f"127.0.0.1:{port}"), pytest.raises(errors.NetworkError) as err:
+        open_source(f"http://127.0.0.1:{port}/clip.mp4", limits=SourceLimits(timeout=3))
+    assert str(err.value) == "Could not fetch this link."
 
 
 def test_too_long_for_the_limit_is_refused_and_not_kept(site, vigil_env):

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
-from conftest import moving_square_frames, write_video
+from conftest import allow_private_host, moving_square_frames, write_video
 
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
-from core.live import LatestFrameSlot, LiveProcessor, LiveSourceError, ServerSource, check_live_uri, draw_overlay
+from core.live import (
+    LatestFrameSlot,
+    LiveProcessor,
+    LiveSourceError,
+    ReconnectBackoff,
+    ServerSource,
+    check_live_uri,
+    draw_overlay,
+)
+from core.netguard import AllowRule, FetchPolicy
 from core.outbox import Outbox, list_alerts
 from core.registry import load_scorer
 from core.scorers.base import Evidence, Scorer, ScoringStream
@@ -189,24 +199,46 @@ def test_overlay_draws_bar_border_and_evidence():
 @pytest.mark.parametrize(
     "uri, ok",
     [
-        ("rtsp://cam.local:554/stream", True),
+        ("rtsp://127.0.0.1:554/stream", True),  # on the allow-list below
         ("http://127.0.0.1:8080/video.mjpg", True),
+        ("rtsp://u:p@127.0.0.1:554/stream", True),
+        ("http://127.0.0.1:8081/video.mjpg", False),  # same address, port not allowed
+        ("rtsp://169.254.169.254/", False),
+        ("http://10.0.0.8/feed.mjpg", False),
+        ("rtsp://[::1]:554/s", False),
+        ("http://2130706433:8080/video.mjpg", True),  # decimal form of the allowed 127.0.0.1
         ("", False),
         ("file:///etc/passwd", False),
         ("gopher://x", False),
         ("/no/such/file.mp4", False),
+        ("/etc/passwd", False),
     ],
 )
 def test_check_live_uri(uri, ok):
+    policy = FetchPolicy((AllowRule.parse("127.0.0.1:554"), AllowRule.parse("127.0.0.1:8080")))
     if ok:
-        assert check_live_uri(uri) == uri
+        assert check_live_uri(uri, policy) == uri
     else:
-        with pytest.raises(LiveSourceError) as err:
-            check_live_uri(uri)
-        assert isinstance(err.value, VigilError) and str(err.value)
+        with pytest.raises(VigilError) as err:
+            check_live_uri(uri, policy)
+        assert str(err.value)
 
 
-def test_server_source_plays_a_file_at_real_time(tmp_path):
+def test_forbidden_stream_and_closed_port_read_the_same():
+    allowed = FetchPolicy((AllowRule.parse("127.0.0.1"),))
+    with pytest.raises(LiveSourceError) as forbidden:
+        check_live_uri("rtsp://u:secret@10.0.0.8:554/s", allowed)
+    assert str(forbidden.value) == "Could not open rtsp://10.0.0.8:554/s (unreachable, wrong address or not a video)."
+
+
+@pytest.fixture
+def roots(tmp_path, monkeypatch):
+    """Server files for Live must lie in the allowed roots: this test's folder is one."""
+    monkeypatch.setenv("VIGIL_LABEL_ROOTS", str(tmp_path))
+    return tmp_path
+
+
+def test_server_source_plays_a_file_at_real_time(tmp_path, roots):
     path = write_video(tmp_path / "clip.avi", moving_square_frames(n=20), fps=10)  # 2 s
     now, waits = [0.0], []
 
@@ -225,7 +257,7 @@ def test_server_source_plays_a_file_at_real_time(tmp_path):
     assert snap.stats.frames_in == 20 and src.latest() is not None and src.latest().shape == (240, 320, 3)
 
 
-def test_server_source_reports_an_unreadable_file(tmp_path):
+def test_server_source_reports_an_unreadable_file(tmp_path, roots):
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
     src = ServerSource(str(bad), LiveProcessor(ScriptedScorer(), "m")).start()
@@ -246,3 +278,55 @@ def test_media_timestamps_survive_network_bursts():
     finally:
         proc.stop()
     assert seen == [50.0, 50.1, 50.2, 50.3, 60.0]  # capture spacing kept; latency is measured on arrival
+
+
+# --- reconnect backoff ------------------------------------------------------------------------------------
+def test_backoff_schedule_is_capped_and_gives_a_dead_camera_a_few_attempts_a_minute():
+    b = ReconnectBackoff()
+    delays = [b.session_ended(0, 0.1) for _ in range(10)]  # opens, yields nothing, again and again
+    assert delays[:6] == [2, 4, 8, 16, 32, 60] and set(delays[6:]) == {60}
+    attempts, t = [0.0], 0.0
+    for d in delays:
+        t += d
+        attempts.append(t)
+    assert sum(1 for a in attempts if a < 60) <= 5  # first minute
+    assert sum(1 for a in attempts if 120 <= a < 180) <= 1  # then one a minute
+    assert b.session_ended(250, 12.0) == 0.0 and b.failures == 0  # a healthy session resets the count
+    assert b.session_ended(1, 0.04) == 2  # one frame then a drop is not healthy
+
+
+class SilentCamera(BaseHTTPRequestHandler):
+    """Answers every request with an AVI header and no frame: OpenCV opens it and reads nothing."""
+
+    body = b""
+    hits: list[float] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        type(self).hits.append(time.monotonic())
+        self.send_response(200)
+        self.send_header("Content-Type", "video/x-msvideo")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+
+def test_a_camera_that_answers_without_frames_is_not_hammered(tmp_path):
+    data = write_video(tmp_path / "cam.avi", moving_square_frames(n=10), fps=10).read_bytes()
+    SilentCamera.body, SilentCamera.hits = data[: data.find(b"movi") + 4], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SilentCamera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    with allow_private_host(f"127.0.0.1:{port}"):
+        src = ServerSource(f"http://127.0.0.1:{port}/cam.avi", LiveProcessor(ScriptedScorer(), "m")).start()
+        try:
+            time.sleep(5.0)
+            assert src.state == "reconnecting" and "reconnecting" in (src.error or "")
+        finally:
+            src.stop()
+            server.shutdown()
+            server.server_close()
+    # attempts at 0 s and 2 s (then 6 s): before the backoff it was hundreds a second
+    assert 1 <= len(SilentCamera.hits) <= 3, len(SilentCamera.hits)

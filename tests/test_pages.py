@@ -160,7 +160,8 @@ def analyze_link(at: AppTest, url: str) -> AppTest:
         ("ftp://example.org/v.mp4", "http:// or https://"),
         ("{site}/page.html", "No video found"),
         ("{site}/missing.mp4", "404"),
-        ("http://127.0.0.1:9/clip.mp4", "Cannot reach"),
+        ("http://127.0.0.1:9/clip.mp4", "Could not fetch this link."),  # loopback, not on the allow-list
+        ("http://169.254.169.254/latest/meta-data/", "Could not fetch this link."),
     ],
 )
 def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):

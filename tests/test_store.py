@@ -1,5 +1,6 @@
 """The analysis store: round trip, reuse, delete, and atomic writes (exceptions and kills leave nothing)."""
 
+import errno
 import os
 import signal
 import sqlite3
@@ -14,7 +15,7 @@ import pytest
 from core import store as store_mod
 from core.config import EventConfig, ScoringConfig
 from core.engine import analyze
-from core.errors import AnalysisCancelled, NotFoundError
+from core.errors import AnalysisCancelled, NotFoundError, StorageError
 from core.registry import load_scorer
 from core.scorers.base import Scorer
 from core.store import Store
@@ -90,11 +91,11 @@ def test_exception_during_save_leaves_no_half_record(make_video, monkeypatch):
 
     def boom(src, dst):
         if ".tmp-" in str(src):
-            raise OSError("disk full")
+            raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
 
     monkeypatch.setattr(store_mod.os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StorageError, match="is full"):  # a one-line message, not a traceback
         analyze(make_video("v.avi", n=30), store=st)
     for table in ("analyses", "frame_scores", "segments", "thumbnails"):
         assert rows(st.db.path, table) == 0

@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from core.access import show_owner
 from core.errors import VigilError
 from core.images import jpeg_data_uri
 from core.outbox import AlertRecord, Outbox, Sender, list_alerts
@@ -37,13 +38,25 @@ def alert_log_frame(alerts: list[AlertRecord], now: float | None = None) -> pd.D
             "duration (s)": round(a.duration, 1) if a.kind == "alert" else None,
             "peak": round(a.peak, 2),
             "model": a.model,
+            "owner": show_owner(a.owner),
             "email": f"{EMAIL_ICONS.get(a.status, '')} {a.email_status(now)}",
             "attempts": a.attempts,
             "last error": a.last_error or "",
         }
         for a in alerts
     ]
-    columns = ["snapshot", "time", "source", "duration (s)", "peak", "model", "email", "attempts", "last error"]
+    columns = [
+        "snapshot",
+        "time",
+        "source",
+        "duration (s)",
+        "peak",
+        "model",
+        "owner",
+        "email",
+        "attempts",
+        "last error",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -52,13 +65,15 @@ def render_alert_log(
     limit: int = 50,
     source: str | None = None,
     key: str = "alert-log",
+    owner: str | None = None,
 ) -> None:
-    """Draw the alert log (newest first). Loads ``list_alerts(limit, source)`` when ``alerts`` is None.
+    """Draw the alert log (newest first). Loads ``list_alerts(limit, source, owner)`` when ``alerts`` is None.
 
-    Failed emails are visible with their error and next retry; a button makes them due at once.
+    ``owner``: only that user's alerts (None: everyone's, for an admin or without login). Failed emails
+    are visible with their error and next retry; a button makes them due at once.
     """
     try:
-        alerts = list_alerts(limit=limit, source=source) if alerts is None else alerts
+        alerts = list_alerts(limit=limit, source=source, owner=owner) if alerts is None else alerts
     except VigilError as err:
         st.error(str(err))
         return

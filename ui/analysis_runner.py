@@ -8,11 +8,13 @@ import streamlit as st
 
 from core.config import EventConfig, ScoringConfig
 from core.engine import Progress, analyze
-from core.errors import VigilError
+from core.errors import SourceError, VigilError
 from core.media import playable_video
-from core.sources import check_url, open_source
-from core.store import AnalysisRecord
+from core.netguard import strip_credentials
+from core.sources import check_url, discard_upload, open_source
+from core.store import AnalysisRecord, check_storage
 from ui import state
+from ui.auth import identity
 from ui.cache import get_scorer, get_store
 from ui.charts import mmss
 
@@ -33,6 +35,7 @@ def run_analysis(
     than read from the server's disk. A Cancel button is shown while it runs: clicking it reruns the
     page, which stops this run at the next progress update; the engine then stores nothing.
     """
+    label = strip_credentials(label)  # the link's user:pass is for the download only, never shown
     state.mark_running(label)
     bar = st.progress(0.0, text=f"Opening {label}…")
     st.button("Cancel", key=f"cancel.{label}", help="Stop the analysis; nothing is saved.")
@@ -44,7 +47,9 @@ def run_analysis(
         left = f" · {mmss(p.eta)} left" if p.eta is not None else ""
         bar.progress(p.fraction, text=f"Scoring {label}: {p.frames} frames · {p.fps:.0f} frames/s{left}")
 
+    src = None
     try:
+        check_storage(get_store().db)  # a read-only or full data folder says so before the work starts
         if link:
             source = check_url(str(source))
         src = open_source(source, name=name, progress=on_download)
@@ -57,6 +62,7 @@ def run_analysis(
             progress=on_progress,
             scorer=get_scorer(model),
             source_uri=source_uri,
+            owner=identity().owner,
         )
         bar.progress(1.0, text="Preparing playback…")
         try:
@@ -67,6 +73,8 @@ def run_analysis(
         state.mark_running(None)
         return rec
     except VigilError as err:
+        if isinstance(err, SourceError) and isinstance(source, bytes) and src is not None:
+            discard_upload(src.path, referenced=get_store().uses_video(str(src.path)))  # rejected: not kept
         bar.empty()
         state.mark_running(None)
         st.error(str(err))

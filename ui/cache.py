@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.access import RateLimiter
 from core.db import Database
 from core.errors import VigilError
 from core.registry import ModelStatus, list_models, load_scorer
@@ -46,3 +47,13 @@ def model_statuses() -> list[ModelStatus]:
     except VigilError as err:  # a broken manifest must not take the page down
         st.error(str(err))
         return []
+
+
+@st.cache_resource
+def _test_email_limiter(per_hour: int) -> RateLimiter:
+    return RateLimiter(per_hour, 3600.0)
+
+
+def test_email_limiter(per_hour: int) -> RateLimiter:
+    """The process-wide limiter of test emails (one sliding hour per user), so reruns cannot reset it."""
+    return _test_email_limiter(per_hour)

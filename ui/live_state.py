@@ -25,15 +25,21 @@ class LiveSession:
     connecting_since: float | None = None  # when WebRTC signalling began without playing yet
 
     def camera_processor(
-        self, key: tuple, scorer: Scorer, model_label: str, cfg: AlertConfig, sender: Sender
+        self, key: tuple, scorer: Scorer, model_label: str, cfg: AlertConfig, sender: Sender, owner: str = ""
     ) -> LiveProcessor:
         """The session's camera processor for ``key``, replaced when the model changes; rule settings
-        are pushed into a running one (its cooldown and hourly cap survive)."""
+        are pushed into a running one (its cooldown and hourly cap survive). ``owner`` goes on its alerts."""
         if self.processor is None or self.processor_key != key:
             if self.processor is not None:
                 self.processor.stop()
             self.processor = LiveProcessor(
-                scorer, model_label, cfg, source="browser camera", outbox=Outbox(), on_alert=_waker(sender)
+                scorer,
+                model_label,
+                cfg,
+                source="browser camera",
+                outbox=Outbox(),
+                on_alert=_waker(sender),
+                owner=owner,
             )
             self.processor_key = key
         else:

@@ -232,6 +232,8 @@ def _drive(
 ) -> BatchSummary:
     items = jobs.items(job_id)
     todo = [i for i in items if i.status not in FINISHED_ITEM]
+    job_owner = jobs.get(job_id).owner
+    owner = job_owner if "@" in job_owner else ""  # analyses record a signed-in address; "" = no login
     version = get_spec(spec.model).version
     startup = time.perf_counter() - t0
     ready_at = time.perf_counter()
@@ -250,7 +252,8 @@ def _drive(
             rec = o.computed.record
             analysis_id = store.find(o.video_hash, rec.model, rec.model_version, rec.scoring)
             if analysis_id is None:
-                analysis_id = save_analysis(store, o.computed).id
+                computed = replace(o.computed, record=replace(rec, owner=owner))
+                analysis_id = save_analysis(store, computed).id
                 prog.footage += o.footage
                 prog.cpu_seconds += o.cpu_seconds
             else:

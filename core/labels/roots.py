@@ -1,41 +1,29 @@
-"""Which server folders a user may point the Label page at: the allowed data roots
-(``VIGIL_LABEL_ROOTS`` in ``core.settings``; default the data folder and ``<shared dir>/data``)."""
+"""Which server folders a user may point the Label page at: the one server-path policy of
+``core.paths`` (``VIGIL_LABEL_ROOTS`` in ``core.settings``; default the data folder and ``<shared dir>/data``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.errors import DataError
-from core.settings import settings
+from core.paths import ForbiddenPathError, ServerPaths, inside, server_paths
+
+ForbiddenFolderError = ForbiddenPathError  # the Label page's name for the one refusal
+
+__all__ = ["ForbiddenFolderError", "allowed_roots", "check_folder", "inside", "policy"]
 
 
-class ForbiddenFolderError(DataError):
-    """A folder outside the allowed data roots was named."""
+def policy(roots: Iterable[Path] | None = None) -> ServerPaths:
+    """The server-path policy, or one over ``roots`` when a caller (a test, the CLI) names them."""
+    return ServerPaths.of(roots) if roots is not None else server_paths()
 
 
 def allowed_roots() -> list[Path]:
     """Folders a user may point the Label page at (``VIGIL_LABEL_ROOTS`` or data dir + ../shared/data)."""
-    return settings().allowed_label_roots
-
-
-def inside(path: Path, root: Path) -> bool:
-    return path == root or path.is_relative_to(root)
+    return list(server_paths().roots)
 
 
 def check_folder(folder: str | Path, roots: Iterable[Path] | None = None) -> Path:
-    """The resolved folder, or ForbiddenFolderError/DataError when it is outside the roots or missing."""
-    text = str(folder).strip()
-    if not text:
-        raise DataError("Type a folder path.")
-    # resolve() follows symlinks, so a link inside a root that points outside it is refused too
-    path = Path(text).expanduser().resolve()
-    roots = list(roots) if roots is not None else allowed_roots()
-    if not any(inside(path, r) for r in roots):
-        listed = ", ".join(str(r) for r in roots) or "(none configured)"
-        raise ForbiddenFolderError(
-            f"'{text}' is outside the allowed data folders ({listed}). Set VIGIL_LABEL_ROOTS to allow more."
-        )
-    if not path.is_dir():
-        raise DataError(f"Folder not found: {path}")
-    return path
+    """The resolved folder (``..`` and symlinks followed), or ForbiddenFolderError when it lies outside the
+    roots (same words whether it exists or not), or DataError when it is missing inside them."""
+    return policy(roots).check(folder, "folder")

@@ -24,7 +24,7 @@ from pathlib import Path
 from core.dataset import CATEGORIES, parse_labels, videos_in
 from core.db import Database, register_schema
 from core.errors import DataError, NotFoundError
-from core.labels.roots import check_folder, inside
+from core.labels.roots import check_folder, inside, policy
 from core.store import Store
 
 register_schema(
@@ -191,8 +191,10 @@ class LabelStore:
 
     def add_folder(self, folder: str | Path, roots: Iterable[Path] | None = None) -> tuple[Path, int, int]:
         """Queue every video under an allowed folder. Returns (resolved folder, videos found, newly added)."""
-        path = check_folder(folder, roots)
-        videos = videos_in(path, recursive=True)
+        allowed = policy(roots)
+        path = allowed.check(folder, "folder")
+        # A symlinked file (or frame folder) inside the folder may point anywhere: keep what resolves inside.
+        videos = [v for v in videos_in(path, recursive=True) if allowed.contains(v)]
         if not videos:
             raise DataError(f"No videos (or numbered-image folders) under {path}.")
         return path, len(videos), self.add_videos(videos, "folder")

@@ -1,0 +1,305 @@
+"""Outbound fetches of user-given links: only public addresses, checked after DNS and on every hop.
+
+A link typed by a visitor must not make the server talk to itself, its LAN or the cloud metadata
+service (server-side request forgery). ``FetchPolicy`` decides per (host, address, port); the checks
+run on the addresses a name resolves to, not on the text of the URL, so decimal (``2130706433``),
+octal, IPv6-mapped and rebinding tricks all end on the same test.
+
+yt-dlp is pointed at ``guarded_proxy()``: a SOCKS5 proxy on 127.0.0.1 inside this process that
+resolves each requested host itself, checks every address, and connects to the checked address
+(pinned: no second lookup can change it). Every request yt-dlp makes, redirects included, is a new
+CONNECT through it, so each hop is checked. ``strip_credentials`` keeps ``user:pass@`` out of
+everything that is stored or shown.
+
+Every refusal and every network failure reads the same (``FETCH_FAILED``): a visitor cannot tell a
+forbidden address from a closed port from an open one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+import selectors
+import socket
+import socketserver
+import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from core.errors import NetworkError
+
+FETCH_FAILED = "Could not fetch this link."
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class ForbiddenAddressError(NetworkError):
+    """A link resolved to a loopback, private, link-local, multicast, reserved or unspecified address."""
+
+
+# --- addresses ------------------------------------------------------------------------------------------
+def _unwrap(ip: IPAddress) -> IPAddress:
+    """The IPv4 address hidden in an IPv6 one (::ffff:a.b.c.d, 6to4, Teredo, NAT64), else ip itself."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.sixtofour is not None:
+            return ip.sixtofour
+        if ip.teredo is not None:
+            return ip.teredo[1]
+        if ip in ipaddress.IPv6Network("64:ff9b::/96"):
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def is_public(ip: IPAddress | str) -> bool:
+    """True for a globally routable unicast address; False for loopback, private (10/8, 172.16/12,
+    192.168/16, fc00::/7), link-local (169.254/16, fe80::/10), multicast, reserved, unspecified,
+    shared (100.64/10) and documentation ranges, also when wrapped in IPv6."""
+    ip = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
+    for a in {ip, _unwrap(ip)}:
+        if not a.is_global or a.is_multicast or a.is_reserved or a.is_unspecified or a.is_loopback:
+            return False
+        if a.is_link_local or a.is_private:
+            return False
+    return True
+
+
+# --- policy ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AllowRule:
+    """One allow-list entry: a host name, an address or a network, optionally with a port."""
+
+    host: str | None = None
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+    port: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> AllowRule:
+        """``cam.lan``, ``cam.lan:554``, ``10.0.0.0/8``, ``127.0.0.1:8080``, ``[::1]:8080``, ``fd00::/8``."""
+        text = text.strip()
+        port: int | None = None
+        m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", text)
+        if m:
+            body, port = m.group(1), int(m.group(2)) if m.group(2) else None
+        elif text.count(":") == 1:
+            body, p = text.rsplit(":", 1)
+            port = int(p)
+        else:
+            body = text
+        try:
+            return cls(network=ipaddress.ip_network(body, strict=False), port=port)
+        except ValueError:
+            return cls(host=body.lower().rstrip("."), port=port)
+
+    def matches(self, host: str, ip: IPAddress, port: int) -> bool:
+        if self.port is not None and self.port != port:
+            return False
+        if self.network is not None:
+            return any(a.version == self.network.version and a in self.network for a in {ip, _unwrap(ip)})
+        return host.lower().rstrip(".") == self.host
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Which addresses links may reach: public ones, plus the explicit allow-list (LAN cameras, tests).
+
+    ``allow``: entries for private hosts an administrator trusts (setting ``allow_private_hosts``,
+    ``$VIGIL_ALLOW_PRIVATE_HOSTS``). Empty by default: no loopback, LAN or metadata address is reachable.
+    """
+
+    allow: tuple[AllowRule, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_settings(cls) -> FetchPolicy:
+        from core.settings import settings
+
+        return cls(tuple(AllowRule.parse(p) for p in settings().allow_private_hosts))
+
+    def permits(self, host: str, ip: IPAddress | str, port: int) -> bool:
+        ip = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
+        return is_public(ip) or any(r.matches(host, ip, port) for r in self.allow)
+
+    def resolve(self, host: str, port: int) -> list[IPAddress]:
+        """Addresses of ``host``, all of them permitted, or ForbiddenAddressError/NetworkError (same words)."""
+        host = host.strip("[]")
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise NetworkError(FETCH_FAILED) from None
+        addrs: list[IPAddress] = []
+        for *_, sockaddr in infos:
+            ip = ipaddress.ip_address(sockaddr[0].split("%")[0])
+            if ip not in addrs:
+                addrs.append(ip)
+        # One forbidden address refuses the name: a rebinding name may answer both kinds.
+        if not addrs or not all(self.permits(host, ip, port) for ip in addrs):
+            raise ForbiddenAddressError(FETCH_FAILED)
+        return addrs
+
+    def connect(self, host: str, port: int, timeout: float) -> socket.socket:
+        """A TCP connection to a checked address of ``host`` (the address is pinned: no second lookup)."""
+        last: OSError | None = None
+        for ip in self.resolve(host, port):
+            try:
+                return socket.create_connection((str(ip), port), timeout=timeout)
+            except OSError as err:
+                last = err
+        raise NetworkError(FETCH_FAILED) from last
+
+    def check_url(self, url: str, default_port: int | None = None) -> list[IPAddress]:
+        """Resolve and check the host of ``url``; returns its permitted addresses."""
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise NetworkError(FETCH_FAILED)
+        try:
+            port = parts.port or default_port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+        except ValueError:
+            raise NetworkError(FETCH_FAILED) from None
+        return self.resolve(parts.hostname, port)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443}
+
+
+# --- credentials ----------------------------------------------------------------------------------------
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s?#]*@)")
+
+
+def strip_credentials(text: str) -> str:
+    """``text`` with every ``scheme://user:pass@`` reduced to ``scheme://`` (URLs or messages containing them)."""
+    return _USERINFO.sub(lambda m: m.group("scheme"), text) if text else text
+
+
+def has_credentials(url: str) -> bool:
+    return bool(_USERINFO.search(url or ""))
+
+
+def pin_url(url: str, ip: IPAddress) -> str:
+    """``url`` with its host replaced by the checked address (keeps credentials, port, path)."""
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    host = f"[{ip}]" if ip.version == 6 else str(ip)
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{host}{port}"))
+
+
+# --- the guarded SOCKS5 proxy ---------------------------------------------------------------------------
+class _Socks5Handler(socketserver.BaseRequestHandler):
+    server: _GuardServer
+
+    def _recv(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.request.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("client closed")
+            data += chunk
+        return data
+
+    def _reply(self, code: int) -> None:
+        self.request.sendall(struct.pack("!BBBB4sH", 5, code, 0, 1, b"\0\0\0\0", 0))
+
+    def handle(self) -> None:  # RFC 1928 (CONNECT only) with RFC 1929 user/password
+        s: socket.socket = self.request
+        s.settimeout(self.server.timeout_s)
+        try:
+            ver, n = self._recv(2)
+            methods = self._recv(n)
+            if ver != 5 or 2 not in methods:
+                s.sendall(b"\x05\xff")
+                return
+            s.sendall(b"\x05\x02")
+            _, ulen = self._recv(2)
+            user = self._recv(ulen)
+            (plen,) = self._recv(1)
+            password = self._recv(plen)
+            if not secrets.compare_digest(user + b":" + password, self.server.secret):
+                s.sendall(b"\x01\x01")
+                return
+            s.sendall(b"\x01\x00")
+            _, cmd, _, atyp = self._recv(4)
+            if atyp == 1:
+                host = socket.inet_ntop(socket.AF_INET, self._recv(4))
+            elif atyp == 4:
+                host = socket.inet_ntop(socket.AF_INET6, self._recv(16))
+            elif atyp == 3:
+                host = self._recv(self._recv(1)[0]).decode("idna")
+            else:
+                self._reply(8)
+                return
+            (port,) = struct.unpack("!H", self._recv(2))
+            if cmd != 1:
+                self._reply(7)
+                return
+            try:
+                upstream = self.server.policy.connect(host, port, self.server.timeout_s)
+            except ForbiddenAddressError:
+                self.server.refused.append((host, port))
+                self._reply(2)  # "connection not allowed by ruleset"
+                return
+            except NetworkError:
+                self._reply(5)
+                return
+            with upstream:
+                self._reply(0)
+                _relay(s, upstream, self.server.timeout_s)
+        except (OSError, ConnectionError, ValueError, UnicodeError):
+            return
+
+
+def _relay(a: socket.socket, b: socket.socket, idle_s: float) -> None:
+    """Copy bytes both ways until one side closes or nothing moves for ``idle_s`` seconds."""
+    sel = selectors.DefaultSelector()
+    sel.register(a, selectors.EVENT_READ, b)
+    sel.register(b, selectors.EVENT_READ, a)
+    try:
+        while True:
+            events = sel.select(idle_s)
+            if not events:
+                return
+            for key, _ in events:
+                data = key.fileobj.recv(1 << 16)  # type: ignore[union-attr]
+                if not data:
+                    return
+                key.data.sendall(data)
+    finally:
+        sel.close()
+
+
+class _GuardServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, policy: FetchPolicy, timeout_s: float):
+        super().__init__(("127.0.0.1", 0), _Socks5Handler)
+        self.policy, self.timeout_s = policy, timeout_s
+        self.user, self.password = secrets.token_hex(8), secrets.token_hex(16)
+        self.secret = f"{self.user}:{self.password}".encode()
+        self.refused: list[tuple[str, int]] = []
+
+
+@dataclass
+class GuardedProxy:
+    """A running guard: ``url`` for yt-dlp's ``proxy`` option; ``refused`` lists blocked (host, port)."""
+
+    url: str
+    refused: list[tuple[str, int]]
+
+
+@contextmanager
+def guarded_proxy(policy: FetchPolicy | None = None, timeout: float = 20.0) -> Iterator[GuardedProxy]:
+    """A SOCKS5 proxy on 127.0.0.1 (random port and password) that only connects where ``policy`` permits."""
+    server = _GuardServer(policy or FetchPolicy.from_settings(), timeout)
+    thread = threading.Thread(target=server.serve_forever, name="vigil-netguard", daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield GuardedProxy(f"socks5h://{server.user}:{server.password}@{host}:{port}", server.refused)
+    finally:
+        server.shutdown()
+        server.server_close()
