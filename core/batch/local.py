@@ -10,7 +10,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
+import threading
 import time
+import types
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 
 from core.batch.worker import BatchWorker, Crashed, Event, Finished, VideoTask, WorkerSpec, one_line
@@ -37,11 +41,29 @@ def _worker_main(spec: WorkerSpec, conn: Connection) -> None:
         conn.send(("outcome", worker.run(task)))
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _bare_main():
+    """A spawned child re-runs the parent's ``__main__`` file; Streamlit (and its AppTest) installs the
+    page script there, which a worker must not run. While children start, ``__main__`` is a bare module."""
+    with _MAIN_LOCK:
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if saved is not None:
+                sys.modules["__main__"] = saved
+
+
 class _Slot:
     def __init__(self, ctx, spec: WorkerSpec):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(spec, child), daemon=True)
-        self.process.start()
+        with _bare_main():
+            self.process.start()
         child.close()
         self.task: VideoTask | None = None
         self.ready = False
