@@ -22,7 +22,7 @@ from core.config import EventConfig, ScoringConfig
 from core.engine import save_analysis
 from core.errors import ConfigError, ModelUnavailableError, VigilError
 from core.registry import get_spec, status
-from core.store import Store
+from core.store import Store, check_storage
 
 ENGINES = ("local", "ray")
 MAX_ATTEMPTS = 2  # a video whose worker died is retried once, then reported
@@ -151,7 +151,9 @@ CancelFn = Callable[[], bool]
 
 
 def worker_spec(model: str, scoring: ScoringConfig, events: EventConfig, store: Store) -> WorkerSpec:
-    """Check the model can run here and list what is already stored for it (the skip set)."""
+    """Check the model can run here and the store can keep results, and list what is already stored for
+    this model and these settings (the skip set)."""
+    check_storage(store.db)  # a read-only or full data folder says so before any worker starts
     st = status(model)  # UnknownModelError for a name nobody registered
     if not st.available:
         raise ModelUnavailableError(f"Model '{model}' cannot run here: {st.reason}.")
