@@ -51,6 +51,7 @@ class Alert:
     began, ``duration = t - start`` (s), ``peak``/``peak_t`` the highest raw score so far (0..1, s).
     ``kind == "digest"``: sent when a capped hour window ends; ``suppressed`` lists what was held back,
     ``start`` is the window's start, ``peak`` the highest suppressed peak.
+    ``cause``: why the peak moment was unusual (``Evidence.cause`` of the peak; "" when the model says not).
     """
 
     kind: Literal["alert", "digest"]
@@ -60,6 +61,7 @@ class Alert:
     peak: float
     peak_t: float
     suppressed: tuple[Suppressed, ...] = ()
+    cause: str = ""
 
     @property
     def duration(self) -> float:
@@ -105,6 +107,7 @@ class _SourceState:
     episode_start: float | None = None
     peak: float = -1.0
     peak_t: float = 0.0
+    peak_cause: str = ""
     fired: Literal["", "alert", "suppressed"] = ""  # what this episode already did
     last_alert_t: float | None = None
 
@@ -150,8 +153,8 @@ class SustainedRule:
         for name, st in old.items():
             self._source(name).last_alert_t = st.last_alert_t
 
-    def update(self, t: float, score: float, source: str = DEFAULT_SOURCE) -> list[Alert]:
-        """Feed one raw score (0..1; NaN counts as 0) of ``source`` at time ``t`` (s)."""
+    def update(self, t: float, score: float, source: str = DEFAULT_SOURCE, cause: str = "") -> list[Alert]:
+        """Feed one raw score (0..1; NaN counts as 0) of ``source`` at time ``t`` (s) and its cause."""
         out = self._close_window(t)
         score = 0.0 if score is None or math.isnan(score) else min(1.0, max(0.0, float(score)))
         st = self._source(source)
@@ -159,12 +162,12 @@ class SustainedRule:
         was_active = st.tracker.active
         st.tracker.update(t, st.smoothed, score)  # segments are not needed: we read the open state
         if st.tracker.active and not was_active:
-            st.episode_start, st.peak, st.peak_t, st.fired = t, -1.0, t, ""
+            st.episode_start, st.peak, st.peak_t, st.fired, st.peak_cause = t, -1.0, t, "", ""
         if not st.tracker.active:
             st.episode_start, st.fired = None, ""
             return out
         if score > st.peak:
-            st.peak, st.peak_t = score, t
+            st.peak, st.peak_t, st.peak_cause = score, t, cause
         if st.fired or st.tracker.active_for(t) < self.cfg.seconds:
             return out
         if st.last_alert_t is not None and t - st.last_alert_t < self.cfg.cooldown:
@@ -179,7 +182,7 @@ class SustainedRule:
             return out
         self._window.sent += 1
         st.fired = "alert"
-        out.append(Alert("alert", source, t, st.episode_start, st.peak, st.peak_t))
+        out.append(Alert("alert", source, t, st.episode_start, st.peak, st.peak_t, cause=st.peak_cause))
         return out
 
     def _close_window(self, t: float) -> list[Alert]:
@@ -242,8 +245,9 @@ def backtest(track: ScoreTrack, cfg: AlertConfig | None = None, source: str = "v
     """
     rule = SustainedRule(cfg or AlertConfig())
     out: list[Alert] = []
-    for t, s in zip(track.t.tolist(), track.score.tolist(), strict=True):
-        out += rule.update(t, s, source)
+    causes = track.causes or [""] * len(track)
+    for t, s, c in zip(track.t.tolist(), track.score.tolist(), causes, strict=True):
+        out += rule.update(t, s, source, c)
     if len(track):
         out += rule.flush(float(track.t[-1]))
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from core.config import ScoringConfig
-from core.engine import effective_fps, score_source
+from core.engine import default_model, effective_fps, score_source
 from core.registry import load_scorer
 from core.sources import VideoSource
 
@@ -20,7 +20,8 @@ def _decode(src: VideoSource, fps: float, max_side: int) -> int:
     return n
 
 
-def bench(src: VideoSource, model: str = "motion", scoring: ScoringConfig | None = None, rounds: int = 2) -> dict:
+def bench(src: VideoSource, model: str | None = None, scoring: ScoringConfig | None = None, rounds: int = 2) -> dict:
+    model = model or default_model()
     scoring = scoring or ScoringConfig()
     scorer = load_scorer(model)
     fps = effective_fps(scorer, scoring)

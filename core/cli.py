@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="score one video (file, frame folder or link) and export the results")
     a.add_argument("source")
-    a.add_argument("--model", default="motion")
+    a.add_argument("--model", default=None, help="default: VIGIL_DEFAULT_MODEL (vigil)")
     scoring_flags(a)
     a.add_argument("--threshold", type=float, default=0.5)
     a.add_argument("--min-duration", type=float, default=1.0)
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="decode-only vs full-analysis throughput on one file")
     b.add_argument("source")
-    b.add_argument("--model", default="motion")
+    b.add_argument("--model", default=None, help="default: VIGIL_DEFAULT_MODEL (vigil)")
     scoring_flags(b)
     b.add_argument("--rounds", type=int, default=2)
     b.add_argument("--json")
@@ -387,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2: nothing could run (bad input, model or cluster); 130: interrupted (finished videos kept).",
     )
     bt.add_argument("paths", nargs="*", metavar="PATH", help="folder (recursive), glob, list file, video or link")
-    bt.add_argument("--model", default="motion")
+    bt.add_argument("--model", default=None, help="default: VIGIL_DEFAULT_MODEL (vigil)")
     bt.add_argument("--engine", choices=["local", "ray"], default="local", help="ray: RAY_ADDRESS or a local Ray")
     bt.add_argument("--workers", type=int, default=None, help="worker processes (default: the cores)")
     bt.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per Ray worker (fractions share one)")

@@ -38,6 +38,13 @@ ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]
 
 
+def default_model() -> str:
+    """The model used when none is named (``VIGIL_DEFAULT_MODEL``, default ``vigil``)."""
+    from core.settings import settings
+
+    return settings().default_model
+
+
 def effective_fps(scorer: Scorer, scoring: ScoringConfig) -> float:
     pref = scorer.info.preferred_fps
     return min(scoring.fps, pref) if pref else scoring.fps
@@ -97,6 +104,12 @@ def _score(
     return np.array(frames), np.array(times), scores, stream
 
 
+def frame_causes(stream: ScoringStream, n: int) -> list[str]:
+    """Each scored frame's cause (``Evidence.cause``), or [] when the model names none (offline, after finish)."""
+    causes = [stream.evidence(i).cause for i in range(n)]
+    return causes if any(causes) else []
+
+
 @dataclass
 class ComputedAnalysis:
     """An analysis computed but not yet stored: the record (no files yet) and its thumbnails.
@@ -126,7 +139,7 @@ def compute_analysis(
     ``prefetch=False`` keeps decoding on the calling thread (one core per batch worker); same scores.
     """
     frame, t, score, stream = _score(source, scorer, scoring, progress, cancel, prefetch)
-    track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds)
+    track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds, frame_causes(stream, len(score)))
     segments = segments_from_track(track, events)
     moments = top_moments(track, events.top_k, events.min_separation)
     warnings = []
@@ -166,7 +179,7 @@ def save_analysis(store: Store, computed: ComputedAnalysis) -> AnalysisRecord:
 
 def analyze(
     source: VideoSource | str | Path | bytes,
-    model: str = "motion",
+    model: str | None = None,
     scoring: ScoringConfig | None = None,
     events: EventConfig | None = None,
     store: Store | None = None,
@@ -189,7 +202,7 @@ def analyze(
     uri = source_uri or (str(source) if isinstance(source, str | Path) else None)
     if not isinstance(source, VideoSource):
         source = open_source(source)
-    scorer = scorer or load_scorer(model)
+    scorer = scorer or load_scorer(model or default_model())
     if reuse:
         found = store.find(source.sha256, scorer.info.name, scorer.info.version, scoring)
         if found:
@@ -212,12 +225,12 @@ def _draw_evidence(
     source: VideoSource,
     scoring: ScoringConfig,
 ) -> None:
-    """Draw on each thumbnail who drove its score (pose models say which person; others draw nothing)."""
+    """Draw on each thumbnail who drove its score and why: the culprit's box (or skeleton) and the cause."""
     m = source.meta
     scale = min(1.0, scoring.max_side / max(m.width, m.height))  # scorers saw frames resized to this
     scored_w, scored_h = max(1, round(m.width * scale)), max(1, round(m.height * scale))
     index = {int(f): i for i, f in enumerate(frames)}
     for frame_no, img in images.items():
         ev = stream.evidence(index[frame_no]) if frame_no in index else None
-        if ev is not None and len(ev.boxes):
-            annotate(img, Overlay(evidence=ev, evidence_size=(scored_h, scored_w)))
+        if ev is not None and (len(ev.boxes) or ev.cause):  # the object responsible boxed, the cause written
+            annotate(img, Overlay(evidence=ev, evidence_size=(scored_h, scored_w), caption=ev.cause))

@@ -10,7 +10,7 @@ thresholds, but a live episode can start later (causal smoothing) or be shorter 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,12 +19,14 @@ from core.config import EventConfig
 
 @dataclass(frozen=True)
 class Segment:
-    """An anomalous interval. Times in seconds from the start of the video; peak in 0..1."""
+    """An anomalous interval. Times in seconds from the start of the video; peak in 0..1; ``cause``: why, in a
+    few words (``core.scorers.base.CAUSES``; "" when the model does not say)."""
 
     start: float
     end: float
     peak: float
     peak_t: float
+    cause: str = ""
 
     def __post_init__(self):
         if self.end < self.start:
@@ -49,13 +51,16 @@ class ScoreTrack:
     """Per-frame scores of one video.
 
     frame: (N,) int native frame indices; t: (N,) float seconds, increasing;
-    score: (N,) float in 0..1; smoothed: (N,) float in 0..1 (centred moving average of score).
+    score: (N,) float in 0..1; smoothed: (N,) float in 0..1 (centred moving average of score);
+    causes: (N,) str, why each frame scored (the model's ``Evidence.cause``; "" = none), or empty when the
+    model gives no causes.
     """
 
     frame: np.ndarray
     t: np.ndarray
     score: np.ndarray
     smoothed: np.ndarray = field(default=None)  # type: ignore[assignment]
+    causes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.frame = np.asarray(self.frame, dtype=np.int64).reshape(-1)
@@ -70,15 +75,22 @@ class ScoreTrack:
         self.smoothed = np.asarray(self.smoothed, dtype=np.float64).reshape(-1)
         if len(self.smoothed) != len(self.score):
             raise ValueError("smoothed must have the same length as score")
+        self.causes = [str(c or "") for c in self.causes]
+        if self.causes and len(self.causes) != len(self.score):
+            raise ValueError("causes must be empty or have one entry per score")
 
     @classmethod
     def empty(cls) -> ScoreTrack:
         return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
 
     @classmethod
-    def from_scores(cls, frame, t, score, smooth_seconds: float = 1.0) -> ScoreTrack:
+    def from_scores(cls, frame, t, score, smooth_seconds: float = 1.0, causes=()) -> ScoreTrack:
         score = np.clip(np.nan_to_num(np.asarray(score, dtype=np.float64), nan=0.0), 0.0, 1.0)
-        return cls(frame, t, score, smooth(score, np.asarray(t, dtype=np.float64), smooth_seconds))
+        return cls(frame, t, score, smooth(score, np.asarray(t, dtype=np.float64), smooth_seconds), list(causes))
+
+    def cause_at(self, i: int) -> str:
+        """The cause of sample ``i`` ("" when the model gives none)."""
+        return self.causes[i] if self.causes else ""
 
     def __len__(self) -> int:
         return len(self.t)
@@ -231,7 +243,8 @@ class SegmentTracker:
 
 
 def segments_from_track(track: ScoreTrack, cfg: EventConfig) -> list[Segment]:
-    """Cut the smoothed score of ``track`` into segments; peaks are taken on the raw score."""
+    """Cut the smoothed score of ``track`` into segments; peaks are taken on the raw score; each segment
+    carries the cause of its frames (``segment_cause``)."""
     if len(track) == 0:
         return []
     tracker = SegmentTracker.from_config(cfg)
@@ -239,7 +252,34 @@ def segments_from_track(track: ScoreTrack, cfg: EventConfig) -> list[Segment]:
     for t, v, r in zip(track.t, track.smoothed, track.score, strict=True):
         out += tracker.update(float(t), float(v), float(r))
     out += tracker.flush(float(track.t[-1]) + track.step)
+    if track.causes:
+        out = [replace(s, cause=segment_cause(track.t, track.score, track.causes, s, cfg.threshold)) for s in out]
     return out
+
+
+def segment_cause(t: np.ndarray, score: np.ndarray, causes, seg: Segment, threshold: float = 0.5) -> str:
+    """A segment's cause: the cause that carried most of its score above the line.
+
+    Each frame inside the segment whose raw score is at least ``threshold`` (all its frames when none is)
+    votes for its cause with its score; the largest total wins (ties: the peak frame's cause, else the
+    first alphabetically). ``t``, ``score``: (N,) s and 0..1 of the whole track; ``causes``: (N,) str.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
+    inside = np.flatnonzero((t >= seg.start - 1e-9) & (t <= seg.end + 1e-9))
+    if not len(inside):
+        return ""
+    votes: dict[str, float] = {}
+    strong = [i for i in inside if score[i] >= threshold] or list(inside)
+    for i in strong:
+        if causes[i]:
+            votes[causes[i]] = votes.get(causes[i], 0.0) + float(score[i])
+    if not votes:
+        return ""
+    best = max(votes.values())
+    tied = sorted(c for c, v in votes.items() if v >= best - 1e-12)
+    peak = int(inside[np.argmax(score[inside])])
+    return causes[peak] if causes[peak] in tied else tied[0]
 
 
 def top_moments(track: ScoreTrack, k: int, min_separation: float) -> list[Moment]:

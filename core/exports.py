@@ -30,6 +30,7 @@ def segments_rows(rec: AnalysisRecord) -> list[dict]:
             "duration": round(s.duration, 3),
             "peak": round(s.peak, 5),
             "peak_t": round(s.peak_t, 3),
+            "cause": s.cause,
         }
         for s in rec.segments
     ]
@@ -37,7 +38,7 @@ def segments_rows(rec: AnalysisRecord) -> list[dict]:
 
 def segments_csv(rec: AnalysisRecord) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["start", "end", "duration", "peak", "peak_t"], lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=["start", "end", "duration", "peak", "peak_t", "cause"], lineterminator="\n")
     w.writeheader()
     w.writerows(segments_rows(rec))
     return buf.getvalue()

@@ -286,7 +286,7 @@ class LiveProcessor:
             return
         score = float(score or 0.0)
         done = self.clock()
-        alerts = self.rule.update(t, score, self.source)
+        alerts = self.rule.update(t, score, self.source, evidence.cause)
         peak = self.rule.peak_of(self.source)
         if peak is not None and peak[1] == t:
             self._peak = (t, frame, evidence)

@@ -177,6 +177,8 @@ class Outbox:
         details: dict = {}
         if cfg is not None:
             details["rule"] = {"threshold": cfg.threshold, "seconds": cfg.seconds, "cooldown": cfg.cooldown}
+        if alert.cause:
+            details["cause"] = alert.cause
         if alert.suppressed:
             details["suppressed"] = [
                 {"t": s.t, "start": s.start, "peak": s.peak, "source": s.source} for s in alert.suppressed
@@ -301,7 +303,7 @@ def list_alerts(
 
 # --- email content --------------------------------------------------------------------------------
 def email_for(rec: AlertRecord) -> EmailMessage:
-    """The email for a stored alert: when, how long, peak score, model; the peak frame attached."""
+    """The email for a stored alert: why (the cause), when, how long, peak score, model; the peak frame attached."""
     attach = (rec.snapshot_path,) if rec.snapshot_path and rec.snapshot_path.is_file() else ()
     if rec.kind == "digest":
         items = rec.details.get("suppressed", [])
@@ -322,16 +324,20 @@ def email_for(rec: AlertRecord) -> EmailMessage:
         if {"threshold", "seconds"} <= rule.keys()
         else ""
     )
+    cause = rec.details.get("cause", "")
     body = (
         "Vigil detected sustained anomalous activity.\n\n"
-        f"Source:     {rec.source}\n"
+        + (f"Why:        {cause}\n" if cause else "")
+        + f"Source:     {rec.source}\n"
         f"When:       {_when(rec.started_at)} (alert at {_clock(rec.fired_at)})\n"
         f"How long:   {rec.duration:.1f} s anomalous when the alert fired{why}\n"
         f"Peak score: {rec.peak:.2f} (0..1) at {_clock(rec.peak_at)}\n"
         f"Model:      {rec.model}\n\n"
         + ("The attached image is the frame at the peak score.\n" if attach else "No snapshot was available.\n")
     )
-    subject = f"Vigil alert: {rec.source} anomalous for {rec.duration:.0f} s (peak {rec.peak:.2f})"
+    subject = f"Vigil alert: {rec.source} anomalous for {rec.duration:.0f} s (peak {rec.peak:.2f}" + (
+        f", {cause})" if cause else ")"
+    )
     return EmailMessage(subject, body, attach)
 
 

@@ -303,6 +303,9 @@ class Settings(BaseSettings):
     shared_dir: Path = setting(
         PROJECT_ROOT.parent / "shared", "VIGIL_SHARED_DIR", "The shared data and weights folder (tests, benchmarks)."
     )
+    default_model: str = setting(
+        "vigil", "VIGIL_DEFAULT_MODEL", "The model Analyze, Live, Label suggestions and the CLI use unless told."
+    )
     allow_no_login: bool = setting(
         False, "VIGIL_ALLOW_NO_LOGIN",
         "1 = serve beyond localhost without [auth] login: anyone who reaches the port can use everything.",

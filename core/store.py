@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS frame_scores (
     t REAL NOT NULL,
     score REAL NOT NULL,
     smoothed REAL NOT NULL,
+    cause TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (analysis_id, frame)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments (
@@ -67,6 +68,7 @@ CREATE TABLE IF NOT EXISTS segments (
     "end" REAL NOT NULL,
     peak REAL NOT NULL,
     peak_t REAL NOT NULL,
+    cause TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (analysis_id, idx)
 );
 CREATE TABLE IF NOT EXISTS thumbnails (
@@ -82,6 +84,9 @@ CREATE TABLE IF NOT EXISTS thumbnails (
 )
 # Who ran it (the signed-in address; "" without login or from the CLI). Added after release: a column.
 register_column("analyses", "owner", "TEXT NOT NULL DEFAULT ''")
+# Causes (issue 10): databases made before them get the columns, their rows an empty cause.
+register_column("frame_scores", "cause", "TEXT NOT NULL DEFAULT ''")
+register_column("segments", "cause", "TEXT NOT NULL DEFAULT ''")
 
 
 @dataclass
@@ -123,7 +128,9 @@ class AnalysisRecord:
         """The same scores cut with other event settings (no recomputation)."""
         from core.events import top_moments
 
-        track = ScoreTrack.from_scores(self.track.frame, self.track.t, self.track.score, events.smooth_seconds)
+        track = ScoreTrack.from_scores(
+            self.track.frame, self.track.t, self.track.score, events.smooth_seconds, self.track.causes
+        )
         return replace(
             self,
             events=events,
@@ -142,7 +149,7 @@ class RankedSegment:
     video_path: str
     segment: Segment
     thumbnail: Path | None = None
-    cause: str = ""  # the segment's cause once analyses store one; "" = not recorded
+    cause: str = ""  # why, as the model said (core.scorers.base.CAUSES); "" when it did not
 
 
 _PROBE = b"\0" * 4096
@@ -237,18 +244,19 @@ class Store:
                         rec.owner,
                     ),
                 )
+                causes = rec.track.causes or [""] * len(rec.track)
                 con.executemany(
-                    "INSERT INTO frame_scores VALUES (?,?,?,?,?)",
+                    "INSERT INTO frame_scores (analysis_id, frame, t, score, smoothed, cause) VALUES (?,?,?,?,?,?)",
                     (
-                        (rec.id, int(f), float(t), float(s), float(m))
-                        for f, t, s, m in zip(
-                            rec.track.frame, rec.track.t, rec.track.score, rec.track.smoothed, strict=True
+                        (rec.id, int(f), float(t), float(s), float(m), c)
+                        for f, t, s, m, c in zip(
+                            rec.track.frame, rec.track.t, rec.track.score, rec.track.smoothed, causes, strict=True
                         )
                     ),
                 )
                 con.executemany(
-                    'INSERT INTO segments (analysis_id, idx, start, "end", peak, peak_t) VALUES (?,?,?,?,?,?)',
-                    [(rec.id, i, s.start, s.end, s.peak, s.peak_t) for i, s in enumerate(rec.segments)],
+                    'INSERT INTO segments (analysis_id, idx, start, "end", peak, peak_t, cause) VALUES (?,?,?,?,?,?,?)',
+                    [(rec.id, i, s.start, s.end, s.peak, s.peak_t, s.cause) for i, s in enumerate(rec.segments)],
                 )
                 rank = {m.frame: r for r, m in enumerate(rec.moments)}
                 frame_t = dict(zip(rec.track.frame.tolist(), rec.track.t.tolist(), strict=True))
@@ -355,7 +363,7 @@ class Store:
         marks = ",".join("?" * len(ids))
         with self.db.connect() as con:
             segs = con.execute(
-                f'SELECT s.analysis_id, s.idx, s.start, s."end", s.peak, s.peak_t, a.source_name, a.video_path '
+                f'SELECT s.analysis_id, s.idx, s.start, s."end", s.peak, s.peak_t, s.cause, a.source_name, a.video_path '
                 f"FROM segments s JOIN analyses a ON a.id = s.analysis_id WHERE s.analysis_id IN ({marks}) "
                 f"ORDER BY s.peak DESC, s.analysis_id, s.idx LIMIT ?",
                 (*ids, limit),
@@ -377,8 +385,9 @@ class Store:
                     analysis_id=r["analysis_id"],
                     source_name=r["source_name"],
                     video_path=r["video_path"],
-                    segment=Segment(r["start"], r["end"], r["peak"], r["peak_t"]),
+                    segment=Segment(r["start"], r["end"], r["peak"], r["peak_t"], r["cause"]),
                     thumbnail=self.analyses_dir / r["analysis_id"] / near[1] if near else None,
+                    cause=r["cause"],
                 )
             )
         return out
@@ -402,22 +411,23 @@ class Store:
             row = con.execute("SELECT * FROM analyses WHERE id=?", (analysis_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"No analysis '{analysis_id}' (it may have been deleted).")
-            frames = np.array(
-                con.execute(
-                    "SELECT frame, t, score, smoothed FROM frame_scores WHERE analysis_id=? ORDER BY frame",
-                    (analysis_id,),
-                ).fetchall(),
-                dtype=np.float64,
-            ).reshape(-1, 4)
+            rows = con.execute(
+                "SELECT frame, t, score, smoothed, cause FROM frame_scores WHERE analysis_id=? ORDER BY frame",
+                (analysis_id,),
+            ).fetchall()
+            frames = np.array([tuple(r)[:4] for r in rows], dtype=np.float64).reshape(-1, 4)
+            causes = [r["cause"] for r in rows]
             segs = con.execute(
-                'SELECT start, "end", peak, peak_t FROM segments WHERE analysis_id=? ORDER BY idx', (analysis_id,)
+                'SELECT start, "end", peak, peak_t, cause FROM segments WHERE analysis_id=? ORDER BY idx',
+                (analysis_id,),
             ).fetchall()
             thumbs = con.execute(
                 "SELECT frame, t, score, rank, path FROM thumbnails WHERE analysis_id=? ORDER BY frame",
                 (analysis_id,),
             ).fetchall()
         files_dir = self.analyses_dir / analysis_id
-        track = ScoreTrack(frames[:, 0], frames[:, 1], frames[:, 2], frames[:, 3])
+        # an analysis whose model gave no causes keeps an empty list (not N empty strings)
+        track = ScoreTrack(frames[:, 0], frames[:, 1], frames[:, 2], frames[:, 3], causes if any(causes) else [])
         moments = sorted((r for r in thumbs if r["rank"] is not None), key=lambda r: r["rank"])
         return AnalysisRecord(
             id=row["id"],
@@ -432,7 +442,7 @@ class Store:
             scoring=ScoringConfig.model_validate_json(row["scoring_json"]),
             events=EventConfig.model_validate_json(row["events_json"]),
             track=track,
-            segments=[Segment(*s) for s in segs],
+            segments=[Segment(*tuple(s)) for s in segs],
             moments=[Moment(r["t"], r["frame"], r["score"]) for r in moments],
             thumbnails={r["frame"]: files_dir / r["path"] for r in thumbs},
             files_dir=files_dir,

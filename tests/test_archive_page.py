@@ -45,7 +45,7 @@ def test_finished_batch_ranking_comes_from_the_store(yard):
     assert summary.done == 3
     ids = JobStore(store.db).analysis_ids(summary.job_id)
     expected = sorted(
-        ((s.peak, a) for a in ids for s in store.load(a).segments), key=lambda x: -x[0]
+        ((s.peak, a, s.cause) for a in ids for s in store.load(a).segments), key=lambda x: -x[0]
     )  # every segment of the batch, worst first
     assert len(expected) >= 2
 
@@ -54,7 +54,8 @@ def test_finished_batch_ranking_comes_from_the_store(yard):
     at.run()
     assert not at.exception, at.exception
     ranked = frame(at, "cause")
-    assert list(ranked["peak"]) == [round(p, 3) for p, _ in expected]
+    assert list(ranked["peak"]) == [round(p, 3) for p, _, _ in expected]
+    assert list(ranked["cause"]) == [c for _, _, c in expected] and all(ranked["cause"])  # the default says why
     first_id = expected[0][1]
     peak_t = max(store.load(first_id).segments, key=lambda s: s.peak).peak_t
     assert ranked["open"][0] == f"history?id={first_id}&t={peak_t:.2f}"

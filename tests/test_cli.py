@@ -43,7 +43,7 @@ def test_analyze_vtest_writes_scores_segments_and_thumbnails(vtest, tmp_path):
     assert len(thumbs) >= 6
     assert cv2.imread(str(thumbs[0])) is not None
     summary = json.loads((out / "segments.json").read_text())["summary"]
-    assert summary["model"] == "motion" and summary["frames_scored"] == 795
+    assert summary["model"] == "vigil" and summary["frames_scored"] == 795
     assert "vtest.avi" in r.stdout and "segment" in r.stdout
 
 

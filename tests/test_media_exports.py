@@ -65,6 +65,7 @@ def test_annotated_clip_covers_the_segment_and_draws_the_score(make_video, tmp_p
 def test_exports_match_the_stored_analysis(make_video):
     rec = analyze(
         make_video("yard.avi", n=80, fast_from=40, fast_to=56),
+        model="motion",
         store=Store(),
         events=EventConfig(threshold=0.3, min_duration=0.0),
     )

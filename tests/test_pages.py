@@ -51,7 +51,7 @@ def test_every_page_renders_without_exception(name):
 @pytest.fixture
 def stored(make_video):
     """One stored analysis with an obvious anomaly (fast motion in frames 40..55 of 80)."""
-    return analyze(make_video("yard.avi", n=80, fast_from=40, fast_to=56), store=Store())
+    return analyze(make_video("yard.avi", n=80, fast_from=40, fast_to=56), model="motion", store=Store())
 
 
 def chart_data(chart) -> list[pd.DataFrame]:
@@ -293,4 +293,4 @@ def test_live_page_takes_rule_defaults_from_the_environment(monkeypatch):
     assert at.slider(key="live-thr").value == pytest.approx(0.7)
     assert at.number_input(key="live-n").value == pytest.approx(7.0)
     assert at.number_input(key="live-cool").value == pytest.approx(300.0)
-    assert at.selectbox(key="live-model").value.startswith("motion")
+    assert at.selectbox(key="live-model").value == "vigil"  # the default model

@@ -58,7 +58,7 @@ class _MustNotRun(Scorer):
 def test_same_video_model_and_scoring_is_reused_and_resegmented(make_video):
     path = make_video("v.avi", n=60, fast_from=30, fast_to=40)
     st = Store()
-    first = analyze(path, store=st)
+    first = analyze(path, model="motion", store=st)
     stub = _MustNotRun(load_scorer("motion").info)
     again = analyze(path, store=st, scorer=stub)
     assert again.id == first.id
@@ -66,7 +66,7 @@ def test_same_video_model_and_scoring_is_reused_and_resegmented(make_video):
     assert strict.id == first.id and np.allclose(strict.track.score, first.track.score)
     assert len(strict.segments) >= len(first.segments)
     # other scoring settings are a different analysis
-    other = analyze(path, store=st, scoring=ScoringConfig(fps=5))
+    other = analyze(path, model="motion", store=st, scoring=ScoringConfig(fps=5))
     assert other.id != first.id
     assert len(st.list()) == 2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.registry import ModelSpec
+from core.settings import settings
 from ui.cache import model_statuses
 
 
@@ -14,16 +15,18 @@ def model_picker(
     *,
     exclude: str | None = None,
     only_available: bool = False,
-    preferred: str | None = "motion",
+    preferred: str | None = None,
     select: str | None = None,
     empty: str = "No other model is registered.",
 ) -> ModelSpec | None:
     """The chosen model's spec when it can run here, else None (the reason is shown on the page).
 
     Unavailable models are listed as "— not available" (or left out with ``only_available``);
-    ``preferred`` is the first choice, ``select`` is chosen now when listed (a model just trained);
+    ``preferred`` is the first choice (default: the default model, ``VIGIL_DEFAULT_MODEL``), ``select`` is
+    chosen now when listed (a model just trained);
     ``empty`` is said when there is nothing to list.
     """
+    preferred = preferred or settings().default_model
     statuses = [s for s in model_statuses() if s.spec.name != exclude and (s.available or not only_available)]
     if not statuses:
         st.info(empty)

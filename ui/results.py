@@ -230,6 +230,7 @@ def segments_table(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
                 "duration (s)": round(s.duration, 1),
                 "peak": round(s.peak, 3),
                 "peak at": mmss(s.peak_t),
+                "cause": s.cause or "—",
             }
         )
     event = st.dataframe(
@@ -259,7 +260,8 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
         with cols[i % len(cols)]:
             img = moment_image(rec, m)
             if img is not None:
-                st.image(img, width="stretch", caption=f"score {m.score:.2f}")
+                cause = rec.track.cause_at(rec.track.index_at(m.t))
+                st.image(img, width="stretch", caption=f"score {m.score:.2f}" + (f" · {cause}" if cause else ""))
             if st.button(f"▶ {mmss(m.t)}", key=f"{key}.moment.{i}", width="stretch", help="Play from here"):
                 state.select_time(analysis_id, m.t)
                 st.rerun()

@@ -19,7 +19,7 @@ from core.batch.jobs import FINISHED_ITEM, JobStore
 from core.batch.local import LocalEngine
 from core.batch.worker import Crashed, Event, Finished, VideoOutcome, VideoTask, WorkerSpec
 from core.config import EventConfig, ScoringConfig
-from core.engine import save_analysis
+from core.engine import default_model, save_analysis
 from core.errors import ConfigError, ModelUnavailableError, VigilError
 from core.registry import get_spec, status
 from core.store import Store, check_storage
@@ -163,7 +163,7 @@ def worker_spec(model: str, scoring: ScoringConfig, events: EventConfig, store: 
 
 def run_batch(
     sources: list[str],
-    model: str = "motion",
+    model: str | None = None,
     engine: str | Engine = "local",
     workers: int | None = None,
     gpus_per_worker: float = 0.0,
@@ -179,6 +179,7 @@ def run_batch(
     """Score ``sources`` (one path or link per video) and store each result. The workers are started
     before anything is recorded, so a model or cluster that cannot be used leaves the store unchanged.
     ``on_job(job_id, engine)`` is called once the job is recorded and the workers are ready."""
+    model = model or default_model()
     scoring = scoring or ScoringConfig()
     events = events or EventConfig()
     store = store or Store()

@@ -1,0 +1,119 @@
+"""``vigil``: the default model. One detector that explains itself, available with no weights.
+
+Cues (each says *why* a moment is unusual, ``Evidence.cause``):
+- scene cuts (``core.families.cuts``): a cut restarts every other cue's baseline and is never an anomaly;
+- motion (only without the objects cue, or with ``params.motion``): self-referenced motion per shot; "fast
+  object" (the fastest region boxed) or "unusual motion";
+- objects (always, when the ``core.families.objects`` package is present): moving objects compared with the
+  other objects of the shot, and people who fall ("fast object", "unusual object", "person down", ...);
+- fight (when the MoViNet weights and the ``fight-movinet`` head are present): "fight".
+More cues plug in through ``Cue`` (``core.families.vigil.cues``) without changing the fusion code.
+
+Scores: **0.5 means as unusual as the top ``1 - quantile`` of the moments of held-apart normal footage**
+(``quantile`` in ``fusion.json``; see ``core.families.vigil.fusion``). The scales and refs are fitted by
+``benchmarks/realistic_uploads.py --fit`` on the *tune* split of the realistic uploads, never on the
+*report* split whose figures are published).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.families.base import Family
+
+if TYPE_CHECKING:
+    from core.families.vigil.cues import Cue
+    from core.families.vigil.fusion import Fusion
+    from core.families.vigil.scorer import VigilScorer
+    from core.scorers.base import Scorer
+
+FUSION_FILE = Path(__file__).with_name("fusion.json")
+FIGHT_FPS = 5.0
+
+
+def load_fusion() -> Fusion:
+    from core.families.vigil.fusion import Fusion
+
+    return Fusion.load(FUSION_FILE) if FUSION_FILE.exists() else Fusion.identity()
+
+
+def optional_cues(params: dict, fight: Scorer | None = None) -> list[Cue]:
+    """The cues whose code and weights are present here (none of them is required).
+
+    ``fight`` replaces the registered fight head (the benchmark passes one that never saw its sources)."""
+    from core.errors import VigilError
+    from core.families.vigil.cues import Cue
+    from core.registry import load_scorer
+    from core.scorers.base import ModelInfo
+
+    cues = []
+    if params.get("objects", True):
+        try:
+            from core.families.objects.stream import ObjectsScorer
+        except ImportError:
+            ObjectsScorer = None  # noqa: N806 - the objects family is not part of this build
+        if ObjectsScorer is not None:
+            info = ModelInfo("objects", "1", "moving objects compared with the video's others", "objects")
+            cues.append(Cue("objects", ObjectsScorer(info), "unusual object"))
+    fight_model = params.get("fight_model", "fight-movinet")
+    if fight is None and fight_model:
+        try:
+            fight = load_scorer(fight_model, allow_download=False)
+        except VigilError:
+            fight = None  # no MoViNet weights or no head: the model runs on its other cues
+    if fight is not None:
+        cues.append(Cue("fight", fight, "fight", FIGHT_FPS))
+    return cues
+
+
+def build_vigil(
+    spec,
+    resolve,
+    extra_cues: list[Cue] | None = None,
+    fusion: Fusion | None = None,
+    fight: Scorer | None = None,
+) -> VigilScorer:
+    """The default model from its spec. ``extra_cues`` replaces the optional cues (tests); ``fight`` replaces
+    the registered fight head (benchmarks)."""
+    from core.families.vigil.cues import Cue, MotionCue
+    from core.families.vigil.scorer import VigilScorer
+    from core.scorers.base import ModelInfo
+
+    p = spec.params
+    cues = optional_cues(p, fight) if extra_cues is None else list(extra_cues)
+    # The frame-level motion cue is the fallback for builds without the objects cue: on the tune split it drove
+    # 1 anomalous and 3 normal moments above 0.5 next to the objects cue, and it costs a second optical flow.
+    if p.get("motion", False) or not any(c.name == "objects" for c in cues):
+        motion = MotionCue(int(p.get("rows", 6)), int(p.get("cols", 8)), int(p.get("work_side", 160)))
+        cues.insert(0, Cue("motion", motion, "unusual motion"))
+    names = "+".join(c.name for c in cues)
+    info = ModelInfo(spec.name, f"{spec.version}:{names}", spec.description, "vigil")
+    return VigilScorer(info, cues, fusion or load_fusion())
+
+
+BUILTIN = {
+    "name": "vigil",
+    "kind": "vigil",
+    "version": "1",
+    "featurizer": "vigil",
+    "description": (
+        "Default detector, no weights needed: scene cuts, moving objects compared with the others, people who "
+        "fall, motion; a fight head when the MoViNet weights are present. Each moment says why it is unusual "
+        "(fast object, unusual object, person down, fight...)."
+    ),
+    "weights": [],
+    "params": {"motion": False, "rows": 6, "cols": 8, "work_side": 160, "fight_model": "fight-movinet"},
+}
+
+FAMILIES = [
+    Family(
+        kind="vigil",
+        title="Vigil (default: cuts, objects, motion, fight)",
+        description=BUILTIN["description"],
+        build=build_vigil,
+        builtin=(BUILTIN,),
+    )
+]
+
+__all__ = ["BUILTIN", "FAMILIES", "build_vigil", "load_fusion"]
