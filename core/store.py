@@ -363,7 +363,8 @@ class Store:
         marks = ",".join("?" * len(ids))
         with self.db.connect() as con:
             segs = con.execute(
-                f'SELECT s.analysis_id, s.idx, s.start, s."end", s.peak, s.peak_t, s.cause, a.source_name, a.video_path '
+                f'SELECT s.analysis_id, s.idx, s.start, s."end", s.peak, s.peak_t, s.cause, '
+                f"a.source_name, a.video_path "
                 f"FROM segments s JOIN analyses a ON a.id = s.analysis_id WHERE s.analysis_id IN ({marks}) "
                 f"ORDER BY s.peak DESC, s.analysis_id, s.idx LIMIT ?",
                 (*ids, limit),
