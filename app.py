@@ -15,6 +15,7 @@ pages = [
     st.Page("app_pages/history.py", title="History", icon=":material/history:", url_path="history"),
     st.Page("app_pages/live.py", title="Live", icon=":material/videocam:", url_path="live"),
     st.Page("app_pages/label.py", title="Label", icon=":material/label:", url_path="label"),
+    st.Page("app_pages/archive.py", title="Archive", icon=":material/inventory_2:", url_path="archive"),
 ]
 gate([p.url_path for p in pages])  # refuses a network without login, asks for sign-in, checks the allow-list
 start_mail_sender()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.access import show_owner
 from core.errors import VigilError
-from ui import results
+from ui import results, state
 from ui.alerts_view import render_alert_log
 from ui.auth import identity
 from ui.cache import get_store
@@ -57,6 +57,11 @@ with analyses_tab:
         chosen = rows[picked[0]]["id"] if picked else st.query_params.get("id")
         if chosen:
             st.query_params["id"] = chosen
+            if "t" in st.query_params:  # a deep link to one moment (the Archive ranking): select it once
+                try:
+                    state.select_time(chosen, float(st.query_params.pop("t")))
+                except ValueError:
+                    pass
             owner = next((r["owner"] for r in rows if r["id"] == chosen), None)
             refused = owner is not None and not who.may_manage(owner)
             with st.popover(

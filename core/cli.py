@@ -147,6 +147,84 @@ def cmd_bench(args) -> int:
     return 0
 
 
+class _BatchBar:
+    """Videos done/failed, footage hours scored, throughput and time left, on stderr."""
+
+    def __init__(self, quiet: bool):
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=0,
+                desc="batch",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} videos [{elapsed}]{postfix}",
+            )
+
+    def update(self, p) -> None:
+        if self.bar is None:
+            return
+        self.bar.total = p.total
+        self.bar.n = p.finished
+        left = f"{p.eta / 60:.1f} min left" if p.eta is not None else "time left: …"
+        self.bar.set_postfix_str(
+            f"done {p.done} · skipped {p.skipped} · failed {p.failed} · {p.footage / 3600:.2f} h footage · "
+            f"{p.videos_per_s:.2f} videos/s · {p.footage_hours_per_hour:.1f} footage-h/h · {left}",
+            refresh=True,
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_batch(args) -> int:
+    from core.batch import JobStore, collect_videos, run_batch, run_job
+
+    bar = _BatchBar(args.quiet)
+    try:
+        if args.job:
+            jobs = JobStore()
+            if not jobs.get(args.job).active:  # resuming a finished, cancelled or interrupted job by hand
+                jobs.reopen(args.job)
+            summary = run_job(args.job, progress=bar.update)
+        else:
+            if not args.paths:
+                raise VigilError("batch needs at least one PATH: a folder, a glob, a list file or a link.")
+            sources = collect_videos(args.paths)
+            summary = run_batch(
+                sources,
+                model=args.model,
+                engine=args.engine,
+                workers=args.workers,
+                gpus_per_worker=args.gpus_per_worker,
+                scoring=_scoring(args),
+                inputs=list(args.paths),
+                progress=bar.update,
+            )
+    finally:
+        bar.close()
+    for f in summary.failures:
+        print(f"failed: {f['source']}: {f['reason']}")
+    print(
+        f"batch {summary.job_id}: {summary.done} scored, {summary.skipped} already stored, {summary.failed} failed "
+        f"of {summary.videos} videos in {summary.seconds:.1f} s ({summary.engine}, {summary.workers} workers); "
+        f"{summary.footage_hours:.3f} h of footage, {summary.videos_per_s:.2f} videos/s, "
+        f"{summary.footage_hours_per_hour:.1f} footage-hours per hour"
+    )
+    _write_json(args.json, summary.to_dict())
+    if summary.cancelled:
+        left = summary.videos - summary.done - summary.skipped - summary.failed
+        print(
+            f"interrupted: finished videos are stored, {left} left; run the same command again to finish them",
+            file=sys.stderr,
+        )
+        return 130
+    return 1 if summary.failed else 0
+
+
 def _write_json(path: str | None, result: dict) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -300,6 +378,24 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rounds", type=int, default=2)
     b.add_argument("--json")
     b.set_defaults(func=cmd_bench)
+
+    bt = sub.add_parser(
+        "batch",
+        help="score many videos (folders, globs, list files, links) on a local pool or a Ray cluster",
+        description="Score every video named and store each result as Analyze does (History shows them). "
+        "A re-run skips what is already stored. Exit 0: all scored; 1: some videos failed (listed); "
+        "2: nothing could run (bad input, model or cluster); 130: interrupted (finished videos kept).",
+    )
+    bt.add_argument("paths", nargs="*", metavar="PATH", help="folder (recursive), glob, list file, video or link")
+    bt.add_argument("--model", default=None, help="default: VIGIL_DEFAULT_MODEL (vigil)")
+    bt.add_argument("--engine", choices=["local", "ray"], default="local", help="ray: RAY_ADDRESS or a local Ray")
+    bt.add_argument("--workers", type=int, default=None, help="worker processes (default: the cores)")
+    bt.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per Ray worker (fractions share one)")
+    scoring_flags(bt)
+    bt.add_argument("--json", help="write the summary here")
+    bt.add_argument("--job", help="run (or resume) a job recorded by the Archive page")
+    bt.add_argument("--quiet", action="store_true", help="no progress bar")
+    bt.set_defaults(func=cmd_batch)
 
     e = sub.add_parser("evaluate", help="frame-level (UCSD-style) or video-level (labelled clips) ROC AUC")
     e.add_argument("--ucsd", help="UCSD Ped1/Ped2 folder (training/, testing/, ped2.mat)")

@@ -62,15 +62,21 @@ def score_source(
     return frame, t, score
 
 
-def _score(source, scorer, scoring, progress, cancel) -> tuple[np.ndarray, np.ndarray, np.ndarray, ScoringStream]:
-    """score_source, also handing back the finished stream (for its per-frame evidence)."""
+def _score(
+    source, scorer, scoring, progress, cancel, prefetch: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, ScoringStream]:
+    """score_source, also handing back the finished stream (for its per-frame evidence).
+
+    ``prefetch`` decodes in a second thread; a batch worker turns it off (its parallelism is its peers).
+    """
     fps = effective_fps(scorer, scoring)
     expected = max(1, source.expected_samples(fps))
     stream = scorer.stream(live=False)
     frames: list[int] = []
     times: list[float] = []
     t0 = last = time.perf_counter()
-    for fr in prefetched(source.frames(fps=fps, max_side=scoring.max_side)):
+    decoded = source.frames(fps=fps, max_side=scoring.max_side)
+    for fr in prefetched(decoded) if prefetch else decoded:
         stream.update(fr.t, fr.image)
         frames.append(fr.index)
         times.append(fr.t)
@@ -104,6 +110,73 @@ def frame_causes(stream: ScoringStream, n: int) -> list[str]:
     return causes if any(causes) else []
 
 
+@dataclass
+class ComputedAnalysis:
+    """An analysis computed but not yet stored: the record (no files yet) and its thumbnails.
+
+    ``images`` maps a native frame number to JPEG bytes. Picklable, so a batch worker can hand it to
+    the driver, which alone writes the store (``save_analysis``).
+    """
+
+    record: AnalysisRecord
+    images: dict[int, bytes]
+
+
+def compute_analysis(
+    source: VideoSource,
+    scorer: Scorer,
+    scoring: ScoringConfig,
+    events: EventConfig,
+    source_uri: str | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    prefetch: bool = True,
+    owner: str = "",
+) -> ComputedAnalysis:
+    """Score one opened video and build its record and thumbnails without touching the store.
+
+    Raises a ``VigilError`` subclass for anything a user did wrong (too few frames, cancelled...).
+    ``prefetch=False`` keeps decoding on the calling thread (one core per batch worker); same scores.
+    """
+    frame, t, score, stream = _score(source, scorer, scoring, progress, cancel, prefetch)
+    track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds, frame_causes(stream, len(score)))
+    segments = segments_from_track(track, events)
+    moments = top_moments(track, events.top_k, events.min_separation)
+    warnings = []
+    if source.meta.duration > 0 and t[-1] < 0.9 * source.meta.duration - 1.0:
+        warnings.append(
+            f"The video stopped decoding at {t[-1]:.1f} s although its header says {source.meta.duration:.1f} s "
+            "(truncated or damaged file); the rest was not analysed."
+        )
+    wanted = sorted({m.frame for m in moments} | {track.frame_at(s.peak_t) for s in segments})
+    images = source.read_at(wanted, max_side=THUMB_SIDE)
+    _draw_evidence(images, frame, stream, source, scoring)
+    rec = AnalysisRecord(
+        id=new_id(),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        source_name=source.meta.name,
+        source_uri=source_uri or str(source.path),
+        video_path=str(source.path),
+        video_hash=source.sha256,
+        meta=source.meta,
+        model=scorer.info.name,
+        model_version=scorer.info.version,
+        scoring=scoring,
+        events=events,
+        track=track,
+        segments=segments,
+        moments=moments,
+        warnings=warnings,
+        owner=owner,
+    )
+    return ComputedAnalysis(rec, {f: encode_jpeg(img) for f, img in images.items()})
+
+
+def save_analysis(store: Store, computed: ComputedAnalysis) -> AnalysisRecord:
+    """Write a computed analysis atomically (the whole record or nothing); returns it with its files."""
+    return store.save(computed.record, computed.images)
+
+
 def analyze(
     source: VideoSource | str | Path | bytes,
     model: str | None = None,
@@ -129,7 +202,6 @@ def analyze(
     uri = source_uri or (str(source) if isinstance(source, str | Path) else None)
     if not isinstance(source, VideoSource):
         source = open_source(source)
-    uri = uri or str(source.path)
     scorer = scorer or load_scorer(model or default_model())
     if reuse:
         found = store.find(source.sha256, scorer.info.name, scorer.info.version, scoring)
@@ -137,42 +209,12 @@ def analyze(
             rec = store.load(found)
             return rec if rec.events == events else rec.resegment(events)
 
-    frame, t, score, stream = _score(source, scorer, scoring, progress, cancel)
-    track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds, frame_causes(stream, len(score)))
-    segments = segments_from_track(track, events)
-    moments = top_moments(track, events.top_k, events.min_separation)
-    warnings = []
-    if source.meta.duration > 0 and t[-1] < 0.9 * source.meta.duration - 1.0:
-        warnings.append(
-            f"The video stopped decoding at {t[-1]:.1f} s although its header says {source.meta.duration:.1f} s "
-            "(truncated or damaged file); the rest was not analysed."
-        )
-    wanted = sorted({m.frame for m in moments} | {track.frame_at(s.peak_t) for s in segments})
-    images = source.read_at(wanted, max_side=THUMB_SIDE)
-    _draw_evidence(images, frame, stream, source, scoring)
-    rec = AnalysisRecord(
-        id=new_id(),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        source_name=source.meta.name,
-        source_uri=uri,
-        video_path=str(source.path),
-        video_hash=source.sha256,
-        meta=source.meta,
-        model=scorer.info.name,
-        model_version=scorer.info.version,
-        scoring=scoring,
-        events=events,
-        track=track,
-        segments=segments,
-        moments=moments,
-        warnings=warnings,
-        owner=owner,
-    )
+    computed = compute_analysis(source, scorer, scoring, events, uri, progress, cancel, owner=owner)
     if cancel is not None and cancel():
         raise AnalysisCancelled("Analysis cancelled; nothing was saved.")
-    rec = store.save(rec, {f: encode_jpeg(img) for f, img in images.items()})
+    rec = save_analysis(store, computed)
     if progress is not None:
-        progress(Progress(1.0, len(frame), 0.0, 0.0, "Done"))
+        progress(Progress(1.0, len(rec.track), 0.0, 0.0, "Done"))
     return rec
 
 

@@ -95,3 +95,7 @@ class NotFoundError(VigilError):
 
 class DataError(VigilError):
     """A dataset, labels file or CSV is malformed."""
+
+
+class ClusterUnreachableError(VigilError):
+    """The compute cluster (RAY_ADDRESS) does not answer, or cannot give the workers asked for."""

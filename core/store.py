@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +138,18 @@ class AnalysisRecord:
             segments=segments_from_track(track, events),
             moments=top_moments(track, events.top_k, events.min_separation),
         )
+
+
+@dataclass(frozen=True)
+class RankedSegment:
+    """One anomalous segment of a stored analysis, for rankings across many videos (times in s)."""
+
+    analysis_id: str
+    source_name: str
+    video_path: str
+    segment: Segment
+    thumbnail: Path | None = None
+    cause: str = ""  # why, as the model said (core.scorers.base.CAUSES); "" when it did not
 
 
 _PROBE = b"\0" * 4096
@@ -331,6 +344,54 @@ class Store:
                 "SELECT video_path, video_hash, source_name, MAX(created_at) FROM analyses GROUP BY video_path"
             ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
+
+    def stored_hashes(self, model: str, model_version: str, scoring: ScoringConfig) -> set[str]:
+        """Video hashes already analysed with this model version and these scoring settings."""
+        with self.db.connect() as con:
+            rows = con.execute(
+                "SELECT DISTINCT video_hash FROM analyses WHERE model=? AND model_version=? AND scoring_key=?",
+                (model, model_version, scoring.key()),
+            )
+            return {r[0] for r in rows}
+
+    def top_segments(self, analysis_ids: Iterable[str], limit: int = 50) -> list[RankedSegment]:
+        """The most anomalous segments across several analyses, highest peak first, each with the
+        stored thumbnail nearest its peak (None when there is none)."""
+        ids = list(dict.fromkeys(analysis_ids))
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        with self.db.connect() as con:
+            segs = con.execute(
+                f'SELECT s.analysis_id, s.idx, s.start, s."end", s.peak, s.peak_t, s.cause, '
+                f"a.source_name, a.video_path "
+                f"FROM segments s JOIN analyses a ON a.id = s.analysis_id WHERE s.analysis_id IN ({marks}) "
+                f"ORDER BY s.peak DESC, s.analysis_id, s.idx LIMIT ?",
+                (*ids, limit),
+            ).fetchall()
+            wanted = sorted({r["analysis_id"] for r in segs})
+            thumbs: dict[str, list[tuple[float, str]]] = {}
+            if wanted:
+                rows = con.execute(
+                    f"SELECT analysis_id, t, path FROM thumbnails WHERE analysis_id IN ({','.join('?' * len(wanted))})",
+                    wanted,
+                )
+                for r in rows:
+                    thumbs.setdefault(r["analysis_id"], []).append((r["t"], r["path"]))
+        out = []
+        for r in segs:
+            near = min(thumbs.get(r["analysis_id"], []), key=lambda tp: abs(tp[0] - r["peak_t"]), default=None)
+            out.append(
+                RankedSegment(
+                    analysis_id=r["analysis_id"],
+                    source_name=r["source_name"],
+                    video_path=r["video_path"],
+                    segment=Segment(r["start"], r["end"], r["peak"], r["peak_t"], r["cause"]),
+                    thumbnail=self.analyses_dir / r["analysis_id"] / near[1] if near else None,
+                    cause=r["cause"],
+                )
+            )
+        return out
 
     def list(self, search: str = "", limit: int = 1000) -> list[dict]:
         """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments, owner..."""

@@ -26,7 +26,7 @@ def test_models_are_cached_with_cache_resource_in_exactly_one_module():
 
 def test_pages_have_stable_url_paths():
     app = (REPO / "app.py").read_text()
-    for path in ("analyze", "live", "label", "history"):
+    for path in ("analyze", "live", "label", "history", "archive"):
         assert f'url_path="{path}"' in app
 
 
@@ -37,4 +37,4 @@ def test_page_scripts_live_in_app_pages_and_no_legacy_pages_folder_exists():
     app = (REPO / "app.py").read_text()
     routed = set(re.findall(r'st\.Page\("(app_pages/[a-z_]+\.py)"', app))
     assert routed == {str(p.relative_to(REPO)) for p in (REPO / "app_pages").glob("*.py")}
-    assert len(routed) == 5
+    assert len(routed) == 6

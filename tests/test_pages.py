@@ -17,7 +17,7 @@ from core.engine import analyze
 from core.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = ["home", "analyze", "history", "live", "label"]
+PAGES = ["home", "analyze", "history", "live", "label", "archive"]
 
 
 def page(name: str) -> AppTest:
