@@ -16,7 +16,7 @@ Parts (component scripts run as subprocesses; their printed output is kept besid
   ped2_objects  benchmarks/ped2_objects.py      -> ped2_objects.json (objects cue, no training / fitted)
   throughput    core.bench.bench                -> throughput.json (vtest.avi and a 640x480 25-fps clip)
   live          benchmarks/live_bench.py        -> live.json (default model through the Live processor)
-  batch         benchmarks/batch_bench.py       -> batch.json (1 vs 2 workers, Ray vs local)
+  batch         benchmarks/batch_bench.py       -> batch_bench.json (1 vs 2 workers, Ray vs local)
 
 When and at which commit each part ran, and how long it took, is kept in results/run.json and printed in the
 markdown. Needs ../shared (data and weights; override with VIGIL_SHARED_DIR). Feature and score caches live
@@ -193,7 +193,7 @@ PARTS: dict[str, Callable[[argparse.Namespace], None]] = {
         str(RESULTS / "realistic_noweights.json"),
         log="realistic_uploads_noweights",
     ),
-    "batch": _script("batch_bench.py", "--json", str(RESULTS / "batch.json")),
+    "batch": _script("batch_bench.py", "--json", str(RESULTS / "batch_bench.json")),
 }
 OPTIONAL = {
     "batch": BENCH / "batch_bench.py",
@@ -263,7 +263,7 @@ def render() -> str:
     lines += _fights_section(_load("fights_loso"), _load("fights"))
     lines += _ped2_section(_merge_ped2(_load("ped2"), _load("ped2_vigil")), _load("ped2_objects"))
     lines += _throughput_section(_load("throughput"), _load("live"), _load("ped2_objects"), _load("ped2"))
-    lines += _batch_section(_load("batch"))
+    lines += _batch_section(_load("batch_bench"))
     lines += [
         "## How these figures were made",
         "",
@@ -305,7 +305,7 @@ def render() -> str:
 
 
 def _missing(title: str, part: str) -> list[str]:
-    return [f"## {title}", "", f"Not measured: `benchmarks/results/{part}.json` is missing (run `--only {part}`).", ""]
+    return [f"## {title}", "", f"Not measured: `benchmarks/results/{part}.json` is missing.", ""]
 
 
 def _realistic_section(r: dict | None) -> list[str]:
@@ -671,7 +671,7 @@ def _throughput_section(tp: dict | None, live: dict | None, obj: dict | None, pe
 def _batch_section(b: dict | None) -> list[str]:
     title = "Batch scoring — scaling (issue 11)"
     if b is None:
-        return _missing(title, "batch")
+        return _missing(title, "batch_bench")
     runs = b["runs"]
 
     def med(cfg: str, key: str) -> float:
