@@ -705,6 +705,15 @@ def _batch_section(b: dict | None) -> list[str]:
             f"| {r[0]['engine']} | {r[0]['workers']} | {med(cfg, 'fh_per_h'):.1f} | {med(cfg, 'fh_per_cpu_h'):.1f} "
             f"| {med(cfg, 'cores_granted'):.2f} | {med(cfg, 'scoring_s'):.1f} | {med(cfg, 'startup_s'):.1f} |"
         )
+    g1, g2 = med("localx1", "cores_granted"), med("localx2", "cores_granted")
+    if g1 > 0 and g2 > 0:
+        per_core = (med("localx2", "fh_per_h") / g2) / (med("localx1", "fh_per_h") / g1)
+        lines += [
+            "",
+            f"The machine granted the workers {g1:.2f} cores at x1 and {g2:.2f} at x2 (of "
+            f"{b.get('cores', 2)}): per core actually granted, 2 workers deliver {per_core:.0%} of one worker's "
+            "rate, so the wall-clock ratio above measures the neighbours' load as much as the code.",
+        ]
     lines += [
         "",
         f"Driver CPU (saving every result) is {b['driver_cpu_share_local_2']:.1%} of the workers' CPU at local x2; "
