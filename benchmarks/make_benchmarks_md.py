@@ -720,8 +720,8 @@ def _batch_section(b: dict | None) -> list[str]:
         lines += [
             "",
             f"The machine granted the workers {g1:.2f} cores at x1 and {g2:.2f} at x2 (of "
-            f"{b.get('cores', 2)}): per core actually granted, 2 workers deliver {per_core:.0%} of one worker's "
-            "rate, so the wall-clock ratio above measures the neighbours' load as much as the code.",
+            f"{b.get('cores', 2)}): per core actually granted, 2 workers score {per_core:.0%} as fast as one "
+            "worker, so the wall-clock ratio above measures the neighbours' load as much as the code.",
         ]
     lines += [
         "",
