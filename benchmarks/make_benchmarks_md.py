@@ -403,7 +403,10 @@ def _realistic_section(r: dict | None) -> list[str]:
         + ". This command does not refit it (`realistic_uploads.py --fit` does). `vigil`'s fight cue on a "
         "compilation is a head fitted without that compilation's sources (the fight family's nested procedure); "
         "the shipped `fight-movinet` heads (v1 old, v2 new) saw every source, so their fight recall here is "
-        "optimistic — their false segments are what users got. The tune split's figures (choices were made on "
+        "optimistic — their false segments are what users got. Seen upstream: the objects cue was designed on Ped2's "
+        "odd test clips (in *tune* here) and its held-out even clips were scored alongside during its development "
+        "(see Ped2); the fight family's candidate grid was shaped while looking at LOSO figures over all sources "
+        "(see Fights). The tune split's figures (choices were made on "
         "them) are in `realistic.json` under `tune`, not in this table.",
         "",
     ]
