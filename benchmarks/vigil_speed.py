@@ -3,8 +3,10 @@
 Variants: ``decode`` (decode only), ``seq`` (every cue on the calling thread, TFLite 2 threads: the plain
 path), ``lanes`` (the fight cue on its own thread), with TFLite at 1 or 2 threads and OpenCV at its default
 or 1 thread. Each round runs every variant once, in turn, so machine load hits all alike; medians count.
-Prints wall and process CPU ms per analysed frame, x real time, the ratio to decode-only, and whether each
-variant's scores and causes equal the plain path's (np.array_equal).
+Prints wall, process CPU and calling-thread CPU ms per analysed frame, x real time, the ratio to decode-only,
+an idle-machine estimate (the busiest thread's CPU or half of all CPU, whichever is larger: what 2 free cores
+would allow; the shared machine is rarely idle), and whether each variant's scores and causes equal the plain
+path's (np.array_equal).
 
     VIGIL_MODELS_DIR=../shared/models .venv/bin/python benchmarks/vigil_speed.py out/bench_640x480_25fps.mp4
 """
@@ -61,6 +63,7 @@ def main() -> None:
     cv_default = cv2.getNumThreads()
     wall: dict[str, list[float]] = {k: [] for k in ["decode", *names]}
     cpu: dict[str, list[float]] = {k: [] for k in ["decode", *names]}
+    main_cpu: dict[str, list[float]] = {k: [] for k in ["decode", *names]}  # the calling thread's CPU alone
     results: dict[str, tuple[np.ndarray, list[str]]] = {}
     n = 0
     for r in range(a.rounds):
@@ -68,14 +71,16 @@ def main() -> None:
         n = sum(1 for _ in src.frames(fps=fps, max_side=scoring.max_side))
         wall["decode"].append(time.perf_counter() - t0)
         cpu["decode"].append(time.process_time() - c0)
+        main_cpu["decode"].append(cpu["decode"][-1])
         for name in names[r % len(names) :] + names[: r % len(names)]:  # each round starts elsewhere
             threads, tfl, cvn = VARIANTS[name]
             _configure(scorer, threads, tfl)
             cv2.setNumThreads(cv_default if cvn is None else cvn)
-            t0, c0 = time.perf_counter(), time.process_time()
+            t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
             _, _, scores, stream = _score(src, scorer, scoring, None, None)
             wall[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0)
+            main_cpu[name].append(time.thread_time() - m0)
             cv2.setNumThreads(cv_default)
             if r == 0:
                 results[name] = (scores, frame_causes(stream, len(scores)))
@@ -87,14 +92,23 @@ def main() -> None:
         f"{src.meta.name}: {src.meta.width}x{src.meta.height}, {dur:.1f} s, {n} frames analysed at {fps:.1f} fps; "
         f"medians of {a.rounds} interleaved rounds (OpenCV default threads {cv_default})"
     )
-    print(f"{'variant':16s} {'wall ms/f':>9s} {'cpu ms/f':>9s} {'x real':>7s} {'dec/var':>7s}  same scores+causes")
+    # idle estimate: on 2 free cores a run takes at least its busiest thread's CPU and half of all its CPU
+    print(
+        f"{'variant':16s} {'wall ms/f':>9s} {'cpu ms/f':>9s} {'main cpu':>8s} {'x real':>7s} {'dec/var':>7s} "
+        f"{'x real idle est':>15s}  same scores+causes"
+    )
     for name in ["decode", *names]:
-        w, c = statistics.median(wall[name]), statistics.median(cpu[name])
+        w, c, m = statistics.median(wall[name]), statistics.median(cpu[name]), statistics.median(main_cpu[name])
+        dec_cpu = statistics.median(cpu["decode"])
+        idle = max(m, c / 2, dec_cpu)
         same = ""
         if name in results:
             s, k = results[name]
             same = str(bool(np.array_equal(s, base[0]) and k == base[1]))
-        print(f"{name:16s} {1000 * w / n:9.2f} {1000 * c / n:9.2f} {dur / w:7.1f} {dec / w:7.2f}  {same}")
+        print(
+            f"{name:16s} {1000 * w / n:9.2f} {1000 * c / n:9.2f} {1000 * m / n:8.2f} {dur / w:7.1f} {dec / w:7.2f} "
+            f"{dur / idle:15.1f}  {same}"
+        )
 
 
 if __name__ == "__main__":
