@@ -111,6 +111,8 @@ def app(tmp_path, smtp):
         "VIGIL_ALERT_SECONDS": "2",
         "VIGIL_ALERT_COOLDOWN": "600",
         "VIGIL_ICE_SERVERS": "[]",  # no STUN: everything stays on this machine
+        # The weight-free motion scorer's live path (the default model has its own test_live_browser_default)
+        "VIGIL_DEFAULT_MODEL": "motion",
     }
     with streamlit_app(tmp_path / "data", tmp_path / "streamlit.log", env) as url:
         yield url

@@ -110,6 +110,8 @@ class BatchWorker:
         limit_threads(spec.threads)
         self.spec = spec
         self.scorer = load_scorer(spec.model)
+        if spec.threads == 1 and hasattr(self.scorer, "threads"):
+            self.scorer.threads = False  # one core per worker: the workers are the parallelism (same scores)
 
     def run(self, task: VideoTask) -> VideoOutcome:
         t0, c0 = time.perf_counter(), time.process_time()

@@ -60,10 +60,10 @@ class CutAwareClipper(MovinetClipper):
 class FightStream(ScoringStream):
     """One MoViNet interpreter per stream (TFLite interpreters are not thread-safe), one clipper per view."""
 
-    def __init__(self, live: bool, weights: Path, head: FightHead):
+    def __init__(self, live: bool, weights: Path, head: FightHead, num_threads: int = 2):
         super().__init__(live)
         self.head = head
-        model = MovinetModel(weights)
+        model = MovinetModel(weights, num_threads=num_threads)
         self.clippers = {v: CutAwareClipper(model, head.config.settings) for v in head.config.test_views}
         self._scores: list[float] = []
         self._final: np.ndarray | None = None
@@ -102,9 +102,10 @@ class FightStream(ScoringStream):
 class FightScorer(Scorer):
     """A loaded fight head plus the MoViNet weights path; shared across threads (streams hold the state)."""
 
-    def __init__(self, name: str, version: str, description: str, weights: Path, head: FightHead):
-        self.weights, self.head = Path(weights), head
+    def __init__(self, name: str, version: str, description: str, weights: Path, head: FightHead, num_threads: int = 2):
+        """``num_threads``: TFLite's threads per stream (the int8 kernels give the same numbers at any count)."""
+        self.weights, self.head, self.num_threads = Path(weights), head, num_threads
         self.info = ModelInfo(name, version, description, "movinet-a0", preferred_fps=head.config.fps)
 
     def stream(self, live: bool = False) -> ScoringStream:
-        return FightStream(live, self.weights, self.head)
+        return FightStream(live, self.weights, self.head, self.num_threads)

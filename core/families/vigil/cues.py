@@ -24,12 +24,15 @@ class Cue:
     """One cue of the default model. ``fps``: the rate its stream wants frames at (None = every frame).
 
     ``cause`` is the default cause of its moments (a stream's own ``Evidence.cause`` wins when set).
+    ``own_thread``: its stream runs on a thread of its own, beside the other cues (worth it for a cue whose
+    work releases the GIL, e.g. a TFLite invoke); the scores are the same either way.
     """
 
     name: str
     scorer: Scorer
     cause: str
     fps: float | None = None
+    own_thread: bool = False
 
 
 class MotionCueStream(ScoringStream):

@@ -6,11 +6,19 @@ first frame of a shot has no motion and no clip window yet, so the score at a cu
 Each cue gets frames at its own rate (``Cue.fps``); frames it skipped take its last score. The fused score
 and the driving cue per frame come from ``Fusion.combine``; ``evidence(i)`` is the driving cue's evidence
 with its cause (``Cue.cause`` when the cue's stream gives none).
+
+A cue with ``Cue.own_thread`` runs on a thread of its own (``_Lane``): its stream gets exactly the calls, in the
+same order, it would get on the caller's thread, so every score is the same. Offline the lane runs up to
+``LANE_DEPTH`` frames behind (a pipeline; ``finish`` waits for it); live each frame waits for it (fork-join), so
+the live score still covers every cue of that frame.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -18,6 +26,36 @@ from core.families.cuts.detector import CutDetector
 from core.families.vigil.cues import Cue
 from core.families.vigil.fusion import Fusion
 from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream
+
+LANE_DEPTH = 16  # offline: frames a lane may lag behind (16 x 640x480 BGR = 15 MB at most held)
+
+
+class _Lane:
+    """One cue's stream calls on one thread of their own, run in the order submitted.
+
+    At most ``depth`` calls wait; ``submit`` blocks beyond that. A failed call's error is raised by a later
+    ``submit`` or by ``drain``. The thread ends with ``close`` (or when the lane is garbage-collected).
+    """
+
+    def __init__(self, name: str, depth: int = LANE_DEPTH):
+        self.depth = depth
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"vigil-{name}")
+        self._pending: deque[Future] = deque()
+
+    def submit(self, fn: Callable, *args) -> Future:
+        while self._pending and (len(self._pending) >= self.depth or self._pending[0].done()):
+            self._pending.popleft().result()  # re-raises the call's error here
+        fut = self._pool.submit(fn, *args)
+        self._pending.append(fut)
+        return fut
+
+    def drain(self) -> None:
+        """Wait for every call submitted so far."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _CueShot:
@@ -36,27 +74,40 @@ class _CueShot:
     def handles_cuts(self) -> bool:
         return callable(getattr(self.stream, "cut", None))
 
-    def cut(self, t: float) -> None:
+    def cut(self, t: float, lane: _Lane | None = None) -> None:
+        self.next_t = None
+        if lane is None:
+            self._stream_cut(t)
+        else:
+            lane.submit(self._stream_cut, t)
+
+    def _stream_cut(self, t: float) -> None:
         # cues take the cut's time (``cut(t)``) or only the news of it (``cut()``)
         if inspect.signature(self.stream.cut).parameters:
             self.stream.cut(t)
         else:
             self.stream.cut()
-        self.next_t = None
 
     def due(self, t: float) -> bool:
         if self.cue.fps is None or self.next_t is None:
             return True
         return t + 1e-6 >= self.next_t
 
-    def feed(self, index: int, t: float, frame: np.ndarray) -> None:
-        out = self.stream.update(t, frame)
+    def feed(self, index: int, t: float, frame: np.ndarray, lane: _Lane | None = None) -> Future | None:
+        """Give the stream one frame, here or on ``lane``; then the lane's future must go to ``take``."""
         self.fed.append(index)
         if self.cue.fps:
             step = 1.0 / self.cue.fps
             self.next_t = (self.next_t or t) + step
             if self.next_t < t:  # catch up after a gap
                 self.next_t = t + step
+        if lane is not None:
+            return lane.submit(self.stream.update, t, frame)
+        self.take(self.stream.update(t, frame))
+        return None
+
+    def take(self, out: float | None) -> None:
+        """The stream's answer to one update (live: its score so far)."""
         if out is not None:
             self.last = float(out)
             multi = getattr(self.stream, "cue_scores", None)
@@ -78,9 +129,11 @@ class _CueShot:
 
 
 class VigilStream(ScoringStream):
-    def __init__(self, live: bool, cues: list[Cue], fusion: Fusion):
+    def __init__(self, live: bool, cues: list[Cue], fusion: Fusion, threads: bool = True):
         super().__init__(live)
         self.cues, self.fusion = cues, fusion
+        # one lane per cue that asks for its own thread (``threads`` False: everything on the caller's thread)
+        self.lanes: dict[str, _Lane] = {c.name: _Lane(c.name) for c in cues if threads and c.own_thread}
         self.cut_detector = CutDetector()
         self.n = 0
         self.runs: list[_CueShot] = []  # every cue stream ever opened (offline), in order
@@ -108,15 +161,18 @@ class VigilStream(ScoringStream):
         if self.cut_detector.update(t, frame):
             for k, run in enumerate(self.current):
                 if run.handles_cuts:
-                    run.cut(t)
+                    run.cut(t, self.lanes.get(run.cue.name))
                 else:
                     self.current[k] = self._open(run.cue)
-        for run in self.current:
-            if run.due(t):
-                run.feed(self.n, t, frame)
+        # lanes first, so their cues work while this thread runs the others
+        order = sorted(self.current, key=lambda r: r.cue.name not in self.lanes)
+        waiting = [(run, run.feed(self.n, t, frame, self.lanes.get(run.cue.name))) for run in order if run.due(t)]
         self.n += 1
         if not self.live:
             return None
+        for run, fut in waiting:
+            if fut is not None:
+                run.take(fut.result())
         scores: dict[str, np.ndarray] = {}
         owner: list[_CueShot] = []
         for run in self.current:
@@ -133,6 +189,9 @@ class VigilStream(ScoringStream):
         return float(fused[0])
 
     def finish(self) -> np.ndarray:
+        for lane in self.lanes.values():
+            lane.drain()
+            lane.close()
         inputs: dict[str, np.ndarray] = {}
         refs: dict[str, list[tuple[_CueShot, int] | None]] = {}
         # runs of one cue in time order; each frame takes the score of the last fed frame at or before it
@@ -191,10 +250,11 @@ def _with_cause(ev: Evidence, cause: str) -> Evidence:
 class VigilScorer(Scorer):
     """Cues + fusion. Thread-safe to share: streams hold all per-video state."""
 
-    def __init__(self, info: ModelInfo, cues: list[Cue], fusion: Fusion):
+    def __init__(self, info: ModelInfo, cues: list[Cue], fusion: Fusion, threads: bool = True):
+        """``threads`` False runs every cue on the caller's thread (same scores; for tests and benchmarks)."""
         if not cues:
             raise ValueError("the default model needs at least one cue")
-        self.info, self.cues, self.fusion = info, cues, fusion
+        self.info, self.cues, self.fusion, self.threads = info, cues, fusion, threads
 
     def stream(self, live: bool = False) -> VigilStream:
-        return VigilStream(live, self.cues, self.fusion)
+        return VigilStream(live, self.cues, self.fusion, self.threads)
