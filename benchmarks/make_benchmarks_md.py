@@ -664,10 +664,12 @@ def _throughput_section(tp: dict | None, live: dict | None, obj: dict | None, pe
         ]
     if obj:
         o, li = obj["vtest"]["offline"], obj["vtest"]["live"]
+        load_obj = (_load("run") or {}).get("parts", {}).get("ped2_objects", {}).get("load_average_start", "?")
         lines += [
             f"The objects cue alone on vtest.avi resized to 640x480 (`ped2_objects.py`): {o['frames_per_second']:.0f} "
             f"frames/s offline ({o['cpu_ms_per_frame']:.1f} ms CPU a frame), {li['frames_per_second']:.0f} live; on "
-            f"this calm footage {o['fraction_smoothed_ge_0_5']:.1%} of smoothed frames reach 0.5.",
+            f"this calm footage {o['fraction_smoothed_ge_0_5']:.1%} of smoothed frames reach 0.5 (measured in the "
+            f"ped2_objects part, load average {load_obj} at its start).",
             "",
         ]
     if ped2 and "pose-lstm-ae" in ped2["models"]:
