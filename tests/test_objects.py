@@ -270,3 +270,29 @@ def test_live_stream_keeps_bounded_state_and_all_scores():
     assert len(live.frames) == LIVE_KEEP and len(live.finish()) == n
     assert len(live.evidence(0).boxes) == 0 and live.evidence(0).culprit == -1  # dropped: empty
     assert len(live.evidence(n - 1).boxes) > 0 and live.evidence(-1) is live.evidence(n - 1)
+
+
+def test_short_shot_after_a_cut_stays_low_and_a_long_shot_still_peaks(monkeypatch):
+    """A compilation: a calm 6 s shot, a hard cut, a 2 s shot where one lively normal object outruns the others
+    (too short a baseline to judge it), a cut, then a 9 s shot where a fast object crosses."""
+    calm, _ = walkers_frames(n=60, seed=1)
+    lively, _ = walkers_frames(n=20, fast_from=8, fast_speed=10.0, seed=2)
+    busy, fast = walkers_frames(n=90, fast_from=45, fast_to=60, seed=3)
+
+    def scores() -> np.ndarray:
+        stream = ObjectsScorer(INFO).stream(live=False)
+        t0 = 0.0
+        for shot in (calm, lively, busy):
+            if t0:
+                stream.cut(t0)
+            for i, f in enumerate(shot):
+                stream.update(t0 + i / FPS, f)
+            t0 += len(shot) / FPS
+        stream.finish()
+        return stream.cue_scores()["objects"]
+
+    s = scores()
+    assert s[60:80].max() < 0.5, s[60:80]
+    assert 80 + 45 <= int(np.argmax(s)) < 80 + 61 and s.max() > 0.5, (int(np.argmax(s)), s.max())
+    monkeypatch.setattr("core.families.objects.stream.MIN_SHOT_S", 0.0)
+    assert scores()[60:80].max() >= 0.5  # without the rule the short shot is judged against itself and peaks
