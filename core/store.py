@@ -345,14 +345,14 @@ class Store:
             ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def stored_hashes(self, model: str, model_version: str, scoring: ScoringConfig) -> set[str]:
-        """Video hashes already analysed with this model version and these scoring settings."""
+    def stored_versions(self, model: str, scoring: ScoringConfig) -> set[tuple[str, str]]:
+        """(video hash, model version) of the videos already analysed with this model and scoring settings."""
         with self.db.connect() as con:
             rows = con.execute(
-                "SELECT DISTINCT video_hash FROM analyses WHERE model=? AND model_version=? AND scoring_key=?",
-                (model, model_version, scoring.key()),
+                "SELECT DISTINCT video_hash, model_version FROM analyses WHERE model=? AND scoring_key=?",
+                (model, scoring.key()),
             )
-            return {r[0] for r in rows}
+            return {(r[0], r[1]) for r in rows}
 
     def top_segments(self, analysis_ids: Iterable[str], limit: int = 50) -> list[RankedSegment]:
         """The most anomalous segments across several analyses, highest peak first, each with the

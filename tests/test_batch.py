@@ -303,3 +303,20 @@ def test_run_job_reports_a_model_that_cannot_run_on_the_job(tmp_path):
         run_job(job_id, store=store)
     job = jobs.get(job_id)
     assert job.status == "failed" and "no-such-model" in job.error and store.list() == []
+
+
+def test_a_worker_skips_what_is_stored_under_the_version_its_own_scorer_reports(monkeypatch):
+    """vigil's version names the cues present ("1:objects", "1:objects+fight"), not the catalogue's "1":
+    the skip set must use the version the worker's scorer reports, or every re-run scores everything again."""
+    from core.batch.driver import worker_spec
+    from core.batch.worker import BatchWorker, VideoTask
+    from core.registry import get_spec
+
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(shared_path("models")))
+    clip = str(fight_clips()[0])
+    store = Store()
+    rec = analyze(clip, store=store)  # the default model, as a batch would run it
+    assert rec.model == "vigil" and rec.model_version != get_spec("vigil").version
+    worker = BatchWorker(worker_spec("vigil", ScoringConfig(), rec.events, store))
+    out = worker.run(VideoTask(0, clip))
+    assert (out.status, out.computed, out.model_version) == ("skipped", None, rec.model_version)

@@ -21,7 +21,7 @@ from core.batch.worker import Crashed, Event, Finished, VideoOutcome, VideoTask,
 from core.config import EventConfig, ScoringConfig
 from core.engine import default_model, save_analysis
 from core.errors import ConfigError, ModelUnavailableError, VigilError
-from core.registry import get_spec, status
+from core.registry import status
 from core.store import Store, check_storage
 
 ENGINES = ("local", "ray")
@@ -157,8 +157,7 @@ def worker_spec(model: str, scoring: ScoringConfig, events: EventConfig, store: 
     st = status(model)  # UnknownModelError for a name nobody registered
     if not st.available:
         raise ModelUnavailableError(f"Model '{model}' cannot run here: {st.reason}.")
-    skip = store.stored_hashes(model, get_spec(model).version, scoring)
-    return WorkerSpec(model, scoring, events, frozenset(skip))
+    return WorkerSpec(model, scoring, events, frozenset(store.stored_versions(model, scoring)))
 
 
 def run_batch(
@@ -237,7 +236,6 @@ def _drive(
     todo = [i for i in items if i.status not in FINISHED_ITEM]
     job_owner = jobs.get(job_id).owner
     owner = job_owner if "@" in job_owner else ""  # analyses record a signed-in address; "" = no login
-    version = get_spec(spec.model).version
     startup = time.perf_counter() - t0
     ready_at = time.perf_counter()
     prog = BatchProgress(total=len(todo))
@@ -262,7 +260,7 @@ def _drive(
             else:
                 status = "skipped"  # the same video twice in one batch: stored once
         elif o.status == "skipped":
-            analysis_id = store.find(o.video_hash, spec.model, version, spec.scoring)
+            analysis_id = store.find(o.video_hash, spec.model, o.model_version, spec.scoring)
         if status == "done":
             prog.done += 1
         elif status == "skipped":

@@ -26,8 +26,9 @@ Status = Literal["done", "skipped", "failed"]
 class WorkerSpec:
     """What every worker of one batch needs: the model, the settings and what is already stored.
 
-    ``skip_hashes``: sha256 of the videos already analysed with this model version and scoring
-    settings when the batch started; a worker hashes a video first and skips it when listed.
+    ``skip_hashes``: (sha256, model version) of the videos already analysed with this model and scoring
+    settings when the batch started; a worker hashes a video first and skips it when listed with the
+    version its own scorer reports (a model's version can depend on the weights present, e.g. vigil's).
     ``threads``: OpenCV/torch threads per worker (1: the batch's parallelism is its workers);
     ``prefetch``: decode in a second thread as Analyze does (off: one core per worker).
     """
@@ -35,7 +36,7 @@ class WorkerSpec:
     model: str
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     events: EventConfig = field(default_factory=EventConfig)
-    skip_hashes: frozenset[str] = frozenset()
+    skip_hashes: frozenset[tuple[str, str]] = frozenset()
     threads: int = 1
     prefetch: bool = False
 
@@ -64,6 +65,7 @@ class VideoOutcome:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     footage: float = 0.0
+    model_version: str = ""  # the version the worker's scorer reports (the store's key with the hash)
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,9 @@ class BatchWorker:
                 raise SourceError(f"Cannot read '{task.source}': permission denied.")
             source = open_source(task.source)
             video_hash = source.sha256
-            if video_hash in self.spec.skip_hashes:
-                return VideoOutcome(task.index, task.source, "skipped", video_hash=video_hash)
+            version = self.scorer.info.version
+            if (video_hash, version) in self.spec.skip_hashes:
+                return VideoOutcome(task.index, task.source, "skipped", video_hash=video_hash, model_version=version)
             computed = compute_analysis(
                 source, self.scorer, self.spec.scoring, self.spec.events, task.source, prefetch=self.spec.prefetch
             )
