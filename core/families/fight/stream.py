@@ -16,7 +16,7 @@ import numpy as np
 
 from core.families.fight.head import FightHead
 from core.families.fight.views import VIEWS
-from core.families.movinet.features import ClipEmbeddings, MovinetClipper, MovinetModel, _Running, preprocess
+from core.families.movinet.features import ClipEmbeddings, MovinetClipper, MovinetModel
 from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream
 
 EVIDENCE_LINE = 0.5  # a calibrated window score at or above this is "a fight as likely as not"
@@ -27,34 +27,12 @@ class CutAwareClipper(MovinetClipper):
     """``MovinetClipper`` whose window grid restarts at a scene cut: running windows end there (kept when
     they have at least ``min_steps`` steps, like a video's tail) and a new window starts on the next frame."""
 
-    def __init__(self, model: MovinetModel, settings):
-        super().__init__(model, settings)
-        self._since_cut = 0
-
     def cut(self) -> None:
         keep = [r for r in self.running if r.steps >= self.settings.min_steps]
         self.done.extend(self._window(r) for r in keep)
         self.done.sort(key=lambda w: w.start)
         self.running = []
-        self._since_cut = 0
-
-    def update(self, t: float, frame: np.ndarray):
-        s = self.settings
-        if self._since_cut % s.hop == 0:
-            self.running.append(_Running(t, self.model.zero_state()))
-        self._since_cut += 1
-        self.frame_t.append(t)
-        image = preprocess(frame, s.resize)
-        finished = []
-        for r in self.running:
-            r.logits, r.state = self.model.step(image, r.state)
-            r.steps += 1
-            r.end = t
-            if r.steps >= s.window:
-                finished.append(self._window(r))
-        self.running = [r for r in self.running if r.steps < s.window]
-        self.done.extend(finished)
-        return finished
+        self._grid = 0
 
 
 class FightStream(ScoringStream):

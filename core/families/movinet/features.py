@@ -221,6 +221,7 @@ class MovinetClipper:
         self.running: list[_Running] = []
         self.done: list[ClipWindow] = []
         self.frame_t: list[float] = []
+        self._grid = 0  # frames since the window grid started (a subclass may restart it)
 
     def _window(self, r: _Running) -> ClipWindow:
         assert r.logits is not None
@@ -229,8 +230,9 @@ class MovinetClipper:
     def update(self, t: float, frame: np.ndarray) -> list[ClipWindow]:
         """One BGR frame at ``t`` s. Returns the windows completed by it (usually none or one)."""
         s = self.settings
-        if len(self.frame_t) % s.hop == 0:
+        if self._grid % s.hop == 0:
             self.running.append(_Running(t, self.model.zero_state()))
+        self._grid += 1
         self.frame_t.append(t)
         image = preprocess(frame, s.resize)
         finished = []
