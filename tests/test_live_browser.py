@@ -18,7 +18,6 @@ vtest's smoothed score peaks near 0.38.
 
 from __future__ import annotations
 
-import email
 import re
 import time
 from email.message import Message
@@ -27,8 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from aiosmtpd.controller import Controller
-from browser import ARTIFACTS, chromium, free_port, streamlit_app
+from browser import ARTIFACTS, chromium, streamlit_app
 from conftest import shared_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -78,23 +76,17 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     }
 
 
-class Inbox:
-    def __init__(self):
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    port = free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    yield inbox, port
-    ctl.stop()
+def mail_env(smtp_port: int) -> dict[str, str]:
+    """The app's settings for the local SMTP server: one recipient, a long cooldown, no STUN."""
+    return {
+        "VIGIL_SMTP_HOST": "127.0.0.1",
+        "VIGIL_SMTP_PORT": str(smtp_port),
+        "VIGIL_SMTP_SECURITY": "none",
+        "VIGIL_SMTP_USER": "",
+        "VIGIL_ALERT_TO": "guard@example.com",
+        "VIGIL_ALERT_COOLDOWN": "600",
+        "VIGIL_ICE_SERVERS": "[]",  # no STUN: everything stays on this machine
+    }
 
 
 @pytest.fixture
@@ -102,15 +94,9 @@ def app(tmp_path, smtp):
     """``streamlit run app.py`` on a free 127.0.0.1 port, configured for the local SMTP server."""
     _, smtp_port = smtp
     env = {
-        "VIGIL_SMTP_HOST": "127.0.0.1",
-        "VIGIL_SMTP_PORT": str(smtp_port),
-        "VIGIL_SMTP_SECURITY": "none",
-        "VIGIL_SMTP_USER": "",
-        "VIGIL_ALERT_TO": "guard@example.com",
+        **mail_env(smtp_port),
         "VIGIL_ALERT_THRESHOLD": "0.6",
         "VIGIL_ALERT_SECONDS": "2",
-        "VIGIL_ALERT_COOLDOWN": "600",
-        "VIGIL_ICE_SERVERS": "[]",  # no STUN: everything stays on this machine
         # The weight-free motion scorer's live path (the default model has its own test_live_browser_default)
         "VIGIL_DEFAULT_MODEL": "motion",
     }

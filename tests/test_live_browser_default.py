@@ -15,7 +15,7 @@ import time
 import pytest
 from browser import ARTIFACTS, chromium, streamlit_app
 from conftest import shared_path
-from test_live_browser import FIGHT_CLIP, Inbox, fake_camera, metric, read_frames, resample, start_live, write_y4m
+from test_live_browser import FIGHT_CLIP, fake_camera, mail_env, metric, read_frames, resample, start_live, write_y4m
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,31 +34,9 @@ def clips(tmp_path_factory):
 
 
 @pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-    from browser import free_port
-
-    inbox = Inbox()
-    port = free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    yield inbox, port
-    ctl.stop()
-
-
-@pytest.fixture
 def app(tmp_path, smtp):
     _, smtp_port = smtp
-    env = {
-        "VIGIL_SMTP_HOST": "127.0.0.1",
-        "VIGIL_SMTP_PORT": str(smtp_port),
-        "VIGIL_SMTP_SECURITY": "none",
-        "VIGIL_SMTP_USER": "",
-        "VIGIL_ALERT_TO": "guard@example.com",
-        "VIGIL_ALERT_COOLDOWN": "600",
-        "VIGIL_ICE_SERVERS": "[]",
-        "VIGIL_MODELS_DIR": str(shared_path("models")),
-    }
+    env = {**mail_env(smtp_port), "VIGIL_MODELS_DIR": str(shared_path("models"))}
     with streamlit_app(tmp_path / "data", tmp_path / "streamlit.log", env) as url:
         yield url
 
