@@ -82,6 +82,10 @@ class Upload:
             out |= (t >= s) & (t < e)
         return out
 
+    def ignored(self, audited_anomalous: set[str]) -> list[tuple[float, float]]:
+        """Intervals (s) of the clips labelled normal that a content audit found anomalous ("don't care")."""
+        return [(p.start, p.end) for p in self.parts if not p.anomalous and p.clip in audited_anomalous]
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["path"] = self.path.name
@@ -348,3 +352,11 @@ def build_uploads(shared: Path, out_dir: Path, progress=None) -> list[Upload]:
 
 def iter_split(uploads: list[Upload], split: str) -> Iterator[Upload]:
     return (u for u in uploads if u.split == split)
+
+
+def load_audit(path: Path) -> dict[str, tuple[str, str]]:
+    """A content audit CSV (``clip,verdict,reason``; clip as ``nofi047.mp4``) -> {clip stem: (verdict, reason)}."""
+    import csv
+
+    with Path(path).open(newline="") as f:
+        return {Path(r["clip"]).stem: (r["verdict"].strip(), r["reason"].strip()) for r in csv.DictReader(f)}

@@ -6,6 +6,10 @@
   interval (a cut itself must never be an anomaly; a cut where an anomaly starts, or inside one, is not
   counted: a segment there is the anomaly's);
 - frame ROC AUC over the scored frames (``core.metrics.roc_auc``), pooled over uploads.
+
+*Ignored* intervals (optional) are "don't care" footage, e.g. clips a dataset calls normal whose content an
+audit found anomalous: a segment overlapping one and no true interval is neither found nor false, a cut
+where one starts is not innocent, and ``frame_mask`` leaves their frames out of frame metrics.
 """
 
 from __future__ import annotations
@@ -51,14 +55,26 @@ def event_counts(
     duration: float,
     cuts: Sequence[float] = (),
     tolerance: float = CUT_TOLERANCE_S,
+    ignored: Sequence[tuple[float, float]] = (),
 ) -> EventCounts:
-    """Count found events, false segments and cut starts of one upload (times in seconds)."""
+    """Count found events, false segments and cut starts of one upload (times in seconds); segments that
+    overlap only ``ignored`` intervals are not false (see the module docstring)."""
     found = sum(any(_overlaps(s.start, s.end, a, b) for s in segments) for a, b in intervals)
-    false = sum(not any(_overlaps(s.start, s.end, a, b) for a, b in intervals) for s in segments)
-    # a cut where a true interval starts (a Ped2 clip anomalous from its first frame) or inside one is not counted
-    innocent_cuts = [c for c in cuts if not any(a - tolerance <= c <= b for a, b in intervals)]
+    false = sum(not any(_overlaps(s.start, s.end, a, b) for a, b in (*intervals, *ignored)) for s in segments)
+    # a cut where a true (or ignored) interval starts (a Ped2 clip anomalous from its first frame) or inside one
+    # is not counted: a segment starting there belongs to that interval
+    innocent_cuts = [c for c in cuts if not any(a - tolerance <= c <= b for a, b in (*intervals, *ignored))]
     cut_starts = sum(any(abs(s.start - c) <= tolerance for c in innocent_cuts) for s in segments)
     return EventCounts(len(intervals), int(found), len(segments), int(false), int(cut_starts), float(duration))
+
+
+def frame_mask(t: np.ndarray, ignored: Sequence[tuple[float, float]]) -> np.ndarray:
+    """(N,) times (s) -> (N,) bool: True for frames outside every ignored interval (the ones to count)."""
+    t = np.asarray(t, dtype=np.float64)
+    keep = np.ones(len(t), bool)
+    for a, b in ignored:
+        keep &= ~((t >= a) & (t < b))
+    return keep
 
 
 def pool(counts: Sequence[EventCounts]) -> EventCounts:

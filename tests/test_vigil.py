@@ -9,7 +9,8 @@ from conftest import moving_square_frames, write_video
 
 from core.config import ScoringConfig
 from core.engine import _score
-from core.eventmetrics import event_counts, pool
+from core.evalsets import Part, Upload, load_audit
+from core.eventmetrics import event_counts, frame_mask, pool
 from core.events import ScoreTrack, Segment, segment_cause, segments_from_track
 from core.families.cuts.detector import CutDetector
 from core.families.vigil import BUILTIN, build_vigil
@@ -163,6 +164,43 @@ def test_event_counts():
     assert (p.events, p.found, p.duration) == (4, 2, 180.0)
     empty = event_counts([], [], 60.0)
     assert np.isnan(empty.recall) and empty.false_per_10min == 0.0
+
+
+def test_ignored_intervals_are_dont_care(tmp_path):
+    """A clip labelled normal that the content audit found anomalous: a segment on it is neither found nor
+    false, the cut where it starts is not innocent, its frames leave the frame metrics; others still count."""
+    up = Upload(
+        "comp",
+        tmp_path / "comp.mp4",
+        "fights",
+        "report",
+        1,
+        25.0,
+        8.0,
+        intervals=[(4.0, 6.0)],
+        cuts=[2.0, 4.0, 6.0],
+        parts=[
+            Part("nofi001", 0.0, 2.0, False),
+            Part("nofi047", 2.0, 4.0, False),
+            Part("fi001", 4.0, 6.0, True),
+            Part("nofi002", 6.0, 8.0, False),
+        ],
+    )
+    (tmp_path / "audit.csv").write_text(
+        "clip,verdict,reason\nnofi047.mp4,anomalous,person on the floor\n"
+        "nofi001.mp4,calm,walking\nnofi002.mp4,unclear,too dark\n"
+    )
+    audit = load_audit(tmp_path / "audit.csv")
+    assert audit["nofi047"] == ("anomalous", "person on the floor") and audit["nofi002"][0] == "unclear"
+    flagged = {c for c, (v, _) in audit.items() if v == "anomalous"}
+    assert up.ignored(flagged) == [(2.0, 4.0)]
+    segs = [Segment(2.0, 3.8, 0.9, 3.0), Segment(6.0, 7.5, 0.8, 7.0)]  # on the audited clip; on a calm one
+    strict = event_counts(segs, up.intervals, up.duration, up.cuts)
+    audited = event_counts(segs, up.intervals, up.duration, up.cuts, ignored=up.ignored(flagged))
+    assert (strict.false_segments, strict.cut_starts) == (2, 1)  # the cut at 6.0 ends the fight: not innocent
+    assert (audited.false_segments, audited.cut_starts, audited.found) == (1, 0, 0)
+    keep = frame_mask(np.array([1.0, 2.0, 3.9, 4.0, 7.0]), up.ignored(flagged))
+    assert keep.tolist() == [True, False, False, True, True]
 
 
 class _TwoCueStream:
