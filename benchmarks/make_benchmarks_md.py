@@ -452,6 +452,47 @@ def _audited_lines(r: dict, nw: dict | None) -> list[str]:
     return lines + [""]
 
 
+def _fights_audit_lines(loso: dict) -> list[str]:
+    """LOSO false alarms split by the blind audit's verdict on each noFight clip (see benchmarks/audits)."""
+    audit_file = BENCH / "audits" / "fights_nofight_audit.csv"
+    fights = SHARED / "data" / "fights"
+    if not audit_file.is_file() or not fights.is_dir():
+        return []
+    import numpy as np
+
+    from core.evalsets import load_audit
+    from core.families.fight.api import fight_videos
+    from core.metrics import roc_auc
+
+    items = fight_videos(fights)  # the order fight_eval.py scored them in
+    if len(items) != loso["videos"]:
+        return []
+    audit = load_audit(audit_file)
+    y = np.array([int(it.label) for it in items])
+    verdict = np.array(["fight" if it.label else audit.get(Path(it.path).stem, ("calm", ""))[0] for it in items])
+    names = {"new": "v2 (new, shipped)", "v1": "v1 (old recipe, on windows)"}
+    lines = [
+        "",
+        "LOSO false alarms at the 0.5 line by the blind content audit's verdict on each noFight clip "
+        "(`benchmarks/audits/`; made without scores): *AUC w/o anomalous* leaves the audited-anomalous noFight "
+        "clips out.",
+        "",
+        "| head | FA @.5 calm | FA @.5 unclear | FA @.5 anomalous | video AUC | AUC w/o anomalous |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for head in ("new", "v1"):
+        sc = np.asarray(loso["loso"]["heads"][head]["scores"], dtype=float)
+        cells = []
+        for v in ("calm", "unclear", "anomalous"):
+            m = verdict == v
+            cells.append(f"{int((sc[m] >= 0.5).sum())}/{int(m.sum())}")
+        keep = verdict != "anomalous"
+        lines.append(
+            f"| {names[head]} | {' | '.join(cells)} | {_f(roc_auc(y, sc))} | {_f(roc_auc(y[keep], sc[keep]))} |"
+        )
+    return lines
+
+
 def _fights_section(loso: dict | None, cv: dict | None) -> list[str]:
     title = "Fights — by source: leave-one-source-out beside grouped CV"
     lines = [f"## {title}", ""]
@@ -508,6 +549,7 @@ def _fights_section(loso: dict | None, cv: dict | None) -> list[str]:
                 else ""
             ),
         ]
+        lines += _fights_audit_lines(loso)
         variants = [(p, _load(p)) for p in ("fights_loso_tta", "fights_loso_windows")]
         variants = [(p, v) for p, v in variants if v]
         if variants:
