@@ -432,7 +432,7 @@ def _checked_address(uri: str, policy: FetchPolicy | None = None) -> str:
 def stream_target(uri: str, policy: FetchPolicy | None = None, timeout: float = 10.0) -> str:
     """What ffmpeg may open for stream ``uri``: for http(s), the URL its redirects end at, every hop's
     host checked (``follow_redirects``); pinned to the checked address where TLS allows. Open it only
-    inside ``ffmpeg_capture_options(max_redirects="0")`` so ffmpeg follows no hop we did not check."""
+    inside ``ffmpeg_capture_options(**GUARDED_OPEN)`` so ffmpeg follows no hop we did not check."""
     if urlparse(uri).scheme.lower() not in ("http", "https"):
         return _checked_address(uri, policy)
     try:
@@ -442,7 +442,11 @@ def stream_target(uri: str, policy: FetchPolicy | None = None, timeout: float = 
     return pin_url(final, address) if urlparse(final).scheme.lower() in PINNABLE_SCHEMES else final
 
 
+# Demuxers a stream may use. Playlist ones (hls, dash, concat...) are left out: ffmpeg would fetch the
+# segments they list from any address, unchecked. Names as ffmpeg's format_whitelist matches them.
+STREAM_FORMATS = "mpjpeg,mjpeg,jpeg_pipe,avi,mov,matroska,flv,mpegts,h264,hevc,mpeg,asf,ogg,rtsp"
 FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"  # "key;value|key;value", read by OpenCV at each open
+GUARDED_OPEN = {"max_redirects": "0", "format_whitelist": STREAM_FORMATS}
 _ffmpeg_env_lock = threading.Lock()
 
 
@@ -583,7 +587,7 @@ class ServerSource:
             cap = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
         else:
             target = stream_target(self.uri)  # checked on every (re)connect, redirects hop by hop
-            with ffmpeg_capture_options(max_redirects="0"):  # ffmpeg must not follow a hop we did not check
+            with ffmpeg_capture_options(**GUARDED_OPEN):  # ffmpeg must not follow a hop we did not check
                 cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()

@@ -13,6 +13,7 @@ from test_live import ScriptedScorer, wait_for
 from core.errors import NetworkError
 from core.live import (
     FFMPEG_OPTIONS_ENV,
+    GUARDED_OPEN,
     LiveProcessor,
     LiveSourceError,
     ServerSource,
@@ -150,7 +151,7 @@ def test_ffmpeg_itself_follows_no_redirect_inside_the_guarded_open(site):
         http_server(site, allow=False, handler=Camera) as camera,
     ):
         Camera.redirect_to = f"{forbidden}/clip.avi"
-        with ffmpeg_capture_options(max_redirects="0"):
+        with ffmpeg_capture_options(**GUARDED_OPEN):
             cap = cv2.VideoCapture(f"{camera}/go.avi", cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000])
         guarded = (cap.isOpened(), list(Forbidden.hits))
         cap.release()
@@ -160,6 +161,28 @@ def test_ffmpeg_itself_follows_no_redirect_inside_the_guarded_open(site):
         cap.release()
     assert guarded == (False, [])
     assert unguarded == (True, ["/clip.avi"])
+
+
+def test_a_playlist_cannot_make_ffmpeg_fetch_segments_from_a_forbidden_address(site):
+    """HLS lists segment URLs that ffmpeg would fetch itself, unchecked: playlist formats are refused."""
+    with (
+        http_server(site, allow=False, handler=Forbidden) as forbidden,
+        http_server(site, allow=True, handler=Mirror) as camera,
+    ):
+        (site / "cam.m3u8").write_text(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            f"#EXTINF:2.0,\n{forbidden}/seg.ts\n#EXT-X-ENDLIST\n"
+        )
+        with pytest.raises(LiveSourceError):
+            ServerSource(f"{camera}/cam.m3u8", LiveProcessor(ScriptedScorer(), "m"))._open()
+        guarded = (list(Mirror.hits), list(Forbidden.hits))
+        # control (the test can fail): with only redirects off, ffmpeg's HLS demuxer fetches the segment
+        with ffmpeg_capture_options(max_redirects="0"):
+            cap = cv2.VideoCapture(f"{camera}/cam.m3u8", cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000])
+        cap.release()
+        unguarded = list(Forbidden.hits)
+    assert guarded == (["/cam.m3u8", "/cam.m3u8"], [])  # the check and ffmpeg read the playlist; no segment
+    assert unguarded == ["/seg.ts"]
 
 
 def test_ffmpeg_options_keep_the_users_own_and_are_restored(monkeypatch):
