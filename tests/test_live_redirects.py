@@ -228,3 +228,68 @@ def test_a_closed_port_behind_a_redirect_reads_like_a_forbidden_one(site):
             stream_target(f"{camera}/go.avi")
     expected = f"Could not open {camera}/go.avi (unreachable, wrong address or not a video)."
     assert str(closed.value) == str(forbidden.value) == expected
+
+
+def self_signed(tmp_path) -> tuple[str, str]:
+    """A throwaway certificate for 127.0.0.1 (cert, key PEM paths); cryptography comes with Authlib."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "camera")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_an_https_camera_redirect_is_checked_and_its_target_plays(site, tmp_path):
+    import ssl
+    import threading
+    from functools import partial
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Camera, directory=str(site)))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*self_signed(tmp_path))
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    camera = f"https://127.0.0.1:{server.server_address[1]}"
+    Camera.hits = []
+    try:
+        with allow_private_host(camera.removeprefix("https://")):
+            Camera.redirect_to = "/clip.avi"
+            target = stream_target(f"{camera}/go.avi")
+            with ffmpeg_capture_options(**GUARDED_OPEN):
+                cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000])
+            frames = 0
+            while cap.isOpened() and cap.read()[0]:
+                frames += 1
+            cap.release()
+            Camera.redirect_to = "http://10.0.0.8/x.avi"  # over TLS too, a forbidden hop is refused
+            with pytest.raises(LiveSourceError):
+                stream_target(f"{camera}/go2.avi")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert target == f"{camera}/clip.avi"  # https keeps its name for TLS (not pinned), as before
+    assert frames == N_FRAMES and Camera.hits == ["/go.avi", "/clip.avi", "/clip.avi", "/go2.avi"]
