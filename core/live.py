@@ -444,7 +444,7 @@ def stream_target(uri: str, policy: FetchPolicy | None = None, timeout: float = 
 
 # Demuxers a stream may use. Playlist ones (hls, dash, concat...) are left out: ffmpeg would fetch the
 # segments they list from any address, unchecked. Names as ffmpeg's format_whitelist matches them.
-STREAM_FORMATS = "mpjpeg,mjpeg,jpeg_pipe,avi,mov,matroska,flv,mpegts,h264,hevc,mpeg,asf,ogg,rtsp"
+STREAM_FORMATS = "mpjpeg,mjpeg,jpeg_pipe,avi,mov,matroska,flv,live_flv,mpegts,h264,hevc,mpeg,mpegvideo,m4v,asf,ogg,rtsp"
 FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"  # "key;value|key;value", read by OpenCV at each open
 GUARDED_OPEN = {"max_redirects": "0", "format_whitelist": STREAM_FORMATS}
 _ffmpeg_env_lock = threading.Lock()

@@ -8,8 +8,10 @@ octal, IPv6-mapped and rebinding tricks all end on the same test.
 yt-dlp is pointed at ``guarded_proxy()``: a SOCKS5 proxy on 127.0.0.1 inside this process that
 resolves each requested host itself, checks every address, and connects to the checked address
 (pinned: no second lookup can change it). Every request yt-dlp makes, redirects included, is a new
-CONNECT through it, so each hop is checked. ``strip_credentials`` keeps ``user:pass@`` out of
-everything that is stored or shown.
+CONNECT through it, so each hop is checked. Live's http(s) streams are opened by ffmpeg, which cannot
+use that proxy: ``follow_redirects`` walks their redirects first, each hop checked and pinned, and
+ffmpeg opens the final URL with its own redirects off. ``strip_credentials`` keeps ``user:pass@`` out
+of everything that is stored or shown.
 
 Every refusal and every network failure reads the same (``FETCH_FAILED``): a visitor cannot tell a
 forbidden address from a closed port from an open one.
