@@ -15,11 +15,13 @@ Clock: epoch seconds (``time.time()``) throughout, so the rule, the outbox and t
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -30,7 +32,7 @@ import numpy as np
 from core.access import Identity, check_source_quota
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import NetworkError, SourceError, VigilError
-from core.netguard import FetchPolicy, pin_url, strip_credentials
+from core.netguard import FetchPolicy, follow_redirects, pin_url, strip_credentials
 from core.outbox import AlertRecord, Outbox
 from core.overlay import ABOVE, ALERT, COOLDOWN, NORMAL, Overlay, annotate
 from core.paths import ForbiddenPathError, ServerPaths, server_paths
@@ -412,16 +414,57 @@ def check_live_uri(uri: str, policy: FetchPolicy | None = None, paths: ServerPat
 PINNABLE_SCHEMES = {"rtsp", "rtmp", "http", "srt", "udp", "tcp"}
 
 
+def _cannot_open(uri: str) -> LiveSourceError:
+    # One wording for forbidden, unresolvable and unreachable hosts (no port or network scanning).
+    return LiveSourceError(f"Could not open {strip_credentials(uri)} (unreachable, wrong address or not a video).")
+
+
 def _checked_address(uri: str, policy: FetchPolicy | None = None) -> str:
     """``uri`` after its host resolved to permitted addresses only; pinned to the first where TLS allows."""
     try:
         addrs = (policy or FetchPolicy.from_settings()).check_url(uri)
     except NetworkError:
-        # One wording for forbidden, unresolvable and unreachable hosts (no port or network scanning).
-        label = strip_credentials(uri)
-        raise LiveSourceError(f"Could not open {label} (unreachable, wrong address or not a video).") from None
+        raise _cannot_open(uri) from None
     scheme = urlparse(uri).scheme.lower()
     return pin_url(uri, addrs[0]) if scheme in PINNABLE_SCHEMES else uri
+
+
+def stream_target(uri: str, policy: FetchPolicy | None = None, timeout: float = 10.0) -> str:
+    """What ffmpeg may open for stream ``uri``: for http(s), the URL its redirects end at, every hop's
+    host checked (``follow_redirects``); pinned to the checked address where TLS allows. Open it only
+    inside ``ffmpeg_capture_options(**GUARDED_OPEN)`` so ffmpeg follows no hop we did not check."""
+    if urlparse(uri).scheme.lower() not in ("http", "https"):
+        return _checked_address(uri, policy)
+    try:
+        final, address = follow_redirects(uri, policy, timeout)
+    except NetworkError:
+        raise _cannot_open(uri) from None
+    return pin_url(final, address) if urlparse(final).scheme.lower() in PINNABLE_SCHEMES else final
+
+
+# Demuxers a stream may use. Playlist ones (hls, dash, concat...) are left out: ffmpeg would fetch the
+# segments they list from any address, unchecked. Names as ffmpeg's format_whitelist matches them.
+STREAM_FORMATS = "mpjpeg,mjpeg,jpeg_pipe,avi,mov,matroska,flv,live_flv,mpegts,h264,hevc,mpeg,mpegvideo,m4v,asf,ogg,rtsp"
+FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"  # "key;value|key;value", read by OpenCV at each open
+GUARDED_OPEN = {"max_redirects": "0", "format_whitelist": STREAM_FORMATS}
+_ffmpeg_env_lock = threading.Lock()
+
+
+@contextmanager
+def ffmpeg_capture_options(**options: str) -> Iterator[None]:
+    """OpenCV's ffmpeg options for the captures opened inside the block: ``options`` over the user's own
+    ``$OPENCV_FFMPEG_CAPTURE_OPTIONS`` (kept), restored after. Serialised: hold it only around an open."""
+    with _ffmpeg_env_lock:
+        old = os.environ.get(FFMPEG_OPTIONS_ENV)
+        kept = [item for item in (old or "").split("|") if item and item.split(";", 1)[0] not in options]
+        os.environ[FFMPEG_OPTIONS_ENV] = "|".join(kept + [f"{k};{v}" for k, v in options.items()])
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop(FFMPEG_OPTIONS_ENV, None)
+            else:
+                os.environ[FFMPEG_OPTIONS_ENV] = old
 
 
 @dataclass
@@ -540,11 +583,15 @@ class ServerSource:
 
     def _open(self) -> cv2.VideoCapture:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
-        target = self.uri if self.is_file else _checked_address(self.uri)  # checked on every (re)connect
-        cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+        if self.is_file:
+            cap = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
+        else:
+            target = stream_target(self.uri)  # checked on every (re)connect, redirects hop by hop
+            with ffmpeg_capture_options(**GUARDED_OPEN):  # ffmpeg must not follow a hop we did not check
+                cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
-            raise LiveSourceError(f"Could not open {self._label()} (unreachable, wrong address or not a video).")
+            raise _cannot_open(self.uri)
         return cap
 
     def _label(self) -> str:

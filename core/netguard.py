@@ -8,8 +8,10 @@ octal, IPv6-mapped and rebinding tricks all end on the same test.
 yt-dlp is pointed at ``guarded_proxy()``: a SOCKS5 proxy on 127.0.0.1 inside this process that
 resolves each requested host itself, checks every address, and connects to the checked address
 (pinned: no second lookup can change it). Every request yt-dlp makes, redirects included, is a new
-CONNECT through it, so each hop is checked. ``strip_credentials`` keeps ``user:pass@`` out of
-everything that is stored or shown.
+CONNECT through it, so each hop is checked. Live's http(s) streams are opened by ffmpeg, which cannot
+use that proxy: ``follow_redirects`` walks their redirects first, each hop checked and pinned, and
+ffmpeg opens the final URL with its own redirects off. ``strip_credentials`` keeps ``user:pass@`` out
+of everything that is stored or shown.
 
 Every refusal and every network failure reads the same (``FETCH_FAILED``): a visitor cannot tell a
 forbidden address from a closed port from an open one.
@@ -17,18 +19,20 @@ forbidden address from a closed port from an open one.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import re
 import secrets
 import selectors
 import socket
 import socketserver
+import ssl
 import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from core.errors import NetworkError
 
@@ -186,6 +190,77 @@ def pin_url(url: str, ip: IPAddress) -> str:
     host = f"[{ip}]" if ip.version == 6 else str(ip)
     port = f":{parts.port}" if parts.port else ""
     return urlunsplit(parts._replace(netloc=f"{userinfo}{host}{port}"))
+
+
+# --- redirects followed hop by hop ------------------------------------------------------------------------
+REDIRECT_CODES = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 5
+PROBE_HEADERS = {"Accept": "*/*", "User-Agent": "Vigil-redirect-check"}  # servers' logs tell it from playback
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP(S) connection to a checked address of its host (``FetchPolicy.connect``); TLS keeps the name (SNI)."""
+
+    def __init__(self, host: str, port: int, policy: FetchPolicy, timeout: float, tls: bool):
+        super().__init__(host, port, timeout=timeout)
+        self._policy, self._tls = policy, tls
+
+    def connect(self) -> None:
+        sock = self._policy.connect(self.host, self.port, self.timeout)
+        if self._tls:
+            # Unverified on purpose: this request only reads a Location (every hop is checked anyway) and
+            # carries no credentials; ffmpeg, which plays the stream, does not verify either by default.
+            ctx = ssl.create_default_context()
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+            sock = ctx.wrap_socket(sock, server_hostname=self.host)
+        self.sock = sock
+
+
+def follow_redirects(
+    url: str, policy: FetchPolicy | None = None, timeout: float = 10.0, max_hops: int = MAX_REDIRECTS
+) -> tuple[str, IPAddress]:
+    """Where an http(s) ``url`` ends after its redirects, and the checked address its final host answered on.
+
+    Each hop's host is resolved and checked (``FetchPolicy.connect``) before a byte goes to it; a GET is
+    sent without credentials and only the status and headers are read (a camera stream never ends), then
+    the connection is closed. Credentials in ``url`` stay on the final URL only while the hops keep its
+    scheme, host and port. Any refusal, failure, non-http(s) target or more than ``max_hops`` redirects
+    raises NetworkError(FETCH_FAILED). ``timeout``: seconds per connect and per header read.
+    """
+    policy = policy or FetchPolicy.from_settings()
+    first, current = urlsplit(url), url
+    for _ in range(max_hops + 1):
+        parts = urlsplit(current)
+        scheme = parts.scheme.lower()
+        try:
+            port = parts.port or DEFAULT_PORTS.get(scheme, 0)
+        except ValueError:
+            raise NetworkError(FETCH_FAILED) from None
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise NetworkError(FETCH_FAILED)
+        conn = _PinnedHTTPConnection(parts.hostname, port, policy, timeout, tls=scheme == "https")
+        try:
+            conn.connect()
+            address = ipaddress.ip_address(conn.sock.getpeername()[0].split("%")[0])
+            conn.request("GET", urlunsplit(("", "", parts.path or "/", parts.query, "")), headers=PROBE_HEADERS)
+            resp = conn.getresponse()
+            status, location = resp.status, resp.getheader("Location")
+            resp.close()
+            if status not in REDIRECT_CODES or not location:
+                return current, address
+            target = urlsplit(urljoin(strip_credentials(current), location.strip()))
+            origin = (target.scheme.lower(), target.hostname, target.port)
+            if origin == (first.scheme.lower(), first.hostname, first.port) and first.username is not None:
+                if target.username is None:  # same server: keep the typed credentials, never send them elsewhere
+                    target = target._replace(netloc=first.netloc.rsplit("@", 1)[0] + "@" + target.netloc)
+            current = urlunsplit(target)
+        except NetworkError:
+            raise
+        except (OSError, http.client.HTTPException, ValueError, UnicodeError):
+            raise NetworkError(FETCH_FAILED) from None
+        finally:
+            conn.close()
+    raise NetworkError(FETCH_FAILED)
 
 
 # --- the guarded SOCKS5 proxy ---------------------------------------------------------------------------
