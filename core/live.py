@@ -32,10 +32,11 @@ import numpy as np
 from core.access import Identity, check_source_quota
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import NetworkError, SourceError, VigilError
-from core.netguard import FetchPolicy, follow_redirects, pin_url, strip_credentials
+from core.netguard import DEFAULT_PORTS, FetchPolicy, IPAddress, follow_redirects, pin_url, strip_credentials
 from core.outbox import AlertRecord, Outbox
 from core.overlay import ABOVE, ALERT, COOLDOWN, NORMAL, Overlay, annotate
 from core.paths import ForbiddenPathError, ServerPaths, server_paths
+from core.rtsp_relay import RtspRelay
 from core.scorers.base import Evidence, Scorer, ScoringStream
 from core.settings import AccessSettings
 
@@ -419,20 +420,25 @@ def _cannot_open(uri: str) -> LiveSourceError:
     return LiveSourceError(f"Could not open {strip_credentials(uri)} (unreachable, wrong address or not a video).")
 
 
-def _checked_address(uri: str, policy: FetchPolicy | None = None) -> str:
-    """``uri`` after its host resolved to permitted addresses only; pinned to the first where TLS allows."""
+def _checked_ip(uri: str, policy: FetchPolicy | None = None) -> IPAddress:
+    """The first of the addresses ``uri``'s host resolves to, all of them permitted; else LiveSourceError."""
     try:
-        addrs = (policy or FetchPolicy.from_settings()).check_url(uri)
+        return (policy or FetchPolicy.from_settings()).check_url(uri)[0]
     except NetworkError:
         raise _cannot_open(uri) from None
-    scheme = urlparse(uri).scheme.lower()
-    return pin_url(uri, addrs[0]) if scheme in PINNABLE_SCHEMES else uri
+
+
+def _checked_address(uri: str, policy: FetchPolicy | None = None) -> str:
+    """``uri`` after its host resolved to permitted addresses only; pinned to the first where TLS allows."""
+    ip = _checked_ip(uri, policy)
+    return pin_url(uri, ip) if urlparse(uri).scheme.lower() in PINNABLE_SCHEMES else uri
 
 
 def stream_target(uri: str, policy: FetchPolicy | None = None, timeout: float = 10.0) -> str:
     """What ffmpeg may open for stream ``uri``: for http(s), the URL its redirects end at, every hop's
     host checked (``follow_redirects``); pinned to the checked address where TLS allows. Open it only
-    inside ``ffmpeg_capture_options(**GUARDED_OPEN)`` so ffmpeg follows no hop we did not check."""
+    inside ``ffmpeg_capture_options(**GUARDED_OPEN)`` so ffmpeg follows no hop we did not check.
+    rtsp(s) is not opened on this URL but through a relay (``open_stream``): ffmpeg follows rtsp redirects."""
     if urlparse(uri).scheme.lower() not in ("http", "https"):
         return _checked_address(uri, policy)
     try:
@@ -447,6 +453,9 @@ def stream_target(uri: str, policy: FetchPolicy | None = None, timeout: float = 
 STREAM_FORMATS = "mpjpeg,mjpeg,jpeg_pipe,avi,mov,matroska,flv,live_flv,mpegts,h264,hevc,mpeg,mpegvideo,m4v,asf,ogg,rtsp"
 FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"  # "key;value|key;value", read by OpenCV at each open
 GUARDED_OPEN = {"max_redirects": "0", "format_whitelist": STREAM_FORMATS}
+# rtsp through the relay: RTP interleaved on the one relayed TCP connection, no UDP/RTP sockets at all.
+RELAYED_SCHEMES = {"rtsp", "rtsps"}
+RTSP_OPEN = {**GUARDED_OPEN, "rtsp_transport": "tcp", "protocol_whitelist": "tcp"}
 _ffmpeg_env_lock = threading.Lock()
 
 
@@ -465,6 +474,54 @@ def ffmpeg_capture_options(**options: str) -> Iterator[None]:
                 os.environ.pop(FFMPEG_OPTIONS_ENV, None)
             else:
                 os.environ[FFMPEG_OPTIONS_ENV] = old
+
+
+class RelayedCapture:
+    """A cv2.VideoCapture whose rtsp connection runs through ``relay``; ``release()`` closes both."""
+
+    def __init__(self, cap: cv2.VideoCapture, relay: RtspRelay):
+        self.cap, self.relay = cap, relay
+
+    def isOpened(self) -> bool:  # noqa: N802 - cv2's name
+        return self.cap.isOpened()
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        return self.cap.read()
+
+    def get(self, prop: int) -> float:
+        return self.cap.get(prop)
+
+    def release(self) -> None:
+        self.cap.release()
+        self.relay.close()
+
+
+def open_stream(
+    uri: str, params: list[int], policy: FetchPolicy | None = None, timeout: float = 10.0
+) -> cv2.VideoCapture | RelayedCapture:
+    """An opened capture of stream ``uri`` (checked now: call again on every reconnect), or LiveSourceError.
+
+    rtsp(s): ffmpeg opens ``rtsp://127.0.0.1:<relay>/path`` (TCP only) and the relay connects to the
+    checked address alone, refusing any redirect (core/rtsp_relay.py). Others: ``stream_target`` inside
+    ``GUARDED_OPEN``. ``params``: cv2 open parameters (timeouts)."""
+    if urlparse(uri).scheme.lower() not in RELAYED_SCHEMES:
+        target = stream_target(uri, policy, timeout)
+        with ffmpeg_capture_options(**GUARDED_OPEN):  # ffmpeg must not follow a hop we did not check
+            cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+    else:
+        parts = urlparse(uri)
+        ip = _checked_ip(uri, policy)
+        tls_name = parts.hostname if parts.scheme.lower() == "rtsps" else None
+        try:
+            relay = RtspRelay(ip, parts.port or DEFAULT_PORTS[parts.scheme.lower()], timeout, tls_name)
+        except OSError:  # no loopback port to listen on
+            raise _cannot_open(uri) from None
+        with ffmpeg_capture_options(**RTSP_OPEN):
+            cap = RelayedCapture(cv2.VideoCapture(relay.url(uri), cv2.CAP_FFMPEG, params), relay)
+    if not cap.isOpened():
+        cap.release()
+        raise _cannot_open(uri)
+    return cap
 
 
 @dataclass
@@ -581,14 +638,11 @@ class ServerSource:
         with self._lock:
             return self._latest
 
-    def _open(self) -> cv2.VideoCapture:
+    def _open(self) -> cv2.VideoCapture | RelayedCapture:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
-        if self.is_file:
-            cap = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
-        else:
-            target = stream_target(self.uri)  # checked on every (re)connect, redirects hop by hop
-            with ffmpeg_capture_options(**GUARDED_OPEN):  # ffmpeg must not follow a hop we did not check
-                cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+        if not self.is_file:
+            return open_stream(self.uri, params)  # checked on every (re)connect; redirects hop by hop or refused
+        cap = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
             raise _cannot_open(self.uri)
@@ -622,7 +676,7 @@ class ServerSource:
                 self.state, self.error = "reconnecting", f"The stream {self._label()} stopped; reconnecting."
                 self._stop.wait(backoff.session_ended(n, self._clock() - opened))
 
-    def _play(self, cap: cv2.VideoCapture) -> Generator[np.ndarray, None, int]:
+    def _play(self, cap: cv2.VideoCapture | RelayedCapture) -> Generator[np.ndarray, None, int]:
         """Yield one connection's frames at real time; returns how many there were."""
         fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
         fps = fps if 1.0 <= fps <= 240.0 else 25.0
