@@ -43,7 +43,7 @@ MAX_HEAD = 64 * 1024  # bytes of start line + headers: an SDP travels in the bod
 MAX_BODY = 1024 * 1024
 IDLE_S = 120.0  # a connection on which nothing moves this long is closed (ffmpeg's own read timeout is 10 s)
 MAX_CONNECTIONS = 4  # ffmpeg uses one per open; a few more for its TCP retry
-_LEADING_INT = re.compile(rb"[ \t]*([+-]?\d+)")
+_LEADING_INT = re.compile(rb"[ \t\n\v\f\r]*([+-]?\d+)")  # C isspace, then strtol
 
 
 class RtspRefused(Exception):
