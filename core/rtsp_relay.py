@@ -16,6 +16,10 @@ resolved and checked by ``FetchPolicy``; never resolved again) and reads the cam
 * a response with a status from 300 to 399 (a redirect), a code outside 100..599, a header line that
   starts with ``$``, or an oversized message closes both sides: the open (or the stream) fails.
 
+A second wall, not relied on alone: ffmpeg is also given ``protocol_whitelist=tcp`` (core/live.py
+``RTSP_OPEN``), which keeps it off UDP/RTP sockets and, in the ffmpeg bundled with OpenCV 5.0, makes it
+refuse an ``rtsp://`` redirect itself (tests/test_live_rtsp.py says when a new ffmpeg changes that).
+
 ffmpeg -> camera bytes pass unchanged: request URIs name the relay, not the camera (cameras ignore the
 host part; rewriting it would break Digest authentication, whose hash covers the URI). ffmpeg keeps
 using the one connection when the SDP or ``Content-Base`` name the camera's own absolute URL (SETUP
@@ -162,15 +166,16 @@ class RtspRelay:
         return urlunsplit(parts._replace(scheme="rtsp", netloc=f"{userinfo}127.0.0.1:{self.local_port}"))
 
     def close(self) -> None:
+        """Stop listening and end every relayed connection (their threads close the sockets)."""
         with self._lock:
             self._closed = True
-            socks, self._socks = list(self._socks), set()
+            socks = list(self._socks)
         for s in [self._listener, *socks]:
             try:
-                s.shutdown(socket.SHUT_RDWR)
+                s.shutdown(socket.SHUT_RDWR)  # wakes the threads blocked on it; close() alone may not
             except OSError:
                 pass
-            s.close()
+        self._listener.close()
 
     def __enter__(self) -> RtspRelay:
         return self
