@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import socket
 import ssl
+import threading
 from urllib.parse import urlsplit
 
 import cv2
@@ -128,14 +129,20 @@ def test_the_tcp_only_protocol_whitelist_is_a_second_wall_in_the_bundled_ffmpeg(
     assert (opened, target.connections) == (False, 0)
 
 
-def test_releasing_the_capture_closes_its_relay(relays):
-    with rtsp_camera() as (camera, _), allow_private_host(camera[7:]):
+def relay_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("vigil-rtsp-relay")]
+
+
+def test_releasing_the_capture_closes_its_relay_and_ends_its_threads(relays):
+    with rtsp_camera() as (camera, script), allow_private_host(camera[7:]):
         cap = open_stream(f"{camera}/cam", PARAMS)
         try:
             assert cap.read()[0]
-            relay = relays[0]
+            relay, running = relays[0], {(t.name, t.daemon) for t in relay_threads()}
         finally:
             cap.release()
+        assert running == {("vigil-rtsp-relay", True), ("vigil-rtsp-relay-conn", True)}
+        assert wait_for(lambda: not relay_threads(), 5), relay_threads()  # daemons, but not left running
     assert relay.refused == [] and refused_connection(relay.local_port)
 
 
