@@ -516,8 +516,12 @@ def open_stream(
             relay = RtspRelay(ip, parts.port or DEFAULT_PORTS[parts.scheme.lower()], timeout, tls_name)
         except OSError:  # no loopback port to listen on
             raise _cannot_open(uri) from None
-        with ffmpeg_capture_options(**RTSP_OPEN):
-            cap = RelayedCapture(cv2.VideoCapture(relay.url(uri), cv2.CAP_FFMPEG, params), relay)
+        try:
+            with ffmpeg_capture_options(**RTSP_OPEN):
+                cap = RelayedCapture(cv2.VideoCapture(relay.url(uri), cv2.CAP_FFMPEG, params), relay)
+        except BaseException:
+            relay.close()
+            raise
     if not cap.isOpened():
         cap.release()
         raise _cannot_open(uri)

@@ -63,10 +63,15 @@ def _atoi(text: bytes) -> int:
 class RtspReplyFilter:
     """Incremental reader of the camera -> client stream: ``feed(bytes)`` returns the bytes to pass on
     (whole interleaved frames and canonical RTSP messages; a partial one waits for more) or raises
-    RtspRefused. ``statuses``: the response codes passed, in order."""
+    RtspRefused. Each byte is scanned once, however the stream is split. ``statuses``: the response codes
+    passed, in order."""
 
     def __init__(self):
         self._buf = bytearray()
+        self._lines: list[bytes] = []  # complete start/header lines of the message being read
+        self._pos = 0  # where its next line starts in _buf
+        self._scan = 0  # _buf before this holds no newline after _pos
+        self._head: tuple[bytes, int] | None = None  # (canonical head, body length) once its blank line came
         self.statuses: list[int] = []
 
     def feed(self, data: bytes) -> bytes:
@@ -78,36 +83,54 @@ class RtspReplyFilter:
 
     def _next(self) -> bytes | None:
         buf = self._buf
-        while buf[:1] in (b"\r", b"\n"):  # blank lines between messages: ffmpeg would read an empty reply
-            del buf[:1]
-        if not buf:
-            return None
-        if buf[0] == 0x24:  # "$": an interleaved RTP/RTCP frame
-            if len(buf) < 4:
+        if self._head is None and not self._lines:
+            while buf[:1] in (b"\r", b"\n"):  # blank lines between messages: ffmpeg would read an empty reply
+                del buf[:1]
+                self._pos = self._scan = 0
+            if not buf:
                 return None
-            end = 4 + struct.unpack("!H", buf[2:4])[0]
-            if len(buf) < end:
-                return None
-            frame = bytes(buf[:end])
-            del buf[:end]
-            return frame
-        lines: list[bytes] = []
-        pos = 0
-        while True:
-            nl = buf.find(b"\n", pos)
+            if buf[0] == 0x24:  # "$": an interleaved RTP/RTCP frame
+                if len(buf) < 4:
+                    return None
+                end = 4 + struct.unpack("!H", buf[2:4])[0]
+                if len(buf) < end:
+                    return None
+                frame = bytes(buf[:end])
+                del buf[:end]
+                self._pos = self._scan = 0
+                return frame
+        while self._head is None:
+            nl = buf.find(b"\n", max(self._pos, self._scan))
             if nl < 0:
+                self._scan = len(buf)
                 if len(buf) > MAX_HEAD:
                     raise RtspRefused("header too long")
                 return None
-            line = bytes(buf[pos:nl]).replace(b"\r", b"").split(b"\0", 1)[0]
-            pos = nl + 1
-            if pos > MAX_HEAD:
+            line = bytes(buf[self._pos : nl]).replace(b"\r", b"").split(b"\0", 1)[0]
+            self._pos = nl + 1
+            if self._pos > MAX_HEAD:
                 raise RtspRefused("header too long")
+            if not line and not self._lines:  # empty once NUL-cut: dropped like the blank lines above
+                del buf[: self._pos]
+                self._pos = self._scan = 0
+                return b""
             if not line:
-                break
-            if lines and line.startswith(b"$"):  # ffmpeg would read an interleaved frame in mid-header
+                self._head = self._canonical_head(self._lines)
+            elif self._lines and line.startswith(b"$"):  # ffmpeg would read an interleaved frame in mid-header
                 raise RtspRefused("interleaved data inside a message")
-            lines.append(line)
+            else:
+                self._lines.append(line)
+        head, length = self._head
+        end = self._pos + length
+        if len(buf) < end:
+            return None
+        message = head + bytes(buf[self._pos : end])
+        del buf[:end]
+        self._lines, self._pos, self._scan, self._head = [], 0, 0, None
+        return message
+
+    def _canonical_head(self, lines: list[bytes]) -> tuple[bytes, int]:
+        """(start line and headers as ffmpeg will read them, body length); RtspRefused for a redirect."""
         start, headers = lines[0], lines[1:]
         length = 0
         kept = []
@@ -120,12 +143,8 @@ class RtspReplyFilter:
                 kept.append(h)
         if length < 0 or length > MAX_BODY:
             raise RtspRefused("bad body length")
-        if len(buf) < pos + length:
-            return None
-        body = bytes(buf[pos : pos + length])
-        del buf[: pos + length]
         words = start.lstrip(b" \t").split(None, 2)
-        if words[0].startswith(b"RTSP/"):  # a response (ffmpeg: anything else is a request from the server)
+        if words and words[0].startswith(b"RTSP/"):  # a response (ffmpeg: anything else is a request from the server)
             code = _atoi(words[1]) if len(words) > 1 else 0
             if not 100 <= code <= 599:
                 raise RtspRefused("bad status code")
@@ -135,7 +154,7 @@ class RtspReplyFilter:
             start = b"RTSP/1.0 %03d %s" % (code, words[2] if len(words) > 2 else b"")
         if length:
             kept.append(b"Content-Length: %d" % length)
-        return b"\r\n".join([start, *kept]) + b"\r\n\r\n" + body
+        return b"\r\n".join([start, *kept]) + b"\r\n\r\n", length
 
 
 class RtspRelay:
