@@ -385,7 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(results, "report"))
     cross = None
-    if "vigil" in args.models:
+    # Without weights the shipped fusion's subset refs come from the fit with the fight cue: re-fitting a fusion on
+    # weight-less runs would be another procedure, so only the default model with its weights is cross-fitted.
+    if "vigil" in args.models and heads is not None:
         _log("cross-fitted evaluation of the default model")
         cross = crossfit(uploads, heads, fusion, cache, audited)
         print()
