@@ -1,7 +1,7 @@
 """Batch throughput, measured in one run: 1 vs 2 workers, Ray vs local at the same worker count, and
 footage-hours per hour per core (what sizing a cluster for an archive needs).
 
-    .venv/bin/python benchmarks/batch_bench.py                       # ../shared videos, 2 rounds
+    .venv/bin/python benchmarks/batch_bench.py                       # ../shared videos, 3 rounds
     .venv/bin/python benchmarks/batch_bench.py DIR... --rounds 3 --json out/batch_bench.json
 
 Every configuration scores the same videos into a fresh data folder (nothing is skipped). Rates are over
@@ -162,7 +162,7 @@ def main() -> int:
     ap.add_argument("paths", nargs="*", help="videos (folders, globs, lists); default: ../shared clips")
     ap.add_argument("--model", default="motion")
     ap.add_argument("--fps", type=float, default=10.0)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)  # an odd count: the median is a real round
     ap.add_argument("--json")
     args = ap.parse_args()
     sources = collect_videos(args.paths) if args.paths else default_videos()
