@@ -1,7 +1,7 @@
 """Batch throughput, measured in one run: 1 vs 2 workers, Ray vs local at the same worker count, and
 footage-hours per hour per core (what sizing a cluster for an archive needs).
 
-    .venv/bin/python benchmarks/batch_bench.py                       # ../shared videos, 3 rounds
+    .venv/bin/python benchmarks/batch_bench.py                       # ../shared videos, 5 rounds
     .venv/bin/python benchmarks/batch_bench.py DIR... --rounds 3 --json out/batch_bench.json
 
 Every configuration scores the same videos into a fresh data folder (nothing is skipped). Rates are over
@@ -162,7 +162,7 @@ def main() -> int:
     ap.add_argument("paths", nargs="*", help="videos (folders, globs, lists); default: ../shared clips")
     ap.add_argument("--model", default="motion")
     ap.add_argument("--fps", type=float, default=10.0)
-    ap.add_argument("--rounds", type=int, default=3)  # an odd count: the median is a real round
+    ap.add_argument("--rounds", type=int, default=5)  # odd: the median is a real round
     ap.add_argument("--json")
     args = ap.parse_args()
     sources = collect_videos(args.paths) if args.paths else default_videos()
@@ -203,6 +203,11 @@ def main() -> int:
     print(f"best rounds: local x1 {b1:.1f}, local x2 {b2:.1f} ({b2 / b1:.2f}x), ray x2 {b3:.1f} ({b3 / b2 - 1:+.1%})")
     print(f"2 workers / 1 worker throughput: {ratio:.2f}x (target >= 1.7x)")
     print(f"ray vs local at 2 workers: {ray_vs_local:+.1%} (target within 15 %)")
+    paired = [r["fh_per_h"] / lo["fh_per_h"] - 1.0 for r, lo in zip(runs[("ray", 2)], runs[("local", 2)], strict=True)]
+    print(
+        f"ray vs local, round by round (each pair run back to back): median {statistics.median(paired):+.1%}, "
+        f"from {min(paired):+.1%} to {max(paired):+.1%}: the spread is the neighbours'"
+    )
     print(
         f"footage-hours per hour per core: {per_core:.1f} (wall clock, 2 workers on {cores} cores); "
         f"{per_cpu_h:.1f} per CPU-hour of a worker"
@@ -245,7 +250,7 @@ def main() -> int:
     print(
         f"Ray's own cost at x2: {extra:.3f} cores more than local (engine + driver), i.e. {extra / cores:.1%} of "
         f"this machine's {cores} cores and {extra / 16:.1%} of a 16-core node; its daemons alone: "
-        + ", ".join(f"{k} {v:.3f}" for k, v in ray_daemons.items())
+        + ", ".join(f"{k} {v:.3f}" for k, v in ray_daemons.items() if v >= 0.0005)
     )
     print(f"load average: {load0[0]:.1f} at start, {load1[0]:.1f} at end (1-minute)")
     if args.json:
@@ -265,6 +270,7 @@ def main() -> int:
                     "worker_cpu_ray_vs_local_2": cpu[("ray", 2)] / cpu[("local", 2)] - 1,
                     "load_average": [load0[0], load1[0]],
                     "ray_vs_local_2_end_to_end": e2e_gap,
+                    "ray_vs_local_2_by_round": paired,
                     "engine_overhead_cores": {f"{e}x{w}": v for (e, w), v in overhead.items()},
                     "driver_cores": {f"{e}x{w}": v for (e, w), v in driver.items()},
                     "ray_extra_cores_2": extra,

@@ -734,8 +734,10 @@ def _batch_section(b: dict | None) -> list[str]:
     if "ray_extra_cores_2" in b:
         extra, cores = b["ray_extra_cores_2"], b.get("cores", 2)
         daemons = ", ".join(f"{k} {v:.3f}" for k, v in b["ray_daemon_cores"].items() if v >= 0.0005)
+        pairs = b.get("ray_vs_local_2_by_round") or [gap]
         lines += [
             "",
+            f"Ray vs local round by round (each pair run back to back): from {min(pairs):+.1%} to {max(pairs):+.1%}. "
             f"What Ray itself costs while scoring (CPU time, which the neighbours do not change): {extra:.3f} cores "
             f"more than the local engine (its processes beyond the workers' videos, and the driver), i.e. "
             f"{extra / cores:.1%} of this machine's {cores} cores; its daemons ({daemons} cores) are a fixed cost "
