@@ -835,18 +835,19 @@ def _batch_section(b: dict | None) -> list[str]:
         "",
         f"`benchmarks/batch_bench.py`: {b['videos']} videos ({b['footage_hours'] * 60:.1f} min of footage), "
         f"model `{b['model']}`, each configuration into a fresh store, configurations interleaved, "
-        f"median of {rounds} rounds (rates over the scoring time; start-up apart). Load average "
+        f"median of {rounds} rounds (rates over the scoring time; start-up and stop apart). Load average "
         f"{b['load_average'][0]:.1f} at start, {b['load_average'][1]:.1f} at end: on a shared machine the wall-clock "
         "ratios depend on the neighbours; *cores granted* (worker CPU s / wall s) says how much CPU the workers "
         "actually got.",
         "",
-        "| engine | workers | footage-h / h | footage-h / CPU-h | cores granted | scoring s | start-up s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| engine | workers | footage-h / h | footage-h / CPU-h | cores granted | scoring s | start-up s | stop s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for cfg, r in runs.items():
+        stop = f"{med(cfg, 'shutdown_s'):.1f}" if "shutdown_s" in r[0] else "–"
         lines.append(
             f"| {r[0]['engine']} | {r[0]['workers']} | {med(cfg, 'fh_per_h'):.1f} | {med(cfg, 'fh_per_cpu_h'):.1f} "
-            f"| {med(cfg, 'cores_granted'):.2f} | {med(cfg, 'scoring_s'):.1f} | {med(cfg, 'startup_s'):.1f} |"
+            f"| {med(cfg, 'cores_granted'):.2f} | {med(cfg, 'scoring_s'):.1f} | {med(cfg, 'startup_s'):.1f} | {stop} |"
         )
     g1, g2 = med("localx1", "cores_granted"), med("localx2", "cores_granted")
     if g1 > 0 and g2 > 0:
@@ -856,6 +857,20 @@ def _batch_section(b: dict | None) -> list[str]:
             f"The machine granted the workers {g1:.2f} cores at x1 and {g2:.2f} at x2 (of "
             f"{b.get('cores', 2)}): per core actually granted, 2 workers score {per_core:.0%} as fast as one "
             "worker, so the wall-clock ratio above measures the neighbours' load as much as the code.",
+        ]
+    if "ray_extra_cores_2" in b:
+        extra, cores = b["ray_extra_cores_2"], b.get("cores", 2)
+        daemons = ", ".join(f"{k} {v:.3f}" for k, v in b["ray_daemon_cores"].items() if v >= 0.0005)
+        pairs = b.get("ray_vs_local_2_by_round") or [gap]
+        lines += [
+            "",
+            f"Ray vs local round by round (each pair run back to back): from {min(pairs):+.1%} to {max(pairs):+.1%}. "
+            f"What Ray itself costs while scoring (CPU time, which the neighbours do not change): {extra:.3f} cores "
+            f"more than the local engine (its processes beyond the workers' videos, and the driver), i.e. "
+            f"{extra / cores:.1%} of this machine's {cores} cores; its daemons ({daemons} cores) are a fixed cost "
+            "per node that a node with more cores hardly notices. End to end, with start-up and stop (Ray started "
+            f"here: {med('rayx2', 'startup_s'):.1f} s + {med('rayx2', 'shutdown_s'):.1f} s per batch), Ray is "
+            f"{b['ray_vs_local_2_end_to_end']:+.1%} against local on this {b['footage_hours'] * 60:.1f}-minute batch.",
         ]
     lines += [
         "",

@@ -320,3 +320,60 @@ def test_a_worker_skips_what_is_stored_under_the_version_its_own_scorer_reports(
     worker = BatchWorker(worker_spec("vigil", ScoringConfig(), rec.events, store))
     out = worker.run(VideoTask(0, clip))
     assert (out.status, out.computed, out.model_version) == ("skipped", None, rec.model_version)
+
+
+class _InlineEngine:
+    """One in-process worker whose outcomes are ready at once; logs submits, and takes 0.3 s to stop."""
+
+    name = "inline"
+    workers = 1
+
+    def __init__(self, log: list[str]):
+        self.log, self._ready = log, []
+
+    def start(self, spec):
+        from core.batch.worker import BatchWorker
+
+        self._worker = BatchWorker(spec)
+
+    def idle(self) -> int:
+        return 0 if self._ready else 1
+
+    def submit(self, task) -> None:
+        self.log.append(f"submit {task.index}")
+        self._ready.append(self._worker.run(task))
+
+    def poll(self, timeout: float):
+        from core.batch.worker import Finished
+
+        done, self._ready = self._ready, []
+        return [Finished(o) for o in done]
+
+    def stop(self) -> None:
+        time.sleep(0.3)
+
+
+def test_a_freed_worker_gets_its_next_video_before_the_driver_saves_and_stopping_is_not_scoring(monkeypatch):
+    import cv2
+
+    import core.batch.driver as driver
+
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))  # the worker sets it
+    threads = cv2.getNumThreads()
+    log: list[str] = []
+    real_save = driver.save_analysis
+
+    def save(store, computed):
+        log.append(f"save {Path(computed.record.source_name).name}")
+        return real_save(store, computed)
+
+    monkeypatch.setattr(driver, "save_analysis", save)
+    clips = fight_clips(2)
+    try:
+        s = run_batch([str(c) for c in clips], model="motion", engine=_InlineEngine(log), store=Store())
+    finally:
+        cv2.setNumThreads(threads)
+    assert s.done == 2
+    # video 1 is handed out before video 0's result is written: the worker never waits on the store
+    assert log == ["submit 0", "submit 1", f"save {clips[0].name}", f"save {clips[1].name}"]
+    assert s.shutdown_seconds >= 0.3 and s.scoring_seconds <= s.seconds - s.startup_seconds - 0.3

@@ -97,8 +97,10 @@ class BatchProgress:
 
 @dataclass
 class BatchSummary:
-    """The result of one run. ``seconds``: wall time from start to end (workers' start-up included);
-    ``startup_seconds``: of which starting the workers; rates are over the scoring time after that."""
+    """The result of one run. ``seconds``: wall time from start to end (workers' start-up and stop
+    included); ``startup_seconds``: of which starting the workers, ``shutdown_seconds``: stopping them
+    (Ray started on this machine takes ~1.5 s to stop its daemons). Both are paid once per batch, not per
+    video: rates are over the scoring time between them."""
 
     job_id: str
     engine: str
@@ -111,13 +113,14 @@ class BatchSummary:
     failures: list[dict] = field(default_factory=list)  # {"source", "reason"}
     seconds: float = 0.0
     startup_seconds: float = 0.0
+    shutdown_seconds: float = 0.0
     footage_hours: float = 0.0
     cpu_seconds: float = 0.0
     cancelled: bool = False
 
     @property
     def scoring_seconds(self) -> float:
-        return max(0.0, self.seconds - self.startup_seconds)
+        return max(0.0, self.seconds - self.startup_seconds - self.shutdown_seconds)
 
     @property
     def videos_per_s(self) -> float:
@@ -142,6 +145,7 @@ class BatchSummary:
         )
         d["seconds"] = round(self.seconds, 3)
         d["startup_seconds"] = round(self.startup_seconds, 3)
+        d["shutdown_seconds"] = round(self.shutdown_seconds, 3)
         d["footage_hours"] = round(self.footage_hours, 5)
         return d
 
@@ -270,6 +274,17 @@ def _drive(
             failures.append({"source": o.source, "reason": o.reason})
         jobs.set_item(job_id, o.index, status, analysis_id, o.reason, attempts, o.seconds, o.footage)
 
+    def hand_out() -> None:
+        started = []
+        while pending and engine.idle():
+            task = pending.popleft()
+            engine.submit(task)
+            in_flight[task.index] = task
+            started.append(task)
+        for task in started:  # recorded after every idle worker has its video: a write takes ~10 ms
+            jobs.set_item(job_id, task.index, "running", attempts=task.attempt)
+
+    unsaved: deque[tuple[VideoOutcome, int]] = deque()  # outcomes in hand, saved after the next hand-out
     try:
         while pending or in_flight:
             now = time.perf_counter()
@@ -278,15 +293,11 @@ def _drive(
                 if (cancel is not None and cancel()) or jobs.cancel_requested(job_id):
                     cancelled = True
                     break
-            while pending and engine.idle():
-                task = pending.popleft()
-                engine.submit(task)
-                in_flight[task.index] = task
-                jobs.set_item(job_id, task.index, "running", attempts=task.attempt)
+            hand_out()
             for ev in engine.poll(0.25):
                 if isinstance(ev, Finished):
                     task = in_flight.pop(ev.outcome.index)
-                    finish(ev.outcome, task.attempt)
+                    unsaved.append((ev.outcome, task.attempt))
                 elif isinstance(ev, Crashed):
                     task = in_flight.pop(ev.task.index)
                     if task.attempt < MAX_ATTEMPTS:
@@ -294,7 +305,11 @@ def _drive(
                         jobs.set_item(job_id, task.index, "pending", reason=ev.reason, attempts=task.attempt)
                     else:
                         reason = f"{ev.reason}, on both tries"
-                        finish(VideoOutcome(task.index, task.source, "failed", reason=reason), task.attempt)
+                        unsaved.append((VideoOutcome(task.index, task.source, "failed", reason=reason), task.attempt))
+            if unsaved:
+                hand_out()  # a freed worker gets its next video before the driver spends time saving
+            while unsaved:
+                finish(*unsaved.popleft())
             prog.running = len(in_flight)
             prog.elapsed = time.perf_counter() - ready_at
             if progress is not None:
@@ -304,7 +319,14 @@ def _drive(
     except VigilError as err:  # the engine itself gave up (every worker died while starting...)
         error = str(err)
     finally:
+        scored_at = time.perf_counter()  # the scoring time ends here; stopping the workers is counted apart
         engine.stop()
+        shutdown = time.perf_counter() - scored_at
+    try:
+        while unsaved:  # stopped while outcomes were in hand: those videos finished, so they are kept
+            finish(*unsaved.popleft())
+    except VigilError as err:  # the store itself failed (full disk...)
+        error = error or str(err)
     summary = BatchSummary(
         job_id=job_id,
         engine=engine.name,
@@ -317,6 +339,7 @@ def _drive(
         failures=failures,
         seconds=time.perf_counter() - t0,
         startup_seconds=startup,
+        shutdown_seconds=shutdown,
         footage_hours=prog.footage / 3600.0,
         cpu_seconds=prog.cpu_seconds,
         cancelled=cancelled,

@@ -95,10 +95,15 @@ def one_line(err: BaseException) -> str:
 
 
 def limit_threads(n: int) -> None:
-    """Keep each worker on ``n`` threads so N workers share N cores without oversubscription."""
+    """Keep each worker on ``n`` threads so N workers share N cores without oversubscription.
+
+    The BLAS pools (numpy's and OpenCV's OpenBLAS) read OMP_NUM_THREADS only when loaded, which a spawned
+    pool worker does before it knows ``n`` (Ray sets it for its actors beforehand): resize them in place."""
     import cv2
+    from threadpoolctl import threadpool_limits
 
     cv2.setNumThreads(n)
+    threadpool_limits(limits=n)  # called, not entered: the limit holds for the worker's life
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n)
 
