@@ -84,6 +84,17 @@ def play(url: str, frames: int = N_FRAMES, timeout: float = 20.0) -> tuple[Serve
     return src, proc, ok
 
 
+def open_error(url: str, timeout: float = 15.0) -> tuple[str, int]:
+    """Start a ServerSource on ``url``; once it gives up and waits to reconnect: (its error, frames processed)."""
+    proc = LiveProcessor(ScriptedScorer(), "m")
+    src = ServerSource(url, proc).start()
+    try:
+        assert wait_for(lambda: src.state == "reconnecting" and src.error is not None, timeout)
+        return src.error, proc.snapshot().stats.frames_in
+    finally:
+        src.stop()
+
+
 def test_an_allowed_http_stream_opens_and_yields_frames(site):
     with http_server(site, allow=True, handler=Mirror) as url:
         src, proc, ok = play(f"{url}/clip.avi")
@@ -113,20 +124,13 @@ def test_a_redirect_to_a_forbidden_address_is_refused_and_never_requested(site, 
     ):
         port = forbidden.rsplit(":", 1)[1]
         Camera.redirect_to = target.format(forbidden=forbidden, port=port)
-        url = camera.replace("http://", "http://viewer:s3cr3t-pw@") + "/go.avi"
-        proc = LiveProcessor(ScriptedScorer(), "m")
-        src = ServerSource(url, proc).start()
-        try:
-            assert wait_for(lambda: src.state == "reconnecting" and src.error is not None, 15)
-            error = src.error
-        finally:
-            src.stop()
+        error, frames = open_error(camera.replace("http://", "http://viewer:s3cr3t-pw@") + "/go.avi")
     assert error == f"Could not open {camera}/go.avi (unreachable, wrong address or not a video)."
     assert "s3cr3t-pw" not in error
     assert Forbidden.hits == []  # the forbidden server saw ZERO requests
     assert Camera.hits == ["/go.avi"]  # only our header-only check: ffmpeg was never started on the hop
     assert Camera.auth == [None]  # credentials are not sent to the check
-    assert proc.snapshot().stats.frames_in == 0
+    assert frames == 0
 
 
 def test_a_redirect_to_an_allowed_server_still_plays(site):

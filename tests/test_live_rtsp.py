@@ -16,11 +16,11 @@ import cv2
 import pytest
 from conftest import allow_private_host
 from rtsp_fake import H, Script, W, rtsp_camera
-from test_live import ScriptedScorer, wait_for
-from test_live_redirects import play, self_signed
+from test_live import wait_for
+from test_live_redirects import open_error, play, self_signed
 
 import core.live
-from core.live import RTSP_OPEN, LiveProcessor, ServerSource, ffmpeg_capture_options, open_stream
+from core.live import RTSP_OPEN, ffmpeg_capture_options, open_stream
 from core.rtsp_relay import RtspRefused, RtspRelay, RtspReplyFilter
 
 N_FRAMES = 20
@@ -82,19 +82,12 @@ def test_an_rtsp_redirect_to_a_forbidden_address_is_refused_and_never_connected(
         rtsp_camera(Script(redirect=f"{forbidden}/stolen", redirect_on=method)) as (camera, script),
         allow_private_host(camera[7:]),
     ):
-        url = camera.replace("rtsp://", "rtsp://viewer:s3cr3t-pw@") + "/go"
-        proc = LiveProcessor(ScriptedScorer(), "m")
-        src = ServerSource(url, proc).start()
-        try:
-            assert wait_for(lambda: src.state == "reconnecting" and src.error is not None, 15)
-            error = src.error
-        finally:
-            src.stop()
+        error, frames = open_error(camera.replace("rtsp://", "rtsp://viewer:s3cr3t-pw@") + "/go")
     assert error == f"Could not open {camera}/go (unreachable, wrong address or not a video)."
     assert target.connections == 0 and target.requests == []  # the forbidden server saw ZERO connections
     assert [m for m, _, _ in script.requests][-1] == method  # the camera's 302 was the last word
     assert relays[0].refused == ["redirect (302)"]
-    assert proc.snapshot().stats.frames_in == 0
+    assert frames == 0
 
 
 @pytest.mark.parametrize("relayed", [True, False])
