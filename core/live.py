@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -32,7 +33,15 @@ import numpy as np
 from core.access import Identity, check_source_quota
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import NetworkError, SourceError, VigilError
-from core.netguard import DEFAULT_PORTS, FetchPolicy, IPAddress, follow_redirects, pin_url, strip_credentials
+from core.netguard import (
+    DEFAULT_PORTS,
+    ConnectProxy,
+    FetchPolicy,
+    IPAddress,
+    follow_redirects,
+    pin_url,
+    strip_credentials,
+)
 from core.outbox import AlertRecord, Outbox
 from core.overlay import ABOVE, ALERT, COOLDOWN, NORMAL, Overlay, annotate
 from core.paths import ForbiddenPathError, ServerPaths, server_paths
@@ -434,17 +443,24 @@ def _checked_address(uri: str, policy: FetchPolicy | None = None) -> str:
     return pin_url(uri, ip) if urlparse(uri).scheme.lower() in PINNABLE_SCHEMES else uri
 
 
+def _final_target(uri: str, policy: FetchPolicy | None = None, timeout: float = 10.0) -> tuple[str, IPAddress]:
+    """The URL ffmpeg may open for ``uri`` and the checked address of its host: for http(s) where its
+    redirects end, every hop's host checked (``follow_redirects``); else ``uri`` itself. LiveSourceError."""
+    if urlparse(uri).scheme.lower() not in ("http", "https"):
+        return uri, _checked_ip(uri, policy)
+    try:
+        return follow_redirects(uri, policy, timeout)
+    except NetworkError:
+        raise _cannot_open(uri) from None
+
+
 def stream_target(uri: str, policy: FetchPolicy | None = None, timeout: float = 10.0) -> str:
     """What ffmpeg may open for stream ``uri``: for http(s), the URL its redirects end at, every hop's
     host checked (``follow_redirects``); pinned to the checked address where TLS allows. Open it only
-    inside ``ffmpeg_capture_options(**GUARDED_OPEN)`` so ffmpeg follows no hop we did not check.
+    inside ``ffmpeg_capture_options(**GUARDED_OPEN)`` so ffmpeg follows no hop we did not check; an https
+    target keeps its name and must also go through a ``ConnectProxy`` pinned to the address (``open_stream``).
     rtsp(s) is not opened on this URL but through a relay (``open_stream``): ffmpeg follows rtsp redirects."""
-    if urlparse(uri).scheme.lower() not in ("http", "https"):
-        return _checked_address(uri, policy)
-    try:
-        final, address = follow_redirects(uri, policy, timeout)
-    except NetworkError:
-        raise _cannot_open(uri) from None
+    final, address = _final_target(uri, policy, timeout)
     return pin_url(final, address) if urlparse(final).scheme.lower() in PINNABLE_SCHEMES else final
 
 
@@ -477,9 +493,10 @@ def ffmpeg_capture_options(**options: str) -> Iterator[None]:
 
 
 class RelayedCapture:
-    """A cv2.VideoCapture whose rtsp connection runs through ``relay``; ``release()`` closes both."""
+    """A cv2.VideoCapture whose connection runs through ``relay`` (an RtspRelay, or the ConnectProxy of an
+    https stream); ``release()`` closes both."""
 
-    def __init__(self, cap: cv2.VideoCapture, relay: RtspRelay):
+    def __init__(self, cap: cv2.VideoCapture, relay: RtspRelay | ConnectProxy):
         self.cap, self.relay = cap, relay
 
     def isOpened(self) -> bool:  # noqa: N802 - cv2's name
@@ -502,26 +519,60 @@ def open_stream(
     """An opened capture of stream ``uri`` (checked now: call again on every reconnect), or LiveSourceError.
 
     rtsp(s): ffmpeg opens ``rtsp://127.0.0.1:<relay>/path`` (TCP only) and the relay connects to the
-    checked address alone, refusing any redirect (core/rtsp_relay.py). Others: ``stream_target`` inside
-    ``GUARDED_OPEN``. ``params``: cv2 open parameters (timeouts)."""
-    if urlparse(uri).scheme.lower() not in RELAYED_SCHEMES:
-        target = stream_target(uri, policy, timeout)
-        with ffmpeg_capture_options(**GUARDED_OPEN):  # ffmpeg must not follow a hop we did not check
-            cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
-    else:
+    checked address alone, refusing any redirect (core/rtsp_relay.py). https (after its redirects): ffmpeg
+    keeps the name for TLS but tunnels through a ``ConnectProxy`` pinned to the checked address, so a name
+    that rebinds after the check reaches nothing new. Others (plain http included): the URL pinned to the
+    checked address, inside ``GUARDED_OPEN``. ``params``: cv2 open parameters (timeouts)."""
+    policy = policy or FetchPolicy.from_settings()
+    if urlparse(uri).scheme.lower() in RELAYED_SCHEMES:
         parts = urlparse(uri)
         ip = _checked_ip(uri, policy)
         tls_name = parts.hostname if parts.scheme.lower() == "rtsps" else None
         try:
-            relay = RtspRelay(ip, parts.port or DEFAULT_PORTS[parts.scheme.lower()], timeout, tls_name)
+            relay: RtspRelay | ConnectProxy = RtspRelay(
+                ip, parts.port or DEFAULT_PORTS[parts.scheme.lower()], timeout, tls_name
+            )
         except OSError:  # no loopback port to listen on
             raise _cannot_open(uri) from None
+        target, options = relay.url(uri), RTSP_OPEN
+    else:
+        final, address = _final_target(uri, policy, timeout)
+        parts = urlparse(final)
+        if parts.scheme.lower() != "https":
+            target = pin_url(final, address) if parts.scheme.lower() in PINNABLE_SCHEMES else final
+            with ffmpeg_capture_options(**GUARDED_OPEN):  # ffmpeg must not follow a hop we did not check
+                cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+            return _opened(cap, uri)
+        if _ffmpeg_skips_proxy(parts.hostname or ""):
+            raise _cannot_open(uri)
         try:
-            with ffmpeg_capture_options(**RTSP_OPEN):
-                cap = RelayedCapture(cv2.VideoCapture(relay.url(uri), cv2.CAP_FFMPEG, params), relay)
-        except BaseException:
-            relay.close()
-            raise
+            relay = ConnectProxy(policy, {(parts.hostname or "", parts.port or 443): address}, timeout)
+        except OSError:
+            raise _cannot_open(uri) from None
+        target, options = final, {**GUARDED_OPEN, "http_proxy": relay.url}
+    try:
+        with ffmpeg_capture_options(**options):
+            cap = RelayedCapture(cv2.VideoCapture(target, cv2.CAP_FFMPEG, params), relay)
+    except BaseException:
+        relay.close()
+        raise
+    return _opened(cap, uri)
+
+
+def _ffmpeg_skips_proxy(host: str) -> bool:
+    """True when ffmpeg would bypass its ``http_proxy`` for ``host`` and resolve the name itself: ``$no_proxy``
+    lists ``*``, the host or a domain of it (ffmpeg's ff_http_match_no_proxy; NO_PROXY too, to be safe)."""
+    for value in (os.environ.get("no_proxy"), os.environ.get("NO_PROXY")):
+        for pattern in re.split(r"[ ,]+", value.lower()) if value is not None else []:
+            if pattern == "*":
+                return True
+            pattern = pattern.removeprefix("*").removeprefix(".")  # "" (a trailing comma) matches "host."
+            if host == pattern or host.endswith("." + pattern):
+                return True
+    return False
+
+
+def _opened(cap: cv2.VideoCapture | RelayedCapture, uri: str) -> cv2.VideoCapture | RelayedCapture:
     if not cap.isOpened():
         cap.release()
         raise _cannot_open(uri)

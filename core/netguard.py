@@ -20,6 +20,7 @@ forbidden address from a closed port from an open one.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ipaddress
 import re
@@ -146,10 +147,15 @@ class FetchPolicy:
             raise ForbiddenAddressError(FETCH_FAILED)
         return addrs
 
-    def connect(self, host: str, port: int, timeout: float) -> socket.socket:
-        """A TCP connection to a checked address of ``host`` (the address is pinned: no second lookup)."""
+    def connect(self, host: str, port: int, timeout: float, address: IPAddress | None = None) -> socket.socket:
+        """A TCP connection to a checked address of ``host`` (the address is pinned: no second lookup).
+
+        ``address``: the one an earlier check of ``host`` gave; it is checked again and used without a lookup
+        (a name that rebinds after that check cannot move the connection)."""
+        if address is not None and not self.permits(host.strip("[]"), address, port):
+            raise ForbiddenAddressError(FETCH_FAILED)
         last: OSError | None = None
-        for ip in self.resolve(host, port):
+        for ip in [address] if address is not None else self.resolve(host, port):
             try:
                 return socket.create_connection((str(ip), port), timeout=timeout)
             except OSError as err:
@@ -313,9 +319,8 @@ class _Socks5Handler(socketserver.BaseRequestHandler):
                 self._reply(7)
                 return
             try:
-                upstream = self.server.policy.connect(host, port, self.server.timeout_s)
+                upstream = self.server.open_upstream(host, port)
             except ForbiddenAddressError:
-                self.server.refused.append((host, port))
                 self._reply(2)  # "connection not allowed by ruleset"
                 return
             except NetworkError:
@@ -348,15 +353,40 @@ def _relay(a: socket.socket, b: socket.socket, idle_s: float) -> None:
 
 
 class _GuardServer(socketserver.ThreadingTCPServer):
+    """A proxy on 127.0.0.1 (random port and credentials) whose handlers reach upstream only via ``open_upstream``."""
+
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, policy: FetchPolicy, timeout_s: float):
-        super().__init__(("127.0.0.1", 0), _Socks5Handler)
+    def __init__(
+        self,
+        handler: type[socketserver.BaseRequestHandler],
+        policy: FetchPolicy,
+        timeout_s: float,
+        pins: dict[tuple[str, int], IPAddress] | None = None,
+    ):
+        super().__init__(("127.0.0.1", 0), handler)
         self.policy, self.timeout_s = policy, timeout_s
+        self.pins = {(_host_key(h), p): ip for (h, p), ip in (pins or {}).items()}
         self.user, self.password = secrets.token_hex(8), secrets.token_hex(16)
         self.secret = f"{self.user}:{self.password}".encode()
         self.refused: list[tuple[str, int]] = []
+        self.connected: list[tuple[str, int]] = []
+
+    def open_upstream(self, host: str, port: int) -> socket.socket:
+        """A connection to ``host:port`` at its pinned address (checked again, no lookup) or, unpinned, at an
+        address resolved now, every one checked. ForbiddenAddressError (recorded in ``refused``) or NetworkError."""
+        try:
+            sock = self.policy.connect(host, port, self.timeout_s, self.pins.get((_host_key(host), port)))
+        except ForbiddenAddressError:
+            self.refused.append((host, port))
+            raise
+        self.connected.append((host, port))
+        return sock
+
+
+def _host_key(host: str) -> str:
+    return host.strip("[]").lower().rstrip(".")
 
 
 @dataclass
@@ -370,7 +400,7 @@ class GuardedProxy:
 @contextmanager
 def guarded_proxy(policy: FetchPolicy | None = None, timeout: float = 20.0) -> Iterator[GuardedProxy]:
     """A SOCKS5 proxy on 127.0.0.1 (random port and password) that only connects where ``policy`` permits."""
-    server = _GuardServer(policy or FetchPolicy.from_settings(), timeout)
+    server = _GuardServer(_Socks5Handler, policy or FetchPolicy.from_settings(), timeout)
     thread = threading.Thread(target=server.serve_forever, name="vigil-netguard", daemon=True)
     thread.start()
     try:
@@ -379,3 +409,106 @@ def guarded_proxy(policy: FetchPolicy | None = None, timeout: float = 20.0) -> I
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- the guarded HTTP CONNECT proxy (ffmpeg's https streams) --------------------------------------------
+MAX_PROXY_HEADER = 16384  # bytes of a CONNECT request and its headers
+_CONNECT_FAILED = (
+    f"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: {len(FETCH_FAILED)}\r\n"
+    f"Connection: close\r\n\r\n{FETCH_FAILED}"
+).encode()
+
+
+class _ConnectHandler(socketserver.BaseRequestHandler):
+    """RFC 9110 CONNECT with Basic proxy auth; anything else, or a refused target, gets one fixed answer."""
+
+    server: _GuardServer
+
+    def _head(self) -> tuple[bytes, bytes]:
+        """The request head (up to its blank line) and whatever the client already sent after it."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.request.recv(4096)
+            if not chunk or len(data) > MAX_PROXY_HEADER:
+                raise ConnectionError("no request")
+            data += chunk
+        head, _, early = data.partition(b"\r\n\r\n")
+        return head, early
+
+    def _authorized(self, lines: list[bytes]) -> bool:
+        for line in lines:
+            name, _, value = line.partition(b":")
+            scheme, _, token = value.strip().partition(b" ")
+            if name.strip().lower() == b"proxy-authorization" and scheme.lower() == b"basic":
+                try:
+                    return secrets.compare_digest(base64.b64decode(token.strip(), validate=True), self.server.secret)
+                except ValueError:
+                    return False
+        return False
+
+    def handle(self) -> None:
+        s: socket.socket = self.request
+        s.settimeout(self.server.timeout_s)
+        try:
+            head, early = self._head()
+            request, *headers = head.split(b"\r\n")
+            method, target, _ = request.split(b" ", 2)
+            if not self._authorized(headers):  # ffmpeg asks without, then again with, like a browser
+                s.sendall(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                    b'Proxy-Authenticate: Basic realm="vigil"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+                )
+                return
+            host, _, port_text = target.decode("ascii").rpartition(":")
+            if method != b"CONNECT" or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+                s.sendall(_CONNECT_FAILED)  # a plain-http request through us would show us its credentials
+                return
+            try:
+                upstream = self.server.open_upstream(host.strip("[]"), int(port_text))
+            except NetworkError:  # forbidden, unresolvable and unreachable read the same
+                s.sendall(_CONNECT_FAILED)
+                return
+            with upstream:
+                s.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                if early:
+                    upstream.sendall(early)
+                _relay(s, upstream, self.server.timeout_s)
+        except (OSError, ConnectionError, ValueError, UnicodeError):
+            return
+
+
+class ConnectProxy:
+    """A guarded HTTP CONNECT proxy on 127.0.0.1 (random port and password), for ffmpeg's ``http_proxy``
+    option: ffmpeg's TLS then opens ``CONNECT host:port`` here and does its handshake (SNI, certificate,
+    the stream's credentials) through the tunnel, end to end with the camera; this proxy sees only the
+    target name. It connects to ``pins[(host, port)]`` for a pinned target (the address an earlier check
+    gave, checked again, never looked up again) and otherwise resolves the name itself and checks every
+    address (``FetchPolicy.connect``). ``connected``/``refused``: the (host, port) targets it reached/blocked.
+    Runs until ``close()`` (also a context manager)."""
+
+    def __init__(
+        self,
+        policy: FetchPolicy | None = None,
+        pins: dict[tuple[str, int], IPAddress] | None = None,
+        timeout: float = 20.0,
+    ):
+        self._server = _GuardServer(_ConnectHandler, policy or FetchPolicy.from_settings(), timeout, pins)
+        self.connected, self.refused = self._server.connected, self._server.refused
+        self._thread = threading.Thread(target=self._server.serve_forever, name="vigil-connect-proxy", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """``http://user:password@127.0.0.1:port``: secret, never shown or stored."""
+        host, port = self._server.server_address[:2]
+        return f"http://{self._server.user}:{self._server.password}@{host}:{port}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ConnectProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
