@@ -10,7 +10,9 @@ resolves each requested host itself, checks every address, and connects to the c
 (pinned: no second lookup can change it). Every request yt-dlp makes, redirects included, is a new
 CONNECT through it, so each hop is checked. Live's http(s) streams are opened by ffmpeg, which cannot
 use that proxy: ``follow_redirects`` walks their redirects first, each hop checked and pinned, and
-ffmpeg opens the final URL with its own redirects off; rtsp(s) streams go through the relay in
+ffmpeg opens the final URL with its own redirects off, plain http pinned to the checked address in the
+URL, https (which needs the name for TLS) through ``ConnectProxy``, an HTTP CONNECT guard pinned to
+that address; rtsp(s) streams go through the relay in
 core/rtsp_relay.py, which refuses RTSP redirects. ``strip_credentials`` keeps ``user:pass@`` out
 of everything that is stored or shown.
 

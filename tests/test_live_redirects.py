@@ -295,5 +295,5 @@ def test_an_https_camera_redirect_is_checked_and_its_target_plays(site, tmp_path
     finally:
         server.shutdown()
         server.server_close()
-    assert target == f"{camera}/clip.avi"  # https keeps its name for TLS (not pinned), as before
+    assert target == f"{camera}/clip.avi"  # https keeps its name for TLS; open_stream pins it via ConnectProxy
     assert frames == N_FRAMES and Camera.hits == ["/go.avi", "/clip.avi", "/clip.avi", "/go2.avi"]
