@@ -138,7 +138,8 @@ def _score_upload(model: str, up, heads: FightHeads | None, fusion, cache: Path)
         if heads is None:  # the default model as a user without weights gets it
             spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})
         scorer = build_vigil(spec, None, fusion=fusion, fight=heads.for_upload(up) if heads is not None else None)
-        ident = f"vigil-{scorer.info.version}-{'fold' if heads else 'noweights'}"
+        cues = scorer.info.version.split("@")[0]  # cue scores do not depend on the fusion (re-fused below)
+        ident = f"vigil-{cues}-{'fold' if heads else 'noweights'}"
     else:
         scorer = load_scorer(model, allow_download=False)
         ident = f"{model}-{scorer.info.version}"

@@ -265,3 +265,17 @@ def test_a_hard_cut_stays_low_for_the_default_as_shipped_without_weights(tmp_pat
     _, t, score, stream = _score(open_source(_cut_clip(tmp_path)), scorer, ScoringConfig(fps=10), None, None)
     assert stream.cuts == pytest.approx([6.0], abs=0.11)
     assert score[np.abs(t - 6.0) <= 1.0].max() < 0.5
+
+
+def test_a_refitted_fusion_is_a_new_model_version():
+    """The store and the batch skip what is stored under the scorer's version: scores of an older fusion must not
+    pass for current ones."""
+    from core.families.vigil import load_fusion
+
+    spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})
+    shipped = load_fusion()
+    refit = Fusion({**shipped.scales, "objects": shipped.scales["objects"] * 2}, shipped.refs, shipped.quantile)
+    a = build_vigil(spec, None, fusion=shipped).info.version
+    b = build_vigil(spec, None, fusion=refit).info.version
+    assert a != b and a.split("@")[0] == b.split("@")[0]  # same cues, another fusion
+    assert build_vigil(spec, None, fusion=load_fusion()).info.version == a  # stable for the same fusion

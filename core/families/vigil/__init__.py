@@ -11,8 +11,8 @@ More cues plug in through ``Cue`` (``core.families.vigil.cues``) without changin
 
 Scores: **0.5 means as unusual as the top ``1 - quantile`` of the moments of held-apart normal footage**
 (``quantile`` in ``fusion.json``; see ``core.families.vigil.fusion``). The scales and refs are fitted by
-``benchmarks/realistic_uploads.py --fit`` on the *tune* split of the realistic uploads, never on the
-*report* split whose figures are published).
+``benchmarks/realistic_uploads.py --fit`` (normal moments of the realistic uploads; its held-apart figure is
+cross-fitted). The fusion's digest is part of the model version, so a refit is a new version.
 """
 
 from __future__ import annotations
@@ -95,8 +95,10 @@ def build_vigil(
         motion = MotionCue(int(p.get("rows", 6)), int(p.get("cols", 8)), int(p.get("work_side", 160)))
         cues.insert(0, Cue("motion", motion, "unusual motion"))
     names = "+".join(c.name for c in cues)
-    info = ModelInfo(spec.name, f"{spec.version}:{names}", spec.description, "vigil")
-    return VigilScorer(info, cues, fusion or load_fusion())
+    fusion = fusion or load_fusion()
+    # version = spec version : cues @ fusion digest (cue scores depend on the part before the "@" only)
+    info = ModelInfo(spec.name, f"{spec.version}:{names}@{fusion.digest()}", spec.description, "vigil")
+    return VigilScorer(info, cues, fusion)
 
 
 BUILTIN = {

@@ -133,6 +133,14 @@ class Fusion:
                 refs[subset_key(sub)] = _ref_for_quantile(raws, list(times), masks, q, sm)
         return cls(scales, refs, quantile, fitted_on, {"smooth_seconds": smooth_seconds})
 
+    def digest(self) -> str:
+        """8 hex digits of the fitted numbers: part of the model's version, so a refit is a new version (the
+        store and the batch never take scores of an older fusion for current ones)."""
+        import hashlib
+
+        blob = json.dumps({"scales": self.scales, "refs": self.refs, "quantile": self.quantile}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:8]
+
     def to_dict(self) -> dict:
         return {
             "scales": self.scales,
