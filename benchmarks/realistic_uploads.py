@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"  {split}: " + json.dumps({k: round(v, 3) for k, v in into[label]["all"].items()}))
             if split == "report" and audited:
                 audited_results[label] = evaluate(ups, runs, audited)
-    print(table(tune_results, "tune (used for choices; not the reported figure)"))
+    print(table(tune_results, "tune (part of the fusion's fit set; not a reported figure)"))
     print()
     print(table(results, "report"))
     cross = None
