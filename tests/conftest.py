@@ -119,6 +119,21 @@ class QuietHandler(SimpleHTTPRequestHandler):
         super().do_GET()
 
 
+class RedirectingHandler(QuietHandler):
+    """``/go*`` answers 302 to ``redirect_to`` (the path lands in ``hits``); other paths serve files."""
+
+    redirect_to = ""
+
+    def do_GET(self):
+        if not self.path.startswith("/go"):
+            return super().do_GET()
+        type(self).hits.append(self.path)
+        self.send_response(302)
+        self.send_header("Location", type(self).redirect_to)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
 @contextmanager
 def allow_private_host(entry: str):
     """Add ``entry`` (e.g. ``127.0.0.1:PORT``) to the link allow-list while the block runs (this process

@@ -7,7 +7,14 @@ import os
 
 import cv2
 import pytest
-from conftest import QuietHandler, allow_private_host, http_server, moving_square_frames, write_video
+from conftest import (
+    QuietHandler,
+    RedirectingHandler,
+    allow_private_host,
+    http_server,
+    moving_square_frames,
+    write_video,
+)
 from test_live import ScriptedScorer, wait_for
 
 from core.errors import NetworkError
@@ -33,8 +40,9 @@ def site(tmp_path):
     return root
 
 
-class Camera(QuietHandler):
-    """The allowed "public" camera: ``/go*`` answers 302 to ``redirect_to``; other paths serve files."""
+class Camera(RedirectingHandler):
+    """The allowed "public" camera: ``/go*`` answers 302 to ``redirect_to``; other paths serve files. Records
+    every request's User-Agent and Authorization."""
 
     hits: list[str] = []
     agents: list[str] = []
@@ -44,13 +52,6 @@ class Camera(QuietHandler):
     def do_GET(self):
         type(self).agents.append(self.headers.get("User-Agent", ""))
         type(self).auth.append(self.headers.get("Authorization"))
-        if self.path.startswith("/go"):
-            type(self).hits.append(self.path)
-            self.send_response(302)
-            self.send_header("Location", type(self).redirect_to)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
         super().do_GET()
 
 

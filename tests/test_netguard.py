@@ -6,7 +6,7 @@ import ipaddress
 import socket
 
 import pytest
-from conftest import QuietHandler, allow_private_host, http_server
+from conftest import QuietHandler, RedirectingHandler, allow_private_host, http_server
 
 from core import errors
 from core.config import SourceLimits
@@ -127,19 +127,9 @@ def clip_root(tmp_path, make_video):
     return root
 
 
-class SiteA(QuietHandler):
+class SiteA(RedirectingHandler):
     hits: list[str] = []
     redirect_to = ""
-
-    def do_GET(self):
-        if self.path.startswith("/go"):
-            type(self).hits.append(self.path)
-            self.send_response(302)
-            self.send_header("Location", type(self).redirect_to)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        super().do_GET()
 
 
 class SiteB(QuietHandler):
