@@ -135,6 +135,25 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_fetch(args) -> int:
+    """Download catalogued weight files (models/manifest.json) into the first writable models folder."""
+    from core.errors import UnknownModelError
+    from core.registry import catalogue_files, catalogued_weight, find_file, resolve_weight
+
+    known = catalogue_files()
+    if not args.files:
+        for f in known:
+            where = find_file(f)
+            print(f"{f:<36} {where if where else 'not here'}")
+        return 0
+    unknown = [f for f in args.files if f not in known]
+    if unknown:
+        raise UnknownModelError(f"'{unknown[0]}' is not in the weight catalogue; known: {', '.join(known)}.")
+    for f in args.files:
+        print(f"{f}: {resolve_weight(catalogued_weight(f))}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from core.bench import bench, format_bench
     from core.sources import open_source
@@ -370,6 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("-v", "--verbose", action="store_true")
     m.add_argument("--kinds", action="store_true", help="also list the model kinds and how each trains")
     m.set_defaults(func=cmd_models)
+
+    f = sub.add_parser("fetch", help="download catalogued weight files (no name: list them and where they are)")
+    f.add_argument("files", nargs="*", metavar="FILE", help="e.g. yolov8n_int8_640.tflite")
+    f.set_defaults(func=cmd_fetch)
 
     b = sub.add_parser("bench", help="decode-only vs full-analysis throughput on one file")
     b.add_argument("source")

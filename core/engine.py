@@ -13,8 +13,9 @@ import numpy as np
 from core.config import EventConfig, ScoringConfig
 from core.errors import AnalysisCancelled, TooFewFramesError
 from core.events import ScoreTrack, segments_from_track, top_moments
+from core.families.objects.naming import Detection
 from core.images import encode_jpeg
-from core.overlay import Overlay, annotate
+from core.overlay import Overlay, annotate, draw_named
 from core.registry import load_scorer
 from core.scorers.base import Scorer, ScoringStream
 from core.sources import VideoSource, open_source, prefetched
@@ -150,7 +151,8 @@ def compute_analysis(
         )
     wanted = sorted({m.frame for m in moments} | {track.frame_at(s.peak_t) for s in segments})
     images = source.read_at(wanted, max_side=THUMB_SIDE)
-    _draw_evidence(images, frame, stream, source, scoring)
+    track, segments, names = _name_objects(images, track, segments, stream, source, scoring, events)
+    _draw_evidence(images, frame, stream, source, scoring, names)
     rec = AnalysisRecord(
         id=new_id(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -218,19 +220,79 @@ def analyze(
     return rec
 
 
+def _scored_size(source: VideoSource, scoring: ScoringConfig) -> tuple[int, int]:
+    """(w, h) of the frames the scorer saw (resized to ``scoring.max_side``): its evidence boxes are in these."""
+    m = source.meta
+    scale = min(1.0, scoring.max_side / max(m.width, m.height))
+    return max(1, round(m.width * scale)), max(1, round(m.height * scale))
+
+
+def _name_objects(
+    images: dict[int, np.ndarray],
+    track: ScoreTrack,
+    segments: list,
+    stream: ScoringStream,
+    source: VideoSource,
+    scoring: ScoringConfig,
+    events: EventConfig,
+) -> tuple[ScoreTrack, list, dict[int, str]]:
+    """Say what the object responsible for each object-caused segment is ("fast object (bicycle)"), when the
+    detector's weights are here (``core.families.objects.naming``): one detection per segment, on its peak
+    frame's thumbnail, matched with the box the cue gave. The segment's frames of that cause carry the name, so
+    a re-cut with other event settings keeps it. Returns (track, segments, {peak frame: the named detection, box
+    in thumbnail pixels}); unchanged when there is nothing to name or no detector."""
+    from core.families.objects.naming import OBJECT_CAUSES, named, object_namer
+
+    todo = [s for s in segments if s.cause in OBJECT_CAUSES]
+    namer = object_namer() if todo else None
+    if namer is None:
+        return track, segments, {}
+    scored_w, scored_h = _scored_size(source, scoring)
+    index = {int(f): i for i, f in enumerate(track.frame)}
+    causes = list(track.causes)
+    labels: dict[int, Detection] = {}
+    for seg in todo:
+        frame_no = track.frame_at(seg.peak_t)
+        img = images.get(frame_no)
+        if img is None or frame_no not in index:
+            continue
+        ev = stream.evidence(index[frame_no])
+        if ev.culprit < 0 or ev.cause != seg.cause:
+            continue
+        sx, sy = img.shape[1] / scored_w, img.shape[0] / scored_h
+        found = namer.name(img, ev.boxes[ev.culprit].astype(np.float64) * [sx, sy, sx, sy])
+        if found is None:
+            continue
+        labels[frame_no] = found
+        inside = np.flatnonzero((track.t >= seg.start - 1e-9) & (track.t <= seg.end + 1e-9))
+        for j in inside:
+            if causes[j] == seg.cause:
+                causes[j] = named(seg.cause, found.label)
+    if not labels:
+        return track, segments, {}
+    track = ScoreTrack.from_scores(track.frame, track.t, track.score, events.smooth_seconds, causes)
+    return track, segments_from_track(track, events), labels
+
+
 def _draw_evidence(
     images: dict[int, np.ndarray],
     frames: np.ndarray,
     stream: ScoringStream,
     source: VideoSource,
     scoring: ScoringConfig,
+    names: dict[int, Detection] | None = None,
 ) -> None:
-    """Draw on each thumbnail who drove its score and why: the culprit's box (or skeleton) and the cause."""
-    m = source.meta
-    scale = min(1.0, scoring.max_side / max(m.width, m.height))  # scorers saw frames resized to this
-    scored_w, scored_h = max(1, round(m.width * scale)), max(1, round(m.height * scale))
+    """Draw on each thumbnail who drove its score and why: the culprit's box (or skeleton) and the cause (with
+    the object's name, and its box in yellow, when ``names`` has one for that frame)."""
+    from core.families.objects.naming import named
+
+    scored_w, scored_h = _scored_size(source, scoring)
     index = {int(f): i for i, f in enumerate(frames)}
     for frame_no, img in images.items():
         ev = stream.evidence(index[frame_no]) if frame_no in index else None
         if ev is not None and (len(ev.boxes) or ev.cause):  # the object responsible boxed, the cause written
-            annotate(img, Overlay(evidence=ev, evidence_size=(scored_h, scored_w), caption=ev.cause))
+            found = (names or {}).get(frame_no)
+            caption = named(ev.cause, found.label) if found and ev.cause else ev.cause
+            annotate(img, Overlay(evidence=ev, evidence_size=(scored_h, scored_w), caption=caption))
+            if found is not None:
+                draw_named(img, found.box, found.label)

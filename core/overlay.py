@@ -98,3 +98,19 @@ def draw_evidence(frame: np.ndarray, evidence: Evidence, sx: float = 1.0, sy: fl
             if pt:
                 cv2.circle(frame, pt, 3, (0, 255, 255), -1)
     return frame
+
+
+NAMED = (0, 215, 255)  # BGR yellow: the object a detector named
+
+
+def draw_named(frame: np.ndarray, box, label: str) -> np.ndarray:
+    """Box the object a detector named (yellow, in ``frame``'s pixels) with its label above it (in place)."""
+    h, w = frame.shape[:2]
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    cv2.rectangle(frame, (x1, y1), (x2, y2), NAMED, 2)
+    scale = max(0.35, w / 1600)
+    (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    ty = y2 + th + 4 if y2 + th + 6 <= h else max(th + 3, y1 - 4)  # below the box: a rider stays visible
+    cv2.rectangle(frame, (x1, ty - th - 3), (min(w - 1, x1 + tw + 4), ty + 2), NAMED, -1)
+    cv2.putText(frame, label, (x1 + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return frame

@@ -95,6 +95,11 @@ def _manifest() -> dict:
     return json.loads((project_models_dir() / "manifest.json").read_text())
 
 
+def catalogue_files() -> list[str]:
+    """The weight files the catalogue lists (``models/manifest.json``), in its order."""
+    return [w["file"] for w in _manifest().get("weights", [])]
+
+
 def catalogued_weight(filename: str) -> WeightFile:
     """The manifest catalogue's entry (file, sha256, url) for a weight file; just the name when unlisted."""
     for w in _manifest().get("weights", []):

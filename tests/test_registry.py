@@ -121,3 +121,36 @@ def test_builtin_models_and_the_weight_catalogue_are_well_formed():
         assert set(f.weights) <= listed, f"{f.kind} needs weights missing from the catalogue"
     spec = registry.get_spec("fight-kinetics")  # a built-in spec takes sha256 and URL from the catalogue
     assert spec.weights and spec.weights[0].sha256 and spec.weights[0].url
+
+
+def test_fetch_downloads_a_catalogued_file_and_names_unknown_ones(weights_server, tmp_path, monkeypatch, capsys):
+    from core import cli
+
+    url, digest = weights_server
+    models = tmp_path / "user-models"
+    models.mkdir()
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(models))
+    monkeypatch.setattr(
+        registry, "_manifest", lambda: {"weights": [{"file": "w.bin", "sha256": digest, "url": f"{url}/w.bin"}]}
+    )
+    assert cli.main(["fetch"]) == 0 and "w.bin" in capsys.readouterr().out and not (models / "w.bin").exists()
+    assert cli.main(["fetch", "w.bin"]) == 0
+    assert (models / "w.bin").read_bytes() == b"weights" * 1000
+    assert str(models / "w.bin") in capsys.readouterr().out
+    assert cli.main(["fetch", "nope.bin"]) == 2
+    assert "'nope.bin' is not in the weight catalogue; known: w.bin" in capsys.readouterr().err
+
+
+def test_fetch_offline_says_where_to_put_the_file(tmp_path, monkeypatch, capsys):
+    from core import cli
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(tmp_path))
+    monkeypatch.setattr(
+        registry, "_manifest", lambda: {"weights": [{"file": "w.bin", "url": f"http://127.0.0.1:{port}/w.bin"}]}
+    )
+    assert cli.main(["fetch", "w.bin"]) == 2
+    err = capsys.readouterr().err
+    assert "Could not download w.bin" in err and f"put w.bin in {tmp_path}" in err and "Traceback" not in err
