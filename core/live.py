@@ -23,7 +23,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -33,6 +33,7 @@ import numpy as np
 from core.access import Identity, check_source_quota
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
 from core.errors import NetworkError, SourceError, VigilError
+from core.families.objects import naming
 from core.netguard import (
     DEFAULT_PORTS,
     ConnectProxy,
@@ -43,7 +44,7 @@ from core.netguard import (
     strip_credentials,
 )
 from core.outbox import AlertRecord, Outbox
-from core.overlay import ABOVE, ALERT, COOLDOWN, NORMAL, Overlay, annotate
+from core.overlay import ABOVE, ALERT, COOLDOWN, NORMAL, Overlay, annotate, draw_named
 from core.paths import ForbiddenPathError, ServerPaths, server_paths
 from core.rtsp_relay import RtspRelay
 from core.scorers.base import Evidence, Scorer, ScoringStream
@@ -183,6 +184,8 @@ class LiveProcessor:
         self._peak: tuple[float, np.ndarray, Evidence] | None = None  # (t, frame, evidence) of the episode peak
         self._media_offset: float | None = None  # epoch - media time, see _media_to_epoch
         self._last_media_t = float("-inf")
+        # names the object behind an object-caused alert; loads on its own thread (only alerts need it)
+        self.namer = AlertNamer() if outbox is not None else None
 
     # --- called from the camera / callback thread: never blocks ---------------------------------
     def submit(self, frame: np.ndarray, t: float | None = None, media_t: float | None = None) -> None:
@@ -322,10 +325,15 @@ class LiveProcessor:
         snapshot = None
         if alert.kind == "alert" and self._peak is not None and self._peak[0] == alert.peak_t:
             _, frame, evidence = self._peak
+            found = self.namer.name(frame, evidence, alert.cause) if self.namer is not None else None
+            if found is not None:
+                alert = replace(alert, cause=naming.named(alert.cause, found.label))
             with self._lock:
                 stats = self._stats_locked()
             view = _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2])
             snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, alert.peak_t)
+            if found is not None:
+                draw_named(snapshot, found.box, found.label)
         try:
             rec = self.outbox.record(alert, self.model, snapshot, self.cfg, owner=self.owner)
         except (OSError, VigilError, ValueError) as err:
@@ -365,6 +373,56 @@ class LiveProcessor:
             frames_scored=self._frames_scored,
             dropped=self._slot.dropped,
         )
+
+
+class AlertNamer:
+    """Says what the object behind an object-caused alert is ("fast object (bicycle)"), when the COCO
+    detector's weights are here (``core.families.objects.naming``).
+
+    The detector is loaded and run once on a blank image (its first inference allocates) on its own thread,
+    started with the processor: ~1.5-3.5 s on 2 cores that the scoring thread never waits for. Until that is
+    done, without weights, or when naming fails, ``name`` returns None and the alert keeps its plain cause.
+    Once ready, naming an alert is one detection (~120 ms) on the peak frame.
+    """
+
+    def __init__(self):
+        self._namer: naming.ObjectNamer | None = None
+        self._done = threading.Event()  # the warm-up ended (with a namer or without)
+        self._thread = threading.Thread(target=self._warm_up, name="vigil-live-namer", daemon=True)
+        self._thread.start()
+
+    def _warm_up(self) -> None:
+        try:
+            namer = naming.object_namer()
+            if namer is not None:
+                namer.detect(np.zeros((64, 64, 3), np.uint8))
+                self._namer = namer
+        except Exception:  # noqa: BLE001 - an optional extra that cannot load leaves alerts plain, never broken
+            log.exception("the object detector for Live alerts could not be loaded")
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the warm-up ended (tests; never the scoring thread). True when it did."""
+        return self._done.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        """A warmed-up detector is here: ``name`` will try."""
+        return self._done.is_set() and self._namer is not None
+
+    def name(self, frame: np.ndarray, evidence: Evidence, cause: str) -> naming.Detection | None:
+        """The detection naming the culprit of ``evidence`` in ``frame`` (BGR (H, W, 3), the frame the scorer
+        was given, so its evidence boxes are in ``frame``'s pixels, as is the detection's box), or None: not an
+        object cause, no culprit box, detector not ready, nothing matched, or naming failed. Never waits for
+        the warm-up and never raises."""
+        if cause not in naming.OBJECT_CAUSES or evidence.culprit < 0 or not self.ready:
+            return None
+        try:
+            return self._namer.name(frame, evidence.boxes[evidence.culprit].astype(np.float64))
+        except Exception:  # noqa: BLE001 - never fail an alert because naming failed
+            log.exception("naming the object of a Live alert failed")
+            return None
 
 
 # --- overlay (core/overlay.py draws; this says what the live picture shows) ----------------------
