@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a small grid (4 fitting candidates)")
     ap.add_argument("--tta", action="store_true", help="also offer a flipped test view (2x MoViNet cost)")
+    ap.add_argument("--v2", action="store_true", help="the v2 head's procedure (black bars not cut)")
     ap.add_argument("--windows", default="", help="window/hop settings to choose among, e.g. 8/4,6/3")
     ap.add_argument("--stream-check", type=int, default=3, help="held-out videos run through the real stream")
     ap.add_argument("--out", default=str(RESULTS / "fights_loso.json"))
@@ -117,13 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from core.dataset import load_labelled
-    from core.families.fight.fit import DEFAULT_GRID, TTA_GRID, build_library, grouped_kfold, loso_splits
+    from core.families.fight.fit import DEFAULT_GRID, TTA_GRID, V2_GRID, build_library, grouped_kfold, loso_splits
     from core.families.fight.protocol import evaluate
     from core.registry import weight_path
     from core.sources import open_source
 
     t0 = time.time()
-    grid = TTA_GRID if args.tta else DEFAULT_GRID
+    grid = TTA_GRID if args.tta else (V2_GRID if args.v2 else DEFAULT_GRID)
     if args.windows:
         grid = replace(grid, windows=tuple(tuple(int(v) for v in w.split("/")) for w in args.windows.split(",")))
     if args.quick:

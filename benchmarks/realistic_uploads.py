@@ -73,6 +73,13 @@ def fit_with_fight_family(exclude_groups: set[str], fights_dir: Path):
     return FightScorer("fight-head-held-out", "0", "fight head fitted without some sources", weights, head)
 
 
+def head_tag() -> str:
+    """Names the fold heads' procedure in cache files: heads that cut black bars (v3) are not v2's."""
+    from core.families.fight.fit import DEFAULT_GRID
+
+    return "-deborder" if DEFAULT_GRID.deborder else ""
+
+
 def _fitter(name: str | None):
     if not name:
         return fit_with_fight_family
@@ -95,7 +102,7 @@ class FightHeads:
         key = up.fold  # -1 (Ped2: no fight source in it) -> a head fitted on every source
         if key not in self._cache:
             exclude = self.fold_groups.get(key, set())
-            saved = OUT / "heads" / f"fight-without-fold{key}.npz"
+            saved = OUT / "heads" / f"fight-without-fold{key}{head_tag()}.npz"
             if self.fitter is fit_with_fight_family and saved.is_file():
                 self._cache[key] = _load_fight_scorer(saved)
             else:
@@ -140,7 +147,7 @@ def _score_upload(model: str, up, heads: FightHeads | None, fusion, cache: Path)
             spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})
         scorer = build_vigil(spec, None, fusion=fusion, fight=heads.for_upload(up) if heads is not None else None)
         cues = scorer.info.version.split("@")[0]  # cue scores do not depend on the fusion (re-fused below)
-        ident = f"vigil-{cues}-{'fold' if heads else 'noweights'}"
+        ident = f"vigil-{cues}-{'fold' + head_tag() if heads else 'noweights'}"
     else:
         scorer = load_scorer(model, allow_download=False)
         ident = f"{model}-{scorer.info.version}"

@@ -1,4 +1,4 @@
-"""Fit the shipped fight head (fight-movinet v2) on all fight clips and write models/fight-movinet.{npz,vigil.json}.
+"""Fit the shipped fight head (fight-movinet v3) on all fight clips and write models/fight-movinet.{npz,vigil.json}.
 
     nice -n 10 .venv/bin/python benchmarks/fight_eval.py          # first: the figures the card carries
     nice -n 10 .venv/bin/python benchmarks/ship_fight_head.py
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("VIGIL_SHARED_DIR", REPO.parent / "shared")).resolve()
 NAME = "fight-movinet"
-VERSION = "2"
+VERSION = "3"
 
 
 def _figures(r: dict, prefix: str) -> dict:
@@ -42,6 +42,14 @@ def _figures(r: dict, prefix: str) -> dict:
         f"{prefix}_v1_window_false_alarm_rate": v1["false_alarm_rate"],
         f"{prefix}_duration_auc": r["baselines"]["duration"]["video_auc"],
     }
+
+
+def _describe(cfg) -> str:
+    """The chosen configuration in words (chosen by nested grouped CV, so the card says what was chosen)."""
+    unit = "whole-video mean features" if cfg.unit == "video" else "window samples"
+    feats = "embedding + Kinetics log-probabilities" if cfg.features == "emb+logp" else "embedding"
+    views = " + ".join(cfg.train_views)
+    return f"configuration chosen by nested grouped CV: trained on {unit} ({feats}, C {cfg.C:g}, views {views})"
 
 
 def main() -> int:
@@ -90,9 +98,9 @@ def main() -> int:
         "name": NAME,
         "kind": KIND,
         "version": VERSION,
-        "description": "Fight / violence detector for CCTV (v2): a calibrated score per 1.6 s window of MoViNet-A0 "
-        "features, trained on windows with flips and crops, so a window and a whole video share one 0.5 line "
-        "(fight as likely as not). Leave-one-source-out video ROC AUC "
+        "description": f"Fight / violence detector for CCTV (v{VERSION}): a logistic head on MoViNet-A0 features of "
+        f"the picture (black bars cut), {_describe(head.config)}, scored on 1.6 s windows and Platt-calibrated so a "
+        "window and a whole video share one 0.5 line (fight as likely as not). Leave-one-source-out video ROC AUC "
         f"{metrics['loso_auc']:.3f} on the Surveillance Camera Fight clips.",
         "featurizer": "movinet-a0",
         "weights": [weight_card_entry("movinet_a0_stream_int8.tflite")],
@@ -104,7 +112,7 @@ def main() -> int:
             "seed": results["seed"],
         },
         "metrics": metrics,
-        "previous_version": "fight-movinet-v1",
+        "previous_version": "fight-movinet-v2",
         "trained_on": {
             "count": len(items),
             "videos": [

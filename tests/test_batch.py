@@ -306,7 +306,7 @@ def test_run_job_reports_a_model_that_cannot_run_on_the_job(tmp_path):
 
 
 def test_a_worker_skips_what_is_stored_under_the_version_its_own_scorer_reports(monkeypatch):
-    """vigil's version names the cues present ("1:objects", "1:objects+fight"), not the catalogue's "1":
+    """vigil's version names the cues present ("1:objects", "1:objects+fight.fight-movinet.3"), not the catalogue's "1":
     the skip set must use the version the worker's scorer reports, or every re-run scores everything again."""
     from core.batch.driver import worker_spec
     from core.batch.worker import BatchWorker, VideoTask

@@ -189,8 +189,11 @@ def test_shipped_card_reports_leave_one_source_out():
     assert (REPO / "models" / card["params"]["artifact"]).stat().st_size < 1_000_000
     head = FightHead.load(REPO / "models" / card["params"]["artifact"])
     assert head.platt != (1.0, 0.0)  # calibrated
+    assert head.config.deborder and card["params"]["config"]["deborder"] is True
     v1 = json.loads((REPO / "models" / "fight-movinet-v1.vigil.json").read_text())
     assert v1["name"] == "fight-movinet-v1" and v1["kind"] == "movinet-logistic"
+    v2 = json.loads((REPO / "models" / "fight-movinet-v2.vigil.json").read_text())
+    assert v2["name"] == "fight-movinet-v2" and v2["params"]["artifact"] == "fight-movinet-v2.npz"
 
 
 def test_both_versions_load_by_name(monkeypatch):
@@ -201,6 +204,8 @@ def test_both_versions_load_by_name(monkeypatch):
     from core.registry import load_scorer
 
     new, old = load_scorer("fight-movinet"), load_scorer("fight-movinet-v1")
-    assert isinstance(new, FightScorer) and new.info.version == "2"
+    assert isinstance(new, FightScorer) and new.info.version == "3" and new.head.config.deborder
     assert not isinstance(old, FightScorer) and old.info.name == "fight-movinet-v1"
     assert new.info.preferred_fps == 5.0
+    v2 = load_scorer("fight-movinet-v2")  # the previous head: black bars not cut
+    assert isinstance(v2, FightScorer) and v2.info.version == "2" and not v2.head.config.deborder

@@ -1,7 +1,8 @@
 """Fight head family (kind ``fight-head``): calibrated window-level fight scores from MoViNet-A0.
 
-The shipped model ``fight-movinet`` (v2) is this family; v1 (whole-video logistic head) stays loadable as
-``fight-movinet-v1``. Modules: ``views`` (flip/crops), ``features`` (multi-view windows, cached),
+The shipped model ``fight-movinet`` (v3: black bars cut before MoViNet, ``core.families.movinet.borders``) is
+this family; v2 (the same without cutting bars) stays loadable as ``fight-movinet-v2`` and v1 (whole-video
+logistic head) as ``fight-movinet-v1``. Modules: ``views`` (flip/crops), ``features`` (multi-view windows, cached),
 ``head`` (``HeadConfig``, ``FightHead``: scoring, calibration, save/load), ``fit`` (nested selection,
 splits), ``stream`` (``FightScorer`` / ``FightStream``), ``protocol`` (leave-one-source-out evaluation).
 

@@ -48,7 +48,12 @@ def fit_head(
 
     cfg = shipped_config()
     if not select:
-        grid = Grid(windows=((cfg.window, cfg.hop),), train_views=(cfg.train_views,), test_views=(cfg.test_views,))
+        grid = Grid(
+            windows=((cfg.window, cfg.hop),),
+            train_views=(cfg.train_views,),
+            test_views=(cfg.test_views,),
+            deborder=cfg.deborder,
+        )
     sources = [open_source(it.path) for it in items]
     library = build_library(sources, _movinet_path(), grid, progress)
     labels = np.array([int(it.label) for it in items])

@@ -1,8 +1,9 @@
 """MoViNet window features of one video under several views, cached per (video, window settings, view).
 
 ``embed_views(source, views, settings)`` decodes the video once at ``settings.fps`` (frames resized to
-``max_side`` like the app's analysis) and runs one ``MovinetClipper`` per view, exactly as the scorer
-stream does, so cached windows equal the windows the app scores. Cache:
+``max_side`` like the app's analysis), cuts black bars when the settings say so (``deborder``), and runs one
+``MovinetClipper`` per view, exactly as the scorer stream does, so cached windows equal the windows the app
+scores. Cache:
 ``$VIGIL_DATA_DIR/features/fight-views/<settings key>/<view>/<video sha256>.npz``.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.families.fight.views import VIEWS, check_views
+from core.families.movinet.borders import BorderCrop
 from core.families.movinet.features import ClipEmbeddings, ClipSettings, MovinetClipper, MovinetModel, features_dir
 
 ANALYSIS_MAX_SIDE = 640  # the app's ScoringConfig.max_side default: frames reach the scorer at this size
@@ -48,9 +50,11 @@ def embed_views(
         return out
     model = model or MovinetModel(weights)
     clippers = {v: MovinetClipper(model, settings) for v in todo}
+    borders = BorderCrop() if settings.deborder else None  # one clip is one shot
     for fr in source.frames(fps=settings.fps, max_side=max_side):
+        image = borders(fr.image) if borders is not None else fr.image
         for v, c in clippers.items():
-            c.update(fr.t, VIEWS[v](fr.image))
+            c.update(fr.t, VIEWS[v](image))
     for v, c in clippers.items():
         emb = c.finish()
         out[v] = emb

@@ -55,10 +55,11 @@ class Grid:
     # motion and object cues) has no room for a second MoViNet pass; TTA_GRID below evaluates it anyway.
     test_views: tuple[tuple[str, ...], ...] = (("full",),)
     frame_rules: tuple[str, ...] = ("max", "mean")
+    deborder: bool = True  # not a candidate: black bars are cut for every head (v3; v2 was fitted without)
 
     def fit_candidates(self) -> list[HeadConfig]:
         return [
-            HeadConfig(window=w, hop=h, features=f, C=c, unit=u, train_views=tv)
+            HeadConfig(window=w, hop=h, features=f, C=c, unit=u, train_views=tv, deborder=self.deborder)
             for (w, h), f, c, u, tv in itertools.product(
                 self.windows, self.features, self.Cs, self.units, self.train_views
             )
@@ -69,12 +70,15 @@ class Grid:
         return tuple(dict.fromkeys(v for vs in (*self.train_views, *self.test_views) for v in vs))
 
     def to_dict(self) -> dict:
-        return {
-            k: [list(x) if isinstance(x, tuple) else x for x in getattr(self, k)] for k in self.__dataclass_fields__
-        }
+        out = {}
+        for k in self.__dataclass_fields__:
+            v = getattr(self, k)
+            out[k] = [list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v
+        return out
 
 
 DEFAULT_GRID = Grid()
+V2_GRID = Grid(deborder=False)  # the v2 head's procedure (before black bars were cut), for its figures
 TTA_GRID = Grid(test_views=(("full",), ("full", "flip")))  # adds a flipped test view (twice the MoViNet cost)
 V1_CONFIG = HeadConfig(window=8, hop=4, features="emb+logp", C=0.1, unit="video")  # today's fight-movinet
 
@@ -91,7 +95,8 @@ def build_library(
     lib: Library = {wh: [] for wh in grid.windows}
     for i, src in enumerate(sources):
         for w, h in grid.windows:
-            lib[(w, h)].append(embed_views(src, weights, grid.views(), ClipSettings(window=w, hop=h), model))
+            settings = ClipSettings(window=w, hop=h, deborder=grid.deborder)
+            lib[(w, h)].append(embed_views(src, weights, grid.views(), settings, model))
         if progress:
             progress((i + 1) / len(sources), f"MoViNet features: {i + 1}/{len(sources)} videos")
     return lib

@@ -49,7 +49,8 @@ class HeadConfig:
     C: inverse L2 strength of the logistic regression; unit: "window" (each window is a training sample
     with its video's label, weighted so each video counts once) or "video" (one whole-video mean feature
     per video: the v1 head); train_views / test_views: view names (core.families.fight.views);
-    frame_rule: how windows covering a frame combine.
+    frame_rule: how windows covering a frame combine; deborder: black bars cut before the views
+    (``core.families.movinet.borders``), in training and scoring alike (v3 on; older heads off).
     """
 
     fps: float = 5.0
@@ -61,6 +62,7 @@ class HeadConfig:
     train_views: tuple[str, ...] = ("full",)
     test_views: tuple[str, ...] = ("full",)
     frame_rule: str = "max"
+    deborder: bool = False
 
     def __post_init__(self):
         if self.features not in FEATURE_SETS:
@@ -76,7 +78,7 @@ class HeadConfig:
 
     @property
     def settings(self) -> ClipSettings:
-        return ClipSettings(fps=self.fps, window=self.window, hop=self.hop, resize="squash")
+        return ClipSettings(fps=self.fps, window=self.window, hop=self.hop, resize="squash", deborder=self.deborder)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -5,7 +5,8 @@ that frame, test views averaged in logit space -- the same numbers ``FightHead.f
 cached windows. Live, ``update`` returns the score of the most mature running window (causal).
 ``evidence(i)`` is ``Evidence(cause="fight")`` when the score at ``i`` is at least ``EVIDENCE_LINE``
 (MoViNet sees the whole frame, so no box is named). ``cut()`` tells the stream a scene cut happened
-before the next frame: no window then spans two scenes (a join of two calm clips looks like violent motion).
+before the next frame: no window then spans two scenes (a join of two calm clips looks like violent motion),
+and a head fitted with ``deborder`` starts a new estimate of the black bars it cuts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from core.families.fight.head import FightHead
 from core.families.fight.views import VIEWS
+from core.families.movinet.borders import BorderCrop
 from core.families.movinet.features import ClipEmbeddings, MovinetClipper, MovinetModel
 from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream
 
@@ -43,10 +45,13 @@ class FightStream(ScoringStream):
         self.head = head
         model = MovinetModel(weights, num_threads=num_threads)
         self.clippers = {v: CutAwareClipper(model, head.config.settings) for v in head.config.test_views}
+        self.borders = BorderCrop() if head.config.deborder else None  # per shot: reset at a cut
         self._scores: list[float] = []
         self._final: np.ndarray | None = None
 
     def update(self, t: float, frame: np.ndarray) -> float | None:
+        if self.borders is not None:
+            frame = self.borders(frame)
         for v, c in self.clippers.items():
             c.update(t, VIEWS[v](frame))
         if not self.live:
@@ -63,6 +68,8 @@ class FightStream(ScoringStream):
         """A scene cut lies between the last frame and the next one."""
         for c in self.clippers.values():
             c.cut()
+        if self.borders is not None:
+            self.borders.reset()  # the next shot may have other bars
 
     def finish(self) -> np.ndarray:
         views = {v: c.finish() for v, c in self.clippers.items()}

@@ -43,6 +43,9 @@ class ClipSettings:
     window: int = 8
     hop: int = 4
     resize: str = "squash"  # "squash" keeps the whole field of view; "crop" a centre square
+    # black bars cut before the views (core.families.movinet.borders); applied by the callers that own a
+    # shot's frames (embed_views, FightStream), not by the clipper
+    deborder: bool = False
 
     def __post_init__(self):
         if not (0.5 <= self.fps <= 30):
@@ -58,7 +61,8 @@ class ClipSettings:
         return max(1, self.window // 2)
 
     def key(self) -> str:
-        blob = json.dumps({**self.__dict__, "v": FEATURE_VERSION}, sort_keys=True).encode()
+        d = {k: v for k, v in self.__dict__.items() if k != "deborder" or v}  # older keys stay valid
+        blob = json.dumps({**d, "v": FEATURE_VERSION}, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def to_dict(self) -> dict:
@@ -66,7 +70,7 @@ class ClipSettings:
 
     @classmethod
     def from_dict(cls, d: dict) -> ClipSettings:
-        return cls(**{k: d[k] for k in ("fps", "window", "hop", "resize") if k in d})
+        return cls(**{k: d[k] for k in ("fps", "window", "hop", "resize", "deborder") if k in d})
 
 
 @dataclass(frozen=True)

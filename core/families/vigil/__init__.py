@@ -94,7 +94,11 @@ def build_vigil(
     if p.get("motion", False) or not any(c.name == "objects" for c in cues):
         motion = MotionCue(int(p.get("rows", 6)), int(p.get("cols", 8)), int(p.get("work_side", 160)))
         cues.insert(0, Cue("motion", motion, "unusual motion"))
-    names = "+".join(c.name for c in cues)
+    # the fight cue names its head's version: a new head gives new cue scores, so stored scores of the old
+    # one are never taken for current ones
+    names = "+".join(
+        f"{c.name}.{c.scorer.info.name}.{c.scorer.info.version}" if c.name == "fight" else c.name for c in cues
+    )
     fusion = fusion or load_fusion()
     # version = spec version : cues @ fusion digest (cue scores depend on the part before the "@" only)
     info = ModelInfo(spec.name, f"{spec.version}:{names}@{fusion.digest()}", spec.description, "vigil")
