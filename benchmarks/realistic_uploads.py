@@ -21,7 +21,8 @@ The default model's fight cue on a compilation of fold k uses a fight head fitte
 only, made by the fight family's own procedure (nested selection inside the training sources)
 (``--fight-fitter module:function`` plugs in another: ``fn(exclude_groups: set[str], fights_dir: Path) ->
 Scorer``). ``fight-movinet-v1`` is the old shipped head (before issue 10), trained on every source (its fight
-recall here is optimistic; its false segments are what users got); so was ``fight-movinet`` (v2, issue 10's head).
+recall here is optimistic; its false segments are what users got); so were ``fight-movinet-v2`` (issue 10's first
+head) and ``fight-movinet`` (v3: v2's procedure with black bars cut).
 """
 
 from __future__ import annotations
@@ -380,7 +381,9 @@ def table(results: dict, split: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=["motion", "fight-movinet-v1", "fight-movinet", "vigil"])
+    ap.add_argument(
+        "--models", nargs="+", default=["motion", "fight-movinet-v1", "fight-movinet-v2", "fight-movinet", "vigil"]
+    )
     ap.add_argument("--fit", action="store_true", help="fit the default model's fusion on the tune split first")
     ap.add_argument("--fight-fitter", default=os.environ.get("VIGIL_FIGHT_FITTER"), help="module:function")
     ap.add_argument("--no-weights", action="store_true", help="the default model without its optional cues")
@@ -425,8 +428,10 @@ def main(argv: list[str] | None = None) -> int:
         label = model if model != "vigil" else ("vigil (no weights)" if args.no_weights else "vigil")
         if model == "fight-movinet-v1":
             label = "fight-movinet v1 (old)"
+        if model == "fight-movinet-v2":
+            label = "fight-movinet v2 (previous)"
         if model == "fight-movinet":
-            label = "fight-movinet v2 (new)"
+            label = "fight-movinet v3 (new)"
         _log(f"scoring {label}")
         for split, ups, into in (("tune", tune, tune_results), ("report", report, results)):
             runs = {}

@@ -90,3 +90,23 @@ def test_a_pillarboxed_clip_scores_like_the_clip_without_bars(monkeypatch):
     plain = scores(True, False)
     np.testing.assert_allclose(scores(True, True), plain, atol=1e-6)
     assert np.abs(scores(False, True) - scores(False, False)).max() > 0.01
+
+
+def test_the_fast_box_equals_its_definition():
+    """content_box (OpenCV reductions) against the plain definition: a line holds picture when more than
+    CONTENT_SHARE of its pixels have a channel brighter than BLACK_LEVEL. Equal, so cached features stay valid."""
+    from core.families.movinet.borders import CONTENT_SHARE
+
+    def definition(frame):
+        bright = (frame.max(axis=2) if frame.ndim == 3 else frame) > BLACK_LEVEL
+        cols = np.flatnonzero(bright.mean(axis=0) > CONTENT_SHARE)
+        rows = np.flatnonzero(bright.mean(axis=1) > CONTENT_SHARE)
+        return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1) if len(cols) and len(rows) else None
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(10, 200, 2))
+        sparse = (rng.random((h, w, 3)) < rng.random() * 0.06) * rng.integers(0, 256, (h, w, 3))
+        frame = sparse.astype(np.uint8)
+        assert content_box(frame) == definition(frame)
+        assert content_box(np.ascontiguousarray(frame[..., 0])) == definition(frame[..., 0])

@@ -11,11 +11,12 @@ fewer than ``CONTENT_SHARE`` of its pixels are brighter than ``BLACK_LEVEL``. Wi
 grows (the union of every frame's picture so far), so a dark moment does not make the crop jump; a scene
 cut (``reset``) starts a new estimate, since the next clip may have another shape. Bars thinner than
 ``MIN_BAR`` of the side are left (encoders' edge rows, a thin frame), and a frame with no picture at all is
-passed whole. Cost: one threshold and two sums over a frame (under a millisecond at 640x360).
+passed whole. Cost: about 1 ms a frame at 640x480 (the fight head takes 5 frames a second).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 BLACK_LEVEL = 24  # 0..255 grey: bars are 0 (full range) or 16 (video range) plus coding noise
@@ -25,11 +26,19 @@ MIN_BAR = 0.02  # bars thinner than this share of the side are not cut
 
 def content_box(frame: np.ndarray) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1) px of the picture in one BGR (H, W, 3) or grey (H, W) uint8 frame (x1, y1 exclusive),
-    or None when no line holds picture (an all-black frame)."""
-    grey = frame.max(axis=2) if frame.ndim == 3 else frame
-    bright = grey > BLACK_LEVEL
-    cols = np.flatnonzero(bright.mean(axis=0) > CONTENT_SHARE)
-    rows = np.flatnonzero(bright.mean(axis=1) > CONTENT_SHARE)
+    or None when no line holds picture (an all-black frame). A pixel is picture when any channel is brighter
+    than ``BLACK_LEVEL`` (OpenCV reductions: ~1 ms at 640x480, against ~8 ms for the numpy equivalent)."""
+    if frame.ndim == 3:
+        b, g, r = cv2.split(frame)
+        grey = cv2.max(cv2.max(b, g), r)
+    else:
+        grey = np.ascontiguousarray(frame)
+    _, bright = cv2.threshold(grey, BLACK_LEVEL, 1, cv2.THRESH_BINARY)
+    h, w = bright.shape
+    per_col = cv2.reduce(bright, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    per_row = cv2.reduce(bright, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    cols = np.flatnonzero(per_col / h > CONTENT_SHARE)
+    rows = np.flatnonzero(per_row / w > CONTENT_SHARE)
     if not len(cols) or not len(rows):
         return None
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
