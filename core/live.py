@@ -379,8 +379,8 @@ class AlertNamer:
     """Says what the object behind an object-caused alert is ("fast object (bicycle)"), when the COCO
     detector's weights are here (``core.families.objects.naming``).
 
-    The detector is loaded and run once on a blank image (its first inference allocates) on its own thread,
-    started with the processor: ~1.5-3.5 s on 2 cores that the scoring thread never waits for. Until that is
+    The detector is loaded (warm: ``ObjectNamer`` runs one blank inference) on its own thread, started with the
+    processor: ~1.5-3.5 s on 2 cores that the scoring thread never waits for. Until that is
     done, without weights, or when naming fails, ``name`` returns None and the alert keeps its plain cause.
     Once ready, naming an alert is one detection (~120 ms) on the peak frame.
     """
@@ -393,10 +393,7 @@ class AlertNamer:
 
     def _warm_up(self) -> None:
         try:
-            namer = naming.object_namer()
-            if namer is not None:
-                namer.detect(np.zeros((64, 64, 3), np.uint8))
-                self._namer = namer
+            self._namer = naming.object_namer()  # loaded warm (one blank inference)
         except Exception:  # noqa: BLE001 - an optional extra that cannot load leaves alerts plain, never broken
             log.exception("the object detector for Live alerts could not be loaded")
         finally:

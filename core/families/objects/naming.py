@@ -86,7 +86,8 @@ def match(box: np.ndarray, detections: list[Detection]) -> Detection | None:
 
 
 class ObjectNamer:
-    """One YOLO detector (ultralytics) behind a lock: ultralytics predictors keep per-call state."""
+    """One YOLO detector (ultralytics) behind a lock: ultralytics predictors keep per-call state. Built warm (one
+    blank inference), so its first real detection costs what every other one does."""
 
     def __init__(self, weights: Path):
         from ultralytics import YOLO
@@ -94,6 +95,7 @@ class ObjectNamer:
         self.weights = weights
         self._model = YOLO(str(weights), task="detect")
         self._lock = threading.Lock()
+        self.detect(np.zeros((64, 64, 3), np.uint8))  # the first inference sets the runtime up: loaded = ready
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
         with self._lock:
