@@ -33,7 +33,7 @@ import socketserver
 import ssl
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -330,26 +330,32 @@ class _Socks5Handler(socketserver.BaseRequestHandler):
                 return
             with upstream:
                 self._reply(0)
-                _relay(s, upstream, self.server.timeout_s)
+                relay(s, upstream, self.server.timeout_s)
         except (OSError, ConnectionError, ValueError, UnicodeError):
             return
 
 
-def _relay(a: socket.socket, b: socket.socket, idle_s: float) -> None:
-    """Copy bytes both ways until one side closes or nothing moves for ``idle_s`` seconds."""
+def relay(a: socket.socket, b: socket.socket, idle_s: float, b_to_a: Callable[[bytes], bytes] | None = None) -> None:
+    """Copy bytes both ways until one side closes or nothing moves for ``idle_s`` seconds. ``b_to_a`` (optional)
+    passes what ``b`` sends on its way to ``a`` (it may raise to end the relay: core.rtsp_relay's reply filter).
+    A TLS socket's already-decrypted bytes, which select cannot see, are read with the rest."""
     sel = selectors.DefaultSelector()
-    sel.register(a, selectors.EVENT_READ, b)
-    sel.register(b, selectors.EVENT_READ, a)
+    sel.register(a, selectors.EVENT_READ, (b, None))
+    sel.register(b, selectors.EVENT_READ, (a, b_to_a))
     try:
         while True:
             events = sel.select(idle_s)
             if not events:
                 return
             for key, _ in events:
-                data = key.fileobj.recv(1 << 16)  # type: ignore[union-attr]
+                src: socket.socket = key.fileobj  # type: ignore[assignment]
+                dst, passes = key.data
+                data = src.recv(1 << 16)
+                while isinstance(src, ssl.SSLSocket) and src.pending():
+                    data += src.recv(src.pending())
                 if not data:
                     return
-                key.data.sendall(data)
+                dst.sendall(data if passes is None else passes(data))
     finally:
         sel.close()
 
@@ -474,7 +480,7 @@ class _ConnectHandler(socketserver.BaseRequestHandler):
                 s.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 if early:
                     upstream.sendall(early)
-                _relay(s, upstream, self.server.timeout_s)
+                relay(s, upstream, self.server.timeout_s)
         except (OSError, ConnectionError, ValueError, UnicodeError):
             return
 

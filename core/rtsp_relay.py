@@ -32,12 +32,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-import selectors
 import socket
 import ssl
 import struct
 import threading
 from urllib.parse import urlsplit, urlunsplit
+
+from core.netguard import relay
 
 log = logging.getLogger("vigil.rtsp_relay")
 
@@ -257,22 +258,4 @@ class RtspRelay:
         """Client bytes go up unchanged; camera bytes go down through an RtspReplyFilter."""
         client.settimeout(None)
         upstream.settimeout(None)
-        sel = selectors.DefaultSelector()
-        sel.register(client, selectors.EVENT_READ, (upstream, None))
-        sel.register(upstream, selectors.EVENT_READ, (client, RtspReplyFilter()))
-        try:
-            while True:
-                events = sel.select(IDLE_S)
-                if not events:
-                    return
-                for key, _ in events:
-                    src: socket.socket = key.fileobj  # type: ignore[assignment]
-                    dst, replies = key.data
-                    data = src.recv(1 << 16)
-                    while isinstance(src, ssl.SSLSocket) and src.pending():  # decrypted bytes select cannot see
-                        data += src.recv(src.pending())
-                    if not data:
-                        return
-                    dst.sendall(data if replies is None else replies.feed(data))
-        finally:
-            sel.close()
+        relay(client, upstream, IDLE_S, RtspReplyFilter().feed)
