@@ -96,6 +96,18 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path
     return path
 
 
+SITE_FRAMES = 20  # frames of the clip the ``clip_site`` fixture serves
+
+
+@pytest.fixture
+def clip_site(tmp_path) -> Path:
+    """A folder to serve over HTTP(S) with one short clip, ``clip.avi`` (320x240 MJPG, SITE_FRAMES at 10 fps)."""
+    root = tmp_path / "site"
+    root.mkdir()
+    write_video(root / "clip.avi", moving_square_frames(n=SITE_FRAMES), fps=10)
+    return root
+
+
 @pytest.fixture
 def make_video(tmp_path):
     """Factory: make_video(name='clip.avi', **moving_square_frames kwargs, fps=10) -> Path."""

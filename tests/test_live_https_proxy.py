@@ -15,24 +15,16 @@ from http.server import ThreadingHTTPServer
 
 import cv2
 import pytest
-from conftest import QuietHandler, allow_private_host, moving_square_frames, write_video
+from conftest import SITE_FRAMES, QuietHandler, allow_private_host
 from test_live_redirects import play, self_signed
 
 import core.live
 from core.live import GUARDED_OPEN, LiveSourceError, ffmpeg_capture_options, open_stream, stream_target
 from core.netguard import FETCH_FAILED, ConnectProxy, FetchPolicy
 
-N_FRAMES = 20
+N_FRAMES = SITE_FRAMES
 PARAMS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
 CREDS = ("viewer", "s3cr3t-pw")
-
-
-@pytest.fixture
-def site(tmp_path):
-    root = tmp_path / "site"
-    root.mkdir()
-    write_video(root / "clip.avi", moving_square_frames(n=N_FRAMES), fps=10)  # 320x240 MJPG, 2 s
-    return root
 
 
 @pytest.fixture
@@ -81,10 +73,10 @@ class Forbidden(Camera):
 
 
 @contextmanager
-def https_camera(site, tmp_path, handler: type[Camera], host: str = "127.0.0.1", port: int = 0) -> Iterator[int]:
-    """A TLS (self-signed) file server on ``host:port`` for ``site``; yields its port."""
+def https_camera(clip_site, tmp_path, handler: type[Camera], host: str = "127.0.0.1", port: int = 0) -> Iterator[int]:
+    """A TLS (self-signed) file server on ``host:port`` for ``clip_site``; yields its port."""
     handler.hits, handler.auth, handler.connections = [], [], 0
-    server = ThreadingHTTPServer((host, port), partial(handler, directory=str(site)))
+    server = ThreadingHTTPServer((host, port), partial(handler, directory=str(clip_site)))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(*self_signed(tmp_path))
     # handshake in the handler thread, so ``connections`` counts every TCP connection, even one sending nothing
@@ -105,8 +97,8 @@ def read_all(cap) -> int:
     return frames
 
 
-def test_an_https_camera_plays_through_the_proxy_with_its_credentials(site, tmp_path, proxies):
-    with https_camera(site, tmp_path, Camera) as port, allow_private_host(f"127.0.0.1:{port}"):
+def test_an_https_camera_plays_through_the_proxy_with_its_credentials(clip_site, tmp_path, proxies):
+    with https_camera(clip_site, tmp_path, Camera) as port, allow_private_host(f"127.0.0.1:{port}"):
         frames = read_all(open_stream(f"https://{':'.join(CREDS)}@127.0.0.1:{port}/clip.avi", PARAMS))
         src, proc, ok = play(f"https://{':'.join(CREDS)}@127.0.0.1:{port}/clip.avi")  # the page's path
         src.stop()
@@ -139,11 +131,11 @@ def rebinding(monkeypatch):
 
 
 def test_a_rebinding_name_plays_from_the_checked_address_and_never_reaches_the_other(
-    site, tmp_path, proxies, rebinding
+    clip_site, tmp_path, proxies, rebinding
 ):
     with (
-        https_camera(site, tmp_path, Camera, host="127.0.0.2") as port,
-        https_camera(site, tmp_path, Forbidden, host="127.0.0.1", port=port),
+        https_camera(clip_site, tmp_path, Camera, host="127.0.0.2") as port,
+        https_camera(clip_site, tmp_path, Forbidden, host="127.0.0.1", port=port),
         allow_private_host(f"127.0.0.2:{port}"),
     ):
         url = f"https://{':'.join(CREDS)}@localhost:{port}/clip.avi"
@@ -160,7 +152,7 @@ def test_a_rebinding_name_plays_from_the_checked_address_and_never_reaches_the_o
     assert Forbidden.connections > 0 and unguarded_frames == N_FRAMES  # ...and lands on the other server
 
 
-def test_an_unpinned_connect_to_a_forbidden_or_closed_address_gets_one_answer(site, tmp_path):
+def test_an_unpinned_connect_to_a_forbidden_or_closed_address_gets_one_answer(clip_site, tmp_path):
     def connect(proxy: ConnectProxy, target: str, auth: bool = True) -> bytes:
         userinfo = proxy.url.removeprefix("http://").rsplit("@", 1)[0]
         port = int(proxy.url.rsplit(":", 1)[1])
@@ -176,7 +168,7 @@ def test_an_unpinned_connect_to_a_forbidden_or_closed_address_gets_one_answer(si
                     return reply
         return reply
 
-    with https_camera(site, tmp_path, Forbidden) as port, ConnectProxy(FetchPolicy(), timeout=5) as proxy:
+    with https_camera(clip_site, tmp_path, Forbidden) as port, ConnectProxy(FetchPolicy(), timeout=5) as proxy:
         forbidden = [connect(proxy, t) for t in (f"127.0.0.1:{port}", f"localhost:{port}", "169.254.169.254:80")]
         no_auth = connect(proxy, f"127.0.0.1:{port}", auth=False)
         with allow_private_host("127.0.0.1:9"), ConnectProxy(FetchPolicy.from_settings(), timeout=5) as other:
@@ -193,9 +185,9 @@ def test_an_unpinned_connect_to_a_forbidden_or_closed_address_gets_one_answer(si
     assert Forbidden.connections == 1  # only the allowed CONNECT reached it
 
 
-def test_no_proxy_naming_the_host_refuses_the_https_stream(site, tmp_path, proxies, monkeypatch):
+def test_no_proxy_naming_the_host_refuses_the_https_stream(clip_site, tmp_path, proxies, monkeypatch):
     """ffmpeg skips its proxy for hosts in ``$no_proxy`` and would resolve the name itself: refused."""
-    with https_camera(site, tmp_path, Camera) as port, allow_private_host(f"127.0.0.1:{port}"):
+    with https_camera(clip_site, tmp_path, Camera) as port, allow_private_host(f"127.0.0.1:{port}"):
         monkeypatch.setenv("no_proxy", "example.org, .0.0.1")
         url = f"https://{':'.join(CREDS)}@127.0.0.1:{port}/clip.avi"
         with pytest.raises(LiveSourceError) as err:

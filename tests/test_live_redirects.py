@@ -8,12 +8,11 @@ import os
 import cv2
 import pytest
 from conftest import (
+    SITE_FRAMES,
     QuietHandler,
     RedirectingHandler,
     allow_private_host,
     http_server,
-    moving_square_frames,
-    write_video,
 )
 from test_live import ScriptedScorer, wait_for
 
@@ -29,15 +28,7 @@ from core.live import (
 )
 from core.netguard import FETCH_FAILED, MAX_REDIRECTS, PROBE_HEADERS, FetchPolicy, follow_redirects
 
-N_FRAMES = 20
-
-
-@pytest.fixture
-def site(tmp_path):
-    root = tmp_path / "site"
-    root.mkdir()
-    write_video(root / "clip.avi", moving_square_frames(n=N_FRAMES), fps=10)  # 320x240 MJPG, 2 s
-    return root
+N_FRAMES = SITE_FRAMES
 
 
 class Camera(RedirectingHandler):
@@ -96,8 +87,8 @@ def open_error(url: str, timeout: float = 15.0) -> tuple[str, int]:
         src.stop()
 
 
-def test_an_allowed_http_stream_opens_and_yields_frames(site):
-    with http_server(site, allow=True, handler=Mirror) as url:
+def test_an_allowed_http_stream_opens_and_yields_frames(clip_site):
+    with http_server(clip_site, allow=True, handler=Mirror) as url:
         src, proc, ok = play(f"{url}/clip.avi")
         src.stop()
     assert ok, (src.state, src.error)
@@ -117,10 +108,10 @@ def test_an_allowed_http_stream_opens_and_yields_frames(site):
         "file:///etc/passwd",  # ffmpeg would not follow it; we refuse any non-http(s) hop
     ],
 )
-def test_a_redirect_to_a_forbidden_address_is_refused_and_never_requested(site, target):
+def test_a_redirect_to_a_forbidden_address_is_refused_and_never_requested(clip_site, target):
     with (
-        http_server(site, allow=False, handler=Forbidden) as forbidden,
-        http_server(site, allow=False, handler=Camera) as camera,
+        http_server(clip_site, allow=False, handler=Forbidden) as forbidden,
+        http_server(clip_site, allow=False, handler=Camera) as camera,
         allow_private_host(camera.removeprefix("http://")),
     ):
         port = forbidden.rsplit(":", 1)[1]
@@ -134,10 +125,10 @@ def test_a_redirect_to_a_forbidden_address_is_refused_and_never_requested(site, 
     assert frames == 0
 
 
-def test_a_redirect_to_an_allowed_server_still_plays(site):
+def test_a_redirect_to_an_allowed_server_still_plays(clip_site):
     with (
-        http_server(site, allow=True, handler=Mirror) as mirror,
-        http_server(site, allow=True, handler=Camera) as camera,
+        http_server(clip_site, allow=True, handler=Mirror) as mirror,
+        http_server(clip_site, allow=True, handler=Camera) as camera,
     ):
         Camera.redirect_to = f"{mirror}/clip.avi"
         src, proc, ok = play(f"{camera}/go.avi")
@@ -149,11 +140,11 @@ def test_a_redirect_to_an_allowed_server_still_plays(site):
     assert all(a == PROBE_HEADERS["User-Agent"] for a in Camera.agents)
 
 
-def test_ffmpeg_itself_follows_no_redirect_inside_the_guarded_open(site):
+def test_ffmpeg_itself_follows_no_redirect_inside_the_guarded_open(clip_site):
     """The second wall: even handed the redirecting URL, ffmpeg must not reach the forbidden server."""
     with (
-        http_server(site, allow=False, handler=Forbidden) as forbidden,
-        http_server(site, allow=False, handler=Camera) as camera,
+        http_server(clip_site, allow=False, handler=Forbidden) as forbidden,
+        http_server(clip_site, allow=False, handler=Camera) as camera,
     ):
         Camera.redirect_to = f"{forbidden}/clip.avi"
         with ffmpeg_capture_options(**GUARDED_OPEN):
@@ -168,13 +159,13 @@ def test_ffmpeg_itself_follows_no_redirect_inside_the_guarded_open(site):
     assert unguarded == (True, ["/clip.avi"])
 
 
-def test_a_playlist_cannot_make_ffmpeg_fetch_segments_from_a_forbidden_address(site):
+def test_a_playlist_cannot_make_ffmpeg_fetch_segments_from_a_forbidden_address(clip_site):
     """HLS lists segment URLs that ffmpeg would fetch itself, unchecked: playlist formats are refused."""
     with (
-        http_server(site, allow=False, handler=Forbidden) as forbidden,
-        http_server(site, allow=True, handler=Mirror) as camera,
+        http_server(clip_site, allow=False, handler=Forbidden) as forbidden,
+        http_server(clip_site, allow=True, handler=Mirror) as camera,
     ):
-        (site / "cam.m3u8").write_text(
+        (clip_site / "cam.m3u8").write_text(
             "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
             f"#EXTINF:2.0,\n{forbidden}/seg.ts\n#EXT-X-ENDLIST\n"
         )
@@ -202,10 +193,10 @@ def test_ffmpeg_options_keep_the_users_own_and_are_restored(monkeypatch):
     assert FFMPEG_OPTIONS_ENV not in os.environ
 
 
-def test_redirect_chains_are_bounded_and_credentials_stay_on_their_server(site):
+def test_redirect_chains_are_bounded_and_credentials_stay_on_their_server(clip_site):
     with (
-        http_server(site, allow=True, handler=Mirror) as mirror,
-        http_server(site, allow=True, handler=Camera) as camera,
+        http_server(clip_site, allow=True, handler=Mirror) as mirror,
+        http_server(clip_site, allow=True, handler=Camera) as camera,
     ):
         policy = FetchPolicy.from_settings()
         Camera.redirect_to = "/go-again"  # a loop: refused after MAX_REDIRECTS hops
@@ -222,8 +213,8 @@ def test_redirect_chains_are_bounded_and_credentials_stay_on_their_server(site):
     assert not any(Camera.auth)
 
 
-def test_a_closed_port_behind_a_redirect_reads_like_a_forbidden_one(site):
-    with http_server(site, allow=True, handler=Camera) as camera:
+def test_a_closed_port_behind_a_redirect_reads_like_a_forbidden_one(clip_site):
+    with http_server(clip_site, allow=True, handler=Camera) as camera:
         Camera.redirect_to = "http://127.0.0.1:9/x.avi"  # discard port, normally closed; allowed below
         with allow_private_host("127.0.0.1:9"):
             with pytest.raises(LiveSourceError) as closed:
@@ -267,13 +258,13 @@ def self_signed(tmp_path) -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-def test_an_https_camera_redirect_is_checked_and_its_target_plays(site, tmp_path):
+def test_an_https_camera_redirect_is_checked_and_its_target_plays(clip_site, tmp_path):
     import ssl
     import threading
     from functools import partial
     from http.server import ThreadingHTTPServer
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Camera, directory=str(site)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Camera, directory=str(clip_site)))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(*self_signed(tmp_path))
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
