@@ -577,6 +577,11 @@ def _fights_audit_lines(loso: dict) -> list[str]:
     return lines
 
 
+def _v1_uncut() -> str:
+    v2 = _load("fights_loso_v2")
+    return _f(v2["loso"]["heads"]["v1"]["video_auc"]) if v2 else "–"
+
+
 def _fights_section(loso: dict | None, cv: dict | None) -> list[str]:
     title = "Fights — by source: leave-one-source-out beside grouped CV"
     lines = [f"## {title}", ""]
@@ -631,7 +636,9 @@ def _fights_section(loso: dict | None, cv: dict | None) -> list[str]:
             "Honesty notes (printed by `fight_eval.py`): every choice of the new head (features, training unit, "
             "training views, frame rule, C, window) is made by grouped inner CV "
             f"({loso['inner_folds']} folds) on the training sources of each outer split, and its calibration on "
-            "their inner out-of-fold peaks; v1 is refitted on the same training videos. The LOSO choices, counted "
+            "their inner out-of-fold peaks; v1 is refitted on the same training videos and features (bars cut, "
+            "as for v3: the shipped v1 never cut them; its figures on uncut features are in the `--v2` run, LOSO "
+            f"{_v1_uncut()}). The LOSO choices, counted "
             "over the outer folds: " + ", ".join(f"{k} ×{v}" for k, v in ch.items()) + ". What is *not* nested: "
             "the candidate grid itself, and the decision to ship this variant rather than the test-time-view or "
             "window-length variants below, were made by the author after seeing LOSO figures. v1 scores a higher "
