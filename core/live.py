@@ -6,8 +6,9 @@ sustained-anomaly alerts into the outbox.
          └─annotate() with the latest score ◄── shared view (lock) ◄──────── SustainedRule → Outbox
 
 The callback never waits: ``submit`` replaces whatever frame is waiting and ``annotate`` only draws
-the newest score, so the picture keeps the camera's fps while the model runs at its own pace. All
-disk and database work (the outbox) happens in the worker, SMTP in the outbox's sender thread.
+the newest score, so the picture keeps the camera's fps while the model runs at its own pace. An alert's
+writing (naming its object, drawing its snapshot, the outbox's disk and database work) happens on one alert
+thread, in order, so the scoring worker never waits for it; SMTP in the outbox's sender thread.
 
 Clock: epoch seconds (``time.time()``) throughout, so the rule, the outbox and the page agree.
 """
@@ -22,6 +23,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -186,6 +188,8 @@ class LiveProcessor:
         self._last_media_t = float("-inf")
         # names the object behind an object-caused alert; loads on its own thread (only alerts need it)
         self.namer = AlertNamer() if outbox is not None else None
+        # writes alerts in order off the scoring thread (naming one is a ~120 ms detection)
+        self._writer = ThreadPoolExecutor(1, "vigil-live-alerts") if outbox is not None else None
 
     # --- called from the camera / callback thread: never blocks ---------------------------------
     def submit(self, frame: np.ndarray, t: float | None = None, media_t: float | None = None) -> None:
@@ -243,10 +247,12 @@ class LiveProcessor:
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """End the worker (a later ``submit`` will not restart it)."""
+        """End the worker (a later ``submit`` will not restart it); alerts it raised are written first."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
 
     def snapshot(self) -> LiveSnapshot:
         with self._lock:
@@ -316,21 +322,27 @@ class LiveProcessor:
             self._trim(self._done_times, done)
             self._latencies.append(done - arrival)
             self._frames_scored += 1
-        for alert in alerts:
-            self._record(alert)
-
-    def _record(self, alert: Alert) -> None:
-        if self.outbox is None:
+        if self._writer is None:
             return
+        for alert in alerts:
+            peak = None
+            if alert.kind == "alert" and self._peak is not None and self._peak[0] == alert.peak_t:
+                _, frame, evidence = self._peak  # the rule is the worker's: its status is read here, not there
+                peak = (frame, _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2]))
+            self._writer.submit(self._record, alert, peak)
+
+    def _record(self, alert: Alert, peak: tuple[np.ndarray, _View] | None) -> None:
+        """Write one alert (on the alert thread). ``peak``: the episode's peak frame (BGR, as scored) and the
+        view to draw on its snapshot, or None (an alert with no snapshot, e.g. a suppressed one)."""
         snapshot = None
-        if alert.kind == "alert" and self._peak is not None and self._peak[0] == alert.peak_t:
-            _, frame, evidence = self._peak
+        if peak is not None:
+            frame, view = peak
+            evidence = view.evidence
             found = self.namer.name(frame, evidence, alert.cause) if self.namer is not None else None
             if found is not None:
                 alert = replace(alert, cause=naming.named(alert.cause, found.label))
             with self._lock:
                 stats = self._stats_locked()
-            view = _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2])
             snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, alert.peak_t)
             if found is not None:
                 draw_named(snapshot, found.box, found.label)

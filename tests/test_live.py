@@ -135,7 +135,7 @@ def test_sustained_scores_record_one_alert_with_snapshot():
     finally:
         proc.stop()
     (rec,) = list_alerts()
-    assert woken == [rec] and snap.last_alert == rec
+    assert woken == [rec] and proc.snapshot().last_alert == rec  # written on the alert thread, drained by stop()
     assert (rec.source, rec.model, rec.kind) == ("lobby", "scripted v1", "alert")
     assert rec.started_at == pytest.approx(1003.0) and rec.fired_at == pytest.approx(1005.0)
     assert rec.duration == pytest.approx(2.0) and rec.peak == pytest.approx(0.9)

@@ -149,6 +149,41 @@ def test_an_alert_never_waits_for_a_detector_still_loading(monkeypatch):
     assert rec.details["cause"] == "fast object" and yellow(rec.snapshot_path) == 0 and stub.asked == []
 
 
+def test_naming_an_alert_never_holds_up_scoring(monkeypatch):
+    """Naming runs a detection (~120 ms; seconds on a weak laptop): the scoring thread goes on meanwhile, and
+    the alert is written, named, once the detector answers."""
+    asked, release = threading.Event(), threading.Event()
+
+    class SlowNamer(StubNamer):
+        def name(self, image, box):
+            asked.set()
+            release.wait(30)
+            return super().name(image, box)
+
+    monkeypatch.setattr(naming, "object_namer", lambda: SlowNamer())
+    clock = [1000.0]
+    proc = LiveProcessor(
+        CausedScorer(Evidence(boxes=CULPRIT, culprit=0, cause="fast object")),
+        "scripted v1",
+        AlertConfig(threshold=0.5, seconds=2.0, cooldown=60, smooth_seconds=0.0),
+        source="lobby",
+        outbox=Outbox(),
+        clock=lambda: clock[0],
+    )
+    try:
+        assert proc.namer.wait(10)
+        for i in range(80):  # the alert fires at 5 s (frame 50); the detector is stuck from then on
+            clock[0] = 1000.0 + i / 10
+            proc.submit(frame(60 if i >= 30 else 0, (240, 320)), clock[0])
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        assert asked.is_set() and list_alerts() == []  # 30 frames scored after the alert while it was named
+    finally:
+        release.set()
+        proc.stop()
+    (rec,) = list_alerts()
+    assert rec.details["cause"] == "fast object (bicycle)" and rec.fired_at == pytest.approx(1005.0)
+
+
 def test_without_an_outbox_no_detector_is_loaded(monkeypatch):
     calls = []
     monkeypatch.setattr(naming, "object_namer", lambda: calls.append(1))
