@@ -170,6 +170,7 @@ def compute_analysis(
         moments=moments,
         warnings=warnings,
         owner=owner,
+        cues=stream.parts(),
     )
     return ComputedAnalysis(rec, {f: encode_jpeg(img) for f, img in images.items()})
 

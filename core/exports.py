@@ -13,12 +13,15 @@ from core.store import AnalysisRecord
 
 
 def scores_csv(rec: AnalysisRecord) -> str:
-    """Columns: frame (native index), t (s), score (0..1), smoothed (0..1)."""
+    """Columns: frame (native index), t (s), score (0..1), smoothed (0..1), then for a model that fuses cues one
+    ``cue: <label>`` column each (0..1: what that cue alone gives; the score is their maximum)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["frame", "t", "score", "smoothed"])
-    for f, t, s, m in zip(rec.track.frame, rec.track.t, rec.track.score, rec.track.smoothed, strict=True):
-        w.writerow([int(f), f"{t:.3f}", f"{s:.5f}", f"{m:.5f}"])
+    w.writerow(["frame", "t", "score", "smoothed", *(f"cue: {c}" for c in rec.cues)])
+    cues = list(rec.cues.values())
+    tr = rec.track
+    for i, (f, t, s, m) in enumerate(zip(tr.frame, tr.t, tr.score, tr.smoothed, strict=True)):
+        w.writerow([int(f), f"{t:.3f}", f"{s:.5f}", f"{m:.5f}", *(f"{c[i]:.5f}" for c in cues)])
     return buf.getvalue()
 
 

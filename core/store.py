@@ -8,6 +8,7 @@ leaves either the whole record or nothing (``sweep`` removes folders whose rows 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -27,6 +28,8 @@ from core.events import Moment, ScoreTrack, Segment, fraction_anomalous, segment
 from core.netguard import strip_credentials
 from core.settings import settings
 from core.sources import VideoMeta
+
+log = logging.getLogger("vigil.store")
 
 register_schema(
     "analyses",
@@ -111,6 +114,9 @@ class AnalysisRecord:
     files_dir: Path | None = None
     warnings: list[str] = field(default_factory=list)
     owner: str = ""  # the signed-in address of who ran it ("" without login)
+    # per cue of a fusing model, {label: (N,) 0..1} aligned with ``track``: what that cue alone gives on the
+    # score's scale (the score is their maximum); {} for single-cue models and analyses made before cues
+    cues: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def peak(self) -> tuple[float, float]:
@@ -184,6 +190,28 @@ def check_storage(db: Database | None = None, need_bytes: int = 0) -> Path:
     return root
 
 
+CUES_FILE = "cues.npz"  # per-cue curves of an analysis (AnalysisRecord.cues), beside its thumbnails
+
+
+def _save_cues(path: Path, cues: dict[str, np.ndarray]) -> None:
+    # labels are free text: stored as a list beside numbered arrays, so any label survives
+    arrays = {f"c{i}": np.asarray(v, np.float32) for i, v in enumerate(cues.values())}
+    np.savez_compressed(path, labels=np.array(list(cues)), **arrays)
+
+
+def _load_cues(path: Path, n: int) -> dict[str, np.ndarray]:
+    """The cue curves stored with an analysis, or {} (none stored, or a damaged file: the analysis still opens)."""
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            cues = {str(label): z[f"c{i}"].astype(np.float64) for i, label in enumerate(z["labels"])}
+    except (OSError, ValueError, KeyError):
+        log.warning("could not read %s; the analysis opens without its cue curves", path)
+        return {}
+    return cues if all(len(v) == n for v in cues.values()) else {}
+
+
 def new_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
 
@@ -216,6 +244,8 @@ class Store:
                 name = f"frame_{frame:07d}.jpg"
                 (tmp / name).write_bytes(data)
                 names[frame] = name
+            if rec.cues:
+                _save_cues(tmp / CUES_FILE, rec.cues)
             peak, peak_t = rec.peak
             with self.db.connect() as con:
                 con.execute(
@@ -449,4 +479,5 @@ class Store:
             files_dir=files_dir,
             warnings=json.loads(row["warnings_json"]),
             owner=row["owner"],
+            cues=_load_cues(files_dir / CUES_FILE, len(track)),
         )

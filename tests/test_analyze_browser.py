@@ -52,7 +52,9 @@ def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
         with page.expect_download() as dl:
             page.get_by_role("button", name="Scores CSV").click()
         rows = open(dl.value.path()).read().splitlines()
-        assert rows[0] == "frame,t,score,smoothed" and len(rows) == 1 + 795
+        header = rows[0].split(",")
+        assert header[:4] == ["frame", "t", "score", "smoothed"] and len(rows) == 1 + 795
+        assert "cue: moving objects" in header[4:]  # the default model fuses cues: each one's curve comes along
         assert dl.value.suggested_filename == "vtest_scores.csv"
         # the Segments metric is no longer 0 after lowering the threshold
         segments_metric = page.locator('[data-testid="stMetric"]').filter(has_text="Segments")

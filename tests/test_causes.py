@@ -157,3 +157,66 @@ def test_thumbnails_box_the_object_and_write_the_cause(tmp_path):
     assert red.sum() > 50 and not ((plain[..., 2] > 200) & (plain[..., 1] < 80) & (plain[..., 0] < 80)).any()
     caption = img[4:24, 4:120]
     assert (caption < 10).mean() > 0.3 and (caption > 200).any()  # black caption box with white text
+
+
+def _objects_model(fusion: Fusion):
+    """The default model as a user without fight weights gets it (the objects cue: two fusion inputs)."""
+    spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})
+    return build_vigil(spec, None, fusion=fusion)
+
+
+FUSION = Fusion(
+    scales={"objects": 2.0, "person_down": 1.0},
+    refs={"objects": 0.7, "person_down": 1.0, "objects+person_down": 0.8},
+    quantile=0.99,
+)
+
+
+def test_fusion_contributions_are_each_cue_on_the_fused_scale_and_their_maximum_is_the_score():
+    rng = np.random.default_rng(0)
+    cues = {"objects": rng.uniform(0, 1, 500), "person_down": rng.uniform(0, 0.9, 500)}
+    fused, driver = FUSION.combine(cues)
+    parts = FUSION.contributions(cues)
+    assert list(parts) == ["objects", "person_down"]
+    np.testing.assert_allclose(np.max(np.stack(list(parts.values())), axis=0), fused, atol=1e-12)
+    assert (np.stack(list(parts.values())).argmax(axis=0) == driver).all()
+    # a cue at its fitted scale (raw 2.0 for objects) sits at ref 0.8's calibration of 1.0, not at its own 0.5
+    (one,) = FUSION.contributions({"objects": np.array([0.75]), "person_down": np.array([0.0])})["objects"]
+    assert 0.5 < one < 0.75
+
+
+def test_each_cue_curve_is_stored_reloaded_and_exported_with_an_analysis(tmp_path):
+    from core.exports import scores_csv
+
+    path = write_video(
+        tmp_path / "fast.avi", moving_square_frames(n=100, slow_speed=2.0, fast_from=50, fast_to=58, fast_speed=60.0)
+    )
+    st = Store()
+    rec = analyze(path, store=st, scorer=_objects_model(FUSION), scoring=ScoringConfig(fps=10))
+    assert list(rec.cues) == ["moving objects", "person down"]
+    stacked = np.stack(list(rec.cues.values()))
+    assert stacked.shape == (2, len(rec.track)) and stacked[0].max() > 0.3  # the fast square moved the objects cue
+    np.testing.assert_allclose(stacked.max(axis=0), rec.track.score, atol=1e-9)
+    back = st.load(rec.id)
+    assert list(back.cues) == list(rec.cues)
+    for label in rec.cues:
+        np.testing.assert_allclose(back.cues[label], rec.cues[label], atol=1e-6)  # stored as float32
+    assert list(back.resegment(EventConfig(threshold=0.2)).cues) == list(rec.cues)
+    lines = scores_csv(back).splitlines()
+    assert lines[0] == "frame,t,score,smoothed,cue: moving objects,cue: person down"
+    row = lines[1 + int(np.argmax(back.track.score))].split(",")
+    assert max(float(row[4]), float(row[5])) == float(row[2])  # the score is the strongest cue
+    # a damaged curves file never keeps the analysis from opening: it opens without its cue curves
+    (back.files_dir / "cues.npz").write_bytes(b"not an npz")
+    again = st.load(rec.id)
+    assert again.cues == {} and len(again.track) == len(rec.track)
+
+
+def test_a_single_cue_model_stores_no_cue_curves(make_video):
+    from core.exports import scores_csv
+
+    path = make_video("v.avi", n=60, fast_from=30, fast_to=40)
+    st = Store()
+    rec = analyze(path, model="motion", store=st)
+    assert rec.cues == {} and st.load(rec.id).cues == {} and not (rec.files_dir / "cues.npz").exists()
+    assert scores_csv(rec).splitlines()[0] == "frame,t,score,smoothed"

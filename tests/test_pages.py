@@ -294,3 +294,34 @@ def test_live_page_takes_rule_defaults_from_the_environment(monkeypatch):
     assert at.number_input(key="live-n").value == pytest.approx(7.0)
     assert at.number_input(key="live-cool").value == pytest.approx(300.0)
     assert at.selectbox(key="live-model").value == "vigil"  # the default model
+
+
+def test_each_cue_of_the_default_model_can_be_drawn_on_the_chart(tmp_path, stored):
+    """A fusing model's analysis offers 'Show what each cue says': on, the chart gets one dashed curve per cue,
+    with the stored values (smoothed like the score); a single-cue model's analysis offers nothing."""
+    from core.events import smooth
+    from core.families.vigil import BUILTIN, build_vigil
+    from core.families.vigil.fusion import Fusion
+    from core.registry import ModelSpec
+
+    spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})
+    fusion = Fusion({"objects": 2.0, "person_down": 1.0}, {"objects+person_down": 0.8}, 0.99)
+    path = write_video(tmp_path / "sq.avi", moving_square_frames(n=80, fast_from=40, fast_to=56, fast_speed=60.0))
+    rec = analyze(path, store=Store(), scorer=build_vigil(spec, None, fusion=fusion))
+    at = page("analyze")
+    at.session_state["analyze.current_id"] = rec.id
+    at.run()
+    assert not at.exception
+    assert not any("cue" in t.columns for t in chart_data(elements(at, "vega_lite_chart")[0]))  # off by default
+    at.toggle(key=f"analyze.{rec.id}.cues").set_value(True).run()
+    assert not at.exception
+    (curves,) = [t for t in chart_data(elements(at, "vega_lite_chart")[0]) if "cue" in t.columns]
+    assert set(curves["cue"]) == {"moving objects", "person down"}
+    want = smooth(rec.cues["moving objects"], rec.track.t, rec.events.smooth_seconds)
+    got = curves[curves["cue"] == "moving objects"].sort_values("t")["value"].to_numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+    at = page("analyze")
+    at.session_state["analyze.current_id"] = stored.id
+    at.run()
+    assert not at.exception and not [t for t in at.toggle if t.key == f"analyze.{stored.id}.cues"]

@@ -21,9 +21,14 @@ def mmss(t: float) -> str:
     return f"{int(t // 60)}:{t % 60:04.1f}"
 
 
-def downsample(track: ScoreTrack, max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Columns t, score, smoothed, frame. Above ``max_points`` keeps the highest-score row of each bucket."""
+def downsample(
+    track: ScoreTrack, max_points: int = MAX_POINTS, extra: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """Columns t, score, smoothed, frame (+ one per ``extra`` array, (N,) each). Above ``max_points`` keeps the
+    highest-score row of each bucket."""
     df = pd.DataFrame({"t": track.t, "score": track.score, "smoothed": track.smoothed, "frame": track.frame})
+    for name, values in (extra or {}).items():
+        df[name] = values
     if len(df) <= max_points:
         return df
     bucket = np.floor(np.arange(len(df)) * max_points / len(df)).astype(int)
@@ -37,15 +42,21 @@ def score_chart(
     threshold: float,
     selected_t: float | None = None,
     height: int = 260,
+    cues: dict[str, np.ndarray] | None = None,
 ) -> alt.LayerChart:
     """One line per model (raw score faint, smoothed bold), threshold rule, segments shaded in red.
 
+    ``cues``: for the first model, {cue label: (N,) smoothed 0..1}, what each cue alone gives on the score's
+    scale, smoothed like the bold line; drawn as thin dashed lines (the raw score is their maximum) and listed in
+    the tooltip.
     Clicking the chart selects the nearest sample (selection ``pick``, field ``t``); dragging pans and
     the mouse wheel zooms the time axis.
     """
     frames = []
-    for model, tr in tracks.items():
-        d = downsample(tr)
+    labels = list(cues or {})
+    cue_cols = {f"cue{i}": (cues or {})[label] for i, label in enumerate(labels)}  # plain field names for Vega
+    for k, (model, tr) in enumerate(tracks.items()):
+        d = downsample(tr, extra=cue_cols if k == 0 else None)
         d["model"] = model
         d["time"] = d["t"].map(mmss)
         frames.append(d)
@@ -71,6 +82,10 @@ def score_chart(
                 alt.Tooltip("score:Q", format=".2f"),
                 alt.Tooltip("smoothed:Q", format=".2f"),
                 alt.Tooltip("model:N"),
+                *(
+                    alt.Tooltip(field=c, type="quantitative", format=".2f", title=f"cue: {label}")
+                    for c, label in zip(cue_cols, labels, strict=True)
+                ),
             ],
         )
         .add_params(pick, zoom)
@@ -90,10 +105,26 @@ def score_chart(
             .mark_rect(color="#ff4b4b", opacity=0.18)
             .encode(x="start:Q", x2="end:Q", tooltip=["segment:N", alt.Tooltip("peak:Q", format=".2f")])
         )
-    layers += [raw, smooth, points]
+    layers += [raw, smooth]
+    if cue_cols and frames:
+        long = frames[0].melt(id_vars=["t"], value_vars=list(cue_cols), var_name="cue", value_name="value")
+        long["cue"] = long["cue"].map(dict(zip(cue_cols, labels, strict=True)))
+        layers.append(
+            alt.Chart(long)
+            .mark_line(strokeWidth=1.4, strokeDash=[4, 3], opacity=0.9)
+            .encode(
+                x=x,
+                y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1])),
+                color=alt.Color(
+                    "cue:N", scale=alt.Scale(scheme="dark2"), legend=alt.Legend(orient="top", title="cue (dashed)")
+                ),
+            )
+        )
+    layers.append(points)
     layers.append(
         alt.Chart(pd.DataFrame({"y": [threshold]})).mark_rule(color="#ffbd45", strokeDash=[6, 4]).encode(y="y:Q")
     )
     if selected_t is not None:
         layers.append(alt.Chart(pd.DataFrame({"t": [selected_t]})).mark_rule(color="#4ea8ff").encode(x="t:Q"))
-    return alt.layer(*layers).properties(height=height)
+    chart = alt.layer(*layers).properties(height=height)
+    return chart.resolve_scale(color="independent") if cue_cols else chart

@@ -15,7 +15,7 @@ from core import exports
 from core.alerts import AlertConfig, backtest
 from core.config import EventConfig
 from core.errors import VigilError
-from core.events import Moment, ScoreTrack
+from core.events import Moment, ScoreTrack, smooth
 from core.images import encode_jpeg, jpeg_data_uri
 from core.media import annotated_clip, playable_video
 from core.sources import open_source
@@ -180,7 +180,15 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
             except VigilError:
                 continue
     selected = state.selected_time(analysis_id)
-    chart = score_chart(tracks, rec.segments, events.threshold, selected)
+    cues = None
+    if rec.cues and st.toggle(
+        "Show what each cue says",
+        key=f"{key}.cues",
+        help="Dashed lines: the score each cue of the model gives on its own (smoothed like the bold line). The "
+        "score is the strongest cue at each moment, so a cue near the dashed yellow line nearly made a segment.",
+    ):
+        cues = {label: smooth(v, rec.track.t, events.smooth_seconds) for label, v in rec.cues.items()}
+    chart = score_chart(tracks, rec.segments, events.threshold, selected, cues=cues)
     event = st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode=[PICK], key=f"{key}.chart")
     picked = (event or {}).get("selection", {}).get(PICK) if event else None
     if picked:

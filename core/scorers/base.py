@@ -85,6 +85,11 @@ class ScoringStream(ABC):
         """Evidence for the ``index``-th update (offline) or -1 for the latest (live)."""
         return Evidence.empty()
 
+    def parts(self) -> dict[str, np.ndarray]:
+        """Offline, after ``finish``: for a model that fuses cues, {cue label: (N,) 0..1}, what each cue alone
+        gives on the score's own scale (the score is their maximum); {} for a single-cue model."""
+        return {}
+
 
 class Scorer(ABC):
     """A loaded model. Shared across threads: must not keep per-video state (that lives in streams)."""

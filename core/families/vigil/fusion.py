@@ -79,6 +79,12 @@ class Fusion:
         fused = raw.max(axis=0)
         return calibrate(fused, self.ref_for(names)), driver
 
+    def contributions(self, cue_scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """{cue: (N,) 0..1} -> {cue: (N,) 0..1}: the fused score each cue alone gives, on the fused scale (0.5 is
+        the model's line). ``combine``'s score is their maximum, since calibration is monotone."""
+        ref = self.ref_for(list(cue_scores))
+        return {n: calibrate(to_raw(s) / self.scales.get(n, 1.0), ref) for n, s in cue_scores.items()}
+
     @classmethod
     def fit(
         cls,

@@ -28,6 +28,8 @@ from core.families.vigil.fusion import Fusion
 from core.scorers.base import Evidence, ModelInfo, Scorer, ScoringStream
 
 LANE_DEPTH = 16  # offline: frames a lane may lag behind (16 x 640x480 BGR = 15 MB at most held)
+# what the chart and exports call each fusion input (a cue may give several: objects gives two)
+INPUT_LABELS = {"objects": "moving objects", "person_down": "person down", "fight": "fight", "motion": "motion"}
 
 
 class _Lane:
@@ -226,6 +228,13 @@ class VigilStream(ScoringStream):
             return Evidence.empty()
         run, k = ref
         return _with_cause(run.stream.evidence(k), run.cue.cause)
+
+    def parts(self) -> dict[str, np.ndarray]:
+        """{cue label: (N,)} each fusion input's share of the score (``Fusion.contributions``), offline."""
+        if not self.input_names:
+            return {}
+        inputs = dict(zip(self.input_names, self.cue_scores, strict=True))
+        return {INPUT_LABELS.get(n, n): c for n, c in self.fusion.contributions(inputs).items()}
 
     def cause_at(self, index: int) -> str:
         """The cause of frame ``index`` (offline, after finish)."""
