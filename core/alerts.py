@@ -87,16 +87,22 @@ class RuleStatus:
     capped: bool  # the hourly cap is reached: new alerts go to the digest
 
     def words(self) -> str:
+        """The state in a few words; a duration only once it reads as one (a whole second or more)."""
         if self.state == RuleState.NORMAL:
             return "normal"
         if self.state == RuleState.ANOMALOUS:
-            return f"anomalous for {self.anomalous_for:.0f}s"
+            return f"anomalous{_lasting(self.anomalous_for)}"
         if self.state == RuleState.ALERTED:
-            return f"alert sent — anomalous for {self.anomalous_for:.0f}s"
+            return f"alert sent — anomalous{_lasting(self.anomalous_for)}"
         if self.state == RuleState.SUPPRESSED:
-            return f"anomalous for {self.anomalous_for:.0f}s — hourly cap reached, goes into the digest"
-        extra = f", anomalous for {self.anomalous_for:.0f}s" if self.anomalous_for > 0 else ""
+            return f"anomalous{_lasting(self.anomalous_for)} — hourly cap reached, goes into the digest"
+        extra = f", anomalous{_lasting(self.anomalous_for)}" if self.anomalous_for > 0 else ""
         return f"cooldown ({self.cooldown_left:.0f}s left{extra})"
+
+
+def _lasting(seconds: float) -> str:
+    # "anomalous for 0s" reads as a contradiction: an episode younger than a second has no duration yet
+    return f" for {seconds:.0f}s" if seconds >= 1.0 else ""
 
 
 @dataclass
