@@ -68,6 +68,14 @@ STATE_COLOURS = {
     RuleState.SUPPRESSED: ALERT,
     RuleState.COOLDOWN: COOLDOWN,
 }
+# The same colours by name, for a page's words (Streamlit's green/orange/red/blue), so text and picture agree.
+STATE_HUES = {
+    RuleState.NORMAL: "green",
+    RuleState.ANOMALOUS: "orange",
+    RuleState.ALERTED: "red",
+    RuleState.SUPPRESSED: "red",
+    RuleState.COOLDOWN: "blue",
+}
 
 
 class LiveSourceError(SourceError):
@@ -130,6 +138,7 @@ class LiveSnapshot:
     warming_up: bool  # the model has not produced a non-zero score yet (e.g. motion's 3 s baseline)
     last_alert: AlertRecord | None = None
     error: str | None = None  # the last problem, in words (scoring failed, outbox write failed...)
+    picture: np.ndarray | None = None  # a server source's newest annotated frame (BGR), drawn with ``status``
 
 
 @dataclass
@@ -213,9 +222,12 @@ class LiveProcessor:
 
     def annotate(self, frame: np.ndarray) -> np.ndarray:
         """The frame with the latest score, state colour and evidence drawn on it (in place)."""
+        return self._annotate(frame)[0]
+
+    def _annotate(self, frame: np.ndarray) -> tuple[np.ndarray, _View]:
         with self._lock:
             view, stats = self._view, self._stats_locked()
-        return draw_overlay(frame, view, self.cfg.threshold, self.model, stats)
+        return draw_overlay(frame, view, self.cfg.threshold, self.model, stats), view
 
     def _media_to_epoch(self, media_t: float, arrival: float) -> float:
         # The least-delayed frame so far fixes the offset; a timestamp going backwards is a new stream.
@@ -227,9 +239,15 @@ class LiveProcessor:
 
     def process(self, frame: np.ndarray, t: float | None = None, media_t: float | None = None) -> np.ndarray:
         """submit + annotate: the whole job of a video frame callback."""
+        return self._process(frame, t, media_t)[0]
+
+    def _process(
+        self, frame: np.ndarray, t: float | None = None, media_t: float | None = None
+    ) -> tuple[np.ndarray, _View]:
+        """``process``, also returning the view drawn on the frame (what a page must say beside it)."""
         t0 = time.perf_counter()
         self.submit(frame, t, media_t)
-        out = self.annotate(frame.copy())  # the worker scores the original: drawn pixels would read as motion
+        out = self._annotate(frame.copy())  # the worker scores the original: drawn pixels would read as motion
         with self._lock:
             self._overlay.append(time.perf_counter() - t0)
         return out
@@ -254,14 +272,17 @@ class LiveProcessor:
         if self._writer is not None:
             self._writer.shutdown(wait=True)
 
-    def snapshot(self) -> LiveSnapshot:
+    def snapshot(self, drawn: tuple[np.ndarray, _View] | None = None) -> LiveSnapshot:
+        """What a page shows now. ``drawn``: a picture and the view drawn on it (``_process``); the snapshot
+        then states that view's score and state, so the words beside a picture never contradict it."""
         with self._lock:
             now = self.clock()
+            view = self._view if drawn is None else drawn[1]
             return LiveSnapshot(
                 running=self.running,
                 model=self.model,
-                score=self._view.score,
-                status=self._view.status,
+                score=view.score,
+                status=view.status,
                 history=list(self._history),
                 stats=self._stats_locked(now),
                 threshold=self.cfg.threshold,
@@ -269,6 +290,7 @@ class LiveProcessor:
                 warming_up=not self._seen_score and (self._first_t is None or now - self._first_t < WARMUP_HINT_S),
                 last_alert=self._last_alert,
                 error=self._error,
+                picture=None if drawn is None else drawn[0],
             )
 
     # --- worker ----------------------------------------------------------------------------------
@@ -447,7 +469,8 @@ def draw_overlay(
     for an alert snapshot (``snapshot_at``: epoch s of the peak) the line says when and how strange."""
     state = view.status.state
     if snapshot_at is None:
-        caption = f"{model}  score {view.score:.2f}  {view.status.words()}"
+        # the smoothed score: the one the bar fills to, the state follows and the page's Score metric shows
+        caption = f"{model}  score {view.status.smoothed:.2f}  {view.status.words()}"
         if stats is not None and stats.processed_fps > 0:
             caption += f"  |  {stats.processed_fps:.0f} fps  {stats.latency_ms:.0f} ms"
     else:
@@ -670,6 +693,17 @@ class ReconnectBackoff:
         return self.failed()
 
 
+# A server source's states in words: "running" once frames arrive (state "playing").
+SOURCE_STATE_WORDS = {
+    "idle": "starting",
+    "connecting": "connecting",
+    "playing": "running",
+    "reconnecting": "reconnecting",
+    "ended": "ended",
+    "failed": "failed",
+}
+
+
 class ServerSource:
     """Plays a stream URL or a local file through a LiveProcessor at real time, in its own thread.
 
@@ -704,7 +738,7 @@ class ServerSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._latest: np.ndarray | None = None
+        self._latest: tuple[np.ndarray, _View] | None = None  # newest annotated frame and the view drawn on it
         self.error: str | None = None
         self.state = "idle"  # idle | connecting | playing | reconnecting | ended | failed
         self._clock, self._pause = clock, pause or self._stop.wait
@@ -757,8 +791,20 @@ class ServerSource:
         return self._thread is not None and self._thread.is_alive()
 
     def latest(self) -> np.ndarray | None:
+        """The newest annotated frame (BGR), None before the first."""
         with self._lock:
-            return self._latest
+            return None if self._latest is None else self._latest[0]
+
+    def snapshot(self) -> LiveSnapshot:
+        """The processor's snapshot with ``picture``: the newest annotated frame, and the state and score
+        drawn on it (not the worker's newer ones), so the page's words and the picture agree."""
+        with self._lock:
+            drawn = self._latest
+        return self.processor.snapshot(drawn)
+
+    def status_words(self) -> str:
+        """The source's state for a person: "running" once frames arrive, else connecting / reconnecting / ..."""
+        return SOURCE_STATE_WORDS.get(self.state, self.state)
 
     def _open(self) -> cv2.VideoCapture | RelayedCapture:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10000]
@@ -803,13 +849,14 @@ class ServerSource:
         fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
         fps = fps if 1.0 <= fps <= 240.0 else 25.0
         start, n = self._clock(), 0
-        self.state, self.error = "playing", None
         try:
             while not self._stop.is_set():
                 ok, frame = cap.read()
                 if not ok:
                     break
                 n += 1
+                if n == 1:  # "playing" once a frame arrived: an opened stream may still send nothing
+                    self.state, self.error = "playing", None
                 pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 due = start + (pos if pos > 0 else n / fps)
                 wait = due - self._clock()
@@ -822,9 +869,9 @@ class ServerSource:
 
     def _run(self) -> None:
         for frame in self.frames():
-            out = self.processor.process(frame)
+            drawn = self.processor._process(frame)
             with self._lock:
-                self._latest = out
+                self._latest = drawn
 
 
 def _fit(frame: np.ndarray, max_side: int) -> np.ndarray:
