@@ -13,7 +13,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from core.access import Identity, show_owner
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
-from core.live import LiveProcessor, LiveSnapshot, ServerSource
+from core.live import STATE_HUES, LiveProcessor, LiveSnapshot, ServerSource
 from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from ui.alerts_view import render_alert_log
@@ -23,13 +23,22 @@ from ui.live_state import connection_stalled, live_session
 from ui.model_picker import model_picker
 from ui.services import app_settings
 
-STATE_BADGE = {
-    RuleState.NORMAL: ("🟢", "green"),
-    RuleState.ANOMALOUS: ("🟠", "orange"),
-    RuleState.ALERTED: ("🔴", "red"),
-    RuleState.SUPPRESSED: ("🔴", "red"),
-    RuleState.COOLDOWN: ("🔵", "blue"),
+# Material icons, not emoji: coloured-circle emoji render as empty boxes where the browser lacks an emoji font.
+STATE_ICONS = {
+    RuleState.NORMAL: ":material/check_circle:",
+    RuleState.ANOMALOUS: ":material/warning:",
+    RuleState.ALERTED: ":material/notifications_active:",
+    RuleState.SUPPRESSED: ":material/notifications_paused:",
+    RuleState.COOLDOWN: ":material/schedule:",
 }
+
+
+def state_heading(snap: LiveSnapshot) -> str:
+    """The state line in the picture's own colour (core.live.STATE_HUES): ':orange[:material/warning: anomalous]'."""
+    if snap.warming_up:
+        return ":gray[:material/hourglass_top: warming up (learning this scene's usual motion)]"
+    state = snap.status.state
+    return f":{STATE_HUES[state]}[{STATE_ICONS[state]} {snap.status.words()}]"
 
 
 def rule_controls(defaults: AlertConfig) -> AlertConfig:
@@ -69,38 +78,48 @@ def live_chart(snap: LiveSnapshot) -> alt.Chart:
     return (lines + rule).properties(height=220)
 
 
-def show_snapshot(snap: LiveSnapshot | None, idle_text: str) -> None:
-    """State in words, measured fps/latency, the last minute's chart."""
+def show_snapshot(snap: LiveSnapshot | None, idle_text: str, chart: bool = True) -> None:
+    """State in words, measured fps/latency and (``chart``) the last minute's scores at full width. A server
+    source's picture (``snap.picture``) goes beside the words: both come from one view, so they agree."""
     if snap is None or (not snap.running and not snap.history):
         st.info(idle_text)
         return
-    icon, colour = STATE_BADGE[snap.status.state]
-    words = "warming up (learning this scene's usual motion)" if snap.warming_up else snap.status.words()
-    st.markdown(f"### {icon} :{colour}[{words}]")
-    m1, m2 = st.columns(2)
-    m3, m4 = st.columns(2)
-    m1.metric("Score", f"{snap.status.smoothed:.2f}", help="0..1; the dashed line is the threshold")
-    m2.metric(
-        "Processed fps (camera)",
-        f"{snap.stats.processed_fps:.1f} ({snap.stats.camera_fps:.0f})",
-        help="frames scored per second; in brackets the frames arriving from the camera per second",
-    )
-    m3.metric(
-        "Latency",
-        f"{snap.stats.latency_ms:.0f} ms",
-        help=f"capture → score, median of the last 100 frames (p95 {snap.stats.latency_p95_ms:.0f} ms); "
-        f"the callback itself adds {snap.stats.overlay_ms:.1f} ms to the video",
-    )
-    m4.metric("Dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
-    st.altair_chart(live_chart(snap), width="stretch")
-    if snap.last_alert is not None:
-        a = snap.last_alert
-        st.caption(
-            f"Last alert {time.strftime('%H:%M:%S', time.localtime(a.fired_at))}: "
-            f"{a.duration:.0f} s, peak {a.peak:.2f} — email {Outbox().get(a.id).email_status()}"
+    if snap.picture is not None:
+        pic, info = st.columns([3, 2])
+        pic.image(snap.picture, channels="BGR", width="stretch")
+    else:
+        info = st.container()
+    with info:
+        st.markdown(f"### {state_heading(snap)}")
+        m1, m2 = st.columns(2)
+        m3, m4 = st.columns(2)
+        m1.metric(
+            "Score",
+            f"{snap.status.smoothed:.2f}",
+            help="0..1, averaged over the last second: the state follows it; the dashed line is the threshold",
         )
+        m2.metric(
+            "Processed fps (camera)",
+            f"{snap.stats.processed_fps:.1f} ({snap.stats.camera_fps:.0f})",
+            help="frames scored per second; in brackets the frames arriving from the camera per second",
+        )
+        m3.metric(
+            "Latency",
+            f"{snap.stats.latency_ms:.0f} ms",
+            help=f"capture → score, median of the last 100 frames (p95 {snap.stats.latency_p95_ms:.0f} ms); "
+            f"the callback itself adds {snap.stats.overlay_ms:.1f} ms to the video",
+        )
+        m4.metric("Dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
+        if snap.last_alert is not None:
+            a = snap.last_alert
+            st.caption(
+                f"Last alert {time.strftime('%H:%M:%S', time.localtime(a.fired_at))}: "
+                f"{a.duration:.0f} s, peak {a.peak:.2f} — email {Outbox().get(a.id).email_status()}"
+            )
     if snap.error:
         st.error(snap.error)
+    if chart:
+        st.altair_chart(live_chart(snap), width="stretch")
 
 
 def _served() -> bool:
@@ -169,6 +188,12 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
             src.start(quota=quota)
         except VigilError as err:
             st.error(str(err))
+    source_list(who, quota)
+
+
+@st.fragment(run_every=2.0)
+def source_list(who: Identity, quota) -> None:
+    """The sources ``who`` may stop, with their state: a fragment, so "connecting" turns into "running"."""
     running = ServerSource.visible_to(who)  # your own; an admin sees everyone's
     total = sum(1 for s in ServerSource.active() if s.running)
     st.caption(
@@ -177,8 +202,7 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
     )
     for src in running:
         c1, c2 = st.columns([4, 1])
-        problem = f": {src.error}" if src.error else ""
-        c1.markdown(f"**{src.label}** — {src.state}{problem} · owner {show_owner(src.owner)}")
+        c1.markdown(source_row(src))
         if c2.button("Stop", key=f"live-stop-{src.id}"):
             try:
                 src.stop_by(who)
@@ -186,6 +210,13 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
                 st.error(str(err))
             else:
                 st.rerun()
+
+
+def source_row(src: ServerSource) -> str:
+    """'**door.mp4** — running', with its problem if any; the owner only when there is a login."""
+    problem = f": {src.error}" if src.error else ""
+    owner = f" · owner {show_owner(src.owner)}" if src.owner else ""
+    return f"**{src.label}** — {src.status_words()}{problem}{owner}"
 
 
 def email_section(settings: SmtpSettings | None, who: Identity) -> None:
@@ -227,36 +258,45 @@ def page() -> None:
     spec = model_picker("live-model", empty="No models are registered.")
     model = (spec.name, f"{spec.name} v{spec.version}") if spec else None
     kind = st.radio("Source", ["Browser camera", "Server stream or file"], horizontal=True, key="live-kind")
-    left, right = st.columns([3, 2])
     proc: LiveProcessor | None = None
-    with left:
-        if model is None:
-            st.info("Pick an available model to start.")
-        elif kind == "Browser camera":
-            name, label = model
-            proc = live_session().camera_processor(
-                (name, spec.version), get_scorer(name), label, cfg, sender, owner=who.owner
-            )
+    if model is None:
+        st.info("Pick an available model to start.")
+    elif kind == "Browser camera":
+        name, label = model
+        proc = live_session().camera_processor(
+            (name, spec.version), get_scorer(name), label, cfg, sender, owner=who.owner
+        )
+        left, right = st.columns([3, 2])
+        with left:
             camera_section(proc, conf.webrtc.ice_servers)
-        else:
-            server_section(model, cfg, sender, who)
+    else:
+        server_section(model, cfg, sender, who)
+
+    @st.fragment(run_every=1.0)
+    def camera_state() -> None:
+        snap = proc.snapshot() if proc else None
+        show_snapshot(snap, "Press START to begin (the browser asks for the camera).", chart=False)
 
     @st.fragment(run_every=1.0)
     def live_panel() -> None:
+        """Under the source, at full width: the chart gets room to read (a narrow column squeezed it)."""
         if kind == "Browser camera":
-            show_snapshot(proc.snapshot() if proc else None, "Press START to begin (the browser asks for the camera).")
+            snap = proc.snapshot() if proc else None
+            if snap is not None and (snap.running or snap.history):
+                st.altair_chart(live_chart(snap), width="stretch")
             return
         sources = ServerSource.visible_to(who)
         if not sources:
             show_snapshot(None, "Start a server-side source to see it here.")
             return
         src = sources[-1]
-        frame = src.latest()
-        if frame is not None:
-            st.image(frame, channels="BGR", caption=src.label, width="stretch")
-        show_snapshot(src.processor.snapshot(), "Connecting…")
+        st.caption(f"{src.label} — {src.status_words()}")
+        show_snapshot(src.snapshot(), "Connecting…")
 
-    with right:
+    if kind == "Browser camera" and proc is not None:
+        with right:
+            camera_state()
+    if model is not None:
         live_panel()
 
     email_section(settings, who)
