@@ -105,10 +105,17 @@ def _lasting(seconds: float) -> str:
     return f" for {seconds:.0f}s" if seconds >= 1.0 else ""
 
 
+class _Unsmoothed:
+    """``smooth_seconds == 0``: the score itself. (A 1e-9 s window vanishes at epoch times: t - 1e-9 == t.)"""
+
+    def update(self, t: float, value: float) -> float:
+        return value
+
+
 @dataclass
 class _SourceState:
     tracker: SegmentTracker
-    smoother: TrailingMean
+    smoother: TrailingMean | _Unsmoothed
     smoothed: float = 0.0
     episode_start: float | None = None
     peak: float = -1.0
@@ -144,7 +151,7 @@ class SustainedRule:
         if st is None:
             st = _SourceState(
                 SegmentTracker(self.cfg.threshold, self.cfg.off_threshold),
-                TrailingMean(self.cfg.smooth_seconds) if self.cfg.smooth_seconds > 0 else TrailingMean(1e-9),
+                TrailingMean(self.cfg.smooth_seconds) if self.cfg.smooth_seconds > 0 else _Unsmoothed(),
             )
             self._sources[name] = st
         return st

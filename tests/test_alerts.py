@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.alerts import AlertConfig, RuleState, SustainedRule, backtest
+from core.alerts import AlertConfig, RuleState, RuleStatus, SustainedRule, backtest
 from core.errors import ConfigError
 from core.events import ScoreTrack
 
@@ -205,3 +205,30 @@ def test_config_from_env(monkeypatch):
 def test_bad_config_is_a_config_error(env, overrides, message):
     with pytest.raises(ConfigError, match=message):
         AlertConfig.from_env(env, **overrides)
+
+
+@pytest.mark.parametrize(
+    "state, anomalous_for, cooldown_left, words",
+    [
+        (RuleState.ANOMALOUS, 0.0, 0.0, "anomalous"),  # just opened: no "for 0s"
+        (RuleState.ANOMALOUS, 0.6, 0.0, "anomalous"),  # would round up to "for 1s" before a second passed
+        (RuleState.ANOMALOUS, 2.2, 0.0, "anomalous for 2s"),
+        (RuleState.ALERTED, 0.4, 0.0, "alert sent — anomalous"),
+        (RuleState.SUPPRESSED, 0.0, 0.0, "anomalous — hourly cap reached, goes into the digest"),
+        (RuleState.COOLDOWN, 0.3, 40.0, "cooldown (40s left, anomalous)"),
+        (RuleState.COOLDOWN, 5.0, 40.0, "cooldown (40s left, anomalous for 5s)"),
+        (RuleState.COOLDOWN, 0.0, 40.0, "cooldown (40s left)"),
+    ],
+)
+def test_status_words_give_a_duration_only_once_it_is_one(state, anomalous_for, cooldown_left, words):
+    assert RuleStatus(state, 0.7, anomalous_for, cooldown_left, False).words() == words
+
+
+def test_no_smoothing_works_at_epoch_times():
+    """smooth_seconds=0 (VIGIL_ALERT_SMOOTH=0) on the live clock: a tiny window vanished there (t - 1e-9 == t)."""
+    rule = SustainedRule(cfg(smooth_seconds=0.0))
+    t0 = 1.76e9
+    for i, s in enumerate([0.2, 0.9, 0.9]):
+        rule.update(t0 + i, s)
+    status = rule.status(t0 + 2)
+    assert status.state == RuleState.ANOMALOUS and status.smoothed == pytest.approx(0.9)
