@@ -19,9 +19,6 @@ from core.errors import VigilError
 from core.images import jpeg_data_uri
 from core.outbox import AlertRecord, Outbox, Sender, list_alerts
 
-EMAIL_ICONS = {"sent": "✅", "pending": "⏳", "failed": "⚠️"}
-
-
 def _thumb_url(rec: AlertRecord) -> str | None:
     """A small data URL of the snapshot (thumbnails are ~10 KB, so a table of 50 stays light)."""
     return jpeg_data_uri(rec.thumb_path or rec.snapshot_path)
@@ -39,7 +36,7 @@ def alert_log_frame(alerts: list[AlertRecord], now: float | None = None) -> pd.D
             "peak": round(a.peak, 2),
             "model": a.model,
             "owner": show_owner(a.owner),
-            "email": f"{EMAIL_ICONS.get(a.status, '')} {a.email_status(now)}",
+            "email": a.email_status(now),  # words only: emoji render as empty boxes without an emoji font
             "attempts": a.attempts,
             "last error": a.last_error or "",
         }
