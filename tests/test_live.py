@@ -6,6 +6,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import cv2
 import numpy as np
 import pytest
 from conftest import allow_private_host, moving_square_frames, write_video
@@ -13,6 +14,8 @@ from conftest import allow_private_host, moving_square_frames, write_video
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
 from core.live import (
+    STATE_COLOURS,
+    STATE_HUES,
     LatestFrameSlot,
     LiveProcessor,
     LiveSourceError,
@@ -332,3 +335,142 @@ def test_a_camera_that_answers_without_frames_is_not_hammered(tmp_path):
     # ffmpeg's request plus at most one header-only redirect check before it.
     attempts = [h for h in SilentCamera.hits if h[1].startswith("Lavf")]
     assert 1 <= len(attempts) <= 3 and len(SilentCamera.hits) <= 2 * len(attempts), SilentCamera.hits
+
+
+class GatedCapture:
+    """A capture that gives one frame, then waits for ``gate`` and ends: the test decides when time moves on."""
+
+    def __init__(self, gate: threading.Event, size=(120, 160)):
+        self.gate, self.size, self.reads = gate, size, 0
+
+    def isOpened(self) -> bool:  # noqa: N802 - cv2's name
+        return True
+
+    def read(self):
+        self.reads += 1
+        if self.reads == 1:
+            return True, frame(0, self.size)
+        self.gate.wait(10)
+        return False, None
+
+    def get(self, prop: int) -> float:
+        return 25.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+    def release(self) -> None:
+        pass
+
+
+@pytest.fixture
+def gated_source(tmp_path, roots, monkeypatch):
+    """A server source (a file in the roots) playing one frame, scored 0.9 (anomalous at threshold 0.5, no
+    smoothing) once the test sets ``score``, then holding. Yields (source, processor, score)."""
+    path = write_video(tmp_path / "door.avi", moving_square_frames(n=2), fps=10)
+    gate, opened = threading.Event(), []
+
+    def open_once(self):
+        if opened:
+            raise LiveSourceError("gone")  # a second open ends the source (after the gate)
+        opened.append(GatedCapture(gate))
+        return opened[0]
+
+    monkeypatch.setattr(ServerSource, "_open", open_once)
+    cfg = AlertConfig(threshold=0.5, hysteresis=0.1, seconds=30.0, smooth_seconds=0.0)
+    score = threading.Event()  # the model answers only once the test lets it (after the picture is drawn)
+    proc = LiveProcessor(ScriptedScorer(lambda t, f: 0.9 if score.wait(10) else 0.0), "m", cfg, source="door")
+    src = ServerSource(str(path), proc, loop=True)
+    try:
+        yield src, proc, score
+    finally:
+        score.set()
+        gate.set()
+        src.stop()
+
+
+def test_a_server_source_states_what_its_picture_shows(gated_source):
+    """The page shows a source's picture and its state in words: both must come from one view. The picture
+    was drawn before its frame was scored (normal); the worker has since turned anomalous."""
+    src, proc, score = gated_source
+    src.start()
+    assert wait_for(lambda: src.latest() is not None)
+    score.set()
+    assert wait_for(lambda: proc.snapshot().status.state == RuleState.ANOMALOUS)
+    snap = src.snapshot()
+    assert snap.picture is not None and snap.picture.shape == (120, 160, 3)
+    assert snap.status.state == RuleState.NORMAL and snap.score == 0.0  # what is drawn, not the newer state
+    assert tuple(snap.picture[60, 0]) == STATE_COLOURS[RuleState.NORMAL]  # its border says the same
+    assert proc.snapshot().picture is None  # a camera's snapshot: the newest state (its video follows it)
+
+
+def test_a_server_source_reads_running_once_frames_arrive(gated_source):
+    src, proc, score = gated_source
+    assert src.status_words() == "starting"
+    src.start()
+    assert wait_for(lambda: proc.snapshot().stats.frames_in == 1)
+    assert src.state == "playing" and src.status_words() == "running"
+
+
+@pytest.mark.parametrize(
+    "state, hue",
+    [
+        (RuleState.NORMAL, "green"),
+        (RuleState.ANOMALOUS, "orange"),
+        (RuleState.ALERTED, "red"),
+        (RuleState.SUPPRESSED, "red"),
+        (RuleState.COOLDOWN, "blue"),
+    ],
+)
+def test_the_overlay_colour_of_each_state_is_the_hue_the_page_names(state, hue):
+    """The page colours its words with STATE_HUES, the picture's border with STATE_COLOURS: the same hue."""
+    bgr = np.uint8([[STATE_COLOURS[state]]])
+    degrees = 2 * int(cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[0, 0, 0])  # OpenCV hue is 0..180
+    ranges = {"red": [(0, 15), (345, 360)], "orange": [(20, 50)], "green": [(90, 150)], "blue": [(190, 230)]}
+    assert STATE_HUES[state] == hue
+    assert any(lo <= degrees <= hi for lo, hi in ranges[hue]), degrees
+
+
+def test_the_overlay_caption_shows_the_smoothed_score(monkeypatch):
+    """The caption's score is the one the bar, the state and the page's Score metric use (smoothed), not the raw."""
+    from core import live
+    from core.alerts import RuleStatus
+    from core.live import _View
+
+    drawn = []
+    monkeypatch.setattr(live, "annotate", lambda img, overlay: drawn.append(overlay) or img)
+    status = RuleStatus(RuleState.ANOMALOUS, smoothed=0.62, anomalous_for=0.0, cooldown_left=0.0, capped=False)
+    draw_overlay(frame(), _View(0.48, status, Evidence.empty(), (120, 160)), threshold=0.6, model="m")
+    assert "score 0.62  anomalous" in drawn[0].caption and "0.48" not in drawn[0].caption
+    assert drawn[0].score == pytest.approx(0.62) and drawn[0].colour == STATE_COLOURS[RuleState.ANOMALOUS]
+
+
+def _walk(node, parents=()):
+    """(element, its ancestors' types) for every element under ``node`` of an AppTest tree."""
+    for child in getattr(node, "children", {}).values():
+        yield child, parents
+        yield from _walk(child, (*parents, getattr(child, "type", "")))
+
+
+def test_live_page_tells_one_story_for_a_server_source(gated_source):
+    """The Live page (AppTest) beside a running server source: the state words are the picture's, in its
+    colour and with an icon font rather than emoji; the source reads "running" (no "owner —" without login);
+    the chart gets the page's width, not a column's."""
+    from test_pages import page
+
+    src, proc, score = gated_source
+    src.start()
+    assert wait_for(lambda: src.latest() is not None)
+    score.set()
+    assert wait_for(lambda: proc.snapshot().status.state == RuleState.ANOMALOUS)
+    at = page("live")
+    at.run()
+    at.radio(key="live-kind").set_value("Server stream or file").run()
+    assert not at.exception, at.exception
+    texts = [m.value for m in at.markdown]
+    headings = [t for t in texts if t.startswith("### ")]
+    assert headings == ["### :green[:material/check_circle: normal]"], texts  # the picture's state (drawn normal)
+    assert not [ch for t in headings for ch in t if ord(ch) > 0x2000]  # no emoji (empty boxes without the font)
+    assert "**door.avi** — running" in texts, texts
+    assert not [t for t in texts if "owner" in t]
+    charts = [parents for el, parents in _walk(at.main) if getattr(el, "type", "") == "vega_lite_chart"]
+    assert len(charts) == 1 and "column" not in charts[0], charts
+    images = [parents for el, parents in _walk(at.main) if getattr(el, "type", "") == "image"]
+    assert len(images) == 1 and "column" in images[0], images  # the picture beside its state words
