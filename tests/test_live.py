@@ -362,7 +362,7 @@ class GatedCapture:
 
 @pytest.fixture
 def gated_source(tmp_path, roots, monkeypatch):
-    """A server source (a file in the roots) playing one frame, scored 0.9 (anomalous at threshold 0.5, no
+    """A server source (a file in the roots) playing one frame, scored 0.9 (anomalous at threshold 0.5, barely
     smoothing) once the test sets ``score``, then holding. Yields (source, processor, score)."""
     path = write_video(tmp_path / "door.avi", moving_square_frames(n=2), fps=10)
     gate, opened = threading.Event(), []
@@ -374,7 +374,7 @@ def gated_source(tmp_path, roots, monkeypatch):
         return opened[0]
 
     monkeypatch.setattr(ServerSource, "_open", open_once)
-    cfg = AlertConfig(threshold=0.5, hysteresis=0.1, seconds=30.0, smooth_seconds=0.0)
+    cfg = AlertConfig(threshold=0.5, hysteresis=0.1, seconds=30.0, smooth_seconds=0.05)
     score = threading.Event()  # the model answers only once the test lets it (after the picture is drawn)
     proc = LiveProcessor(ScriptedScorer(lambda t, f: 0.9 if score.wait(10) else 0.0), "m", cfg, source="door")
     src = ServerSource(str(path), proc, loop=True)

@@ -19,6 +19,7 @@ from core.errors import VigilError
 from core.images import jpeg_data_uri
 from core.outbox import AlertRecord, Outbox, Sender, list_alerts
 
+
 def _thumb_url(rec: AlertRecord) -> str | None:
     """A small data URL of the snapshot (thumbnails are ~10 KB, so a table of 50 stays light)."""
     return jpeg_data_uri(rec.thumb_path or rec.snapshot_path)
