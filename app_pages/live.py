@@ -290,7 +290,8 @@ def page() -> None:
             show_snapshot(None, "Start a server-side source to see it here.")
             return
         src = sources[-1]
-        st.caption(f"{src.label} — {src.status_words()}")
+        if len(sources) > 1:
+            st.caption(f"Showing the newest source, {src.label}.")
         show_snapshot(src.snapshot(), "Connecting…")
 
     if kind == "Browser camera" and proc is not None:
