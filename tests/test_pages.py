@@ -171,9 +171,11 @@ def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert Store().list() == []
+    assert "Cancel" not in [b.label for b in at.button]  # nothing is running any more
     analyze_link(at, f"{site}/a.mp4")  # the next try works
     assert not at.exception and not at.error
     assert at.subheader[0].value == f"{site}/a.mp4"
+    assert "Cancel" not in [b.label for b in at.button]  # finished results carry no Cancel button
 
 
 def _run_upload(data: bytes, name: str) -> None:
