@@ -56,6 +56,12 @@ def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
         assert header[:4] == ["frame", "t", "score", "smoothed"] and len(rows) == 1 + 795
         assert "cue: moving objects" in header[4:]  # the default model fuses cues: each one's curve comes along
         assert dl.value.suggested_filename == "vtest_scores.csv"
+        # the next exports clicked straight after: each arrives (a click used to rerun the page and drop the file
+        # a quick second click asked for)
+        for name, filename in (("Segments CSV", "vtest_segments.csv"), ("Thumbnails ZIP", "vtest_thumbnails.zip")):
+            with page.expect_download(timeout=15_000) as dl:
+                page.get_by_role("button", name=name).click()
+            assert dl.value.suggested_filename == filename and dl.value.failure() is None
         # the Segments metric is no longer 0 after lowering the threshold
         segments_metric = page.locator('[data-testid="stMetric"]').filter(has_text="Segments")
         assert segments_metric.locator('[data-testid="stMetricValue"]').inner_text().strip() not in ("", "0")

@@ -327,7 +327,11 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
         ("Thumbnails ZIP", lambda: exports.thumbnails_zip(rec), "thumbnails.zip", "application/zip"),
     ]
     for col, (label, make, suffix, mime) in zip(c, files, strict=False):
-        col.download_button(label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="stretch")
+        # "ignore": a click does not rerun the page, whose rerun would drop the deferred file a quick second click
+        # on another export asks for ("Deferred file ... not found": nothing downloads)
+        col.download_button(
+            label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="stretch", on_click="ignore"
+        )
     with c[4]:
         if not rec.segments:
             st.button(
@@ -366,4 +370,5 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
                 "video/mp4",
                 key=f"{key}.dl_clip",
                 width="stretch",
+                on_click="ignore",
             )
