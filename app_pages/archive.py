@@ -10,11 +10,19 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from core.batch import BatchJob, JobStore, collect_videos, launch
+from core.batch import BatchItem, BatchJob, JobStore, collect_videos, launch
 from core.batch.jobs import default_owner
 from core.errors import VigilError
 from core.images import jpeg_data_uri
 from core.labels import allowed_roots
+from ui.archive_view import (
+    batch_label,
+    finished_fraction,
+    footage_text,
+    no_segment_text,
+    progress_text,
+    speed_text,
+)
 from ui.auth import identity
 from ui.cache import get_store
 from ui.charts import mmss
@@ -40,8 +48,21 @@ def history_link(analysis_id: str, t: float | None = None) -> str:
     return "history?" + urlencode(params)
 
 
+def remember_folder() -> None:
+    """Keep the folder in the URL (``?folder=``), as ``?job=`` keeps the batch: a reload loses session state."""
+    if folder := st.session_state.get("archive.folder", "").strip():
+        st.query_params["folder"] = folder
+    else:
+        st.query_params.pop("folder", None)
+
+
 # --- a new batch --------------------------------------------------------------------------------------
-with st.expander("New batch", expanded=not jobs.list(limit=1)):
+if "archive.folder" not in st.session_state:  # a new session (a reload, a shared link): the folder of the URL
+    st.session_state["archive.folder"] = st.query_params.get("folder", "")
+# open while there is nothing to review, or when the URL carries a folder (a reload of a half-filled form),
+# until a batch is started in this session
+open_form = not st.session_state.get("archive.started") and ("folder" in st.query_params or not jobs.list(limit=1))
+with st.expander("New batch", expanded=open_form):
     roots = allowed_roots()
     what = st.radio("Videos", ["Server folder", "Videos of History"], horizontal=True, key="archive.what")
     folder = ""
@@ -49,6 +70,7 @@ with st.expander("New batch", expanded=not jobs.list(limit=1)):
         folder = st.text_input(
             "Folder on the server",
             key="archive.folder",
+            on_change=remember_folder,
             placeholder=str(roots[0]) if roots else "",
             help="Searched recursively; a folder of numbered images is one video. Allowed folders: "
             + ", ".join(str(r) for r in roots),
@@ -79,7 +101,10 @@ with st.expander("New batch", expanded=not jobs.list(limit=1)):
             owner = who.owner or default_owner()  # the signed-in address, else the server's user
             job_id = jobs.create(sources, model, engine, int(workers) or None, owner=owner, inputs=inputs)
             launch(job_id, store.db)
+            st.session_state["archive.started"] = True
             st.query_params["job"] = job_id
+            if what == "Server folder":
+                st.query_params["folder"] = folder
             st.toast(f"Batch of {len(sources)} video(s) started")
         except VigilError as err:
             st.error(str(err))
@@ -97,33 +122,44 @@ ids = list(by_id)
 
 
 def describe(job_id: str) -> str:
-    j = by_id[job_id]
-    done = j.counts["done"] + j.counts["skipped"]
-    return (
-        f"{STATE_ICONS.get(j.status, '')} {j.created_at.replace('T', ' ')} · {j.owner} · {j.model} · {j.engine} · "
-        f"{done}/{j.total} videos" + (f" · {j.counts['failed']} failed" if j.counts["failed"] else "")
-    )
+    return batch_label(by_id[job_id], STATE_ICONS.get(by_id[job_id].status, ""))
 
 
+# the browser keeps a keyed select box's shown label when only its wording changes: a new key when a batch ends
+running = sum(j.active for j in all_jobs)
 chosen = st.selectbox(
-    "Batch", ids, index=ids.index(wanted) if wanted in by_id else 0, format_func=describe, key=f"archive.job.{wanted}"
+    "Batch",
+    ids,
+    index=ids.index(wanted) if wanted in by_id else 0,
+    format_func=describe,
+    key=f"archive.job.{wanted}.{running}",
 )
 if chosen != wanted:
     st.query_params["job"] = chosen
 
 
-def job_status(job: BatchJob) -> None:
-    finished = job.counts["done"] + job.counts["skipped"] + job.counts["failed"]
-    st.progress(finished / max(1, job.total), text=f"{job.status} · {finished}/{job.total} videos")
+def job_status(job: BatchJob, items: list[BatchItem]) -> None:
+    st.progress(finished_fraction(job), text=progress_text(job))
+    failed = job.counts["failed"]
+    if failed and not job.active:
+        st.warning(f"{failed} of {job.total} videos could not be scored: the reasons are under the Videos table.")
+    footage = sum(i.footage for i in items if i.status == "done")  # s of video, over every run of this job
+    # the speed of the last run, once it scored something (a run of stored videos only has no speed)
+    speed = job.summary.get("footage_hours_per_hour", 0.0) if job.summary.get("footage_hours") else None
     c = st.columns(5)
     c[0].metric("Scored", job.counts["done"])
     c[1].metric("Already stored", job.counts["skipped"])
-    c[2].metric("Failed", job.counts["failed"])
-    c[3].metric("Footage scored", f"{job.summary.get('footage_hours', 0.0):.2f} h" if job.summary else "…")
+    c[2].metric("Failed", failed)
+    c[3].metric("Footage scored", footage_text(footage), help=f"{footage:.1f} s of video scored by this batch.")
     c[4].metric(
         "Throughput",
-        f"{job.summary.get('footage_hours_per_hour', 0.0):.1f} footage-h/h" if job.summary else "…",
-        help="Hours of video scored per hour of wall time, once the workers were up.",
+        speed_text(speed) if speed is not None else "…" if job.active else "—",
+        help=(
+            f"{speed:.2f} hours of video scored per hour of wall time ({speed_text(speed)} real time), "
+            "once the workers were up."
+            if speed is not None
+            else "Hours of video scored per hour of wall time (× real time), shown when a run that scored videos ends."
+        ),
     )
     st.caption(
         f"Owner **{job.owner}** · model **{job.model}** · engine **{job.engine}**"
@@ -151,8 +187,7 @@ def job_status(job: BatchJob) -> None:
         st.rerun()
 
 
-def items_table(job: BatchJob) -> None:
-    items = jobs.items(job.id)
+def items_table(job: BatchJob, items: list[BatchItem]) -> None:
     st.markdown(f"#### Videos ({len(items)})")
     st.dataframe(
         pd.DataFrame(
@@ -162,22 +197,29 @@ def items_table(job: BatchJob) -> None:
                 "reason": [i.reason for i in items],
                 "tries": [i.attempts for i in items],
                 "seconds": [round(i.seconds, 1) for i in items],
-                "open": [history_link(i.analysis_id) if i.analysis_id else None for i in items],
+                "open": [history_link(i.analysis_id) if i.analysis_id else "" for i in items],  # no link, no "None"
                 "path": [i.source for i in items],
             }
         ),
         hide_index=True,
         width="stretch",
         key=f"archive.items.{job.id}",
-        column_config={"open": st.column_config.LinkColumn("open", display_text="results")},
+        column_config={
+            "reason": st.column_config.TextColumn("reason", width="large", help="Why a video failed (in full below)."),
+            "open": st.column_config.LinkColumn("open", display_text="results"),
+        },
     )
+    failures = [i for i in items if i.status == "failed"]
+    if failures:
+        with st.expander(f"Why {len(failures)} video(s) failed", expanded=len(failures) <= 5):
+            st.markdown("\n".join(f"- **{Path(i.source).name or i.source}**: {i.reason}" for i in failures))
 
 
 def ranking(job: BatchJob) -> None:
     ranked = store.top_segments(jobs.analysis_ids(job.id), limit=100)
     st.markdown(f"#### Most anomalous segments across the batch ({len(ranked)})")
     if not ranked:
-        st.info("No anomalous segment yet" + (" — the batch is still running." if job.active else "."))
+        st.info(no_segment_text(job))
         return
     event = st.dataframe(
         pd.DataFrame(
@@ -217,9 +259,12 @@ def job_view() -> None:
     except VigilError as err:
         st.error(str(err))
         return
-    job_status(job)
+    if by_id[chosen].active and not job.active:
+        st.rerun()  # it just ended: redraw the whole page, so the picker shows its counts and polling stops
+    items = jobs.items(job.id)
+    job_status(job, items)
     ranking(job)
-    items_table(job)
+    items_table(job, items)
 
 
 job_view()

@@ -32,11 +32,12 @@ with analyses_tab:
                 "source": [r["source_name"] for r in rows],
                 "date": pd.to_datetime([r["created_at"] for r in rows]),
                 "duration": [mmss(r["duration"]) for r in rows],
-                "model": [f"{r['model']} v{r['model_version']}" for r in rows],
+                "model": [r["model"] for r in rows],
                 "peak": [round(r["peak"], 3) for r in rows],
                 "segments": [r["n_segments"] for r in rows],
                 "anomalous": [r["frac_anomalous"] for r in rows],
                 "owner": [show_owner(r["owner"]) for r in rows],
+                "version": [r["model_version"] for r in rows],  # long for fused models: last, out of the way
             }
         )
         event = st.dataframe(
@@ -50,9 +51,13 @@ with analyses_tab:
                 "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
                 "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
                 "anomalous": st.column_config.NumberColumn("% anomalous", format="percent"),
+                "version": st.column_config.TextColumn("version", width="small"),
             },
         )
-        st.caption(f"{len(rows)} analyses · click a row to open it · click a column header to sort")
+        st.caption(
+            f"{len(rows)} {'analysis' if len(rows) == 1 else 'analyses'} · click a row to open it · click a column "
+            "header to sort"
+        )
         picked = event.selection.rows if event else []
         chosen = rows[picked[0]]["id"] if picked else st.query_params.get("id")
         if chosen:
@@ -79,4 +84,4 @@ with analyses_tab:
                         st.rerun()
                     except VigilError as err:
                         st.error(str(err))
-            results.render(chosen, key="history", allow_compare=False)
+            results.render(chosen, key="history")

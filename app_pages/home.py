@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from core.settings import settings
 from ui.cache import model_statuses
 
 st.title("Vigil")
@@ -31,8 +32,14 @@ links = [
         "Watch a webcam or stream; get an email when an anomaly lasts.",
     ),
     ("app_pages/label.py", "Label", ":material/label:", "Mark videos normal or abnormal and train a better model."),
+    (
+        "app_pages/archive.py",
+        "Archive",
+        ":material/inventory_2:",
+        "Score a whole folder in the background; review the worst moments of all.",
+    ),
 ]
-for col, (target, label, icon, caption) in zip(st.columns(4), links, strict=True):
+for col, (target, label, icon, caption) in zip(st.columns(len(links)), links, strict=True):
     with col.container(border=True):
         st.page_link(target, label=f"**{label}**", icon=icon)
         st.caption(caption)
@@ -42,24 +49,19 @@ rows = model_statuses()
 if not rows:
     st.info("No models are registered.")
 else:
-    st.dataframe(
+    default = settings().default_model
+    # a static table: descriptions wrap in full (a data grid cut them at one line)
+    st.table(
         pd.DataFrame(
             [
                 {
-                    "model": r.spec.name,
-                    "ready": r.available,
+                    "model": r.spec.name + (" (default)" if r.spec.name == default else ""),
+                    "status": "ready" if r.available else "cannot run here (see below)",
                     "what it does": r.spec.description,
-                    "status": "ready" if r.available else r.reason,
                 }
                 for r in rows
             ]
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "ready": st.column_config.CheckboxColumn("ready", width="small"),
-            "what it does": st.column_config.TextColumn("what it does", width="large"),
-        },
+        ).set_index("model")
     )
     missing = [r for r in rows if not r.available]
     if missing:

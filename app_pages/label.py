@@ -20,6 +20,7 @@ from ui.model_picker import model_picker
 
 log = logging.getLogger("vigil.label")
 ORDERS = {"uncertainty": "Least certain first", "added": "Order added"}
+FEW_PER_CLASS = 10  # below this many videos of either label a trained detector is a rough start
 
 st.title("Label")
 st.caption(
@@ -307,6 +308,12 @@ if len(labelled) < 2:
     st.info("Label at least one normal and one abnormal video to train a detector.")
 else:
     abnormal = sum(i.label.label for i in labelled)
+    if min(abnormal, len(labelled) - abnormal) < FEW_PER_CLASS:
+        st.warning(
+            f"{abnormal} abnormal and {len(labelled) - abnormal} normal videos make a weak detector: it trains, but "
+            f"its suggestions (however confident they sound) are a rough start. Aim for {FEW_PER_CLASS} or more of "
+            "each; the cross-validated figures after training say how far to trust it."
+        )
     subset = st.radio(
         "Train on",
         ["all", "choose"],
@@ -356,6 +363,12 @@ def training_status() -> None:
         st.progress(fraction, text=f"Training {job.name}: {message}")
     else:
         st.success(f"Model **{report.name}** is trained and registered: pick it on Analyze, Live and here.")
+        abnormal = sum(1 for i in job.items if i.label == 1)
+        if min(abnormal, len(job.items) - abnormal) < FEW_PER_CLASS:
+            st.warning(
+                f"Trained on {abnormal} abnormal and {len(job.items) - abnormal} normal videos: treat its suggestions "
+                "as a rough start, and check each one."
+            )
         view.metrics(report.metrics)
         st.caption(f"Model card: `{report.card_path}`")
     if job.done and not state.job_seen:

@@ -87,7 +87,7 @@ def search_dirs() -> list[Path]:
 
 
 def trained_dir() -> Path:
-    """Where ``train`` writes new models: ``$VIGIL_TRAINED_DIR`` or the project's ``models/``."""
+    """Where ``train`` writes new models: ``$VIGIL_TRAINED_DIR`` or ``<data dir>/models``."""
     return settings().models_trained_dir
 
 

@@ -273,7 +273,7 @@ class Settings(BaseSettings):
         [], "VIGIL_MODELS_DIR", "Extra folders searched for weights and model cards before models/ (os.pathsep list)."
     )
     trained_dir: Path | None = setting(
-        None, "VIGIL_TRAINED_DIR", "Where training writes new models; unset = the project's models/."
+        None, "VIGIL_TRAINED_DIR", "Where training writes new models; unset = <data dir>/models."
     )
     label_roots: list[Path] | None = setting(
         None, "VIGIL_LABEL_ROOTS",
@@ -336,8 +336,9 @@ class Settings(BaseSettings):
 
     @property
     def models_trained_dir(self) -> Path:
-        """Where ``train`` writes new models: ``trained_dir`` or the project's ``models/``."""
-        return self.trained_dir or PROJECT_ROOT / "models"
+        """Where ``train`` writes new models: ``trained_dir`` or ``<data dir>/models`` (a user's models live with
+        their data, never in the code checkout; the project's ``models/`` holds what ships and is still read)."""
+        return self.trained_dir or self.data_dir / "models"
 
     @property
     def allowed_label_roots(self) -> list[Path]:

@@ -433,11 +433,22 @@ def check_url(url: str) -> str:
     if not url:
         raise BadURLError("Paste a link to a video (https://...).")
     parsed = urlparse(url)
-    if parsed.scheme == "file" or url.startswith(("/", "~", "./", "../")) or re.match(r"^[A-Za-z]:[\\/]", url):
+    bare_file = "/" not in url and Path(url).suffix.lower() in VIDEO_EXTS  # "clip.avi": a name, not a site
+    if (
+        parsed.scheme == "file"
+        or url.startswith(("/", "~", "./", "../"))
+        or re.match(r"^[A-Za-z]:[\\/]", url)
+        or bare_file
+    ):
         raise BadURLError("That is a local file, not a link: use the file upload (or the CLI) for files.")
+    if "://" not in url and re.match(r"^[\w-]+(\.[\w-]+)*\.[A-Za-z]{2,}(:\d+)?([/?#]|$)", url):
+        return check_url(f"https://{url}")  # "youtube.com/watch?v=..." as a browser's address bar takes it
+    if not parsed.scheme:
+        raise BadURLError(
+            "That is not a link: paste the video page's full address, starting with https:// (or http://)."
+        )
     if parsed.scheme not in ("http", "https"):
-        shown = parsed.scheme or "none"
-        raise BadURLError(f"Links must start with http:// or https:// (got scheme '{shown}').")
+        raise BadURLError(f"Links must start with http:// or https://, not {parsed.scheme}://.")
     if not parsed.netloc:
         raise BadURLError("That link has no host name.")
     return url

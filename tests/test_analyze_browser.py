@@ -56,6 +56,12 @@ def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
         assert header[:4] == ["frame", "t", "score", "smoothed"] and len(rows) == 1 + 795
         assert "cue: moving objects" in header[4:]  # the default model fuses cues: each one's curve comes along
         assert dl.value.suggested_filename == "vtest_scores.csv"
+        # the next exports clicked straight after: each arrives (a click used to rerun the page and drop the file
+        # a quick second click asked for)
+        for name, filename in (("Segments CSV", "vtest_segments.csv"), ("Thumbnails ZIP", "vtest_thumbnails.zip")):
+            with page.expect_download(timeout=15_000) as dl:
+                page.get_by_role("button", name=name).click()
+            assert dl.value.suggested_filename == filename and dl.value.failure() is None
         # the Segments metric is no longer 0 after lowering the threshold
         segments_metric = page.locator('[data-testid="stMetric"]').filter(has_text="Segments")
         assert segments_metric.locator('[data-testid="stMetricValue"]').inner_text().strip() not in ("", "0")
@@ -112,3 +118,35 @@ def test_cancel_stops_the_analysis_and_saves_nothing(tmp_path):
     from core.store import Store
 
     assert Store(Database(data / "vigil.sqlite")).list() == []
+
+
+def test_a_moment_plays_from_its_exact_time_not_the_whole_second(tmp_path):
+    """st.video starts at whole seconds; on a short clip that is a good part of it. The player must be put at
+    the moment's time to the frame: ▶ 0:05.4 leaves currentTime at 5.4 s, not 5.0 s."""
+    from conftest import moving_square_frames, write_video
+
+    clip = write_video(
+        tmp_path / "short.avi",
+        moving_square_frames(n=100, slow_speed=2.0, fast_from=53, fast_to=57, fast_speed=60.0),
+    )
+    with streamlit_app(tmp_path / "data", tmp_path / "st.log") as url, chromium() as page:
+        page.goto(f"{url}/analyze", wait_until="domcontentloaded")
+        page.get_by_text("Analyze a video").first.wait_for(timeout=60_000)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(clip))
+        page.get_by_role("button", name="Analyze upload").click()
+        expect_results(page)
+        buttons = page.get_by_role("button", name="▶")
+        labels = [buttons.nth(i).inner_text() for i in range(buttons.count())]
+        # a moment off the whole second (the square's sprint, 5.3-5.7 s, is the worst moment)
+        label = next((x for x in labels if not x.strip().endswith(".0")), None)
+        assert label, labels
+        minutes, seconds = label.replace("▶", "").strip().split(":")
+        want = 60 * int(minutes) + float(seconds)
+        page.get_by_role("button", name=label).click()
+        got = None
+        for _ in range(40):
+            page.wait_for_timeout(250)
+            got = page.evaluate("() => document.querySelector('video') && document.querySelector('video').currentTime")
+            if got is not None and abs(got - want) < 0.06:
+                break
+        assert got == pytest.approx(want, abs=0.06), (label, got)

@@ -1,9 +1,11 @@
 """AppTest of the Archive page: a finished batch's ranking comes from the store, a job started on the page
-runs in its own process (a fresh session sees it finish), folders outside the roots are refused, and a
-ranking link opens the results view at that moment."""
+runs in its own process (a fresh session sees it finish), folders outside the roots are refused, a
+ranking link opens the results view at that moment, a batch with failures says what failed and why, and
+a reload keeps the folder of the form."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from conftest import moving_square_frames, write_video
 from streamlit.testing.v1 import AppTest
 
-from core.batch import JobStore, run_batch
+from core.batch import JobStore, collect_videos, run_batch
 from core.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +41,26 @@ def yard(vigil_env) -> Path:
     return folder
 
 
+@pytest.fixture
+def mixed(vigil_env) -> Path:
+    """One good clip (8 s at 10 fps, a burst of fast motion), a text file named .mp4 and an empty .avi."""
+    folder = vigil_env / "footage" / "mixed"
+    folder.mkdir(parents=True)
+    write_video(folder / "good.avi", moving_square_frames(n=80, fast_from=40, fast_to=56))
+    (folder / "broken.mp4").write_text("not a video")
+    (folder / "empty.avi").write_bytes(b"")
+    return folder
+
+
+def picker(at: AppTest):
+    """The batch picker (its key carries the ``?job=`` it was drawn for)."""
+    return next(sb for sb in at.selectbox if str(sb.key).startswith("archive.job."))
+
+
+def progress_header(at: AppTest) -> str:
+    return at.get("progress")[0].proto.text
+
+
 def test_finished_batch_ranking_comes_from_the_store(yard):
     store = Store()
     summary = run_batch([str(p) for p in sorted(yard.glob("*.avi"))], workers=1, store=store)
@@ -64,6 +86,9 @@ def test_finished_batch_ranking_comes_from_the_store(yard):
     videos = frame(at, "status")
     assert list(videos["status"]) == ["done", "done", "done"]
     assert [m.value for m in at.metric][:3] == ["3", "0", "0"]
+    assert progress_header(at) == "done · 3 scored of 3"
+    assert picker(at).options[0].endswith("· done · 3 scored of 3")  # not '0/3 videos'
+    assert not at.warning
 
     # the ranking's link opens the results view at that moment
     hist = page("history")
@@ -122,3 +147,86 @@ def test_cancel_on_the_page_sets_the_flag_the_driver_polls(yard):
     at.button(key=f"archive.cancel.{job_id}").click().run()
     assert not at.exception
     assert jobs.cancel_requested(job_id) and jobs.get(job_id).status == "cancelled"
+
+
+def test_a_batch_with_failures_says_what_succeeded_what_failed_and_why(mixed):
+    store = Store()
+    summary = run_batch(collect_videos([str(mixed)]), workers=1, store=store)
+    assert (summary.done, summary.failed) == (1, 2)
+
+    at = page()
+    at.query_params["job"] = summary.job_id
+    at.run()
+    assert not at.exception, at.exception
+    assert progress_header(at) == "done · 1 scored, 2 failed of 3"  # not 'done · 3/3 videos'
+    assert picker(at).options[0].endswith("· done · 1 scored, 2 failed of 3")
+    assert [w.value for w in at.warning] == [
+        "2 of 3 videos could not be scored: the reasons are under the Videos table."
+    ]
+    videos = frame(at, "status")
+    by_name = dict(zip(videos["video"], videos["open"], strict=True))
+    assert by_name["broken.mp4"] == "" and by_name["empty.avi"] == ""  # no link (and no 'None') where nothing is stored
+    assert by_name["good.avi"].startswith("history?id=")
+    # every reason in full, outside the table's narrow cell
+    why = next(e for e in at.expander if e.label.startswith("Why"))
+    assert why.label == "Why 2 video(s) failed" and why.proto.expanded
+    text = " ".join(m.value for m in why.markdown)
+    assert "**broken.mp4**: 'broken.mp4' is not a video this app can read." in text
+    assert "**empty.avi**: 'empty.avi' is empty (0 bytes)." in text
+
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Footage scored"] == "8 s"  # 80 frames at 10 fps, not '0.00 h'
+    assert re.fullmatch(r"\d+(\.\d)?×", metrics["Throughput"]), metrics["Throughput"]
+    assert all(len(v) <= 6 for v in metrics.values()), metrics  # a fifth of the page holds ~6 big characters
+    assert "real time" in next(m for m in at.metric if m.label == "Throughput").help
+    assert len(frame(at, "cause")) >= 1  # the good clip's burst is ranked
+
+
+def test_no_segment_says_yet_only_while_the_batch_runs(vigil_env):
+    folder = vigil_env / "footage" / "calm"
+    folder.mkdir(parents=True)
+    write_video(folder / "still.avi", moving_square_frames(n=40, slow_speed=0))
+    store = Store()
+    summary = run_batch([str(folder / "still.avi")], workers=1, store=store)
+    assert summary.done == 1 and not store.load(JobStore(store.db).analysis_ids(summary.job_id)[0]).segments
+
+    at = page()
+    at.query_params["job"] = summary.job_id
+    at.run()
+    assert [i.value for i in at.info] == ["No anomalous segment in these videos."]
+
+    jobs = JobStore(store.db)
+    queued = jobs.create([str(folder / "still.avi")], "motion")  # nobody runs it: still active
+    at = page()
+    at.query_params["job"] = queued
+    at.run()
+    assert [i.value for i in at.info] == ["No anomalous segment yet — the batch is still running."]
+    assert picker(at).options[0].endswith("· queued · 1 video")  # counts that move would go stale in the picker
+    assert progress_header(at) == "queued · 0 scored of 1 · 1 left"
+    assert [m.value for m in at.metric][3:] == ["0 s", "…"]
+    key_running = picker(at).key
+
+    jobs.set_item(queued, 0, "skipped", analysis_id=jobs.analysis_ids(summary.job_id)[0])
+    jobs.finish(queued, "done", {"footage_hours": 0.0})
+    at.run()
+    assert picker(at).options[0].endswith("· done · 0 scored, 1 already stored of 1")
+    assert picker(at).key != key_running  # a new key: the browser redraws a keyed select box's label only then
+    assert [i.value for i in at.info] == ["No anomalous segment in these videos."]
+    assert [m.value for m in at.metric][3:] == ["0 s", "—"]  # nothing scored in that run: no speed, not '0.0×'
+
+
+def test_a_reload_keeps_the_folder_and_the_form_open(yard):
+    jobs = JobStore()
+    jobs.create([str(yard / "a.avi")], "motion")  # a batch exists: the form used to start collapsed
+    at = page()
+    at.run()
+    assert not at.expander[0].proto.expanded  # a plain visit with batches to review: the form is out of the way
+    at.text_input(key="archive.folder").set_value(str(yard)).run()
+    assert at.query_params["folder"] == str(yard)  # typed once, kept in the URL
+
+    reloaded = page()  # a browser reload: a new session over the same URL
+    reloaded.query_params["folder"] = str(yard)
+    reloaded.run()
+    assert not reloaded.exception
+    assert reloaded.expander[0].label == "New batch" and reloaded.expander[0].proto.expanded
+    assert reloaded.text_input(key="archive.folder").value == str(yard)

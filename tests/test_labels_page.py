@@ -242,9 +242,12 @@ def test_training_from_the_page_registers_a_new_version_with_metrics(monkeypatch
     at.text_input(key="label_train_base").input("fightdet")
     run(at)
     assert any("Will be saved as **fightdet-v1**" in c.value for c in at.caption)
+    # 4 of each: the page says before and after that such a detector is a rough start
+    assert any("4 abnormal and 4 normal videos make a weak detector" in w for w in texts(at, "warning"))
     at.button(key="label_train").click()
     wait_for_training(at)
     assert not texts(at, "error"), texts(at, "error")
+    assert any("Trained on 4 abnormal and 4 normal videos" in w for w in texts(at, "warning")), texts(at, "warning")
 
     trained = Path(os.environ["VIGIL_TRAINED_DIR"])
     card = trained / "fightdet-v1.vigil.json"

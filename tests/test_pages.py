@@ -68,10 +68,13 @@ def test_history_lists_and_opens_a_stored_analysis_with_values_from_the_store(st
     at.run()
     table = at.dataframe[0].value
     assert list(table["source"]) == ["yard.avi"] and int(table["segments"][0]) == len(stored.segments)
+    assert list(table["model"]) == ["motion"] and list(table["version"]) == [stored.model_version]
+    assert any(c.value.startswith("1 analysis ·") for c in at.caption)
     at.query_params["id"] = stored.id
     at.run()
     assert not at.exception
     assert at.subheader[0].value == "yard.avi"
+    assert any(e.label == "Compare with another model" for e in at.expander)  # as on Analyze
     assert metric(at, "Segments") == str(len(stored.segments))
     peak, peak_t = stored.peak
     assert metric(at, "Peak score") == f"{peak:.2f}"
@@ -171,9 +174,11 @@ def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert Store().list() == []
+    assert "Cancel" not in [b.label for b in at.button]  # nothing is running any more
     analyze_link(at, f"{site}/a.mp4")  # the next try works
     assert not at.exception and not at.error
     assert at.subheader[0].value == f"{site}/a.mp4"
+    assert "Cancel" not in [b.label for b in at.button]  # finished results carry no Cancel button
 
 
 def _run_upload(data: bytes, name: str) -> None:
@@ -325,3 +330,14 @@ def test_each_cue_of_the_default_model_can_be_drawn_on_the_chart(tmp_path, store
     at.session_state["analyze.current_id"] = stored.id
     at.run()
     assert not at.exception and not [t for t in at.toggle if t.key == f"analyze.{stored.id}.cues"]
+
+
+def test_home_links_every_page_and_marks_the_default_model():
+    at = page("home")
+    at.run()
+    assert not at.exception
+    labels = {link.proto.label for link in elements(at, "page_link")}
+    assert labels >= {"**Analyze**", "**History**", "**Live**", "**Label**", "**Archive**"}, labels
+    (table,) = at.table
+    models = list(table.value.index)
+    assert "vigil (default)" in models and "motion" in models  # the default named, the others as they are

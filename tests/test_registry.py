@@ -154,3 +154,20 @@ def test_fetch_offline_says_where_to_put_the_file(tmp_path, monkeypatch, capsys)
     assert cli.main(["fetch", "w.bin"]) == 2
     err = capsys.readouterr().err
     assert "Could not download w.bin" in err and f"put w.bin in {tmp_path}" in err and "Traceback" not in err
+
+
+def test_trained_models_go_to_the_data_folder_by_default_never_the_code_checkout(monkeypatch, tmp_path):
+    """Without VIGIL_TRAINED_DIR, training writes under the data folder (a user's models live with their data;
+    the project's models/ is what ships), the model is still listed, and Ray workers are told where it is."""
+    from core.batch.ray_engine import job_env
+
+    monkeypatch.delenv("VIGIL_TRAINED_DIR")
+    where = registry.trained_dir()
+    assert where == tmp_path / "vigil-data" / "models" and REPO not in where.parents
+    card(where, "mine", [])
+    assert "mine" in registry.specs()
+    assert job_env()["VIGIL_TRAINED_DIR"] == str(where)
+    monkeypatch.setenv("VIGIL_TRAINED_DIR", str(tmp_path / "elsewhere"))
+    assert registry.trained_dir() == tmp_path / "elsewhere" and job_env()["VIGIL_TRAINED_DIR"] == str(
+        tmp_path / "elsewhere"
+    )

@@ -142,9 +142,11 @@ def test_missing_file(tmp_path):
     [
         ("ftp://example.org/v.mp4", "http:// or https://"),
         ("rtmp://host/live", "http:// or https://"),
+        ("not a url at all", "That is not a link"),
         ("file:///etc/passwd", "local file"),
         ("/home/me/video.mp4", "local file"),
         ("./video.mp4", "local file"),
+        ("clip.avi", "local file"),
         ("C:\\Users\\me\\video.mp4", "local file"),
         ("", "Paste a link"),
         ("https://", "no host"),
@@ -172,3 +174,16 @@ def test_4k_clip_streams_in_bounded_memory(tmp_path):
     assert n == 12
     one_uhd_frame = h * w * 3
     assert peak < 3 * one_uhd_frame  # never more than a couple of full frames alive at once
+
+
+@pytest.mark.parametrize(
+    "typed, url",
+    [
+        ("youtube.com/watch?v=abc", "https://youtube.com/watch?v=abc"),
+        ("www.example.org", "https://www.example.org"),
+        ("  cams.example.co.uk:8080/clip.mp4 ", "https://cams.example.co.uk:8080/clip.mp4"),
+        ("http://example.org/v.mp4", "http://example.org/v.mp4"),
+    ],
+)
+def test_a_link_typed_without_its_scheme_is_taken_as_https(typed, url):
+    assert check_url(typed) == url

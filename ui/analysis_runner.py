@@ -38,7 +38,8 @@ def run_analysis(
     label = strip_credentials(label)  # the link's user:pass is for the download only, never shown
     state.mark_running(label)
     bar = st.progress(0.0, text=f"Opening {label}…")
-    st.button("Cancel", key=f"cancel.{label}", help="Stop the analysis; nothing is saved.")
+    cancel = st.empty()  # removed when the run ends: a Cancel under finished results would mislead
+    cancel.button("Cancel", key=f"cancel.{label}", help="Stop the analysis; nothing is saved.")
 
     def on_download(fraction: float, message: str) -> None:
         bar.progress(min(1.0, fraction), text=message)
@@ -70,12 +71,14 @@ def run_analysis(
         except (OSError, ValueError):
             pass  # playback is a convenience; the analysis itself is stored
         bar.empty()
+        cancel.empty()
         state.mark_running(None)
         return rec
     except VigilError as err:
         if isinstance(err, SourceError) and isinstance(source, bytes) and src is not None:
             discard_upload(src.path, referenced=get_store().uses_video(str(src.path)))  # rejected: not kept
         bar.empty()
+        cancel.empty()
         state.mark_running(None)
         st.error(str(err))
         return None

@@ -11,8 +11,11 @@ from core.events import ScoreTrack, Segment
 MAX_POINTS = 2000  # above this the chart is downsampled, keeping each bucket's peak
 PICK = "pick"  # name of the click selection; st.altair_chart returns it under event.selection.pick
 
-# Vega expression that prints seconds as m:ss
+# Vega expressions that print seconds as m:ss, and as m:ss.s for short clips (whole seconds would repeat labels)
 MMSS = "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + floor(datum.value % 60)"
+MMSS_TENTHS = "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + format(datum.value % 60, '.1f')"
+TENTHS_BELOW_S = 20.0  # a time axis shorter than this is labelled in tenths of a second
+LEGEND_PX = 40  # the cue legend's height, added so that showing cues does not shrink the plot
 
 
 def mmss(t: float) -> str:
@@ -61,7 +64,13 @@ def score_chart(
         d["time"] = d["t"].map(mmss)
         frames.append(d)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["t", "score", "smoothed"])
-    x = alt.X("t:Q", title="time (m:ss)", axis=alt.Axis(labelExpr=MMSS, grid=False))
+    span = float(df["t"].max() - df["t"].min()) if len(df) else 0.0
+    short = span < TENTHS_BELOW_S
+    x = alt.X(
+        "t:Q",
+        title="time (m:ss.s)" if short else "time (m:ss)",
+        axis=alt.Axis(labelExpr=MMSS_TENTHS if short else MMSS, grid=False),
+    )
     y = alt.Y("score:Q", title="anomaly score", scale=alt.Scale(domain=[0, 1]))
     colour = alt.Color("model:N", legend=alt.Legend(orient="top", title=None) if len(tracks) > 1 else None)
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
@@ -126,5 +135,5 @@ def score_chart(
     )
     if selected_t is not None:
         layers.append(alt.Chart(pd.DataFrame({"t": [selected_t]})).mark_rule(color="#4ea8ff").encode(x="t:Q"))
-    chart = alt.layer(*layers).properties(height=height)
+    chart = alt.layer(*layers).properties(height=height + (LEGEND_PX if cue_cols else 0))
     return chart.resolve_scale(color="independent") if cue_cols else chart

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 from core import exports
 from core.alerts import AlertConfig, backtest
@@ -25,6 +26,8 @@ from ui.analysis_runner import run_analysis
 from ui.cache import get_store
 from ui.charts import PICK, mmss, score_chart
 from ui.model_picker import model_picker
+
+MOMENT_COLUMNS = 6  # thumbnails per row of "Worst moments" (EventConfig.top_k is 6)
 
 
 # --- cached reads ----------------------------------------------------------------------------------
@@ -203,6 +206,8 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
         path = playable_path(rec.video_path)
         if path:
             st.video(path, start_time=int(selected or 0))
+            if selected:
+                seek_video(selected)
         else:
             st.info("The source video is no longer available for playback; scores and thumbnails are kept.")
     with right:
@@ -220,6 +225,28 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     if allow_compare:
         compare_controls(rec, key)
     export_controls(rec, key)
+
+
+def seek_video(t: float) -> None:
+    """Put the page's player at ``t`` s exactly: ``st.video``'s start time is whole seconds, a third of a 3 s clip.
+
+    A zero-height component (same-origin iframe) sets the player's ``currentTime`` once its metadata is loaded,
+    retrying briefly while Streamlit applies its own whole-second start; it never moves a playing video. It runs
+    again only when ``t`` changes (same HTML, same iframe)."""
+    components.html(
+        f"""<script>
+const t = {t:.3f};
+let tries = 0;
+function seek() {{
+  const v = window.parent.document.querySelector('video[data-testid="stVideo"]');
+  if (v && v.readyState < 1) v.addEventListener("loadedmetadata", seek, {{once: true}});
+  if (v && v.readyState >= 1 && v.paused && Math.abs(v.currentTime - t) > 0.04) v.currentTime = t;
+  if (++tries < 12) setTimeout(seek, 250);
+}}
+seek();
+</script>""",
+        height=0,
+    )
 
 
 def segments_table(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
@@ -263,9 +290,9 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
     if not rec.moments:
         return
     st.markdown("#### Worst moments")
-    cols = st.columns(min(6, len(rec.moments)))
+    cols = st.columns(MOMENT_COLUMNS)  # fixed: one or two moments keep the size of six, not the page's width
     for i, m in enumerate(rec.moments):
-        with cols[i % len(cols)]:
+        with cols[i % MOMENT_COLUMNS]:
             img = moment_image(rec, m)
             if img is not None:
                 cause = rec.track.cause_at(rec.track.index_at(m.t))
@@ -300,7 +327,11 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
         ("Thumbnails ZIP", lambda: exports.thumbnails_zip(rec), "thumbnails.zip", "application/zip"),
     ]
     for col, (label, make, suffix, mime) in zip(c, files, strict=False):
-        col.download_button(label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="stretch")
+        # "ignore": a click does not rerun the page, whose rerun would drop the deferred file a quick second click
+        # on another export asks for ("Deferred file ... not found": nothing downloads)
+        col.download_button(
+            label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="stretch", on_click="ignore"
+        )
     with c[4]:
         if not rec.segments:
             st.button(
@@ -339,4 +370,5 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
                 "video/mp4",
                 key=f"{key}.dl_clip",
                 width="stretch",
+                on_click="ignore",
             )

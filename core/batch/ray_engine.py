@@ -1,8 +1,9 @@
 """The Ray engine: long-lived actors on a Ray cluster, each loading the model once.
 
 Connects to ``RAY_ADDRESS`` when it is set (a real cluster) and otherwise starts Ray on this machine.
-The project folder travels to the workers as the job's ``working_dir`` (code, manifest, small trained
-heads); the videos do not: every worker must read them at the same path (shared storage) or as links.
+The project folder travels to the workers as the job's ``working_dir`` (code, manifest, shipped heads); the
+videos and the user's trained models do not: every worker must read them at the same path (shared storage) or,
+for videos, as links.
 Actors return ``VideoOutcome``s (scores, segments, thumbnails as bytes); they never open the store.
 """
 
@@ -21,6 +22,17 @@ START_TIMEOUT = 300.0  # s: actors start Python, OpenCV and the model; a cluster
 CONNECT_TIMEOUT = 5.0  # s: a TCP check before ray.init, which would otherwise wait much longer
 REPO = Path(__file__).resolve().parents[2]
 UPLOAD_EXCLUDES = [".git", ".venv", "vigil-data", "out", "test-artifacts", "tests", "benchmarks/results", "*.sqlite"]
+
+
+def job_env() -> dict[str, str]:
+    """The ``VIGIL_*`` settings the workers get: the driver's, plus where its trained models are (by default in
+    its data folder, which does not travel with the code: the workers read them at that path, as they read the
+    videos, so on a cluster it must be shared storage)."""
+    from core.registry import trained_dir
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("VIGIL_")}
+    env.setdefault("VIGIL_TRAINED_DIR", str(trained_dir()))
+    return env
 
 
 def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
@@ -94,8 +106,7 @@ class RayEngine:
         import ray
 
         self._ray = ray
-        env_vars = {k: v for k, v in os.environ.items() if k.startswith("VIGIL_")}
-        runtime_env = {"working_dir": str(REPO), "excludes": UPLOAD_EXCLUDES, "env_vars": env_vars}
+        runtime_env = {"working_dir": str(REPO), "excludes": UPLOAD_EXCLUDES, "env_vars": job_env()}
         try:
             if self.address:
                 ray.init(address=self.address, runtime_env=runtime_env, logging_level="WARNING", log_to_driver=False)

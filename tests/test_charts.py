@@ -1,0 +1,37 @@
+"""The score chart's spec: time labels that never repeat on short clips, and a plot that keeps its height when the
+cue curves (and their legend) are shown."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.events import ScoreTrack
+from ui.charts import score_chart
+
+
+def track(seconds: float, fps: float = 10.0) -> ScoreTrack:
+    t = np.arange(0, seconds, 1 / fps)
+    return ScoreTrack.from_scores(np.arange(len(t)), t, np.linspace(0, 1, len(t)), 1.0, ())
+
+
+def x_axis(spec: dict) -> dict:
+    for layer in spec["layer"]:
+        enc = layer.get("encoding", {}).get("x", {})
+        if enc.get("field") == "t" and "axis" in enc:
+            return {**enc["axis"], "title": enc.get("title")}
+    raise AssertionError("no time axis")
+
+
+def test_a_short_clip_is_labelled_in_tenths_a_long_one_in_seconds():
+    short = x_axis(score_chart({"m": track(2.0)}, [], 0.5).to_dict())
+    long = x_axis(score_chart({"m": track(90.0)}, [], 0.5).to_dict())
+    # a 2 s fight clip: ticks at 0.2 s steps must read 0:00.2, 0:00.4... (whole seconds gave 0:00 0:00 0:00)
+    assert "format(datum.value % 60, '.1f')" in short["labelExpr"] and short["title"] == "time (m:ss.s)"
+    assert "format(" not in long["labelExpr"] and long["title"] == "time (m:ss)"
+
+
+def test_showing_the_cues_keeps_the_plot_height():
+    tr = track(30.0)
+    plain = score_chart({"m": tr}, [], 0.5).to_dict()
+    cues = score_chart({"m": tr}, [], 0.5, cues={"fight": np.zeros(len(tr))}).to_dict()
+    assert cues["height"] == plain["height"] + 40  # the legend gets its own room above the same plot

@@ -1,0 +1,69 @@
+"""The words and figures of the Archive page: what a batch's progress, footage and speed read as.
+
+Pure functions over a ``BatchJob`` so the page stays a thin view and the wording is tested on its own."""
+
+from __future__ import annotations
+
+from core.batch import BatchJob
+
+
+def counts_text(job: BatchJob) -> str:
+    """'1 scored, 2 failed of 3' (with 'already stored' when some were): what succeeded and what did not."""
+    c = job.counts
+    parts = [f"{c['done']} scored"]
+    if c["skipped"]:
+        parts.append(f"{c['skipped']} already stored")
+    if c["failed"]:
+        parts.append(f"{c['failed']} failed")
+    text = f"{', '.join(parts)} of {job.total}"
+    left = c["pending"] + c["running"]
+    return text + (f" · {left} left" if left else "")
+
+
+def progress_text(job: BatchJob) -> str:
+    """The header of a batch's progress bar, e.g. 'done · 1 scored, 2 failed of 3'."""
+    return f"{job.status} · {counts_text(job)}"
+
+
+def finished_fraction(job: BatchJob) -> float:
+    """Videos the batch is through with (scored, already stored or failed) over all its videos, 0..1."""
+    c = job.counts
+    return (c["done"] + c["skipped"] + c["failed"]) / max(1, job.total)
+
+
+def batch_label(job: BatchJob, icon: str = "") -> str:
+    """One batch in the picker. A running batch shows no counts: the picker is drawn once per page run while
+    the counts move every second (the status below it is live), and a stale '0/3' would read as wrong."""
+    head = f"{icon} {job.created_at.replace('T', ' ')} · {job.owner} · {job.model} · {job.engine} · ".lstrip()
+    if job.active:
+        return head + f"{job.status} · {job.total} video{'' if job.total == 1 else 's'}"
+    return head + progress_text(job)
+
+
+def footage_text(seconds: float) -> str:
+    """Seconds of video -> a short figure in a unit that suits it: '9 s', '2.5 min', '1.25 h', '5800 h'."""
+    s = max(0.0, float(seconds))
+    if s < 60:
+        return f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.1f} min"
+    h = s / 3600
+    return f"{h:.2f} h" if h < 10 else f"{h:.1f} h" if h < 100 else f"{h:.0f} h"
+
+
+def speed_text(footage_hours_per_hour: float) -> str:
+    """Hours of video scored per hour of wall time, as a factor of real time: '9.6×', '47×', '75000×'."""
+    x = max(0.0, float(footage_hours_per_hour))
+    return f"{x:.1f}×" if x < 10 else f"{x:.0f}×"
+
+
+def no_segment_text(job: BatchJob) -> str:
+    """What the ranking says when the batch has no anomalous segment: 'yet' only while it can still find one."""
+    if job.active:
+        return "No anomalous segment yet — the batch is still running."
+    scored = job.counts["done"] + job.counts["skipped"]
+    if not scored:
+        return "No video of this batch was scored, so there is no segment to rank."
+    if job.status == "done" and not (job.counts["pending"] + job.counts["running"]):
+        return "No anomalous segment in these videos."
+    return "No anomalous segment in the videos scored so far; resume the batch to score the rest."
