@@ -123,7 +123,7 @@ def test_login_allow_list_and_owners(tmp_path, vigil_env):
             # --- alice still owns both: her source kept running, she stops it and deletes -------------
             page.reload(wait_until="domcontentloaded")
             page.get_by_text("Server stream or file").click(timeout=WAIT)
-            page.get_by_text("door.avi — playing").wait_for(timeout=WAIT)
+            page.get_by_text("door.avi — running").wait_for(timeout=WAIT)
             page.get_by_role("button", name="Stop").click()
             page.get_by_text("0 of 4 running on this server").wait_for(timeout=WAIT)
             assert Store(Database(data / "vigil.sqlite")).list()[0]["id"] == theirs.id  # bob deleted nothing
