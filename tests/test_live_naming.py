@@ -61,8 +61,8 @@ class StubNamer:
         return naming.Detection(BIKE, "bicycle", 0.7)
 
 
-def run_alert(evidence: Evidence, wait_namer: bool = True):
-    """8 s at 10 fps (calm 0-3 s, anomalous 3-8 s) through a processor with an outbox: the one alert."""
+def alert_processor(evidence: Evidence) -> tuple[LiveProcessor, list[float]]:
+    """A processor with an outbox whose scripted model gives ``evidence``, and its settable clock."""
     clock = [1000.0]
     proc = LiveProcessor(
         CausedScorer(evidence),
@@ -72,13 +72,24 @@ def run_alert(evidence: Evidence, wait_namer: bool = True):
         outbox=Outbox(),
         clock=lambda: clock[0],
     )
+    return proc, clock
+
+
+def feed_episode(proc: LiveProcessor, clock: list[float]) -> None:
+    """8 s at 10 fps (calm 0-3 s, anomalous 3-8 s: the alert fires at 5 s), each frame scored before the next."""
+    for i in range(80):
+        clock[0] = 1000.0 + i / 10
+        proc.submit(frame(60 if i >= 30 else 0, (240, 320)), clock[0])
+        assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+
+
+def run_alert(evidence: Evidence, wait_namer: bool = True):
+    """One episode through a processor with an outbox: the one alert."""
+    proc, clock = alert_processor(evidence)
     try:
         if wait_namer:
             assert proc.namer.wait(10)
-        for i in range(80):
-            clock[0] = 1000.0 + i / 10
-            proc.submit(frame(60 if i >= 30 else 0, (240, 320)), clock[0])
-            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        feed_episode(proc, clock)
     finally:
         proc.stop()
     (rec,) = list_alerts()
@@ -161,21 +172,10 @@ def test_naming_an_alert_never_holds_up_scoring(monkeypatch):
             return super().name(image, box)
 
     monkeypatch.setattr(naming, "object_namer", lambda: SlowNamer())
-    clock = [1000.0]
-    proc = LiveProcessor(
-        CausedScorer(Evidence(boxes=CULPRIT, culprit=0, cause="fast object")),
-        "scripted v1",
-        AlertConfig(threshold=0.5, seconds=2.0, cooldown=60, smooth_seconds=0.0),
-        source="lobby",
-        outbox=Outbox(),
-        clock=lambda: clock[0],
-    )
+    proc, clock = alert_processor(Evidence(boxes=CULPRIT, culprit=0, cause="fast object"))
     try:
         assert proc.namer.wait(10)
-        for i in range(80):  # the alert fires at 5 s (frame 50); the detector is stuck from then on
-            clock[0] = 1000.0 + i / 10
-            proc.submit(frame(60 if i >= 30 else 0, (240, 320)), clock[0])
-            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        feed_episode(proc, clock)  # the detector is stuck from the alert (frame 50) on
         assert asked.is_set() and list_alerts() == []  # 30 frames scored after the alert while it was named
     finally:
         release.set()
