@@ -270,6 +270,7 @@ class LiveProcessor:
         if self._thread is not None:
             self._thread.join(timeout)
         if self._writer is not None:
+            # a step still running past the timeout writes its own alerts (see _step); those queued are written now
             self._writer.shutdown(wait=True)
 
     def snapshot(self, drawn: tuple[np.ndarray, _View] | None = None) -> LiveSnapshot:
@@ -351,7 +352,10 @@ class LiveProcessor:
             if alert.kind == "alert" and self._peak is not None and self._peak[0] == alert.peak_t:
                 _, frame, evidence = self._peak  # the rule is the worker's: its status is read here, not there
                 peak = (frame, _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2]))
-            self._writer.submit(self._record, alert, peak)
+            try:
+                self._writer.submit(self._record, alert, peak)
+            except RuntimeError:  # stop() gave up waiting for this step and shut the writer: write it here
+                self._record(alert, peak)
 
     def _record(self, alert: Alert, peak: tuple[np.ndarray, _View] | None) -> None:
         """Write one alert (on the alert thread). ``peak``: the episode's peak frame (BGR, as scored) and the
@@ -359,18 +363,22 @@ class LiveProcessor:
         snapshot = None
         if peak is not None:
             frame, view = peak
-            evidence = view.evidence
-            found = self.namer.name(frame, evidence, alert.cause) if self.namer is not None else None
+            found = self.namer.name(frame, view.evidence, alert.cause) if self.namer is not None else None
             if found is not None:
                 alert = replace(alert, cause=naming.named(alert.cause, found.label))
-            with self._lock:
-                stats = self._stats_locked()
-            snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, alert.peak_t)
-            if found is not None:
-                draw_named(snapshot, found.box, found.label)
+            try:
+                with self._lock:
+                    stats = self._stats_locked()
+                snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, alert.peak_t)
+                if found is not None:
+                    draw_named(snapshot, found.box, found.label)
+            except Exception:  # noqa: BLE001 - a picture that cannot be drawn must not cost the alert itself
+                log.exception("could not draw an alert's snapshot; the alert goes out without it")
+                snapshot = None
+        # this thread's exceptions reach no one: every failure is logged and shown on the page
         try:
             rec = self.outbox.record(alert, self.model, snapshot, self.cfg, owner=self.owner)
-        except (OSError, VigilError, ValueError) as err:
+        except Exception as err:  # noqa: BLE001 - e.g. a locked database, a full disk
             log.exception("could not store an alert")
             with self._lock:
                 self._error = f"Could not store the alert: {err}"
@@ -378,7 +386,10 @@ class LiveProcessor:
         with self._lock:
             self._last_alert = rec
         if self.on_alert is not None:
-            self.on_alert(rec)
+            try:
+                self.on_alert(rec)
+            except Exception:  # noqa: BLE001 - the alert is stored; a failed page wake-up is only logged
+                log.exception("the alert callback failed")
 
     # --- helpers (lock held) ---------------------------------------------------------------------
     @staticmethod

@@ -224,3 +224,37 @@ def test_the_real_detector_names_the_cyclist_of_a_ped2_clip_in_a_live_alert(tmp_
     assert rec.details["cause"] == "fast object (bicycle)"
     assert "Why:        fast object (bicycle)\n" in email_for(rec).body
     assert yellow(rec.snapshot_path) > 100
+
+
+def test_an_alert_that_cannot_be_stored_is_shown_on_the_page_and_scoring_goes_on(monkeypatch):
+    """The alert thread's exceptions reach no one by themselves: a locked database must still show on the page
+    (and be logged), and the camera keeps being scored."""
+    import sqlite3
+
+    from core.outbox import Outbox as RealOutbox
+
+    def locked(self, *args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(naming, "object_namer", lambda: None)
+    monkeypatch.setattr(RealOutbox, "record", locked)
+    proc, clock = alert_processor(Evidence(boxes=CULPRIT, culprit=0, cause="fast object"))
+    try:
+        feed_episode(proc, clock)  # every frame scored, the alert's failure notwithstanding
+    finally:
+        proc.stop()
+    snap = proc.snapshot()
+    assert snap.error == "Could not store the alert: database is locked" and snap.stats.frames_scored == 80
+
+
+def test_an_alert_raised_after_stop_gave_up_waiting_is_still_written(monkeypatch):
+    """stop() waits 5 s for a scoring step; one that outlives it finds the alert thread shut and writes itself."""
+    monkeypatch.setattr(naming, "object_namer", lambda: None)
+    proc, clock = alert_processor(Evidence(boxes=CULPRIT, culprit=0, cause="fast object"))
+    proc._writer.shutdown(wait=True)  # as stop() leaves it for a step still running
+    try:
+        feed_episode(proc, clock)
+    finally:
+        proc.stop()
+    (rec,) = list_alerts()
+    assert rec.kind == "alert" and rec.fired_at == pytest.approx(1005.0)
