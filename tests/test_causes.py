@@ -207,9 +207,11 @@ def test_each_cue_curve_is_stored_reloaded_and_exported_with_an_analysis(tmp_pat
     row = lines[1 + int(np.argmax(back.track.score))].split(",")
     assert max(float(row[4]), float(row[5])) == float(row[2])  # the score is the strongest cue
     # a damaged curves file never keeps the analysis from opening: it opens without its cue curves
-    (back.files_dir / "cues.npz").write_bytes(b"not an npz")
-    again = st.load(rec.id)
-    assert again.cues == {} and len(again.track) == len(rec.track)
+    good = (back.files_dir / "cues.npz").read_bytes()
+    for damage in (b"not an npz", b"", good[: len(good) // 2], b"PK\x03\x04" + b"\0" * 64):
+        (back.files_dir / "cues.npz").write_bytes(damage)
+        again = st.load(rec.id)
+        assert again.cues == {} and len(again.track) == len(rec.track)
 
 
 def test_a_single_cue_model_stores_no_cue_curves(make_video):
