@@ -59,7 +59,10 @@ with analyses_tab:
             "header to sort"
         )
         picked = event.selection.rows if event else []
-        chosen = rows[picked[0]]["id"] if picked else st.query_params.get("id")
+        clicked, st.session_state["history.clicked"] = state.row_choice(
+            picked, [r["id"] for r in rows], st.session_state.get("history.clicked")
+        )
+        chosen = clicked or st.query_params.get("id")
         if chosen:
             st.query_params["id"] = chosen
             if "t" in st.query_params:  # a deep link to one moment (the Archive ranking): select it once
@@ -79,6 +82,8 @@ with analyses_tab:
                     try:
                         store.delete_by(chosen, who)  # owner or admin, checked in the same transaction
                         st.query_params.pop("id", None)
+                        if picked:  # the row stays selected: let it point at nothing, not at the next analysis
+                            st.session_state["history.clicked"] = (picked[0], chosen)
                         results.load_record.clear()
                         st.toast("Analysis deleted")
                         st.rerun()

@@ -341,3 +341,18 @@ def test_home_links_every_page_and_marks_the_default_model():
     (table,) = at.table
     models = list(table.value.index)
     assert "vigil (default)" in models and "motion" in models  # the default named, the others as they are
+
+
+def test_a_history_row_stays_on_its_analysis_when_new_ones_push_it_down():
+    """Streamlit keeps a table's selection as a row number: after Compare (or a batch) stores a new analysis on
+    top of the newest-first list, row 0 is another analysis. The page keeps the one that was clicked."""
+    from ui.state import row_choice
+
+    chosen, last = row_choice([0], ["a", "b"], None)  # the user clicks the newest, 'a'
+    assert (chosen, last) == ("a", (0, "a"))
+    chosen, last = row_choice([0], ["new", "a", "b"], last)  # a new analysis arrives on top; same selection
+    assert chosen == "a"
+    chosen, last = row_choice([2], ["new", "a", "b"], last)  # a real new click
+    assert (chosen, last) == ("b", (2, "b"))
+    assert row_choice([2], ["new", "a"], last)[0] is None  # 'b' deleted meanwhile: nothing, not a neighbour
+    assert row_choice([], ["a"], last) == (None, None)

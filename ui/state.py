@@ -44,3 +44,18 @@ def mark_running(label: str | None) -> None:
 def interrupted_run() -> str | None:
     """The label of an analysis that never finished (cancelled), once; then forgets it."""
     return st.session_state.pop(_RUNNING, None)
+
+
+def row_choice(picked: list[int], ids: list[str], last: tuple[int, str] | None) -> tuple[str | None, tuple | None]:
+    """Which stored item a keyed, single-row table selects: (its id or None, what to remember for next time).
+
+    Streamlit keeps a keyed table's selection as a row *number* while the rows change under it (a new analysis
+    on top of a newest-first list shifts every row down). So a selection counts only when the user changed it
+    (a new row number); otherwise the id remembered from that click stands. ``last``: the (row, id) remembered.
+    """
+    if not picked:
+        return None, None
+    row = picked[0]
+    if last is not None and last[0] == row:  # the same click as before: what it chose, wherever that row moved
+        return (last[1] if last[1] in ids else None), last  # (gone since, e.g. deleted: nothing)
+    return (ids[row], (row, ids[row])) if row < len(ids) else (None, None)
