@@ -145,7 +145,9 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
         st.warning(f"{failed} of {job.total} videos could not be scored: the reasons are under the Videos table.")
     footage = sum(i.footage for i in items if i.status == "done")  # s of video, over every run of this job
     # the speed of the last run, once it scored something (a run of stored videos only has no speed)
+    # (a resumed batch still holds the summary of its run before: no speed while it runs again)
     speed = job.summary.get("footage_hours_per_hour", 0.0) if job.summary.get("footage_hours") else None
+    speed = None if job.active else speed
     c = st.columns(5)
     c[0].metric("Scored", job.counts["done"])
     c[1].metric("Already stored", job.counts["skipped"])
@@ -212,7 +214,8 @@ def items_table(job: BatchJob, items: list[BatchItem]) -> None:
     failures = [i for i in items if i.status == "failed"]
     if failures:
         with st.expander(f"Why {len(failures)} video(s) failed", expanded=len(failures) <= 5):
-            st.markdown("\n".join(f"- **{Path(i.source).name or i.source}**: {i.reason}" for i in failures))
+            # plain text: file names and ffmpeg's words may hold *, [ or ` that Markdown would garble
+            st.text("\n".join(f"• {Path(i.source).name or i.source}: {i.reason}" for i in failures))
 
 
 def ranking(job: BatchJob) -> None:

@@ -170,9 +170,9 @@ def test_a_batch_with_failures_says_what_succeeded_what_failed_and_why(mixed):
     # every reason in full, outside the table's narrow cell
     why = next(e for e in at.expander if e.label.startswith("Why"))
     assert why.label == "Why 2 video(s) failed" and why.proto.expanded
-    text = " ".join(m.value for m in why.markdown)
-    assert "**broken.mp4**: 'broken.mp4' is not a video this app can read." in text
-    assert "**empty.avi**: 'empty.avi' is empty (0 bytes)." in text
+    text = " ".join(m.value for m in why.text)  # plain text: names and ffmpeg's words are not Markdown
+    assert "• broken.mp4: 'broken.mp4' is not a video this app can read." in text
+    assert "• empty.avi: 'empty.avi' is empty (0 bytes)." in text
 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Footage scored"] == "8 s"  # 80 frames at 10 fps, not '0.00 h'
@@ -206,6 +206,11 @@ def test_no_segment_says_yet_only_while_the_batch_runs(vigil_env):
     assert progress_header(at) == "queued · 0 scored of 1 · 1 left"
     assert [m.value for m in at.metric][3:] == ["0 s", "…"]
     key_running = picker(at).key
+
+    jobs.finish(queued, "done", {"footage_hours": 0.01, "footage_hours_per_hour": 9.0})
+    jobs.reopen(queued)  # resumed: the summary of its run before is still stored
+    at.run()
+    assert [m.value for m in at.metric][4] == "…"  # not that run's speed while it runs again
 
     jobs.set_item(queued, 0, "skipped", analysis_id=jobs.analysis_ids(summary.job_id)[0])
     jobs.finish(queued, "done", {"footage_hours": 0.0})
