@@ -231,8 +231,8 @@ def seek_video(t: float) -> None:
     """Put the page's player at ``t`` s exactly: ``st.video``'s start time is whole seconds, a third of a 3 s clip.
 
     A zero-height component (same-origin iframe) sets the player's ``currentTime`` once its metadata is loaded,
-    retrying briefly while Streamlit applies its own whole-second start; it never moves a playing video. It runs
-    again only when ``t`` changes (same HTML, same iframe)."""
+    retrying briefly while Streamlit applies its own whole-second start; it never moves a playing video, nor one
+    the user has moved elsewhere. It runs again only when ``t`` changes (same HTML, same iframe)."""
     components.html(
         f"""<script>
 const t = {t:.3f};
@@ -240,7 +240,11 @@ let tries = 0;
 function seek() {{
   const v = window.parent.document.querySelector('video[data-testid="stVideo"]');
   if (v && v.readyState < 1) v.addEventListener("loadedmetadata", seek, {{once: true}});
-  if (v && v.readyState >= 1 && v.paused && Math.abs(v.currentTime - t) > 0.04) v.currentTime = t;
+  if (v && v.readyState >= 1 && v.paused) {{
+    // only from where Streamlit's whole-second start (or the load) put it: a user's own scrub is left alone
+    const atStart = Math.abs(v.currentTime - Math.floor(t)) < 0.02 || v.currentTime === 0;
+    if (atStart && Math.abs(v.currentTime - t) > 0.04) v.currentTime = t;
+  }}
   if (++tries < 12) setTimeout(seek, 250);
 }}
 seek();
