@@ -31,7 +31,7 @@ def job_env() -> dict[str, str]:
     from core.registry import trained_dir
 
     env = {k: v for k, v in os.environ.items() if k.startswith("VIGIL_")}
-    env.setdefault("VIGIL_TRAINED_DIR", str(trained_dir()))
+    env["VIGIL_TRAINED_DIR"] = str(trained_dir())  # absolute: workers start in a copy of the project folder
     return env
 
 
