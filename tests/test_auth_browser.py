@@ -90,6 +90,8 @@ def test_login_allow_list_and_owners(tmp_path, vigil_env):
             box.press("Enter")
             page.get_by_role("button", name="Start monitoring").click()
             page.get_by_text("owner alice@example.org").wait_for(timeout=WAIT)
+            # the source rows redraw every 2 s (a fragment): wait for the button rather than count at one instant
+            page.get_by_role("button", name="Stop").wait_for(timeout=WAIT)
             assert page.get_by_role("button", name="Stop").count() == 1
             screenshot(page, "auth_live_owner.png")
 
