@@ -13,7 +13,8 @@ import numpy as np
 from core.config import EventConfig, ScoringConfig
 from core.errors import AnalysisCancelled, TooFewFramesError
 from core.events import ScoreTrack, segments_from_track, top_moments
-from core.families.objects.naming import Detection
+from core.families.objects import naming
+from core.families.objects.naming import OBJECT_CAUSES, Detection, named
 from core.images import encode_jpeg
 from core.overlay import Overlay, annotate, draw_named
 from core.registry import load_scorer
@@ -242,10 +243,8 @@ def _name_objects(
     frame's thumbnail, matched with the box the cue gave. The segment's frames of that cause carry the name, so
     a re-cut with other event settings keeps it. Returns (track, segments, {peak frame: the named detection, box
     in thumbnail pixels}); unchanged when there is nothing to name or no detector."""
-    from core.families.objects.naming import OBJECT_CAUSES, named, object_namer
-
     todo = [s for s in segments if s.cause in OBJECT_CAUSES]
-    namer = object_namer() if todo else None
+    namer = naming.object_namer() if todo else None  # looked up per call: tests may replace it
     if namer is None:
         return track, segments, {}
     scored_w, scored_h = _scored_size(source, scoring)
@@ -285,8 +284,6 @@ def _draw_evidence(
 ) -> None:
     """Draw on each thumbnail who drove its score and why: the culprit's box (or skeleton) and the cause (with
     the object's name, and its box in yellow, when ``names`` has one for that frame)."""
-    from core.families.objects.naming import named
-
     scored_w, scored_h = _scored_size(source, scoring)
     index = {int(f): i for i, f in enumerate(frames)}
     for frame_no, img in images.items():

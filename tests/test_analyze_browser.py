@@ -150,3 +150,8 @@ def test_a_moment_plays_from_its_exact_time_not_the_whole_second(tmp_path):
             if got is not None and abs(got - want) < 0.06:
                 break
         assert got == pytest.approx(want, abs=0.06), (label, got)
+        # the user scrubs elsewhere straight away (while the seek still watches): the player stays where they put it
+        page.evaluate("() => { document.querySelector('video').currentTime = 1.7; }")
+        page.wait_for_timeout(2000)
+        moved = page.evaluate("() => document.querySelector('video').currentTime")
+        assert moved == pytest.approx(1.7, abs=0.06)

@@ -171,3 +171,7 @@ def test_trained_models_go_to_the_data_folder_by_default_never_the_code_checkout
     assert registry.trained_dir() == tmp_path / "elsewhere" and job_env()["VIGIL_TRAINED_DIR"] == str(
         tmp_path / "elsewhere"
     )
+    # a relative setting reaches the workers absolute: they start in a copy of the project folder, not here
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VIGIL_TRAINED_DIR", "rel-models")
+    assert job_env()["VIGIL_TRAINED_DIR"] == str(tmp_path / "rel-models")
