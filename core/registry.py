@@ -16,6 +16,7 @@ A spec's ``kind`` names its family (``core.families``), whose ``build(spec, reso
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -32,6 +33,9 @@ from core.scorers.base import Scorer
 from core.settings import settings
 
 CARD_SUFFIX = ".vigil.json"
+# Folders of model cards searched before all others: a batch worker unpacks the driver's trained model there
+# (``unpack_model``), so it scores with exactly that model even on a node that cannot read the driver's folder.
+_UNPACKED: list[Path] = []
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ def _builtin() -> list[ModelSpec]:
 
 def _cards() -> list[ModelSpec]:
     out = []
-    for d in [trained_dir(), *search_dirs()]:
+    for d in [*_UNPACKED, trained_dir(), *search_dirs()]:
         if not d.is_dir():
             continue
         for card in sorted(d.glob(f"*{CARD_SUFFIX}")):
@@ -258,6 +262,32 @@ def load_scorer(name: str, allow_download: bool = True) -> Scorer:
         raise ModelUnavailableError(
             f"Model '{name}' is not available: Python package '{err.name}' is missing ({err})."
         ) from None
+
+
+def model_files(name: str) -> dict[str, bytes]:
+    """A trained model's card and artifact as ``{file name: bytes}`` ({} for a built-in model): what a worker on
+    another machine needs to load it (``unpack_model``). Raises UnknownModelError."""
+    spec = get_spec(name)
+    if spec.card_path is None:
+        return {}
+    files = {spec.card_path.name: spec.card_path.read_bytes()}
+    artifact = spec.params.get("artifact")
+    if artifact and (spec.card_path.parent / artifact).is_file():
+        files[artifact] = (spec.card_path.parent / artifact).read_bytes()
+    return files
+
+
+def unpack_model(files: dict[str, bytes]) -> Path | None:
+    """Write ``model_files``' output to a private folder searched before every other (this process only);
+    returns it (None for no files). The folder goes when the process ends."""
+    if not files:
+        return None
+    directory = Path(tempfile.mkdtemp(prefix="vigil-model-"))
+    atexit.register(shutil.rmtree, directory, True)
+    for filename, data in files.items():
+        (directory / Path(filename).name).write_bytes(data)  # names only: nothing lands outside the folder
+    _UNPACKED.insert(0, directory)
+    return directory
 
 
 def write_card(card: dict, directory: Path | None = None) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_batch import archive, free_port  # noqa: F401  (archive is a fixture)
+from test_batch import archive, fight_clips, free_port  # noqa: F401  (archive is a fixture)
 
 from core.batch import JobStore, collect_videos, run_batch
 from core.batch.ray_engine import RayEngine
@@ -153,3 +153,31 @@ def test_gpus_the_cluster_lacks_are_one_clear_error_and_nothing_stored(ray_head,
     with pytest.raises(ClusterUnreachableError, match="has 0 GPUs"):
         run_batch([str(vtest)], engine="ray", workers=1, gpus_per_worker=0.5, store=store)
     assert store.list() == [] and JobStore(store.db).list() == []
+
+
+def test_a_trained_model_reaches_workers_that_cannot_read_the_drivers_model_folder(ray_head, monkeypatch, tmp_path):
+    """A node without shared storage: the workers are told a model folder that does not exist there, and still
+    score with the driver's trained model (sent with their spec), the same numbers as the local pool."""
+    from core.batch import ray_engine
+    from core.config import ScoringConfig
+    from core.sources import open_source
+    from core.train import fit_normal, register
+
+    for k, v in ray_head.items():
+        monkeypatch.setenv(k, v)
+    clips = fight_clips()[:2]
+    register(fit_normal("motion-fitted", [open_source(clips[0])], ScoringConfig(fps=5.0)), "my-scene", "t", [])
+    real_env = ray_engine.job_env
+    monkeypatch.setattr(ray_engine, "job_env", lambda: real_env() | {"VIGIL_TRAINED_DIR": str(tmp_path / "absent")})
+
+    store = Store()
+    summary = run_batch([str(c) for c in clips], engine="ray", model="my-scene", workers=1, store=store)
+    assert (summary.done, summary.failed) == (2, 0), summary.failures
+    local_store = Store(Database(tmp_path / "local" / "vigil.sqlite"))
+    local = run_batch([str(c) for c in clips], engine="local", model="my-scene", workers=1, store=local_store)
+    assert local.done == 2
+    on_local = {r["source_name"]: local_store.load(r["id"]) for r in local_store.list()}
+    for r in store.list():
+        rec = store.load(r["id"])
+        assert rec.model == "my-scene" and rec.model_version == on_local[r["source_name"]].model_version
+        assert np.array_equal(rec.track.score, on_local[r["source_name"]].track.score)

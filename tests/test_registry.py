@@ -6,6 +6,7 @@ import re
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import http_server
 
@@ -175,3 +176,35 @@ def test_trained_models_go_to_the_data_folder_by_default_never_the_code_checkout
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("VIGIL_TRAINED_DIR", "rel-models")
     assert job_env()["VIGIL_TRAINED_DIR"] == str(tmp_path / "rel-models")
+
+
+def test_a_trained_model_travels_as_files_and_loads_where_its_folder_is_missing(trained, tmp_path, monkeypatch):
+    """What a Ray node without the driver's disk gets: the card and artifact as bytes, unpacked in the worker."""
+    import shutil
+
+    from conftest import moving_square_frames, write_video
+
+    from core.config import ScoringConfig
+    from core.engine import score_source
+    from core.sources import open_source
+    from core.train import fit_normal, register
+
+    clip = write_video(tmp_path / "calm.avi", moving_square_frames(n=30, seed=0))
+    sources = [open_source(clip)]
+    register(fit_normal("motion-fitted", sources, ScoringConfig(fps=5.0)), "scene-a", "test", sources)
+    assert registry.model_files("motion") == {}  # built in: nothing to send
+    files = registry.model_files("scene-a")
+    assert sorted(files) == ["scene-a.npz", "scene-a.vigil.json"]
+    _, _, before = score_source(open_source(clip), registry.load_scorer("scene-a"), ScoringConfig(fps=5.0))
+
+    shutil.rmtree(trained)  # the worker's machine has no such folder
+    with pytest.raises(UnknownModelError):
+        registry.load_scorer("scene-a")
+    monkeypatch.setattr(registry, "_UNPACKED", [])  # this test's unpacked folder is forgotten afterwards
+    where = registry.unpack_model(files)
+    assert where is not None and sorted(p.name for p in where.iterdir()) == sorted(files)
+    scorer = registry.load_scorer("scene-a")
+    _, _, after = score_source(open_source(clip), scorer, ScoringConfig(fps=5.0))
+    assert scorer.info.version == json.loads(files["scene-a.vigil.json"])["version"]
+    assert np.array_equal(before, after)
+    assert registry.unpack_model({}) is None

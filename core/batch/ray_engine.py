@@ -1,9 +1,10 @@
 """The Ray engine: long-lived actors on a Ray cluster, each loading the model once.
 
 Connects to ``RAY_ADDRESS`` when it is set (a real cluster) and otherwise starts Ray on this machine.
-The project folder travels to the workers as the job's ``working_dir`` (code, manifest, shipped heads); the
-videos and the user's trained models do not: every worker must read them at the same path (shared storage) or,
-for videos, as links.
+The project folder travels to the workers as the job's ``working_dir`` (code, manifest, shipped heads), and the
+chosen trained model (card and artifact) with the workers' spec; the videos and the catalogued weights do not:
+every worker must read the videos at the same path (shared storage) or as links, and find the weights in its
+own ``VIGIL_MODELS_DIR`` or download them.
 Actors return ``VideoOutcome``s (scores, segments, thumbnails as bytes); they never open the store.
 """
 
@@ -12,11 +13,13 @@ from __future__ import annotations
 import os
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
 from core.batch.worker import BatchWorker, Crashed, Event, Finished, VideoTask, WorkerSpec, one_line
 from core.errors import ClusterUnreachableError, ModelError
+from core.registry import model_files, trained_dir
 
 START_TIMEOUT = 300.0  # s: actors start Python, OpenCV and the model; a cluster may first add nodes
 CONNECT_TIMEOUT = 5.0  # s: a TCP check before ray.init, which would otherwise wait much longer
@@ -26,10 +29,7 @@ UPLOAD_EXCLUDES = [".git", ".venv", "vigil-data", "out", "test-artifacts", "test
 
 def job_env() -> dict[str, str]:
     """The ``VIGIL_*`` settings the workers get: the driver's, plus where its trained models are (by default in
-    its data folder, which does not travel with the code: the workers read them at that path, as they read the
-    videos, so on a cluster it must be shared storage)."""
-    from core.registry import trained_dir
-
+    its data folder, which does not travel with the code; the batch's own model travels with the spec)."""
     env = {k: v for k, v in os.environ.items() if k.startswith("VIGIL_")}
     env["VIGIL_TRAINED_DIR"] = str(trained_dir())  # absolute: workers start in a copy of the project folder
     return env
@@ -131,7 +131,9 @@ class RayEngine:
         try:
             self._check_resources()
             self._cls = _actor_class(ray).options(num_cpus=1, num_gpus=self.gpus_per_worker or 0)
-            self._spec_ref = ray.put(spec)
+            # the trained model travels with the spec: a node that cannot read the driver's folder still loads it
+            shipped = replace(spec, model_files=tuple(model_files(spec.model).items()))
+            self._spec_ref = ray.put(shipped)
             self._actors = [self._cls.remote(self._spec_ref) for _ in range(self.workers)]
             refs = {a.ready.remote(): i for i, a in enumerate(self._actors)}
             deadline = time.monotonic() + START_TIMEOUT

@@ -16,7 +16,7 @@ from typing import Literal
 from core.config import EventConfig, ScoringConfig
 from core.engine import ComputedAnalysis, compute_analysis
 from core.errors import SourceError, VigilError
-from core.registry import load_scorer
+from core.registry import load_scorer, unpack_model
 from core.sources import is_url, open_source
 
 Status = Literal["done", "skipped", "failed"]
@@ -30,7 +30,9 @@ class WorkerSpec:
     settings when the batch started; a worker hashes a video first and skips it when listed with the
     version its own scorer reports (a model's version can depend on the weights present, e.g. vigil's).
     ``threads``: OpenCV/torch threads per worker (1: the batch's parallelism is its workers);
-    ``prefetch``: decode in a second thread as Analyze does (off: one core per worker).
+    ``prefetch``: decode in a second thread as Analyze does (off: one core per worker);
+    ``model_files``: a trained model's card and artifact (``registry.model_files``) for workers on machines that
+    cannot read the driver's model folder (the Ray engine sends them; empty: load the model by name as usual).
     """
 
     model: str
@@ -39,6 +41,7 @@ class WorkerSpec:
     skip_hashes: frozenset[tuple[str, str]] = frozenset()
     threads: int = 1
     prefetch: bool = False
+    model_files: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class BatchWorker:
         os.environ.setdefault("OMP_NUM_THREADS", str(spec.threads))
         limit_threads(spec.threads)
         self.spec = spec
+        unpack_model(dict(spec.model_files))
         self.scorer = load_scorer(spec.model)
         if spec.threads == 1 and hasattr(self.scorer, "threads"):
             self.scorer.threads = False  # one core per worker: the workers are the parallelism (same scores)
