@@ -246,9 +246,15 @@ def chart_models(at: AppTest) -> set[str]:
     return names
 
 
-def test_compare_overlays_a_second_model_on_the_same_chart(stored, tmp_path):
+def test_compare_overlays_a_second_model_on_the_same_chart(make_video, tmp_path):
     from core.dataset import open_videos
+    from core.sources import open_source
     from core.train import fit_normal, register
+
+    # an upload, as on Analyze: the video is kept under its hash, the analysis under the user's file name
+    clip = make_video("yard.avi", n=80, fast_from=40, fast_to=56)
+    stored = analyze(open_source(clip.read_bytes(), name="yard.avi"), model="motion", store=Store())
+    assert Path(stored.video_path).name != "yard.avi"
 
     normal = tmp_path / "normal"
     normal.mkdir()
@@ -266,6 +272,7 @@ def test_compare_overlays_a_second_model_on_the_same_chart(stored, tmp_path):
     models = chart_models(at)
     assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
     assert sorted(r["model"] for r in Store().list()) == ["motion", "yard-fitted"]
+    assert [r["source_name"] for r in Store().list()] == ["yard.avi", "yard.avi"]  # not the stored file's hash
 
 
 def test_history_alert_log_shows_stored_alerts_with_their_email_status():

@@ -311,8 +311,15 @@ def compare_controls(rec: AnalysisRecord, key: str) -> None:
         spec = model_picker(f"{key}.cmp_model", exclude=rec.model)
         name = spec.name if spec else None
         if name and st.button("Score this video with it and overlay", key=f"{key}.cmp_go"):
+            # name: an upload is kept under its hash; the comparison is filed under the name the user knows
             other = run_analysis(
-                rec.video_path, name, rec.scoring, rec.events, label=rec.source_name, source_uri=rec.source_uri
+                rec.video_path,
+                name,
+                rec.scoring,
+                rec.events,
+                label=rec.source_name,
+                source_uri=rec.source_uri,
+                name=rec.source_name,
             )
             if other is not None:
                 state.add_compared(rec.id, other.id)
