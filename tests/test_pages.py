@@ -150,7 +150,8 @@ def site(tmp_path, make_video):
 
 
 def analyze_link(at: AppTest, url: str) -> AppTest:
-    at.text_input(key="analyze.url").set_value(url).run()  # typing enables the button, as in a browser
+    # the link box is a form: what was typed is sent with the submit (button or Enter), in one run
+    at.text_input(key="analyze.url").set_value(url)
     at.button(key="analyze.go_link").click()
     return at.run()
 
@@ -179,6 +180,19 @@ def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
     assert not at.exception and not at.error
     assert at.subheader[0].value == f"{site}/a.mp4"
     assert "Cancel" not in [b.label for b in at.button]  # finished results carry no Cancel button
+    # a bad link after good results: its error, and not the previous video's results under it
+    analyze_link(at, f"{site}/missing.mp4")
+    assert any("404" in e.value for e in at.error) and not at.subheader and not at.metric
+    analyze_link(at, "   ")  # an empty submit (Enter in an empty box): a hint, nothing run
+    assert any("Paste a link first" in w.value for w in at.warning) and not at.error
+
+
+def test_enter_in_the_link_box_submits_it():
+    """The link box is a form: Enter (a submit without the button) starts the analysis as the button does."""
+    at = page("analyze")
+    at.run()
+    box, button = at.text_input(key="analyze.url"), at.button(key="analyze.go_link")
+    assert box.proto.form_id and box.proto.form_id == button.proto.form_id, "Enter in the box would do nothing"
 
 
 def _run_upload(data: bytes, name: str) -> None:

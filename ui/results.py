@@ -329,7 +329,8 @@ def compare_controls(rec: AnalysisRecord, key: str) -> None:
 def export_controls(rec: AnalysisRecord, key: str) -> None:
     st.markdown("#### Export")
     stem = Path(rec.source_name).stem or "analysis"
-    c = st.columns(5)
+    # a wrapping row of full-width labels: five fixed columns cut them to "Segments…" twice on a laptop
+    row = st.container(horizontal=True, wrap=True)
     # Callables: each file is built only when its button is clicked, not on every rerun.
     files = [
         ("Scores CSV", lambda: exports.scores_csv(rec), "scores.csv", "text/csv"),
@@ -337,20 +338,20 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
         ("Segments JSON", lambda: exports.segments_json(rec), "segments.json", "application/json"),
         ("Thumbnails ZIP", lambda: exports.thumbnails_zip(rec), "thumbnails.zip", "application/zip"),
     ]
-    for col, (label, make, suffix, mime) in zip(c, files, strict=False):
+    for label, make, suffix, mime in files:
         # "ignore": a click does not rerun the page, whose rerun would drop the deferred file a quick second click
         # on another export asks for ("Deferred file ... not found": nothing downloads)
-        col.download_button(
-            label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="stretch", on_click="ignore"
+        row.download_button(
+            label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="content", on_click="ignore"
         )
-    with c[4]:
+    with row:
         if not rec.segments:
             st.button(
                 "Annotated clip",
                 disabled=True,
                 help="No segment to cut a clip from.",
                 key=f"{key}.clip0",
-                width="stretch",
+                width="content",
             )
             return
         worst = max(rec.segments, key=lambda s: s.peak)
@@ -360,7 +361,7 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
             if st.button(
                 "Annotated clip",
                 key=f"{key}.clipgo",
-                width="stretch",
+                width="content",
                 help="H.264 clip of the worst segment with the score drawn on it",
             ):
                 dest = get_store().analyses_dir / rec.id / f"worst_{worst.start:.1f}_{worst.end:.1f}.mp4"
@@ -380,6 +381,6 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
                 f"{stem}_worst_segment.mp4",
                 "video/mp4",
                 key=f"{key}.dl_clip",
-                width="stretch",
+                width="content",
                 on_click="ignore",
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 _CURRENT = "analyze.current_id"
+_CURRENT_LABEL = "analyze.current_label"
 _COMPARE = "results.compare"  # analysis id -> list of other analysis ids overlaid on it
 _RUNNING = "analyze.running"
 
@@ -13,8 +14,14 @@ def current_analysis() -> str | None:
     return st.session_state.get(_CURRENT)
 
 
-def set_current_analysis(analysis_id: str | None) -> None:
+def current_label() -> str | None:
+    """The name of the video whose results Analyze shows (None when not known)."""
+    return st.session_state.get(_CURRENT_LABEL)
+
+
+def set_current_analysis(analysis_id: str | None, label: str | None = None) -> None:
     st.session_state[_CURRENT] = analysis_id
+    st.session_state[_CURRENT_LABEL] = label
 
 
 def selected_time(analysis_id: str) -> float | None:
