@@ -88,7 +88,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Threshold",
         0.05,
         0.95,
-        float(ev.threshold),
+        state.kept(f"{key}.thr", float(ev.threshold)),
         0.01,
         key=f"{key}.thr",
         help="A segment opens when the smoothed score rises above this.",
@@ -97,7 +97,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Minimum duration (s)",
         0.0,
         10.0,
-        float(ev.min_duration),
+        state.kept(f"{key}.mind", float(ev.min_duration)),
         0.1,
         key=f"{key}.mind",
         help="Shorter segments are dropped.",
@@ -106,7 +106,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Merge gap (s)",
         0.0,
         10.0,
-        float(ev.merge_gap),
+        state.kept(f"{key}.gap", float(ev.merge_gap)),
         0.1,
         key=f"{key}.gap",
         help="Segments closer than this are merged.",
@@ -115,11 +115,13 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Smoothing (s)",
         0.0,
         5.0,
-        float(ev.smooth_seconds),
+        state.kept(f"{key}.smooth", float(ev.smooth_seconds)),
         0.1,
         key=f"{key}.smooth",
         help="Width of the moving average the segments are cut from.",
     )
+    for name, value in (("thr", threshold), ("mind", min_duration), ("gap", merge_gap), ("smooth", smooth_s)):
+        state.keep(f"{key}.{name}", value)  # the same values when the user comes back from another page
     return ev.with_threshold(threshold, min_duration=min_duration, merge_gap=merge_gap, smooth_seconds=smooth_s)
 
 
