@@ -135,6 +135,12 @@ def summary_line(rec: AnalysisRecord) -> None:
     c[4].metric("Segments", len(rec.segments))
 
 
+def model_label(rec: AnalysisRecord) -> str:
+    """'vigil v1' for the chart legend: a fused model's version goes on to list its cues and fusion digest (the
+    caption above the chart has it whole)."""
+    return f"{rec.model} v{rec.model_version.split(':')[0]}"
+
+
 def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> None:
     """Render a stored analysis. ``key`` keeps widget keys apart when two views share a page."""
     db_path = str(get_store().db.path)
@@ -176,12 +182,12 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
         except (VigilError, ValueError) as err:
             st.error(str(err))
 
-    tracks: dict[str, ScoreTrack] = {f"{rec.model} v{rec.model_version}": rec.track}
+    tracks: dict[str, ScoreTrack] = {model_label(rec): rec.track}
     if allow_compare:
         for other_id in state.compared(analysis_id):
             try:
                 other = resegmented(other_id, db_path, events.model_dump_json())
-                tracks[f"{other.model} v{other.model_version}"] = other.track
+                tracks[model_label(other)] = other.track
             except VigilError:
                 continue
     selected = state.selected_time(analysis_id)
