@@ -94,7 +94,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         help="A segment opens when the smoothed score rises above this.",
     )
     min_duration = c2.slider(
-        "Minimum duration (s)",
+        "Min. duration (s)",  # one line at 1024 px, level with the other three sliders
         0.0,
         10.0,
         state.kept(f"{key}.mind", float(ev.min_duration)),
