@@ -26,5 +26,5 @@ def test_duration_column_is_the_time_anomalous_when_raised(record):
 def test_email_status_is_the_third_column_and_says_when_email_is_not_configured(record):
     df = alert_log_frame([record], now=T0 + 30, email_configured=False)
     assert list(df.columns[:3]) == ["snapshot", "time", "email"]  # visible at 1024 px without scrolling
-    assert df.loc[0, "email"] == "waiting to send: email not configured"
+    assert df.loc[0, "email"] == "waiting: email not configured"
     assert alert_log_frame([record], now=T0 + 30).loc[0, "email"] == "waiting to send"

@@ -69,7 +69,7 @@ def test_an_earlier_episodes_alert_is_not_this_ones(pending_alert):
 
 def test_unsent_email_status_says_email_is_not_configured(pending_alert):
     assert pending_alert.email_status(T0) == "waiting to send"
-    assert pending_alert.email_status(T0, configured=False) == "waiting to send: email not configured"
+    assert pending_alert.email_status(T0, configured=False) == "waiting: email not configured"
 
 
 def test_after_stop_the_snapshot_is_not_current_and_keeps_the_rates_of_the_end():
@@ -93,10 +93,10 @@ def test_after_stop_the_snapshot_is_not_current_and_keeps_the_rates_of_the_end()
     assert state_heading(stopped) == ":gray[:material/videocam_off: no video]"  # a server source gone quiet
     when = time.strftime("%H:%M:%S", time.localtime(T0 + 2.9))
     assert last_readings(stopped, playing=False) == (
-        f"Camera stopped. Last readings, at {when}: normal, score 0.10, 10.0 fps scored, latency "
-        f"{stopped.stats.latency_ms:.0f} ms, 0 dropped. The chart shows the minute before."
+        f"Camera stopped (last frame {when}). Last readings: normal, score 0.10, latency "
+        f"{stopped.stats.latency_ms:.0f} ms; 30 frames scored, 0 dropped. The chart shows the minute before."
     )
-    assert last_readings(stopped).startswith(f"No frames for 10 s. Last readings, at {when}:")
+    assert last_readings(stopped).startswith(f"No frames for 10 s (last frame {when}). Last readings:")
 
 
 def test_a_live_feed_shows_its_state_even_with_the_camera_playing(pending_alert):

@@ -112,7 +112,7 @@ def render_alert_log(
         column_config={
             "snapshot": st.column_config.ImageColumn("snapshot", width="small"),
             "time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
-            "email": st.column_config.TextColumn("email", width="medium"),
+            "email": st.column_config.TextColumn("email", width=230),  # "waiting: email not configured" fits
             "anomalous for (s) when raised": st.column_config.NumberColumn(
                 "anomalous for (s) when raised",
                 help="how long the episode had lasted when the alert fired (the episode may have gone on longer)",

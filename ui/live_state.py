@@ -116,15 +116,17 @@ def state_heading(snap: LiveSnapshot, email: str = "", playing: bool | None = No
 
 
 def last_readings(snap: LiveSnapshot, playing: bool | None = None) -> str:
-    """Once frames stopped: when, and the readings of that moment, marked as past (not metric tiles)."""
+    """Once frames stopped: when, and the last readings, marked as past (not metric tiles). No fps: a rate
+    is a figure of a running feed, and the last frames of a stopping one trickle in."""
     when = time.strftime("%H:%M:%S", time.localtime(snap.readings_at))
     s = snap.stats
     if playing is False:
-        lead = f"Camera stopped. Last readings, at {when}"
+        lead = f"Camera stopped (last frame {when})"
     else:
         age = f" for {snap.frame_age:.0f} s" if snap.frame_age is not None else ""
-        lead = f"No frames{age}. Last readings, at {when}"
+        lead = f"No frames{age} (last frame {when})"
     return (
-        f"{lead}: {snap.status.state.value}, score {snap.status.smoothed:.2f}, {s.processed_fps:.1f} fps scored, "
-        f"latency {s.latency_ms:.0f} ms, {s.dropped} dropped. The chart shows the minute before."
+        f"{lead}. Last readings: {snap.status.state.value}, score {snap.status.smoothed:.2f}, latency "
+        f"{s.latency_ms:.0f} ms; {s.frames_scored} frames scored, {s.dropped} dropped. The chart shows the minute "
+        "before."
     )
