@@ -61,7 +61,7 @@ def live_chart(snap: LiveSnapshot, live: bool = True) -> alt.Chart:
     if live and snap.current:
         title = "seconds (last minute)"
     else:
-        title = f"seconds before the last frame, {time.strftime('%H:%M:%S', time.localtime(now))} (not live)"
+        title = "seconds (the minute before the video stopped; not live)"
     x = alt.X("seconds ago:Q", scale=alt.Scale(domain=[-60, 0]), title=title)
     y = alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="anomaly score")
     lines = (
