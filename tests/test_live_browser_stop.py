@@ -18,9 +18,10 @@ from test_live_browser import FIGHT_CLIP, fake_camera, metric, read_frames, resa
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# Leaf elements of a metric whose text is wider than their box (cut off with "…"); inline ones have no box.
+# Elements of a metric whose content is wider than their box: Streamlit cuts such text with "…" (the
+# clipping box is an ancestor of the text, so every element is checked, not only the innermost).
 CUT_METRIC_TEXT = """() => Array.from(document.querySelectorAll("[data-testid='stMetric'] *"))
-    .filter(e => e.children.length === 0 && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
+    .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
     .map(e => e.textContent)"""
 
 
@@ -54,9 +55,9 @@ def test_live_at_1024_says_what_happened_and_stops_clearly(fight_y4m, app):
     with chromium(fake_camera(fight_y4m), viewport=(1024, 700)) as page:
         start_live(page, app)
         t0 = time.time()
-        while time.time() - t0 < 60 and metric(page, "Scored fps") <= 0:
+        while time.time() - t0 < 60 and metric(page, "fps") <= 0:
             page.wait_for_timeout(500)
-        assert metric(page, "Scored fps") > 0, "no frames were scored within 60 s"
+        assert metric(page, "fps") > 0, "no frames were scored within 60 s"
         page.wait_for_timeout(1500)
         cut = page.evaluate(CUT_METRIC_TEXT)
         screenshot(page, "live-1024-running.png")
