@@ -449,11 +449,13 @@ def _walk(node, parents=()):
         yield from _walk(child, (*parents, getattr(child, "type", "")))
 
 
-def test_live_page_tells_one_story_for_a_server_source(gated_source):
+def test_live_page_tells_one_story_for_a_server_source(gated_source, monkeypatch):
     """The Live page (AppTest) beside a running server source: the state words are the picture's, in its
     colour and with an icon font rather than emoji; the source reads "running" (no "owner —" without login);
     the chart gets the page's width, not a column's."""
     from test_pages import page
+
+    monkeypatch.setattr("core.live.STALE_S", 600.0)  # the gated source sends one frame: keep it current here
 
     src, proc, score = gated_source
     src.start()
