@@ -268,8 +268,9 @@ def ranking(job: BatchJob) -> None:
             "open": st.column_config.LinkColumn(
                 "open", display_text="play", width=44, help="Open the results at this moment, in a new tab."
             ),
-            "video": st.column_config.TextColumn("video", width=96),
-            "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f", width=60),
+            "video": st.column_config.TextColumn("video", width=108),
+            # a number: a bar this narrow is a few pixels long, and the rows are already ranked by it
+            "peak": st.column_config.NumberColumn("peak", format="%.2f", width=48, help="Peak anomaly score, 0..1."),
             "at": st.column_config.TextColumn("at", width=60, help="The moment of the segment's peak."),
             "segment": st.column_config.TextColumn("segment", width=108),  # 62:03.1–62:09.4
             "cause": st.column_config.TextColumn("cause", width=88),
