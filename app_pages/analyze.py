@@ -6,9 +6,11 @@ from core.config import EventConfig, ScoringConfig
 from core.sources import VIDEO_EXTS
 from ui import results, state
 from ui.analysis_runner import run_analysis
+from ui.cache import warm_object_namer
 from ui.model_picker import model_picker
 
 st.title("Analyze a video")
+warm_object_namer()  # while the user picks a file: the first analysis then does not wait for it at the end
 
 cancelled = state.interrupted_run()
 if cancelled:
@@ -50,37 +52,49 @@ with st.container(border=True):
             go_upload = st.button(
                 "Analyze upload", type="primary", disabled=upload is None or model is None, key="analyze.go_upload"
             )
-        with link_tab:
+        # a form: Enter in the box submits it, as a user expects of a search-box-like field
+        with link_tab, st.form("analyze.link_form", border=False):
             url = st.text_input(
                 "Link",
                 placeholder="https://www.youtube.com/watch?v=…  or a direct .mp4 link",
                 key="analyze.url",
-                help="YouTube or any site yt-dlp supports, or a direct video URL.",
+                help="YouTube or any site yt-dlp supports, or a direct video URL. Press Enter or the button.",
             )
-            go_link = st.button(
-                "Analyze link", type="primary", disabled=not url or model is None, key="analyze.go_link"
+            go_link = st.form_submit_button(
+                "Analyze link", type="primary", disabled=model is None, key="analyze.go_link"
             )
+        # progress, Cancel and errors right under the buttons: below the form they fell under a laptop's fold
+        run_area = st.container()
 
 scoring = ScoringConfig(fps=fps)
 events = EventConfig().with_threshold(threshold)
 rec = None
-if go_upload and upload is not None and model:
-    rec = run_analysis(
-        upload.getvalue(),
-        model,
-        scoring,
-        events,
-        label=upload.name,
-        name=upload.name,
-        source_uri=f"upload:{upload.name}",
-    )
-elif go_link and url and model:
-    rec = run_analysis(url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True)
+with run_area:
+    if go_link and not (url or "").strip():
+        st.warning("Paste a link first: a YouTube page or a direct video URL.")
+        go_link = False
+    if (go_upload and upload is not None and model) or (go_link and model):
+        state.set_current_analysis(None)  # a run that fails must not leave the last video's results under its error
+    if go_upload and upload is not None and model:
+        rec = run_analysis(
+            upload.getvalue(),
+            model,
+            scoring,
+            events,
+            label=upload.name,
+            name=upload.name,
+            source_uri=f"upload:{upload.name}",
+        )
+    elif go_link and model:
+        rec = run_analysis(url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True)
 if rec is not None:
-    state.set_current_analysis(rec.id)
+    state.set_current_analysis(rec.id, rec.source_name)
 
 current = state.current_analysis()
 if current:
+    shown = state.current_label()
+    if upload is not None and shown and upload.name != shown and not go_upload:
+        st.caption(f"Below: the results of **{shown}**. Press **Analyze upload** to score {upload.name}.")
     results.render(current, key="analyze")
 else:
     st.info("Upload a video or paste a link, then press **Analyze**. Past analyses are in the History.")

@@ -46,7 +46,8 @@ with analyses_tab:
             width="stretch",
             on_select="rerun",
             selection_mode="single-row",
-            key="history.table",
+            # a new key after a delete: the old one would keep its row number ticked on the row that moved up
+            key=f"history.table.{st.session_state.get('history.table_gen', 0)}",
             column_config={
                 "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
                 "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
@@ -62,9 +63,10 @@ with analyses_tab:
         clicked, st.session_state["history.clicked"] = state.row_choice(
             picked, [r["id"] for r in rows], st.session_state.get("history.clicked")
         )
-        chosen = clicked or st.query_params.get("id")
+        # the open analysis survives a visit to another page (Streamlit forgets the table's selection then)
+        chosen = clicked or st.query_params.get("id") or st.session_state.get("history.open")
         if chosen:
-            st.query_params["id"] = chosen
+            st.query_params["id"] = st.session_state["history.open"] = chosen
             if "t" in st.query_params:  # a deep link to one moment (the Archive ranking): select it once
                 try:
                     state.select_time(chosen, float(st.query_params.pop("t")))
@@ -82,8 +84,9 @@ with analyses_tab:
                     try:
                         store.delete_by(chosen, who)  # owner or admin, checked in the same transaction
                         st.query_params.pop("id", None)
-                        if picked:  # the row stays selected: let it point at nothing, not at the next analysis
-                            st.session_state["history.clicked"] = (picked[0], chosen)
+                        st.session_state.pop("history.open", None)
+                        st.session_state["history.clicked"] = None
+                        st.session_state["history.table_gen"] = st.session_state.get("history.table_gen", 0) + 1
                         results.load_record.clear()
                         st.toast("Analysis deleted")
                         st.rerun()

@@ -152,7 +152,7 @@ def set_label(path: str, value: int, suggestion: lab.Suggestion | None) -> None:
 
 def label_panel(item: lab.QueueItem) -> None:
     """One video: navigation, player, score curve and thumbnails, the suggestion, the label buttons."""
-    nav = st.columns([1, 4, 1], vertical_alignment="center")
+    nav = st.columns([3, 8, 3], vertical_alignment="center")  # "← Previous" whole at 1024 px
     last = len(state.queue) - 1
     nav[0].button("← Previous", on_click=move, args=(-1,), shortcut="Left", key="label_prev", disabled=state.index == 0)
     nav[1].markdown(f"**{state.index + 1} / {len(state.queue)}** · `{item.name}` · from {item.source}")

@@ -13,32 +13,22 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from core.access import Identity, show_owner
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
-from core.live import STATE_HUES, LiveProcessor, LiveSnapshot, ServerSource
+from core.live import LiveProcessor, LiveSnapshot, ServerSource
 from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from ui.alerts_view import render_alert_log
 from ui.auth import identity
 from ui.cache import get_scorer, test_email_limiter
-from ui.live_state import connection_stalled, live_session
+from ui.live_state import (
+    connection_stalled,
+    email_fate,
+    episode_alert,
+    last_readings,
+    live_session,
+    state_heading,
+)
 from ui.model_picker import model_picker
 from ui.services import app_settings
-
-# Material icons, not emoji: coloured-circle emoji render as empty boxes where the browser lacks an emoji font.
-STATE_ICONS = {
-    RuleState.NORMAL: ":material/check_circle:",
-    RuleState.ANOMALOUS: ":material/warning:",
-    RuleState.ALERTED: ":material/notifications_active:",
-    RuleState.SUPPRESSED: ":material/notifications_paused:",
-    RuleState.COOLDOWN: ":material/schedule:",
-}
-
-
-def state_heading(snap: LiveSnapshot) -> str:
-    """The state line in the picture's own colour (core.live.STATE_HUES): ':orange[:material/warning: anomalous]'."""
-    if snap.warming_up:
-        return ":gray[:material/hourglass_top: warming up (learning this scene's usual motion)]"
-    state = snap.status.state
-    return f":{STATE_HUES[state]}[{STATE_ICONS[state]} {snap.status.words()}]"
 
 
 def rule_controls(defaults: AlertConfig) -> AlertConfig:
@@ -62,12 +52,17 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
     )
 
 
-def live_chart(snap: LiveSnapshot) -> alt.Chart:
+def live_chart(snap: LiveSnapshot, live: bool = True) -> alt.Chart:
+    """The last minute of scores; once frames stopped (not ``live``), the minute before the last frame, titled so."""
     now = snap.history[-1][0] if snap.history else time.time()
     df = pd.DataFrame(snap.history, columns=["t", "score", "smoothed"])
     df["seconds ago"] = df["t"] - now
     long = df.melt("seconds ago", ["score", "smoothed"], var_name="series", value_name="value")
-    x = alt.X("seconds ago:Q", scale=alt.Scale(domain=[-60, 0]), title="seconds (last minute)")
+    if live and snap.current:
+        title = "seconds (last minute)"
+    else:
+        title = "seconds (the minute before the video stopped; not live)"
+    x = alt.X("seconds ago:Q", scale=alt.Scale(domain=[-60, 0]), title=title)
     y = alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="anomaly score")
     lines = (
         alt.Chart(long)
@@ -78,9 +73,17 @@ def live_chart(snap: LiveSnapshot) -> alt.Chart:
     return (lines + rule).properties(height=220)
 
 
-def show_snapshot(snap: LiveSnapshot | None, idle_text: str, chart: bool = True) -> None:
+def show_snapshot(
+    snap: LiveSnapshot | None,
+    idle_text: str,
+    chart: bool = True,
+    playing: bool | None = None,
+    email_configured: bool = True,
+) -> None:
     """State in words, measured fps/latency and (``chart``) the last minute's scores at full width. A server
-    source's picture (``snap.picture``) goes beside the words: both come from one view, so they agree."""
+    source's picture (``snap.picture``) goes beside the words: both come from one view, so they agree.
+    ``playing``: the browser camera's state (None: a server source). Once frames stop, the state reads
+    "stopped" / "no video" and the last readings are one dated line, not metrics that look current."""
     if snap is None or (not snap.running and not snap.history):
         st.info(idle_text)
         return
@@ -89,37 +92,52 @@ def show_snapshot(snap: LiveSnapshot | None, idle_text: str, chart: bool = True)
         pic.image(snap.picture, channels="BGR", width="stretch")
     else:
         info = st.container()
+    live = snap.current and playing is not False
     with info:
-        st.markdown(f"### {state_heading(snap)}")
-        m1, m2 = st.columns(2)
-        m3, m4 = st.columns(2)
-        m1.metric(
-            "Score",
-            f"{snap.status.smoothed:.2f}",
-            help="0..1, averaged over the last second: the state follows it; the dashed line is the threshold",
-        )
-        m2.metric(
-            "Processed fps (camera)",
-            f"{snap.stats.processed_fps:.1f} ({snap.stats.camera_fps:.0f})",
-            help="frames scored per second; in brackets the frames arriving from the camera per second",
-        )
-        m3.metric(
-            "Latency",
-            f"{snap.stats.latency_ms:.0f} ms",
-            help=f"capture → score, median of the last 100 frames (p95 {snap.stats.latency_p95_ms:.0f} ms); "
-            f"the callback itself adds {snap.stats.overlay_ms:.1f} ms to the video",
-        )
-        m4.metric("Dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
+        current = episode_alert(snap)
+        fresh = Outbox().get(current.id) if current is not None else None
+        email = email_fate(fresh, email_configured) if live and snap.status.state == RuleState.ALERTED else ""
+        st.markdown(f"### {state_heading(snap, email, playing)}")
+        if live:
+            metrics(snap)
+        else:
+            st.caption(last_readings(snap, playing))
         if snap.last_alert is not None:
-            a = snap.last_alert
+            a = Outbox().get(snap.last_alert.id)
             st.caption(
-                f"Last alert {time.strftime('%H:%M:%S', time.localtime(a.fired_at))}: "
-                f"{a.duration:.0f} s, peak {a.peak:.2f} — email {Outbox().get(a.id).email_status()}"
+                f"Last alert {time.strftime('%H:%M:%S', time.localtime(a.fired_at))}: raised after "
+                f"{a.duration:.0f} s anomalous, peak {a.peak:.2f} — email {a.email_status(configured=email_configured)}"
             )
     if snap.error:
         st.error(snap.error)
     if chart:
-        st.altair_chart(live_chart(snap), width="stretch")
+        st.altair_chart(live_chart(snap, live), width="stretch")
+
+
+def metrics(snap: LiveSnapshot) -> None:
+    """Four short tiles, two per row: a narrow column (the camera's, at 1024 px) must not cut a label or value."""
+    m1, m2 = st.columns(2)
+    m3, m4 = st.columns(2)
+    m1.metric(
+        "Score",
+        f"{snap.status.smoothed:.2f}",
+        help="0..1, averaged over the last second: the state follows it; the dashed line is the threshold",
+    )
+    m2.metric(
+        "Scored fps",
+        f"{snap.stats.processed_fps:.1f}",
+        delta=f"camera {snap.stats.camera_fps:.0f}",
+        delta_color="off",
+        delta_arrow="off",
+        help="frames scored per second; below, the frames arriving from the camera per second",
+    )
+    m3.metric(
+        "Latency",
+        f"{snap.stats.latency_ms:.0f} ms",
+        help=f"capture → score, median of the last 100 frames (p95 {snap.stats.latency_p95_ms:.0f} ms); "
+        f"the callback itself adds {snap.stats.overlay_ms:.1f} ms to the video",
+    )
+    m4.metric("Dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
 
 
 def _served() -> bool:
@@ -146,6 +164,7 @@ def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
         video_frame_callback=on_frame,
         async_processing=True,
     )
+    live_session().playing = ctx.state.playing  # STOP reruns the page: the state fragment then says "stopped"
     if connection_stalled(live_session(), ctx.state.signalling, ctx.state.playing):
         st.warning(
             "The video connection is not coming up. If the browser asked for the camera, allow it (click the "
@@ -275,7 +294,13 @@ def page() -> None:
     @st.fragment(run_every=1.0)
     def camera_state() -> None:
         snap = proc.snapshot() if proc else None
-        show_snapshot(snap, "Press START to begin (the browser asks for the camera).", chart=False)
+        show_snapshot(
+            snap,
+            "Press START to begin (the browser asks for the camera).",
+            chart=False,
+            playing=live_session().playing,
+            email_configured=settings is not None,
+        )
 
     @st.fragment(run_every=1.0)
     def live_panel() -> None:
@@ -283,7 +308,7 @@ def page() -> None:
         if kind == "Browser camera":
             snap = proc.snapshot() if proc else None
             if snap is not None and (snap.running or snap.history):
-                st.altair_chart(live_chart(snap), width="stretch")
+                st.altair_chart(live_chart(snap, live_session().playing), width="stretch")
             return
         sources = ServerSource.visible_to(who)
         if not sources:
@@ -292,7 +317,7 @@ def page() -> None:
         src = sources[-1]
         if len(sources) > 1:
             st.caption(f"Showing the newest source, {src.label}.")
-        show_snapshot(src.snapshot(), "Connecting…")
+        show_snapshot(src.snapshot(), "Connecting…", email_configured=settings is not None)
 
     if kind == "Browser camera" and proc is not None:
         with right:

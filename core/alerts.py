@@ -71,7 +71,8 @@ class Alert:
 class RuleState(StrEnum):
     NORMAL = "normal"
     ANOMALOUS = "anomalous"  # in an episode, not (yet) alerted
-    ALERTED = "alert sent"  # in an episode that already fired
+    # the rule raises an alert; whether its email went out is the outbox's to say (a page adds that)
+    ALERTED = "alert raised"  # in an episode that already fired
     SUPPRESSED = "suppressed"  # in an episode that fired while capped (goes into the digest)
     COOLDOWN = "cooldown"  # within cooldown of the last alert; an episode fires only once it ends
 
@@ -86,14 +87,18 @@ class RuleStatus:
     cooldown_left: float  # seconds until a new alert may fire (0 when none)
     capped: bool  # the hourly cap is reached: new alerts go to the digest
 
-    def words(self) -> str:
-        """The state in a few words; a duration only once it reads as one (a whole second or more)."""
+    def words(self, email: str = "") -> str:
+        """The state in a few words; a duration only once it reads as one (a whole second or more).
+
+        ``email``: what became of a raised alert's email ("email sent", "email not configured"...), said
+        after "alert raised"; the rule itself only knows that it raised one."""
         if self.state == RuleState.NORMAL:
             return "normal"
         if self.state == RuleState.ANOMALOUS:
             return f"anomalous{_lasting(self.anomalous_for)}"
         if self.state == RuleState.ALERTED:
-            return f"alert sent — anomalous{_lasting(self.anomalous_for)}"
+            fate = f", {email}" if email else ""
+            return f"alert raised{fate} — anomalous{_lasting(self.anomalous_for)}"
         if self.state == RuleState.SUPPRESSED:
             return f"anomalous{_lasting(self.anomalous_for)} — hourly cap reached, goes into the digest"
         extra = f", anomalous{_lasting(self.anomalous_for)}" if self.anomalous_for > 0 else ""

@@ -27,13 +27,18 @@ THUMB_SIDE = 480
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a running analysis is: fraction 0..1, frames done, processed frames/s, seconds left."""
+    """Where a running analysis is: fraction 0..1, frames done, processed frames/s, seconds left.
+
+    ``stage``: after the last frame, the step under way in words ("" while frames are being scored): the
+    whole-video steps (cue baselines, naming objects, thumbnails) take seconds that a frame count cannot show.
+    """
 
     fraction: float
     frames: int
     fps: float
     eta: float | None
     message: str
+    stage: str = ""
 
 
 ProgressFn = Callable[[Progress], None]
@@ -100,10 +105,16 @@ def _score(
             )
     if len(frames) < 2:
         raise TooFewFramesError(f"'{source.meta.name}' decodes to {len(frames)} frame(s); a video needs at least two.")
+    _stage(progress, len(frames), "finishing the scores (each moment against the whole video)")
     scores = stream.finish()
     if len(scores) != len(frames):
         raise RuntimeError(f"scorer returned {len(scores)} scores for {len(frames)} frames")
     return np.array(frames), np.array(times), scores, stream
+
+
+def _stage(progress: ProgressFn | None, frames: int, stage: str) -> None:
+    if progress is not None:
+        progress(Progress(0.99, frames, 0.0, None, stage, stage))
 
 
 def frame_causes(stream: ScoringStream, n: int) -> list[str]:
@@ -151,6 +162,7 @@ def compute_analysis(
             "(truncated or damaged file); the rest was not analysed."
         )
     wanted = sorted({m.frame for m in moments} | {track.frame_at(s.peak_t) for s in segments})
+    _stage(progress, len(frame), "naming what is in the worst moments and drawing the thumbnails")
     images = source.read_at(wanted, max_side=THUMB_SIDE)
     track, segments, names = _name_objects(images, track, segments, stream, source, scoring, events)
     _draw_evidence(images, frame, stream, source, scoring, names)

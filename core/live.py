@@ -57,6 +57,7 @@ log = logging.getLogger("vigil.live")
 HISTORY_S = 60.0  # the page charts the last minute
 STATS_WINDOW_S = 2.0  # fps is measured over this trailing window
 WARMUP_HINT_S = 10.0  # "warming up" is shown at most this long while every score is still 0
+STALE_S = 3.0  # no frame for this long: the feed has stopped or stalled, the readings are not current
 IDLE_STOP_S = 20.0  # a worker with no frames for this long ends (the tab was closed); restarts on demand
 STREAM_SCHEMES = {"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "tcp"}
 
@@ -139,6 +140,13 @@ class LiveSnapshot:
     last_alert: AlertRecord | None = None
     error: str | None = None  # the last problem, in words (scoring failed, outbox write failed...)
     picture: np.ndarray | None = None  # a server source's newest annotated frame (BGR), drawn with ``status``
+    frame_age: float | None = None  # s since the last frame arrived (None before the first)
+    readings_at: float = 0.0  # epoch s the stats describe: now, or the last activity once frames stopped
+
+    @property
+    def current(self) -> bool:
+        """Frames are arriving (one within ``STALE_S``): the state and stats describe now."""
+        return self.frame_age is not None and self.frame_age <= STALE_S
 
 
 @dataclass
@@ -190,6 +198,7 @@ class LiveProcessor:
         self._error: str | None = None
         self._seen_score = False
         self._first_t: float | None = None  # clock time of the first scored frame
+        self._last_in: float | None = None  # clock time the last frame arrived
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._peak: tuple[float, np.ndarray, Evidence] | None = None  # (t, frame, evidence) of the episode peak
@@ -215,6 +224,7 @@ class LiveProcessor:
         self._slot.put(frame, t, arrival)
         with self._lock:
             self._frames_in += 1
+            self._last_in = arrival
             self._in_times.append(arrival)
             self._trim(self._in_times, arrival)
         if not self.running and not self._stop.is_set():
@@ -279,19 +289,26 @@ class LiveProcessor:
         with self._lock:
             now = self.clock()
             view = self._view if drawn is None else drawn[1]
+            age = None if self._last_in is None else max(0.0, now - self._last_in)
+            at = now
+            if age is not None and age > STALE_S:
+                # frames stopped: the rates as they were at the end, not a decay to 0 that reads as current
+                at = max(self._last_in, self._done_times[-1] if self._done_times else self._last_in)
             return LiveSnapshot(
                 running=self.running,
                 model=self.model,
                 score=view.score,
                 status=view.status,
                 history=list(self._history),
-                stats=self._stats_locked(now),
+                stats=self._stats_locked(at),
                 threshold=self.cfg.threshold,
                 # No score yet, briefly: a model learning the scene (motion's 3 s baseline), not a dead one.
                 warming_up=not self._seen_score and (self._first_t is None or now - self._first_t < WARMUP_HINT_S),
                 last_alert=self._last_alert,
                 error=self._error,
                 picture=None if drawn is None else drawn[0],
+                frame_age=age,
+                readings_at=at,
             )
 
     # --- worker ----------------------------------------------------------------------------------

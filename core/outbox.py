@@ -93,12 +93,17 @@ class AlertRecord:
     sent_at: float | None = None
     owner: str = ""
 
-    def email_status(self, now: float | None = None) -> str:
-        """The email's fate in words, e.g. "sent 14:03:12" or "failed ×3, retry in 40 s: <error>"."""
+    def email_status(self, now: float | None = None, configured: bool | None = None) -> str:
+        """The email's fate in words, e.g. "sent 14:03:12" or "failed ×3, retry in 40 s: <error>".
+
+        ``configured``: whether email is set up now (None: unknown). An unsent email while email is not
+        configured says why it waits ("waiting: email not configured")."""
         if self.status == "sent":
             return f"sent {_clock(self.sent_at or 0.0)}" + (
                 f" after {self.attempts} attempts" if self.attempts > 1 else ""
             )
+        if configured is False:
+            return "waiting: email not configured"
         if self.status == "pending" and self.attempts == 0:
             return "waiting to send" + (f" ({self.last_error})" if self.last_error else "")
         now = time.time() if now is None else now

@@ -151,7 +151,7 @@ def test_status_words_follow_the_episode():
         words[t] = rule.status(t)
     assert words[0].state == RuleState.NORMAL and words[0].words() == "normal"
     assert words[2].state == RuleState.ANOMALOUS and words[2].words() == "anomalous for 1s"
-    assert words[4].state == RuleState.ALERTED and words[4].words().startswith("alert sent")
+    assert words[4].state == RuleState.ALERTED and words[4].words().startswith("alert raised")
     assert words[6].state == RuleState.COOLDOWN and words[6].cooldown_left == pytest.approx(8.0)
     assert rule.status(100.0).state == RuleState.NORMAL
 
@@ -213,7 +213,7 @@ def test_bad_config_is_a_config_error(env, overrides, message):
         (RuleState.ANOMALOUS, 0.0, 0.0, "anomalous"),  # just opened: no "for 0s"
         (RuleState.ANOMALOUS, 0.6, 0.0, "anomalous"),  # would round up to "for 1s" before a second passed
         (RuleState.ANOMALOUS, 2.2, 0.0, "anomalous for 2s"),
-        (RuleState.ALERTED, 0.4, 0.0, "alert sent — anomalous"),
+        (RuleState.ALERTED, 0.4, 0.0, "alert raised — anomalous"),
         (RuleState.SUPPRESSED, 0.0, 0.0, "anomalous — hourly cap reached, goes into the digest"),
         (RuleState.COOLDOWN, 0.3, 40.0, "cooldown (40s left, anomalous)"),
         (RuleState.COOLDOWN, 5.0, 40.0, "cooldown (40s left, anomalous for 5s)"),

@@ -65,6 +65,17 @@ def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
         # the Segments metric is no longer 0 after lowering the threshold
         segments_metric = page.locator('[data-testid="stMetric"]').filter(has_text="Segments")
         assert segments_metric.locator('[data-testid="stMetricValue"]').inner_text().strip() not in ("", "0")
+        # another file chosen: the results on screen say whose they are until it is analysed
+        notes = tmp_path / "notes.mp4"
+        notes.write_text("not a video\n" * 100)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(notes))
+        page.get_by_text("Below: the results of").wait_for(timeout=30_000)
+        captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+        assert any("the results of vtest.avi" in c and "to score notes.mp4" in c for c in captions), captions
+        page.get_by_role("button", name="Analyze upload").click()
+        page.locator('[data-testid="stAlertContentError"]').get_by_text("not a video").wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0  # not vtest's results under the error
+        assert "Traceback" not in page.content()
 
 
 @pytest.fixture
@@ -84,12 +95,10 @@ def test_paste_a_link_served_locally_and_a_bad_link_first(served_clip, tmp_path)
         box = page.get_by_role("textbox", name="Link")
         # a bad link first: a clear error, and the page stays usable
         box.fill("file:///etc/passwd")
-        box.press("Enter")
-        page.get_by_role("button", name="Analyze link").click()
+        box.press("Enter")  # Enter alone submits the link, as in any search box
         page.locator('[data-testid="stAlertContentError"]').get_by_text("local file").wait_for(timeout=30_000)
         assert "Traceback" not in page.content()
         box.fill(served_clip)
-        box.press("Enter")
         page.get_by_role("button", name="Analyze link").click()
         expect_results(page)
         page.get_by_role("heading", name=served_clip).wait_for()  # results are titled with the link

@@ -35,3 +35,33 @@ def test_showing_the_cues_keeps_the_plot_height():
     plain = score_chart({"m": tr}, [], 0.5).to_dict()
     cues = score_chart({"m": tr}, [], 0.5, cues={"fight": np.zeros(len(tr))}).to_dict()
     assert cues["height"] == plain["height"] + 40  # the legend gets its own room above the same plot
+
+
+def _hex(c: str) -> np.ndarray:
+    return np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)], float)
+
+
+def colour_scale(spec: dict, field: str) -> dict:
+    for layer in spec["layer"]:
+        enc = layer.get("encoding", {}).get("color", {})
+        if enc.get("field") == field:
+            return enc["scale"]
+    raise AssertionError(f"no colour for {field}")
+
+
+def test_models_and_cues_get_colours_apart_from_each_other_and_from_the_threshold_rule():
+    tr = track(30.0)
+    spec = score_chart(
+        {"motion v1": tr, "vigil v1": tr},
+        [],
+        0.5,
+        cues={"moving objects": np.zeros(len(tr)), "fight": np.zeros(len(tr))},
+    ).to_dict()
+    models, cues = colour_scale(spec, "model"), colour_scale(spec, "cue")
+    assert models["domain"] == ["motion v1", "vigil v1"] and cues["domain"] == ["moving objects", "fight"]
+    rule = next(layer["mark"]["color"] for layer in spec["layer"] if layer["mark"].get("type") == "rule")
+    colours = [*models["range"], *cues["range"]]
+    # every pair of lines and each line against the dashed threshold rule: far apart in RGB (two blues were ~60)
+    for i, a in enumerate([*colours, rule]):
+        for b in [*colours, rule][i + 1 :]:
+            assert np.linalg.norm(_hex(a) - _hex(b)) > 100, (a, b)

@@ -93,7 +93,7 @@ def test_analyze_page_with_a_credentialed_link_shows_and_stores_no_password(site
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.switch_page("app_pages/analyze.py")
     at.run()
-    at.text_input(key="analyze.url").set_value(with_password(site)).run()
+    at.text_input(key="analyze.url").set_value(with_password(site))
     at.button(key="analyze.go_link").click()
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -51,3 +51,18 @@ def test_culprit_box_is_drawn_on_the_thumbnail_at_the_right_scale(make_video):
     # the other person's box is grey, not red
     other = img[15:60, 15:16].reshape(-1, 3).astype(int)
     assert (np.abs(other[:, 2] - other[:, 1]) < 40).mean() > 0.8
+
+
+def test_progress_names_the_whole_video_steps_after_the_last_frame(make_video):
+    """After the last frame the bar says which step runs (no stale frame count and "0:00 left")."""
+    seen = []
+    analyze(make_video("p.avi", n=40), scorer=_BoxScorer(), store=Store(), progress=seen.append)
+    stages = [p.stage for p in seen if p.stage]
+    assert stages == [
+        "finishing the scores (each moment against the whole video)",
+        "naming what is in the worst moments and drawing the thumbnails",
+    ]
+    first_stage = next(i for i, p in enumerate(seen) if p.stage)
+    assert all(not p.stage and p.eta is not None for p in seen[:first_stage])  # frames: counts and time left
+    assert all(p.eta is None and p.frames == 40 for p in seen if p.stage)
+    assert seen[-1].fraction == 1.0 and seen[-1].message == "Done"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from pathlib import Path
 
@@ -290,6 +291,17 @@ def test_scoring_the_queue_puts_the_least_certain_video_first(tmp_path, monkeypa
     expected = sorted(scores, key=lambda n: abs(scores[n] - 0.5))
     assert expected[0] != "a_still.mp4", scores  # otherwise this test could not tell the orders apart
     assert any(f"**1 / 4** · `{expected[0]}`" in m.value for m in at.markdown)
+    # its score curve reads as on Analyze: a fixed 0..1 axis (a self-scaling one made 0.05 look like a spike)
+    at.button(key="label_analyse").click()
+    run(at)
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    domains = [
+        layer["encoding"]["y"].get("scale", {}).get("domain")
+        for layer in spec["layer"]
+        if "y" in layer.get("encoding", {})
+    ]
+    assert [0, 1] in domains, domains
     at.button(key="label_next").click()
     run(at)
     assert any(f"**2 / 4** · `{expected[1]}`" in m.value for m in at.markdown)

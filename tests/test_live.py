@@ -449,11 +449,13 @@ def _walk(node, parents=()):
         yield from _walk(child, (*parents, getattr(child, "type", "")))
 
 
-def test_live_page_tells_one_story_for_a_server_source(gated_source):
+def test_live_page_tells_one_story_for_a_server_source(gated_source, monkeypatch):
     """The Live page (AppTest) beside a running server source: the state words are the picture's, in its
     colour and with an icon font rather than emoji; the source reads "running" (no "owner —" without login);
     the chart gets the page's width, not a column's."""
     from test_pages import page
+
+    monkeypatch.setattr("core.live.STALE_S", 600.0)  # the gated source sends one frame: keep it current here
 
     src, proc, score = gated_source
     src.start()
@@ -474,3 +476,27 @@ def test_live_page_tells_one_story_for_a_server_source(gated_source):
     assert len(charts) == 1 and "column" not in charts[0], charts
     images = [parents for el, parents in _walk(at.main) if getattr(el, "type", "") == "image"]
     assert len(images) == 1 and "column" in images[0], images  # the picture beside its state words
+
+
+def test_live_page_shows_a_silent_source_as_no_video_not_its_last_figures(gated_source, monkeypatch):
+    """A source whose frames stopped: the heading says so, no metric tiles pose as current, one dated line
+    gives the last readings, and the chart is titled as not live."""
+    from test_pages import page
+
+    monkeypatch.setattr("core.live.STALE_S", 0.0)  # any wait counts as silence: the gated source sent one frame
+    src, proc, score = gated_source
+    src.start()
+    assert wait_for(lambda: src.latest() is not None)
+    score.set()
+    assert wait_for(lambda: proc.snapshot().stats.frames_scored >= 1)
+    at = page("live")
+    at.run()
+    at.radio(key="live-kind").set_value("Server stream or file").run()
+    assert not at.exception, at.exception
+    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert headings == ["### :gray[:material/videocam_off: no video]"], headings
+    assert len(at.metric) == 0
+    (line,) = [c.value for c in at.caption if c.value.startswith("No frames")]
+    assert "Last readings: " in line and "The chart shows the minute before." in line
+    (chart,) = [el for el, _ in _walk(at.main) if getattr(el, "type", "") == "vega_lite_chart"]
+    assert "not live" in str(chart.proto.spec)

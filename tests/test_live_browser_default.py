@@ -43,7 +43,7 @@ def app(tmp_path, smtp):
 
 def _first_scored(page, t0: float, limit: float) -> float | None:
     while time.time() - t0 < limit:
-        if metric(page, "Processed fps") > 0:
+        if metric(page, "Scored fps") > 0:
             return time.time()
         page.wait_for_timeout(250)
     return None
@@ -87,4 +87,4 @@ def test_default_model_calm_clip_sends_nothing(clips, app, smtp):
         page.screenshot(path=str(ARTIFACTS / "live-default-calm.png"), full_page=True)
         text = page.inner_text("body")
     assert inbox.messages == [], f"calm video raised {len(inbox.messages)} email(s): {inbox.messages[0]['Subject']}"
-    assert "alert sent" not in text
+    assert "alert raised" not in text

@@ -150,7 +150,8 @@ def site(tmp_path, make_video):
 
 
 def analyze_link(at: AppTest, url: str) -> AppTest:
-    at.text_input(key="analyze.url").set_value(url).run()  # typing enables the button, as in a browser
+    # the link box is a form: what was typed is sent with the submit (button or Enter), in one run
+    at.text_input(key="analyze.url").set_value(url)
     at.button(key="analyze.go_link").click()
     return at.run()
 
@@ -179,6 +180,19 @@ def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
     assert not at.exception and not at.error
     assert at.subheader[0].value == f"{site}/a.mp4"
     assert "Cancel" not in [b.label for b in at.button]  # finished results carry no Cancel button
+    # a bad link after good results: its error, and not the previous video's results under it
+    analyze_link(at, f"{site}/missing.mp4")
+    assert any("404" in e.value for e in at.error) and not at.subheader and not at.metric
+    analyze_link(at, "   ")  # an empty submit (Enter in an empty box): a hint, nothing run
+    assert any("Paste a link first" in w.value for w in at.warning) and not at.error
+
+
+def test_enter_in_the_link_box_submits_it():
+    """The link box is a form: Enter (a submit without the button) starts the analysis as the button does."""
+    at = page("analyze")
+    at.run()
+    box, button = at.text_input(key="analyze.url"), at.button(key="analyze.go_link")
+    assert box.proto.form_id and box.proto.form_id == button.proto.form_id, "Enter in the box would do nothing"
 
 
 def _run_upload(data: bytes, name: str) -> None:
@@ -246,9 +260,15 @@ def chart_models(at: AppTest) -> set[str]:
     return names
 
 
-def test_compare_overlays_a_second_model_on_the_same_chart(stored, tmp_path):
+def test_compare_overlays_a_second_model_on_the_same_chart(make_video, tmp_path):
     from core.dataset import open_videos
+    from core.sources import open_source
     from core.train import fit_normal, register
+
+    # an upload, as on Analyze: the video is kept under its hash, the analysis under the user's file name
+    clip = make_video("yard.avi", n=80, fast_from=40, fast_to=56)
+    stored = analyze(open_source(clip.read_bytes(), name="yard.avi"), model="motion", store=Store())
+    assert Path(stored.video_path).name != "yard.avi"
 
     normal = tmp_path / "normal"
     normal.mkdir()
@@ -266,6 +286,7 @@ def test_compare_overlays_a_second_model_on_the_same_chart(stored, tmp_path):
     models = chart_models(at)
     assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
     assert sorted(r["model"] for r in Store().list()) == ["motion", "yard-fitted"]
+    assert [r["source_name"] for r in Store().list()] == ["yard.avi", "yard.avi"]  # not the stored file's hash
 
 
 def test_history_alert_log_shows_stored_alerts_with_their_email_status():

@@ -1,4 +1,4 @@
-"""The alert log as a Streamlit table: time, source, duration, peak, snapshot, email status.
+"""The alert log as a Streamlit table: snapshot, time, email status, source, duration when raised, peak.
 
 Used by the Live page and meant for History too::
 
@@ -17,7 +17,9 @@ import streamlit as st
 from core.access import show_owner
 from core.errors import VigilError
 from core.images import jpeg_data_uri
+from core.mailer import EmailNotConfiguredError
 from core.outbox import AlertRecord, Outbox, Sender, list_alerts
+from ui.services import app_settings
 
 
 def _thumb_url(rec: AlertRecord) -> str | None:
@@ -25,37 +27,54 @@ def _thumb_url(rec: AlertRecord) -> str | None:
     return jpeg_data_uri(rec.thumb_path or rec.snapshot_path)
 
 
-def alert_log_frame(alerts: list[AlertRecord], now: float | None = None) -> pd.DataFrame:
-    """One row per alert, columns in the words a person reads (see ``render_alert_log``)."""
+# The email's fate third: at 1024 px a table shows only its first columns without scrolling.
+COLUMNS = [
+    "snapshot",
+    "time",
+    "email",
+    "source",
+    "anomalous for (s) when raised",
+    "peak",
+    "model",
+    "owner",
+    "attempts",
+    "last error",
+]
+
+
+def alert_log_frame(
+    alerts: list[AlertRecord], now: float | None = None, email_configured: bool | None = None
+) -> pd.DataFrame:
+    """One row per alert, columns in the words a person reads (``COLUMNS``; see ``render_alert_log``).
+
+    "anomalous for (s) when raised": how long the episode had lasted when the alert fired (the stored
+    duration), not its whole length, which is not recorded. ``email_configured``: see ``email_status``."""
     now = time.time() if now is None else now
     rows = [
         {
             "snapshot": _thumb_url(a),
             "time": datetime.fromtimestamp(a.started_at),
+            "email": a.email_status(now, email_configured),  # words only: emoji render as empty boxes
             "source": a.source if a.kind == "alert" else f"digest ({len(a.details.get('suppressed', []))} held back)",
-            "duration (s)": round(a.duration, 1) if a.kind == "alert" else None,
+            "anomalous for (s) when raised": round(a.duration, 1) if a.kind == "alert" else None,
             "peak": round(a.peak, 2),
             "model": a.model,
             "owner": show_owner(a.owner),
-            "email": a.email_status(now),  # words only: emoji render as empty boxes without an emoji font
             "attempts": a.attempts,
             "last error": a.last_error or "",
         }
         for a in alerts
     ]
-    columns = [
-        "snapshot",
-        "time",
-        "source",
-        "duration (s)",
-        "peak",
-        "model",
-        "owner",
-        "email",
-        "attempts",
-        "last error",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _email_configured() -> bool:
+    """Whether alert emails can go out now (an SMTP host and a recipient are set)."""
+    try:
+        app_settings().smtp.ready()
+    except EmailNotConfiguredError:
+        return False
+    return True
 
 
 def render_alert_log(
@@ -81,14 +100,24 @@ def render_alert_log(
     failed = [a for a in alerts if a.status == "failed"]
     waiting = [a for a in alerts if a.status == "pending"]
     sent = len(alerts) - len(failed) - len(waiting)
-    st.caption(f"{len(alerts)} most recent: {sent} emailed, {len(waiting)} waiting, {len(failed)} failed (retried).")
+    configured = _email_configured()
+    why = "" if configured else " (email not configured)"
+    st.caption(
+        f"{len(alerts)} most recent: {sent} emailed, {len(waiting)} waiting{why}, {len(failed)} failed (retried)."
+    )
     st.dataframe(
-        alert_log_frame(alerts),
+        alert_log_frame(alerts, email_configured=configured),
         hide_index=True,
         width="stretch",
         column_config={
             "snapshot": st.column_config.ImageColumn("snapshot", width="small"),
             "time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
+            "email": st.column_config.TextColumn("email", width=230),  # "waiting: email not configured" fits
+            "anomalous for (s) when raised": st.column_config.NumberColumn(
+                "anomalous for (s) when raised",
+                help="how long the episode had lasted when the alert fired (the episode may have gone on longer)",
+                format="%.1f",
+            ),
             "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
         },
         key=f"{key}-table",

@@ -45,6 +45,9 @@ def run_analysis(
         bar.progress(min(1.0, fraction), text=message)
 
     def on_progress(p: Progress) -> None:
+        if p.stage:  # after the last frame: the step under way, not a stale frame count and time left
+            bar.progress(p.fraction, text=f"{label}: {p.frames} frames scored · {p.stage}…")
+            return
         left = f" · {mmss(p.eta)} left" if p.eta is not None else ""
         bar.progress(p.fraction, text=f"Scoring {label}: {p.frames} frames · {p.fps:.0f} frames/s{left}")
 
@@ -65,7 +68,7 @@ def run_analysis(
             source_uri=source_uri,
             owner=identity().owner,
         )
-        bar.progress(1.0, text="Preparing playback…")
+        bar.progress(1.0, text=f"{label}: preparing playback in the browser (H.264)…")
         try:
             playable_video(src)  # transcode once now so reopening from History plays at once
         except (OSError, ValueError):

@@ -6,6 +6,8 @@ streams they hand out) and the store opens a short connection per call, so shari
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from core.access import RateLimiter
@@ -26,6 +28,18 @@ def get_scorer(name: str) -> Scorer:
     from core.registry import get_spec
 
     return _scorer(name, get_spec(name).version)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_object_namer() -> threading.Thread:
+    """Load the detector that names segment objects (``core.families.objects.naming``) in the background, once
+    per server: loading ultralytics and torch takes ~9 s on 2 cores, which the first analysis with a segment
+    otherwise spends at its very end. Nothing happens without the detector's weights."""
+    from core.families.objects.naming import object_namer
+
+    thread = threading.Thread(target=object_namer, name="vigil-namer-warmup", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_resource

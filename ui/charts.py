@@ -16,6 +16,10 @@ MMSS = "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + flo
 MMSS_TENTHS = "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + format(datum.value % 60, '.1f')"
 TENTHS_BELOW_S = 20.0  # a time axis shorter than this is labelled in tenths of a second
 LEGEND_PX = 40  # the cue legend's height, added so that showing cues does not shrink the plot
+# Models and cues get colours far from each other and from the threshold's yellow (#ffbd45) and the segments' red:
+# Streamlit's own palette gave two models two shades of blue, and dark2 gave the first cue an orange like the rule.
+MODEL_COLOURS = ["#4ea8ff", "#c77dff", "#2ec4b6", "#f4f1de"]
+CUE_COLOURS = ["#ff5fa2", "#7bd389", "#b8b8ff", "#e0e0e0"]
 
 
 def mmss(t: float) -> str:
@@ -72,7 +76,11 @@ def score_chart(
         axis=alt.Axis(labelExpr=MMSS_TENTHS if short else MMSS, grid=False),
     )
     y = alt.Y("score:Q", title="anomaly score", scale=alt.Scale(domain=[0, 1]))
-    colour = alt.Color("model:N", legend=alt.Legend(orient="top", title=None) if len(tracks) > 1 else None)
+    colour = alt.Color(
+        "model:N",
+        scale=alt.Scale(domain=list(tracks), range=MODEL_COLOURS[: max(1, len(tracks))]),
+        legend=alt.Legend(orient="top", title=None, labelLimit=400, symbolStrokeWidth=4) if len(tracks) > 1 else None,
+    )
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     pick = alt.selection_point(name=PICK, on="click", nearest=True, fields=["t"], empty=False)
 
@@ -120,12 +128,14 @@ def score_chart(
         long["cue"] = long["cue"].map(dict(zip(cue_cols, labels, strict=True)))
         layers.append(
             alt.Chart(long)
-            .mark_line(strokeWidth=1.4, strokeDash=[4, 3], opacity=0.9)
+            .mark_line(strokeWidth=2, strokeDash=[5, 3], opacity=1.0)  # drawn over the bold score it may equal
             .encode(
                 x=x,
                 y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1])),
                 color=alt.Color(
-                    "cue:N", scale=alt.Scale(scheme="dark2"), legend=alt.Legend(orient="top", title="cue (dashed)")
+                    "cue:N",
+                    scale=alt.Scale(domain=labels, range=CUE_COLOURS[: len(labels)]),
+                    legend=alt.Legend(orient="top", title="cue (dashed)", symbolStrokeWidth=3),
                 ),
             )
         )

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.labels import Label, LabelProgress, Suggestion
 from core.store import AnalysisRecord
+from ui.charts import score_chart
 
 PLAYABLE = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/mp4", ".m4v": "video/mp4"}
 
@@ -38,10 +39,11 @@ def player(path: Path) -> None:
 
 
 def analysis(rec: AnalysisRecord, top: int = 4) -> None:
-    """Score curve (raw and smoothed, 0..1 over seconds) and the worst moments as thumbnails."""
-    chart = pd.DataFrame({"score": rec.track.score, "smoothed": rec.track.smoothed}, index=rec.track.t)
-    chart.index.name = "t (s)"
-    st.line_chart(chart, height=180, x_label="time (s)", y_label="score")
+    """Score curve (raw and smoothed on a fixed 0..1 axis, as on Analyze: a self-scaling axis made a calm video's
+    0.05 look like a spike), its segments and threshold, and the worst moments as thumbnails."""
+    st.altair_chart(
+        score_chart({rec.model: rec.track}, rec.segments, rec.events.threshold, height=180), width="stretch"
+    )
     shots = [(m, rec.thumbnails.get(m.frame)) for m in rec.moments[:top]]
     shots = [(m, p) for m, p in shots if p is not None and p.exists()]
     if shots:

@@ -8,12 +8,21 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from core.alerts import AlertConfig
-from core.live import LiveProcessor
-from core.outbox import Outbox, Sender
+from core.alerts import AlertConfig, RuleState
+from core.live import STATE_HUES, LiveProcessor, LiveSnapshot
+from core.outbox import AlertRecord, Outbox, Sender
 from core.scorers.base import Scorer
 
 _KEY = "live_page"
+
+# Material icons, not emoji: coloured-circle emoji render as empty boxes where the browser lacks an emoji font.
+STATE_ICONS = {
+    RuleState.NORMAL: ":material/check_circle:",
+    RuleState.ANOMALOUS: ":material/warning:",
+    RuleState.ALERTED: ":material/notifications_active:",
+    RuleState.SUPPRESSED: ":material/notifications_paused:",
+    RuleState.COOLDOWN: ":material/schedule:",
+}
 
 
 @dataclass
@@ -23,6 +32,7 @@ class LiveSession:
     processor: LiveProcessor | None = None
     processor_key: tuple | None = None  # (model name, version): a new model means a new processor
     connecting_since: float | None = None  # when WebRTC signalling began without playing yet
+    playing: bool = False  # the browser camera's WebRTC state at the last full run (False after STOP)
 
     def camera_processor(
         self, key: tuple, scorer: Scorer, model_label: str, cfg: AlertConfig, sender: Sender, owner: str = ""
@@ -65,3 +75,58 @@ def connection_stalled(session: LiveSession, signalling: bool, playing: bool, af
     if session.connecting_since is None:
         session.connecting_since = time.time()
     return time.time() - session.connecting_since > after
+
+
+def episode_alert(snap: LiveSnapshot) -> AlertRecord | None:
+    """The stored alert of the episode ``snap`` is in (state ALERTED), None while it is still being written
+    (naming and saving take a moment) or when the last alert belongs to an earlier episode."""
+    a = snap.last_alert
+    if a is None or snap.status.state != RuleState.ALERTED or not snap.history:
+        return None
+    began = snap.history[-1][0] - snap.status.anomalous_for
+    return a if a.fired_at >= began - 1.0 else None  # 1 s: a server picture may lag the newest score
+
+
+def email_fate(rec: AlertRecord | None, configured: bool) -> str:
+    """What became of an alert's email, in two or three words: the heading's "alert raised, <this>"."""
+    if rec is None:
+        return "email being prepared"
+    if rec.status == "sent":
+        return "email sent"
+    if not configured:
+        return "email not configured"
+    if rec.status == "failed":
+        return "email failed, retrying"
+    return "email waiting to send"
+
+
+def state_heading(snap: LiveSnapshot, email: str = "", playing: bool | None = None) -> str:
+    """The state line in the picture's own colour (core.live.STATE_HUES): ':orange[:material/warning: anomalous]'.
+
+    ``email``: the current alert's ``email_fate``; ``playing``: the browser camera's state (None for a
+    server source). A stopped or silent feed says so instead of its last state, which is no longer current."""
+    if playing is False:
+        return ":gray[:material/stop_circle: stopped]"
+    if not snap.current:
+        return ":gray[:material/videocam_off: no video]"
+    if snap.warming_up:
+        return ":gray[:material/hourglass_top: warming up (learning this scene's usual motion)]"
+    state = snap.status.state
+    return f":{STATE_HUES[state]}[{STATE_ICONS[state]} {snap.status.words(email)}]"
+
+
+def last_readings(snap: LiveSnapshot, playing: bool | None = None) -> str:
+    """Once frames stopped: when, and the last readings, marked as past (not metric tiles). No fps: a rate
+    is a figure of a running feed, and the last frames of a stopping one trickle in."""
+    when = time.strftime("%H:%M:%S", time.localtime(snap.readings_at))
+    s = snap.stats
+    if playing is False:
+        lead = f"Camera stopped (last frame {when})"
+    else:
+        age = f" for {snap.frame_age:.0f} s" if snap.frame_age is not None else ""
+        lead = f"No frames{age} (last frame {when})"
+    return (
+        f"{lead}. Last readings: {snap.status.state.value}, score {snap.status.smoothed:.2f}, latency "
+        f"{s.latency_ms:.0f} ms; {s.frames_scored} frames scored, {s.dropped} dropped. The chart shows the minute "
+        "before."
+    )

@@ -88,16 +88,16 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Threshold",
         0.05,
         0.95,
-        float(ev.threshold),
+        state.kept(f"{key}.thr", float(ev.threshold)),
         0.01,
         key=f"{key}.thr",
         help="A segment opens when the smoothed score rises above this.",
     )
     min_duration = c2.slider(
-        "Minimum duration (s)",
+        "Min. duration (s)",  # one line at 1024 px, level with the other three sliders
         0.0,
         10.0,
-        float(ev.min_duration),
+        state.kept(f"{key}.mind", float(ev.min_duration)),
         0.1,
         key=f"{key}.mind",
         help="Shorter segments are dropped.",
@@ -106,7 +106,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Merge gap (s)",
         0.0,
         10.0,
-        float(ev.merge_gap),
+        state.kept(f"{key}.gap", float(ev.merge_gap)),
         0.1,
         key=f"{key}.gap",
         help="Segments closer than this are merged.",
@@ -115,11 +115,13 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Smoothing (s)",
         0.0,
         5.0,
-        float(ev.smooth_seconds),
+        state.kept(f"{key}.smooth", float(ev.smooth_seconds)),
         0.1,
         key=f"{key}.smooth",
         help="Width of the moving average the segments are cut from.",
     )
+    for name, value in (("thr", threshold), ("mind", min_duration), ("gap", merge_gap), ("smooth", smooth_s)):
+        state.keep(f"{key}.{name}", value)  # the same values when the user comes back from another page
     return ev.with_threshold(threshold, min_duration=min_duration, merge_gap=merge_gap, smooth_seconds=smooth_s)
 
 
@@ -131,6 +133,12 @@ def summary_line(rec: AnalysisRecord) -> None:
     c[2].metric("Peak score", f"{peak:.2f}", help="Highest per-frame score (0..1; 0.5 = unusual)")
     c[3].metric("Peak at", mmss(peak_t))
     c[4].metric("Segments", len(rec.segments))
+
+
+def model_label(rec: AnalysisRecord) -> str:
+    """'vigil v1' for the chart legend: a fused model's version goes on to list its cues and fusion digest (the
+    caption above the chart has it whole)."""
+    return f"{rec.model} v{rec.model_version.split(':')[0]}"
 
 
 def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> None:
@@ -174,12 +182,12 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
         except (VigilError, ValueError) as err:
             st.error(str(err))
 
-    tracks: dict[str, ScoreTrack] = {f"{rec.model} v{rec.model_version}": rec.track}
+    tracks: dict[str, ScoreTrack] = {model_label(rec): rec.track}
     if allow_compare:
         for other_id in state.compared(analysis_id):
             try:
                 other = resegmented(other_id, db_path, events.model_dump_json())
-                tracks[f"{other.model} v{other.model_version}"] = other.track
+                tracks[model_label(other)] = other.track
             except VigilError:
                 continue
     selected = state.selected_time(analysis_id)
@@ -311,8 +319,15 @@ def compare_controls(rec: AnalysisRecord, key: str) -> None:
         spec = model_picker(f"{key}.cmp_model", exclude=rec.model)
         name = spec.name if spec else None
         if name and st.button("Score this video with it and overlay", key=f"{key}.cmp_go"):
+            # name: an upload is kept under its hash; the comparison is filed under the name the user knows
             other = run_analysis(
-                rec.video_path, name, rec.scoring, rec.events, label=rec.source_name, source_uri=rec.source_uri
+                rec.video_path,
+                name,
+                rec.scoring,
+                rec.events,
+                label=rec.source_name,
+                source_uri=rec.source_uri,
+                name=rec.source_name,
             )
             if other is not None:
                 state.add_compared(rec.id, other.id)
@@ -322,7 +337,8 @@ def compare_controls(rec: AnalysisRecord, key: str) -> None:
 def export_controls(rec: AnalysisRecord, key: str) -> None:
     st.markdown("#### Export")
     stem = Path(rec.source_name).stem or "analysis"
-    c = st.columns(5)
+    # a wrapping row of full-width labels: five fixed columns cut them to "Segments…" twice on a laptop
+    row = st.container(horizontal=True, wrap=True)
     # Callables: each file is built only when its button is clicked, not on every rerun.
     files = [
         ("Scores CSV", lambda: exports.scores_csv(rec), "scores.csv", "text/csv"),
@@ -330,20 +346,20 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
         ("Segments JSON", lambda: exports.segments_json(rec), "segments.json", "application/json"),
         ("Thumbnails ZIP", lambda: exports.thumbnails_zip(rec), "thumbnails.zip", "application/zip"),
     ]
-    for col, (label, make, suffix, mime) in zip(c, files, strict=False):
+    for label, make, suffix, mime in files:
         # "ignore": a click does not rerun the page, whose rerun would drop the deferred file a quick second click
         # on another export asks for ("Deferred file ... not found": nothing downloads)
-        col.download_button(
-            label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="stretch", on_click="ignore"
+        row.download_button(
+            label, make, f"{stem}_{suffix}", mime, key=f"{key}.dl_{suffix}", width="content", on_click="ignore"
         )
-    with c[4]:
+    with row:
         if not rec.segments:
             st.button(
                 "Annotated clip",
                 disabled=True,
                 help="No segment to cut a clip from.",
                 key=f"{key}.clip0",
-                width="stretch",
+                width="content",
             )
             return
         worst = max(rec.segments, key=lambda s: s.peak)
@@ -353,7 +369,7 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
             if st.button(
                 "Annotated clip",
                 key=f"{key}.clipgo",
-                width="stretch",
+                width="content",
                 help="H.264 clip of the worst segment with the score drawn on it",
             ):
                 dest = get_store().analyses_dir / rec.id / f"worst_{worst.start:.1f}_{worst.end:.1f}.mp4"
@@ -373,6 +389,6 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
                 f"{stem}_worst_segment.mp4",
                 "video/mp4",
                 key=f"{key}.dl_clip",
-                width="stretch",
+                width="content",
                 on_click="ignore",
             )

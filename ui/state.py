@@ -5,16 +5,24 @@ from __future__ import annotations
 import streamlit as st
 
 _CURRENT = "analyze.current_id"
+_CURRENT_LABEL = "analyze.current_label"
 _COMPARE = "results.compare"  # analysis id -> list of other analysis ids overlaid on it
 _RUNNING = "analyze.running"
+_KEPT = "results.kept"  # widget key -> last value: Streamlit drops a widget's state when its page is left
 
 
 def current_analysis() -> str | None:
     return st.session_state.get(_CURRENT)
 
 
-def set_current_analysis(analysis_id: str | None) -> None:
+def current_label() -> str | None:
+    """The name of the video whose results Analyze shows (None when not known)."""
+    return st.session_state.get(_CURRENT_LABEL)
+
+
+def set_current_analysis(analysis_id: str | None, label: str | None = None) -> None:
     st.session_state[_CURRENT] = analysis_id
+    st.session_state[_CURRENT_LABEL] = label
 
 
 def selected_time(analysis_id: str) -> float | None:
@@ -59,3 +67,14 @@ def row_choice(picked: list[int], ids: list[str], last: tuple[int, str] | None) 
     if last is not None and last[0] == row:  # the same click as before: what it chose, wherever that row moved
         return (last[1] if last[1] in ids else None), last  # (gone since, e.g. deleted: nothing)
     return (ids[row], (row, ids[row])) if row < len(ids) else (None, None)
+
+
+def kept(key: str, default):
+    """The value the widget ``key`` had when its page was last shown (``default`` the first time)."""
+    return st.session_state.setdefault(_KEPT, {}).get(key, default)
+
+
+def keep(key: str, value):
+    """Remember a widget's value past a page switch (Streamlit forgets the state of widgets not drawn)."""
+    st.session_state.setdefault(_KEPT, {})[key] = value
+    return value

@@ -1,0 +1,71 @@
+"""History in a real browser: what a row click, a delete and a visit to another page leave on screen.
+
+Streamlit keeps a table's selection as a row number and forgets a page's widgets when the user leaves it; these
+are what only a browser shows (AppTest cannot click a table row).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from browser import chromium, screenshot, streamlit_app
+
+from core.db import Database
+from core.engine import analyze
+from core.store import Store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def click_row(page, k: int) -> None:
+    """Tick row ``k`` (0 = top) of the History table: the grid is a canvas, so click its row-marker column."""
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 16, box["y"] + 35 + 18 + 35 * k)
+
+
+def opened(page) -> str:
+    """The name of the analysis open under the table ("" when none), once the page has settled."""
+    time.sleep(2.5)  # the rerun the click starts
+    heads = page.locator('[data-testid="stHeading"] h3').all_inner_texts()
+    return heads[0].strip() if heads else ""
+
+
+def threshold(page) -> str:
+    box = page.locator('[data-testid="stSlider"]').filter(has_text="Threshold").first
+    return box.locator('[data-testid="stSliderThumbValue"]').inner_text().strip()
+
+
+def test_delete_leaves_no_ghost_selection_and_the_open_analysis_survives_another_page(make_video, tmp_path):
+    store = Store()
+    for i, name in enumerate(("first.avi", "second.avi", "third.avi")):
+        analyze(make_video(name, n=40, seed=i), model="motion", store=store)
+        time.sleep(1.1)  # distinct creation seconds: the table is newest first
+    with streamlit_app(Database().path.parent, tmp_path / "st.log") as url, chromium(viewport=(1280, 900)) as page:
+        page.goto(f"{url}/history", wait_until="domcontentloaded")
+        page.get_by_text("click a row").wait_for(timeout=60_000)
+        time.sleep(1)
+        click_row(page, 0)
+        assert opened(page) == "third.avi"
+        page.get_by_text("Delete this analysis").click()
+        page.get_by_role("button", name="Delete", exact=True).click()
+        page.get_by_text("2 analyses").wait_for(timeout=30_000)
+        assert opened(page) == ""  # nothing open, and no row looks ticked: one click opens the row that moved up
+        click_row(page, 0)
+        assert opened(page) == "second.avi"
+
+        # an analyst lowers the threshold, looks at Analyze, comes back: the same analysis, the same threshold
+        slider = page.locator('[data-testid="stSlider"]').filter(has_text="Threshold").first.get_by_role("slider")
+        slider.focus()
+        for _ in range(5):
+            slider.press("ArrowLeft")
+        time.sleep(2)
+        assert threshold(page) == "0.45"
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Analyze").click()
+        page.get_by_text("Analyze a video").first.wait_for(timeout=30_000)
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="History").click()
+        page.get_by_text("click a row").wait_for(timeout=30_000)
+        assert opened(page) == "second.avi"
+        assert threshold(page) == "0.45"
+        screenshot(page, "history_after_delete_and_back.png")

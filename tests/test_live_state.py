@@ -1,0 +1,109 @@
+"""What the Live page says: an alert's heading tells the email's real fate, a stopped feed reads as stopped."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from test_live import ScriptedScorer, frame, wait_for
+
+from core.alerts import Alert, AlertConfig, RuleState, RuleStatus
+from core.live import STALE_S, LiveProcessor, LiveSnapshot, LiveStats
+from core.outbox import Outbox
+from ui.live_state import email_fate, episode_alert, last_readings, state_heading
+
+T0 = 1_700_000_000.0
+
+
+def alerted_snapshot(last_alert, anomalous_for: float = 18.0, frame_age: float | None = 0.1) -> LiveSnapshot:
+    """A snapshot 18 s into an episode that already raised its alert (history ends at T0 + 30)."""
+    status = RuleStatus(RuleState.ALERTED, 0.45, anomalous_for, 0.0, False)
+    history = [(T0 + 30.0 - i, 0.4, 0.45) for i in range(10, -1, -1)]
+    return LiveSnapshot(
+        running=True,
+        model="motion",
+        score=0.4,
+        status=status,
+        history=history,
+        stats=LiveStats(processed_fps=8.4, camera_fps=15, latency_ms=44, dropped=37),
+        threshold=0.2,
+        warming_up=False,
+        last_alert=last_alert,
+        frame_age=frame_age,
+        readings_at=T0 + 30.0,
+    )
+
+
+@pytest.fixture
+def pending_alert():
+    """An alert of this episode (started T0 + 12, raised 1 s later), stored and not emailed."""
+    rec = Outbox().record(Alert("alert", "browser camera", T0 + 13.0, T0 + 12.0, 0.5, T0 + 12.5), "motion")
+    assert rec.status == "pending"
+    return rec
+
+
+def test_heading_says_alert_raised_and_that_email_is_not_configured(pending_alert):
+    snap = alerted_snapshot(pending_alert)
+    assert episode_alert(snap) == pending_alert
+    fate = email_fate(pending_alert, configured=False)
+    assert fate == "email not configured"
+    heading = state_heading(snap, fate)
+    assert heading == ":red[:material/notifications_active: alert raised, email not configured — anomalous for 18s]"
+    assert "sent" not in heading
+
+
+def test_email_fate_says_what_happened(pending_alert):
+    out = Outbox()
+    assert email_fate(pending_alert, configured=True) == "email waiting to send"
+    assert email_fate(None, configured=True) == "email being prepared"  # the alert is still being written
+    out.mark_failed(pending_alert.id, "connection refused", retry_in=30.0)
+    assert email_fate(out.get(pending_alert.id), configured=True) == "email failed, retrying"
+    out.mark_sent(pending_alert.id)
+    assert email_fate(out.get(pending_alert.id), configured=False) == "email sent"
+
+
+def test_an_earlier_episodes_alert_is_not_this_ones(pending_alert):
+    # the episode began at T0 + 30 - 5 = T0 + 25; the stored alert fired at T0 + 13, in an earlier one
+    assert episode_alert(alerted_snapshot(pending_alert, anomalous_for=5.0)) is None
+
+
+def test_unsent_email_status_says_email_is_not_configured(pending_alert):
+    assert pending_alert.email_status(T0) == "waiting to send"
+    assert pending_alert.email_status(T0, configured=False) == "waiting: email not configured"
+
+
+def test_after_stop_the_snapshot_is_not_current_and_keeps_the_rates_of_the_end():
+    clock = [T0]
+    proc = LiveProcessor(ScriptedScorer(lambda t, f: 0.1), "m", AlertConfig(), clock=lambda: clock[0])
+    try:
+        for i in range(30):  # 3 s at 10 fps
+            clock[0] = T0 + i / 10
+            proc.submit(frame(), clock[0])
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        live = proc.snapshot()
+        clock[0] = T0 + 2.9 + STALE_S + 7.0  # the camera stopped 10 s ago
+        stopped = proc.snapshot()
+    finally:
+        proc.stop()
+    assert live.current and live.frame_age == pytest.approx(0.0) and live.readings_at == pytest.approx(T0 + 2.9)
+    assert not stopped.current and stopped.frame_age == pytest.approx(10.0)
+    assert stopped.readings_at == pytest.approx(T0 + 2.9)  # the last frame, not now
+    assert stopped.stats.processed_fps == pytest.approx(10.0)  # the rate at the end, not a decay to 0
+    assert state_heading(stopped, playing=False) == ":gray[:material/stop_circle: stopped]"
+    assert state_heading(stopped) == ":gray[:material/videocam_off: no video]"  # a server source gone quiet
+    when = time.strftime("%H:%M:%S", time.localtime(T0 + 2.9))
+    assert last_readings(stopped, playing=False) == (
+        f"Camera stopped (last frame {when}). Last readings: normal, score 0.10, latency "
+        f"{stopped.stats.latency_ms:.0f} ms; 30 frames scored, 0 dropped. The chart shows the minute before."
+    )
+    assert last_readings(stopped).startswith(f"No frames for 10 s (last frame {when}). Last readings:")
+
+
+def test_a_live_feed_shows_its_state_even_with_the_camera_playing(pending_alert):
+    snap = alerted_snapshot(pending_alert)
+    assert state_heading(snap, "email sent", playing=True).endswith(
+        "[:material/notifications_active: alert raised, email sent — anomalous for 18s]"
+    )
+    assert state_heading(snap, playing=False) == ":gray[:material/stop_circle: stopped]"
+    stale = alerted_snapshot(pending_alert, frame_age=STALE_S + 0.5)
+    assert state_heading(stale, playing=True) == ":gray[:material/videocam_off: no video]"
