@@ -19,8 +19,10 @@ from ui.archive_view import (
     batch_label,
     finished_fraction,
     footage_text,
+    last_run_text,
     no_segment_text,
     progress_text,
+    resume_label,
     speed_text,
 )
 from ui.auth import identity
@@ -28,7 +30,17 @@ from ui.cache import get_store
 from ui.charts import mmss
 from ui.model_picker import model_picker
 
-STATE_ICONS = {"queued": "⏳", "running": "▶️", "done": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
+# Material icons, not emoji: Debian's chromium has no emoji font and draws an empty box (as on the Live page).
+# A select box shows its options as plain text, so the picker names the state in words and the icon goes on
+# the progress header below it.
+STATE_ICONS = {
+    "queued": ":material/hourglass_top:",
+    "running": ":material/play_circle:",
+    "done": ":material/check_circle:",
+    "cancelled": ":material/stop_circle:",
+    "failed": ":material/error:",
+    "interrupted": ":material/warning:",
+}
 
 st.title("Archive")
 st.caption(
@@ -122,7 +134,7 @@ ids = list(by_id)
 
 
 def describe(job_id: str) -> str:
-    return batch_label(by_id[job_id], STATE_ICONS.get(by_id[job_id].status, ""))
+    return batch_label(by_id[job_id])
 
 
 # the browser keeps a keyed select box's shown label when only its wording changes: a new key when a batch ends
@@ -133,32 +145,32 @@ chosen = st.selectbox(
     index=ids.index(wanted) if wanted in by_id else 0,
     format_func=describe,
     key=f"archive.job.{wanted}.{running}",
+    help="Started (UTC) · owner · model · engine · where it stands.",
 )
 if chosen != wanted:
     st.query_params["job"] = chosen
 
 
 def job_status(job: BatchJob, items: list[BatchItem]) -> None:
-    st.progress(finished_fraction(job), text=progress_text(job))
+    st.progress(finished_fraction(job), text=f"{STATE_ICONS.get(job.status, '')} {progress_text(job)}".lstrip())
     failed = job.counts["failed"]
     if failed and not job.active:
         st.warning(f"{failed} of {job.total} videos could not be scored: the reasons are under the Videos table.")
     footage = sum(i.footage for i in items if i.status == "done")  # s of video, over every run of this job
-    # the speed of the last run, once it scored something (a run of stored videos only has no speed)
-    # (a resumed batch still holds the summary of its run before: no speed while it runs again)
-    speed = job.summary.get("footage_hours_per_hour", 0.0) if job.summary.get("footage_hours") else None
-    speed = None if job.active else speed
+    # over every run that ended (a resume that scored nothing keeps it); none while a run may still change it
+    speed = None if job.active else job.footage_hours_per_hour
     c = st.columns(5)
     c[0].metric("Scored", job.counts["done"])
     c[1].metric("Already stored", job.counts["skipped"])
     c[2].metric("Failed", failed)
-    c[3].metric("Footage scored", footage_text(footage), help=f"{footage:.1f} s of video scored by this batch.")
+    # short labels: at 1024 px a fifth of the page holds ~12 characters beside the help icon
+    c[3].metric("Footage", footage_text(footage), help=f"{footage:.1f} s of video scored by this batch.")
     c[4].metric(
         "Throughput",
         speed_text(speed) if speed is not None else "…" if job.active else "—",
         help=(
             f"{speed:.2f} hours of video scored per hour of wall time ({speed_text(speed)} real time), "
-            "once the workers were up."
+            "once the workers were up, over every run of this batch."
             if speed is not None
             else "Hours of video scored per hour of wall time (× real time), shown when a run that scored videos ends."
         ),
@@ -168,6 +180,8 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
         + (f" ({job.workers} workers)" if job.workers else "")
         + f" · from {', '.join(job.inputs)} · job `{job.id}`"
     )
+    if last_run := last_run_text(job):
+        st.info(last_run, icon=":material/replay:")
     if job.error:
         st.error(job.error)
     if job.status == "interrupted":
@@ -175,15 +189,14 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
     log = store.db.root / "batch-logs" / f"{job.id}.log"
     if job.status in ("failed", "interrupted") and log.is_file():
         st.caption(f"Its log: `{log}`")
-    b1, b2 = st.columns(2)
     if not who.may_manage(job.owner):
         st.caption(f"Only its owner ({job.owner}) or an admin can cancel or resume this batch.")
         return
-    if job.active and b1.button("Cancel", key=f"archive.cancel.{job.id}", help="Finished videos stay stored."):
+    if job.active and st.button("Cancel", key=f"archive.cancel.{job.id}", help="Finished videos stay stored."):
         jobs.request_cancel(job.id)
         st.rerun()
-    left = job.counts["pending"] + job.counts["failed"] + job.counts["running"]
-    if not job.active and left and b2.button("Resume", key=f"archive.resume.{job.id}", help="Only what is left."):
+    label = resume_label(job)  # offered only where there is a video to score, saying which
+    if label and st.button(label, key=f"archive.resume.{job.id}", help="Scores only these; the rest stays as it is."):
         jobs.reopen(job.id)
         launch(job.id, store.db)
         st.rerun()
@@ -206,9 +219,15 @@ def items_table(job: BatchJob, items: list[BatchItem]) -> None:
         hide_index=True,
         width="stretch",
         key=f"archive.items.{job.id}",
+        # what a glance needs first (name, status, link); the long reason and path may run past a narrow window
+        column_order=["video", "status", "open", "tries", "seconds", "reason", "path"],
         column_config={
+            "video": st.column_config.TextColumn("video", width=160),
+            "status": st.column_config.TextColumn("status", width=64),
+            "open": st.column_config.LinkColumn("open", display_text="results", width=64),
+            "tries": st.column_config.NumberColumn("tries", width=44),
+            "seconds": st.column_config.NumberColumn("seconds", width=64),
             "reason": st.column_config.TextColumn("reason", width="large", help="Why a video failed (in full below)."),
-            "open": st.column_config.LinkColumn("open", display_text="results"),
         },
     )
     failures = [i for i in items if i.status == "failed"]
@@ -240,10 +259,21 @@ def ranking(job: BatchJob) -> None:
         width="stretch",
         row_height=64,
         key=f"archive.ranking.{job.id}",
+        # every column sized so that the table fits a 1024 px window beside the sidebar (~560 px): the link
+        # first (an icon), the times in full, and the free text (file name, cause) cut where it must be
+        column_order=["thumbnail", "open", "video", "peak", "at", "segment", "cause"],
         column_config={
-            "thumbnail": st.column_config.ImageColumn("thumbnail", width="small"),
-            "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
-            "open": st.column_config.LinkColumn("open", display_text="▶ play from here"),
+            "thumbnail": st.column_config.ImageColumn("thumbnail", width=72),
+            # words, not an icon: the table is drawn on a canvas, where a Material icon comes out as broken glyphs
+            "open": st.column_config.LinkColumn(
+                "open", display_text="play", width=44, help="Open the results at this moment, in a new tab."
+            ),
+            "video": st.column_config.TextColumn("video", width=108),
+            # a number: a bar this narrow is a few pixels long, and the rows are already ranked by it
+            "peak": st.column_config.NumberColumn("peak", format="%.2f", width=48, help="Peak anomaly score, 0..1."),
+            "at": st.column_config.TextColumn("at", width=60, help="The moment of the segment's peak."),
+            "segment": st.column_config.TextColumn("segment", width=108),  # 62:03.1–62:09.4
+            "cause": st.column_config.TextColumn("cause", width=88),
         },
         on_select="rerun",
         selection_mode="single-row",

@@ -86,7 +86,7 @@ def test_finished_batch_ranking_comes_from_the_store(yard):
     videos = frame(at, "status")
     assert list(videos["status"]) == ["done", "done", "done"]
     assert [m.value for m in at.metric][:3] == ["3", "0", "0"]
-    assert progress_header(at) == "done · 3 scored of 3"
+    assert progress_header(at) == ":material/check_circle: done · 3 scored of 3"
     assert picker(at).options[0].endswith("· done · 3 scored of 3")  # not '0/3 videos'
     assert not at.warning
 
@@ -158,7 +158,7 @@ def test_a_batch_with_failures_says_what_succeeded_what_failed_and_why(mixed):
     at.query_params["job"] = summary.job_id
     at.run()
     assert not at.exception, at.exception
-    assert progress_header(at) == "done · 1 scored, 2 failed of 3"  # not 'done · 3/3 videos'
+    assert progress_header(at) == ":material/check_circle: done · 1 scored, 2 failed of 3"  # not 'done · 3/3 videos'
     assert picker(at).options[0].endswith("· done · 1 scored, 2 failed of 3")
     assert [w.value for w in at.warning] == [
         "2 of 3 videos could not be scored: the reasons are under the Videos table."
@@ -175,7 +175,7 @@ def test_a_batch_with_failures_says_what_succeeded_what_failed_and_why(mixed):
     assert "• empty.avi: 'empty.avi' is empty (0 bytes)." in text
 
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Footage scored"] == "8 s"  # 80 frames at 10 fps, not '0.00 h'
+    assert metrics["Footage"] == "8 s"  # 80 frames at 10 fps, not '0.00 h'
     assert re.fullmatch(r"\d+(\.\d)?×", metrics["Throughput"]), metrics["Throughput"]
     assert all(len(v) <= 6 for v in metrics.values()), metrics  # a fifth of the page holds ~6 big characters
     assert "real time" in next(m for m in at.metric if m.label == "Throughput").help
@@ -203,22 +203,23 @@ def test_no_segment_says_yet_only_while_the_batch_runs(vigil_env):
     assert [i.value for i in at.info] == ["No anomalous segment yet — the batch is still running."]
     # counts that move would go stale in the picker (both batches made this second: their order is not fixed)
     assert sum(o.endswith("· queued · 1 video") for o in picker(at).options) == 1
-    assert progress_header(at) == "queued · 0 scored of 1 · 1 left"
+    assert progress_header(at) == ":material/hourglass_top: queued · 0 scored of 1 · 1 left"
     assert [m.value for m in at.metric][3:] == ["0 s", "…"]
     key_running = picker(at).key
 
-    jobs.finish(queued, "done", {"footage_hours": 0.01, "footage_hours_per_hour": 9.0})
+    jobs.finish(queued, "done", {"footage_hours": 0.01, "footage_hours_per_hour": 9.0, "scoring_seconds": 4.0})
     jobs.reopen(queued)  # resumed: the summary of its run before is still stored
     at.run()
     assert [m.value for m in at.metric][4] == "…"  # not that run's speed while it runs again
 
     jobs.set_item(queued, 0, "skipped", analysis_id=jobs.analysis_ids(summary.job_id)[0])
-    jobs.finish(queued, "done", {"footage_hours": 0.0})
+    jobs.finish(queued, "done", {"footage_hours": 0.0, "scoring_seconds": 0.5})
     at.run()
     assert sum(o.endswith("· done · 0 scored, 1 already stored of 1") for o in picker(at).options) == 1
     assert picker(at).key != key_running  # a new key: the browser redraws a keyed select box's label only then
     assert [i.value for i in at.info] == ["No anomalous segment in these videos."]
-    assert [m.value for m in at.metric][3:] == ["0 s", "—"]  # nothing scored in that run: no speed, not '0.0×'
+    # nothing scored in that run: the batch's speed over both runs (36 s of video in 4.5 s), not '—' nor '0.0×'
+    assert [m.value for m in at.metric][3:] == ["0 s", "8.0×"]
 
 
 def test_a_reload_keeps_the_folder_and_the_form_open(yard):
@@ -236,3 +237,47 @@ def test_a_reload_keeps_the_folder_and_the_form_open(yard):
     assert not reloaded.exception
     assert reloaded.expander[0].label == "New batch" and reloaded.expander[0].proto.expanded
     assert reloaded.text_input(key="archive.folder").value == str(yard)
+
+
+@pytest.mark.slow
+def test_retry_on_a_finished_batch_says_what_it_retries_shows_what_it_did_and_keeps_the_throughput(mixed):
+    store = Store()
+    summary = run_batch(collect_videos([str(mixed)]), workers=1, store=store)
+    assert (summary.done, summary.failed) == (1, 2)
+    at = page()
+    at.query_params["job"] = summary.job_id
+    at.run()
+    assert not at.exception, at.exception
+    assert picker(at).options[0][:4].isdigit()  # the date first: no icon a select box cannot draw
+    speed = {m.label: m.value for m in at.metric}["Throughput"]
+    assert re.fullmatch(r"\d+(\.\d)?×", speed), speed
+    retry = at.button(key=f"archive.resume.{summary.job_id}")
+    assert retry.label == "Retry 2 failed"  # not a bare 'Resume' that seems to do nothing
+    assert not [i.value for i in at.info if "resume" in i.value]
+
+    retry.click().run()  # launches `python -m core batch --job ID`, as the page does
+    assert not at.exception, at.exception
+    jobs = JobStore(store.db)
+    deadline = time.monotonic() + 120
+    while jobs.get(summary.job_id).active and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert jobs.get(summary.job_id).status == "done"
+    at.run()
+    assert [i.value for i in at.info if "resume" in i.value] == ["The resume tried 2 videos again: 2 failed."]
+    videos = frame(at, "status")
+    assert dict(zip(videos["video"], videos["tries"], strict=True)) == {"good.avi": 1, "broken.mp4": 2, "empty.avi": 2}
+    after = {m.label: m.value for m in at.metric}["Throughput"]
+    assert re.fullmatch(r"\d+(\.\d)?×", after), after  # not '—': the first run's scoring still counts
+    assert at.button(key=f"archive.resume.{summary.job_id}").label == "Retry 2 failed"  # still theirs to retry
+
+
+def test_a_batch_with_nothing_left_offers_no_resume_and_metric_labels_fit_a_narrow_window(yard):
+    store = Store()
+    summary = run_batch([str(yard / "a.avi")], workers=1, store=store)
+    at = page()
+    at.query_params["job"] = summary.job_id
+    at.run()
+    assert not at.exception, at.exception
+    assert not [b for b in at.button if str(b.key).startswith("archive.resume.")]
+    # at 1024 px a metric is ~110 px wide: ~14 characters, ~10 beside its help icon ('Footage sc…' was cut)
+    assert all(len(m.label) <= (10 if m.help else 14) for m in at.metric), [m.label for m in at.metric]

@@ -3,10 +3,24 @@ progress that says what succeeded and what failed."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from core.batch import JobStore
-from ui.archive_view import batch_label, counts_text, footage_text, no_segment_text, progress_text, speed_text
+from ui.archive_view import (
+    batch_label,
+    counts_text,
+    footage_text,
+    last_run_text,
+    no_segment_text,
+    progress_text,
+    resume_label,
+    speed_text,
+)
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -36,7 +50,7 @@ def test_progress_says_what_succeeded_and_what_failed():
     jobs = JobStore()
     mixed = job_with(jobs, ["done", "failed", "failed"])
     assert progress_text(mixed) == "done · 1 scored, 2 failed of 3"
-    assert batch_label(mixed, "✅").endswith("· motion · local · done · 1 scored, 2 failed of 3")
+    assert batch_label(mixed).endswith("· motion · local · done · 1 scored, 2 failed of 3")
     assert no_segment_text(mixed) == "No anomalous segment in these videos."
     stored = job_with(jobs, ["skipped", "done", "pending"], "cancelled")
     assert counts_text(stored) == "1 scored, 1 already stored of 3 · 1 left"
@@ -46,3 +60,71 @@ def test_progress_says_what_succeeded_and_what_failed():
     queued = job_with(jobs, ["pending", "pending"], "queued")
     assert batch_label(queued).endswith("· queued · 2 videos") and "0 scored" not in batch_label(queued)
     assert no_segment_text(queued) == "No anomalous segment yet — the batch is still running."
+
+
+@pytest.mark.parametrize(
+    ("statuses", "status", "label"),
+    [
+        (["done", "skipped", "failed"], "done", "Retry 1 failed"),
+        (["done", "pending", "pending"], "cancelled", "Resume 2 left"),
+        (["running", "failed", "failed"], "interrupted", "Resume 1 left, retry 2 failed"),
+        (["done", "skipped"], "done", None),  # nothing a resume could do: no button
+        (["done", "skipped"], "cancelled", None),
+        (["pending", "failed"], "queued", None),  # it runs: Cancel, not Resume
+        ([], "done", None),
+    ],
+)
+def test_resume_says_what_it_will_do_and_is_offered_only_when_it_can_do_something(statuses, status, label):
+    job = job_with(JobStore(), statuses, status)
+    assert resume_label(job) == label
+
+
+def summary_of_run(todo: int, done: int, skipped: int, failed: int, footage_h: float, scoring_s: float) -> dict:
+    """The fields of ``BatchSummary.to_dict()`` the page reads, for a batch of 3 videos."""
+    return {"videos": 3, "todo": todo, "done": done, "skipped": skipped, "failed": failed,
+            "footage_hours": footage_h, "scoring_seconds": scoring_s}  # fmt: skip
+
+
+def test_throughput_outlives_a_resume_that_scores_nothing_and_the_resume_says_what_it_did():
+    jobs = JobStore()
+    job_id = job_with(jobs, ["done", "skipped", "failed"], "queued").id
+    jobs.finish(job_id, "done", summary_of_run(3, 1, 1, 1, footage_h=8 / 3600, scoring_s=1.8))
+    first = jobs.get(job_id)
+    assert speed_text(first.footage_hours_per_hour) == "4.4×"  # 8 s of video in 1.8 s
+    assert first.runs == 1 and last_run_text(first) is None  # a first run is not a resume
+
+    jobs.reopen(job_id)  # Retry 1 failed: the text file is still no video
+    assert last_run_text(jobs.get(job_id)) is None  # while it runs
+    jobs.finish(job_id, "done", summary_of_run(1, 0, 2, 1, footage_h=0.0, scoring_s=0.2))
+    resumed = jobs.get(job_id)
+    assert resumed.footage_hours_per_hour == pytest.approx(8 / 2.0)  # 8 s of video over both runs' 2 s, not None
+    assert speed_text(resumed.footage_hours_per_hour) == "4.0×"
+    assert resumed.runs == 2
+    assert last_run_text(resumed) == "The resume tried 1 video again: 1 failed."
+
+    jobs.reopen(job_id)  # a resume that cannot even start (the model is gone) records no summary of its own
+    jobs.finish(job_id, "failed", error="Unknown model")
+    assert jobs.get(job_id).footage_hours_per_hour == pytest.approx(4.0)
+
+    never = job_with(jobs, ["failed"], "queued").id
+    jobs.finish(never, "done", {"videos": 1, "todo": 1, "failed": 1, "footage_hours": 0.0, "scoring_seconds": 0.3})
+    assert jobs.get(never).footage_hours_per_hour is None  # nothing scored: '—', not '0.0×'
+
+
+def test_a_resume_that_scored_and_found_stored_videos_says_so():
+    jobs = JobStore()
+    job_id = job_with(jobs, ["done", "pending", "pending"], "queued").id
+    jobs.finish(job_id, "cancelled", summary_of_run(3, 1, 0, 0, footage_h=0.01, scoring_s=5))
+    jobs.reopen(job_id)
+    jobs.finish(job_id, "done", summary_of_run(2, 1, 2, 0, footage_h=0.01, scoring_s=5))  # 1 before + 1 found now
+    assert last_run_text(jobs.get(job_id)) == "The resume tried 2 videos again: 1 scored, 1 already stored."
+
+
+# what Debian's chromium draws as an empty box for want of an emoji font
+EMOJI = re.compile("[\u2300-\u23ff\u2460-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]")
+
+
+@pytest.mark.parametrize("path", ["app_pages/archive.py", "ui/archive_view.py"])
+def test_the_archive_page_draws_no_emoji(path):
+    found = EMOJI.findall((REPO / path).read_text(encoding="utf-8"))
+    assert not found, f"{path} draws emoji {found}: use Material icons (':material/...:') where Markdown is rendered"

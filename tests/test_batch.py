@@ -377,3 +377,26 @@ def test_a_freed_worker_gets_its_next_video_before_the_driver_saves_and_stopping
     # video 1 is handed out before video 0's result is written: the worker never waits on the store
     assert log == ["submit 0", "submit 1", f"save {clips[0].name}", f"save {clips[1].name}"]
     assert s.shutdown_seconds >= 0.3 and s.scoring_seconds <= s.seconds - s.startup_seconds - 0.3
+
+
+def test_retrying_a_failed_video_counts_its_tries_on_and_keeps_the_batch_throughput(tmp_path, make_video):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(make_video("good.avi", n=80), folder / "good.avi")
+    (folder / "notvideo.mp4").write_text("not a video")
+    store = Store()
+    jobs = JobStore(store.db)
+    first = run_batch(collect_videos([folder]), workers=1, store=store)
+    assert (first.done, first.failed, first.todo) == (1, 1, 2)
+    speed = jobs.get(first.job_id).footage_hours_per_hour
+    assert speed and speed > 0
+
+    jobs.reopen(first.job_id)  # the page's 'Retry 1 failed'
+    retry = run_job(first.job_id, store=store)
+    assert (retry.todo, retry.done, retry.skipped, retry.failed) == (1, 0, 1, 1)
+    job = jobs.get(first.job_id)
+    assert job.runs == 2 and (job.counts["done"], job.counts["failed"]) == (1, 1)
+    failed = next(i for i in jobs.items(first.job_id) if i.status == "failed")
+    assert failed.attempts == 2  # the second try shows, though the counts did not move
+    # both runs' scoring time over the one video scored: lower than the first run's alone, never gone
+    assert job.footage_hours_per_hour is not None and 0 < job.footage_hours_per_hour <= speed

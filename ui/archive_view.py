@@ -34,7 +34,8 @@ def finished_fraction(job: BatchJob) -> float:
 def batch_label(job: BatchJob, icon: str = "") -> str:
     """One batch in the picker. A running batch shows no counts: the picker is drawn once per page run while
     the counts move every second (the status below it is live), and a stale '0/3' would read as wrong."""
-    head = f"{icon} {job.created_at.replace('T', ' ')} · {job.owner} · {job.model} · {job.engine} · ".lstrip()
+    when = job.created_at.replace("T", " ").removesuffix("+00:00")  # stored in UTC: the offset says nothing
+    head = f"{icon} {when} · {job.owner} · {job.model} · {job.engine} · ".lstrip()
     if job.active:
         return head + f"{job.status} · {job.total} video{'' if job.total == 1 else 's'}"
     return head + progress_text(job)
@@ -67,3 +68,27 @@ def no_segment_text(job: BatchJob) -> str:
     if job.status == "done" and not (job.counts["pending"] + job.counts["running"]):
         return "No anomalous segment in these videos."
     return "No anomalous segment in the videos scored so far; resume the batch to score the rest."
+
+
+def resume_label(job: BatchJob) -> str | None:
+    """The Resume button's words, saying what it will do ('Retry 1 failed', 'Resume 2 left', 'Resume 2 left,
+    retry 1 failed'); None when it has nothing to do (the batch runs, or every video is scored or stored)."""
+    if job.active:
+        return None
+    c = job.counts
+    left, failed = c["pending"] + c["running"], c["failed"]
+    parts = ([f"resume {left} left"] if left else []) + ([f"retry {failed} failed"] if failed else [])
+    return ", ".join(parts).capitalize() or None
+
+
+def last_run_text(job: BatchJob) -> str | None:
+    """What the last resume of a finished batch did, e.g. 'The resume tried 1 video again: 1 failed.', so a
+    resume that changed no count still shows it ran; None for a batch's first run or while it runs."""
+    s = job.summary
+    if job.active or job.runs < 2 or "todo" not in s:
+        return None
+    stored = s.get("skipped", 0) - (s.get("videos", 0) - s["todo"])  # found stored in that run itself
+    parts = [f"{n} {what}" for n, what in ((s.get("done", 0), "scored"), (stored, "already stored"),
+                                           (s.get("failed", 0), "failed")) if n]  # fmt: skip
+    outcome = ", ".join(parts) or "it was stopped before any finished"
+    return f"The resume tried {s['todo']} video{'' if s['todo'] == 1 else 's'} again: {outcome}."

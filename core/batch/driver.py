@@ -111,6 +111,7 @@ class BatchSummary:
     skipped: int
     failed: int
     failures: list[dict] = field(default_factory=list)  # {"source", "reason"}
+    todo: int = 0  # videos this run set out to score: all of a new batch, what was left of a resumed one
     seconds: float = 0.0
     startup_seconds: float = 0.0
     shutdown_seconds: float = 0.0
@@ -238,6 +239,7 @@ def _drive(
 ) -> BatchSummary:
     items = jobs.items(job_id)
     todo = [i for i in items if i.status not in FINISHED_ITEM]
+    tried_before = {i.index: i.attempts for i in todo}  # a resume counts on from the tries of the runs before
     job_owner = jobs.get(job_id).owner
     owner = job_owner if "@" in job_owner else ""  # analyses record a signed-in address; "" = no login
     startup = time.perf_counter() - t0
@@ -272,7 +274,8 @@ def _drive(
         else:
             prog.failed += 1
             failures.append({"source": o.source, "reason": o.reason})
-        jobs.set_item(job_id, o.index, status, analysis_id, o.reason, attempts, o.seconds, o.footage)
+        tries = tried_before[o.index] + attempts
+        jobs.set_item(job_id, o.index, status, analysis_id, o.reason, tries, o.seconds, o.footage)
 
     def hand_out() -> None:
         started = []
@@ -282,7 +285,7 @@ def _drive(
             in_flight[task.index] = task
             started.append(task)
         for task in started:  # recorded after every idle worker has its video: a write takes ~10 ms
-            jobs.set_item(job_id, task.index, "running", attempts=task.attempt)
+            jobs.set_item(job_id, task.index, "running", attempts=tried_before[task.index] + task.attempt)
 
     unsaved: deque[tuple[VideoOutcome, int]] = deque()  # outcomes in hand, saved after the next hand-out
     try:
@@ -302,7 +305,8 @@ def _drive(
                     task = in_flight.pop(ev.task.index)
                     if task.attempt < MAX_ATTEMPTS:
                         pending.appendleft(replace(task, attempt=task.attempt + 1))
-                        jobs.set_item(job_id, task.index, "pending", reason=ev.reason, attempts=task.attempt)
+                        tries = tried_before[task.index] + task.attempt
+                        jobs.set_item(job_id, task.index, "pending", reason=ev.reason, attempts=tries)
                     else:
                         reason = f"{ev.reason}, on both tries"
                         unsaved.append((VideoOutcome(task.index, task.source, "failed", reason=reason), task.attempt))
@@ -337,6 +341,7 @@ def _drive(
         skipped=prog.skipped + (len(items) - len(todo)),
         failed=prog.failed,
         failures=failures,
+        todo=len(todo),
         seconds=time.perf_counter() - t0,
         startup_seconds=startup,
         shutdown_seconds=shutdown,

@@ -95,6 +95,19 @@ class BatchJob:
     def active(self) -> bool:
         return self.status in ("queued", "running")
 
+    @property
+    def runs(self) -> int:
+        """How many runs of this batch have ended (the first one and every resume)."""
+        return int(self.summary.get("batch", run_totals(self.summary))["runs"])
+
+    @property
+    def footage_hours_per_hour(self) -> float | None:
+        """Hours of video scored per hour of scoring time over every run of this batch (× real time), so a
+        resume that scores nothing keeps the figure; None while no run has scored any video."""
+        totals = self.summary.get("batch", run_totals(self.summary))
+        hours, seconds = totals["footage_hours"], totals["scoring_seconds"]
+        return hours * 3600.0 / seconds if hours > 0 and seconds > 0 else None
+
 
 @dataclass(frozen=True)
 class BatchItem:
@@ -108,6 +121,16 @@ class BatchItem:
     attempts: int
     seconds: float
     footage: float
+
+
+def run_totals(summary: dict) -> dict:
+    """What one run's summary (``BatchSummary.to_dict()``, or {} when the run could not start) adds to its
+    batch: ``runs`` 0 or 1, ``footage_hours`` (h of video scored) and ``scoring_seconds`` (s of workers' time)."""
+    return {
+        "runs": 1 if summary else 0,
+        "footage_hours": float(summary.get("footage_hours", 0.0)),
+        "scoring_seconds": float(summary.get("scoring_seconds", 0.0)),
+    }
 
 
 def default_owner() -> str:
@@ -174,11 +197,18 @@ class JobStore:
             con.execute("UPDATE batch_items SET status='pending' WHERE job_id=? AND status='running'", (job_id,))
 
     def finish(self, job_id: str, status: str, summary: dict | None = None, error: str = "") -> None:
-        """Close a job (done, cancelled, failed); videos still marked running go back to pending."""
+        """Close a job (done, cancelled, failed) with its run's summary; videos still marked running go back to
+        pending. The summary also keeps ``batch``: the totals of every run so far (``run_totals`` summed), so
+        the batch's throughput outlives a resume that scored nothing or could not start."""
         with self.db.connect() as con:
+            row = con.execute("SELECT summary_json FROM batch_jobs WHERE id=?", (job_id,)).fetchone()
+            before = json.loads(row[0]) if row else {}
+            totals = before.get("batch", run_totals(before))
+            run = run_totals(summary or {})
+            summary = {**(summary or {}), "batch": {k: totals[k] + run[k] for k in run}}
             con.execute(
                 "UPDATE batch_jobs SET status=?, finished_at=?, error=?, summary_json=? WHERE id=?",
-                (status, _now(), error, json.dumps(summary or {}), job_id),
+                (status, _now(), error, json.dumps(summary), job_id),
             )
             con.execute("UPDATE batch_items SET status='pending' WHERE job_id=? AND status='running'", (job_id,))
 

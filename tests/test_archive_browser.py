@@ -1,0 +1,49 @@
+"""The Archive page in Debian's Chromium at the small window sizes a reviewer uses: metric labels and the
+ranking of segments fit without being cut (1024x700 beside the sidebar, and 1280x800), and the batch picker
+starts with its date, not with an emoji this browser has no font for. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+from browser import chromium, screenshot, streamlit_app
+from conftest import moving_square_frames, write_video
+
+from core.batch import collect_videos, run_batch
+from core.store import Store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# per metric label: the width its text needs and the width it has (Streamlit cuts it with an ellipsis)
+LABELS = """() => [...document.querySelectorAll('[data-testid=stMetricLabel] .stMarkdownEllipsis')]
+    .map(e => [e.textContent, e.scrollWidth, e.clientWidth])"""
+# per table: the width of its columns and the width it is shown in (more scrolls sideways)
+TABLES = """() => [...document.querySelectorAll('[data-testid=stDataFrame] .dvn-scroller')]
+    .map(e => [e.scrollWidth, e.clientWidth])"""
+
+
+@pytest.mark.parametrize("viewport", [(1024, 700), (1280, 800)])
+def test_metrics_and_ranking_fit_a_small_window(vigil_env, tmp_path, viewport):
+    folder = vigil_env / "footage" / "mixed"
+    folder.mkdir(parents=True)
+    write_video(folder / "entrance_camera_2.avi", moving_square_frames(n=80, fast_from=40, fast_to=56))
+    (folder / "notvideo.mp4").write_text("not a video")
+    summary = run_batch(collect_videos([str(folder)]), workers=1, store=Store())
+    assert (summary.done, summary.failed) == (1, 1)
+
+    with streamlit_app(vigil_env, tmp_path / "streamlit.log") as url, chromium(viewport=viewport) as page:
+        page.goto(f"{url}/archive?job={summary.job_id}")
+        page.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
+        page.wait_for_selector("[data-testid=stDataFrame] .dvn-scroller", timeout=30_000)
+        page.wait_for_timeout(1500)  # the grids size their columns after the first paint
+        labels = page.evaluate(LABELS)
+        tables = page.evaluate(TABLES)
+        batch_picker = page.locator("[data-testid=stSelectbox]").filter(has_text="Batch")
+        picked = batch_picker.evaluate("e => { const i = e.querySelector('input'); return (i && i.value) || '' }")
+        picked = picked or batch_picker.text_content()
+        screenshot(page, f"archive-{viewport[0]}x{viewport[1]}.png")
+
+    assert [t for t, _, _ in labels] == ["Scored", "Already stored", "Failed", "Footage", "Throughput"]
+    assert all(need <= has for _, need, has in labels), labels  # 'Footage sc…' was cut at 1024 px
+    ranking_needs, ranking_has = tables[0]
+    assert ranking_needs <= ranking_has, tables  # every column in view, the 'open' link included
+    assert picked.removeprefix("Batch")[:4].isdigit(), picked  # the date first: no empty box where '✅' was
