@@ -117,6 +117,15 @@ class _Unsmoothed:
         return value
 
 
+@dataclass(frozen=True)
+class EpisodeEnd:
+    """An alerted episode of ``source`` ended at ``t`` (s); ``fired_t`` identifies its alert (``Alert.t``)."""
+
+    source: str
+    fired_t: float
+    t: float
+
+
 @dataclass
 class _SourceState:
     tracker: SegmentTracker
@@ -128,6 +137,8 @@ class _SourceState:
     peak_cause: str = ""
     fired: Literal["", "alert", "suppressed"] = ""  # what this episode already did
     last_alert_t: float | None = None
+    fired_t: float | None = None  # when this episode's alert fired
+    last_t: float | None = None  # the last sample's time
 
 
 @dataclass
@@ -149,7 +160,7 @@ class SustainedRule:
         self.cap_window = cap_window
         self._sources: dict[str, _SourceState] = {}
         self._window: _CapWindow | None = None
-        self._last_t: float | None = None
+        self._ended: list[EpisodeEnd] = []
 
     def _source(self, name: str) -> _SourceState:
         st = self._sources.get(name)
@@ -170,19 +181,24 @@ class SustainedRule:
         self._sources = {}
         for name, st in old.items():
             self._source(name).last_alert_t = st.last_alert_t
+            if st.fired == "alert" and st.fired_t is not None and st.last_t is not None:
+                self._ended.append(EpisodeEnd(name, st.fired_t, st.last_t))  # the restart ends it
 
     def update(self, t: float, score: float, source: str = DEFAULT_SOURCE, cause: str = "") -> list[Alert]:
         """Feed one raw score (0..1; NaN counts as 0) of ``source`` at time ``t`` (s) and its cause."""
         out = self._close_window(t)
         score = 0.0 if score is None or math.isnan(score) else min(1.0, max(0.0, float(score)))
         st = self._source(source)
+        st.last_t = t
         st.smoothed = st.smoother.update(t, score)
         was_active = st.tracker.active
         st.tracker.update(t, st.smoothed, score)  # segments are not needed: we read the open state
         if st.tracker.active and not was_active:
             st.episode_start, st.peak, st.peak_t, st.fired, st.peak_cause = t, -1.0, t, "", ""
         if not st.tracker.active:
-            st.episode_start, st.fired = None, ""
+            if st.fired == "alert" and st.fired_t is not None:
+                self._ended.append(EpisodeEnd(source, st.fired_t, t))
+            st.episode_start, st.fired, st.fired_t = None, "", None
             return out
         if score > st.peak:
             st.peak, st.peak_t, st.peak_cause = score, t, cause
@@ -199,7 +215,7 @@ class SustainedRule:
             self._window.suppressed.append(Suppressed(t, st.episode_start, st.peak, source))
             return out
         self._window.sent += 1
-        st.fired = "alert"
+        st.fired, st.fired_t = "alert", t
         out.append(Alert("alert", source, t, st.episode_start, st.peak, st.peak_t, cause=st.peak_cause))
         return out
 
@@ -214,6 +230,18 @@ class SustainedRule:
         best = max(w.suppressed, key=lambda s: s.peak)
         end = w.start + self.cap_window
         return [Alert("digest", "all", end, w.start, best.peak, best.t, tuple(w.suppressed))]
+
+    def pop_ended(self) -> list[EpisodeEnd]:
+        """The alerted episodes that ended since the last call (oldest first)."""
+        out, self._ended = self._ended, []
+        return out
+
+    def end_open(self, t: float, source: str = DEFAULT_SOURCE) -> None:
+        """The source stopped at ``t``: an alerted episode still open ends there (``pop_ended`` reports it)."""
+        st = self._sources.get(source)
+        if st is not None and st.fired == "alert" and st.fired_t is not None:
+            self._ended.append(EpisodeEnd(source, st.fired_t, t))
+            st.fired_t = None
 
     def flush(self, t: float) -> list[Alert]:
         """End of a replay: the digest the open window would send when it ends (stamped at its end)."""

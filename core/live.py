@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from core.access import Identity, check_source_quota
-from core.alerts import Alert, AlertConfig, RuleState, RuleStatus, SustainedRule
+from core.alerts import Alert, AlertConfig, EpisodeEnd, RuleState, RuleStatus, SustainedRule
 from core.errors import NetworkError, SourceError, VigilError
 from core.families.objects import naming
 from core.netguard import (
@@ -195,6 +195,7 @@ class LiveProcessor:
         self._frames_in = self._frames_scored = 0
         self._pending_cfg: AlertConfig | None = None
         self._last_alert: AlertRecord | None = None
+        self._alert_ids: dict[float, str] = {}  # Alert.t -> stored id (alert thread only), to record its episode's end
         self._error: str | None = None
         self._seen_score = False
         self._first_t: float | None = None  # clock time of the first scored frame
@@ -279,6 +280,8 @@ class LiveProcessor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._thread is None or not self._thread.is_alive():  # the rule is the worker's: only once it is gone
+            self._end_episode()
         if self._writer is not None:
             # a step still running past the timeout writes its own alerts (see _step); those queued are written now
             self._writer.shutdown(wait=True)
@@ -327,6 +330,7 @@ class LiveProcessor:
             item = self._slot.get(timeout=0.25)
             if item is None:
                 if time.monotonic() - idle_since > self.idle_stop:
+                    self._end_episode()  # an alerted episode ends with the last frame, not at the next one
                     return  # nobody is sending frames any more; submit() starts a fresh worker
                 continue
             idle_since = time.monotonic()
@@ -362,6 +366,7 @@ class LiveProcessor:
             self._trim(self._done_times, done)
             self._latencies.append(done - arrival)
             self._frames_scored += 1
+        self._write_ended()
         if self._writer is None:
             return
         for alert in alerts:
@@ -373,6 +378,34 @@ class LiveProcessor:
                 self._writer.submit(self._record, alert, peak)
             except RuntimeError:  # stop() gave up waiting for this step and shut the writer: write it here
                 self._record(alert, peak)
+
+    def _end_episode(self) -> None:
+        """The frames stopped: an alerted episode still open ends at the last scored frame."""
+        with self._lock:
+            last = self._history[-1][0] if self._history else None
+        if last is not None:
+            self.rule.end_open(last, self.source)
+        self._write_ended()
+
+    def _write_ended(self) -> None:
+        """Hand the episodes the rule saw end to the alert thread (after their alerts, which it writes first)."""
+        ended = self.rule.pop_ended()
+        if self._writer is None:
+            return  # no outbox: nothing was stored to complete
+        for end in ended:
+            try:
+                self._writer.submit(self._mark_ended, end)
+            except RuntimeError:  # the writer was shut down (stop() gave up waiting): write it here
+                self._mark_ended(end)
+
+    def _mark_ended(self, end: EpisodeEnd) -> None:
+        alert_id = self._alert_ids.pop(end.fired_t, None)
+        if alert_id is None:
+            return  # its alert could not be stored
+        try:
+            self.outbox.mark_ended(alert_id, end.t)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - the episode's length is a detail: the alert itself is stored
+            log.exception("could not record when an alert's episode ended")
 
     def _record(self, alert: Alert, peak: tuple[np.ndarray, _View] | None) -> None:
         """Write one alert (on the alert thread). ``peak``: the episode's peak frame (BGR, as scored) and the
@@ -400,6 +433,8 @@ class LiveProcessor:
             with self._lock:
                 self._error = f"Could not store the alert: {err}"
             return
+        if alert.kind == "alert":
+            self._alert_ids[alert.t] = rec.id
         with self._lock:
             self._last_alert = rec
         if self.on_alert is not None:

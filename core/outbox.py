@@ -64,6 +64,8 @@ CREATE INDEX IF NOT EXISTS alerts_time ON alerts (fired_at);
 
 # The signed-in address of whoever ran the source ("" without login). Added after release: a column.
 register_column("alerts", "owner", "TEXT NOT NULL DEFAULT ''")
+# When the alerted episode ended (epoch s; NULL while it goes on, or for a digest). Added after release.
+register_column("alerts", "ended_at", "REAL")
 
 Status = Literal["pending", "failed", "sent"]
 THUMB_WIDTH = 192
@@ -92,6 +94,12 @@ class AlertRecord:
     next_attempt_at: float = 0.0
     sent_at: float | None = None
     owner: str = ""
+    ended_at: float | None = None  # when the episode ended (None: still going, or never recorded)
+
+    @property
+    def lasted(self) -> float | None:
+        """The whole episode's length in s, once it ended (``duration`` is its length when the alert fired)."""
+        return None if self.ended_at is None else max(self.duration, self.ended_at - self.started_at)
 
     def email_status(self, now: float | None = None, configured: bool | None = None) -> str:
         """The email's fate in words, e.g. "sent 14:03:12" or "failed ×3, retry in 40 s: <error>".
@@ -140,6 +148,7 @@ def _row(r, root: Path) -> AlertRecord:
         next_attempt_at=r["next_attempt_at"],
         sent_at=r["sent_at"],
         owner=r["owner"],
+        ended_at=r["ended_at"],
     )
 
 
@@ -242,6 +251,11 @@ class Outbox:
                 " next_attempt_at = ?, claimed_until = NULL WHERE id = ?",
                 (error, now + retry_in, alert_id),
             )
+
+    def mark_ended(self, alert_id: str, ended_at: float) -> None:
+        """Record when the alert's episode ended (the first time only)."""
+        with self.db.connect() as con:
+            con.execute("UPDATE alerts SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (ended_at, alert_id))
 
     def retry_now(self, alert_id: str, now: float | None = None) -> None:
         """Make a failed email due at once (the "retry now" button)."""

@@ -96,6 +96,34 @@ def test_alert_carries_start_duration_and_peak():
     assert (a.peak, a.peak_t) == (0.95, 2.0)
 
 
+def test_an_alerted_episode_reports_its_end_once():
+    rule = SustainedRule(cfg())
+    for t, s in at_1hz([LOW, HIGH, HIGH, HIGH, HIGH, HIGH, HIGH, LOW, LOW]):
+        rule.update(t, s, "door")
+        if t == 6:
+            assert rule.pop_ended() == []  # still going
+    assert [(e.source, e.fired_t, e.t) for e in rule.pop_ended()] == [("door", 4.0, 7.0)]
+    assert rule.pop_ended() == []
+    # an episode that never alerted (too short) ends without a report
+    for t, s in at_1hz([HIGH, LOW], t0=100.0):
+        rule.update(t, s, "door")
+    assert rule.pop_ended() == []
+
+
+def test_a_source_that_stops_or_is_reconfigured_ends_its_alerted_episode():
+    rule = SustainedRule(cfg())
+    for t, s in at_1hz([HIGH] * 5):
+        rule.update(t, s, "door")
+    rule.end_open(4.5, "door")
+    rule.end_open(9.0, "door")  # once only
+    assert [(e.fired_t, e.t) for e in rule.pop_ended()] == [(3.0, 4.5)]
+    other = SustainedRule(cfg())
+    for t, s in at_1hz([HIGH] * 5):
+        other.update(t, s, "door")
+    other.reconfigure(cfg(threshold=0.6))  # open episodes restart: the alerted one ends at its last sample
+    assert [(e.fired_t, e.t) for e in other.pop_ended()] == [(3.0, 4.0)]
+
+
 def test_cooldown_is_per_source_and_cap_is_shared():
     rule = SustainedRule(cfg(cap_per_hour=2))
     got = []

@@ -138,13 +138,39 @@ def test_sustained_scores_record_one_alert_with_snapshot():
     finally:
         proc.stop()
     (rec,) = list_alerts()
-    assert woken == [rec] and proc.snapshot().last_alert == rec  # written on the alert thread, drained by stop()
+    # written on the alert thread, drained by stop() (which then also stored the episode's end: ids compared)
+    assert [w.id for w in woken] == [rec.id] and proc.snapshot().last_alert.id == rec.id
     assert (rec.source, rec.model, rec.kind) == ("lobby", "scripted v1", "alert")
     assert rec.started_at == pytest.approx(1003.0) and rec.fired_at == pytest.approx(1005.0)
     assert rec.duration == pytest.approx(2.0) and rec.peak == pytest.approx(0.9)
     assert rec.snapshot_path.is_file() and rec.status == "pending"
     assert snap.status.state == RuleState.ALERTED
     assert [round(s, 2) for _, s, _ in snap.history[28:32]] == [0.05, 0.05, 0.9, 0.9]
+    assert woken[0].ended_at is None  # still anomalous when the camera stopped: stop() ends it at the last frame
+    assert rec.ended_at == pytest.approx(1007.9) and rec.lasted == pytest.approx(4.9)
+
+
+def test_the_alert_log_records_when_the_episode_ended():
+    clock = [2000.0]
+    scorer = ScriptedScorer(lambda t, f: 0.9 if f[0, 0, 0] >= 50 else 0.05)
+    proc = LiveProcessor(
+        scorer,
+        "scripted v1",
+        AlertConfig(threshold=0.5, seconds=1.0, cooldown=60, smooth_seconds=0.0),
+        source="lobby",
+        outbox=Outbox(),
+        clock=lambda: clock[0],
+    )
+    try:
+        for i in range(60):  # calm 0-1 s, anomalous 1-4 s, calm again from 4 s
+            clock[0] = 2000.0 + i / 10
+            proc.submit(frame(60 if 10 <= i < 40 else 0), clock[0])
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+    finally:
+        proc.stop()
+    (rec,) = list_alerts()
+    assert rec.duration == pytest.approx(1.0)  # when the alert fired
+    assert rec.ended_at == pytest.approx(2004.0) and rec.lasted == pytest.approx(3.0)  # the whole episode
 
 
 def test_motion_model_scores_live_frames_and_stays_calm_on_a_still_scene():

@@ -1,4 +1,4 @@
-"""The alert log as a Streamlit table: snapshot, time, email status, source, duration when raised, peak.
+"""The alert log as a Streamlit table: snapshot, time, email status, source, how long it was anomalous, peak.
 
 Used by the Live page and meant for History too::
 
@@ -33,7 +33,7 @@ COLUMNS = [
     "time",
     "email",
     "source",
-    "anomalous for (s) when raised",
+    "anomalous for (s)",
     "peak",
     "model",
     "owner",
@@ -47,8 +47,9 @@ def alert_log_frame(
 ) -> pd.DataFrame:
     """One row per alert, columns in the words a person reads (``COLUMNS``; see ``render_alert_log``).
 
-    "anomalous for (s) when raised": how long the episode had lasted when the alert fired (the stored
-    duration), not its whole length, which is not recorded. ``email_configured``: see ``email_status``."""
+    "anomalous for (s)": the whole episode once it ended ("24.3"); while it goes on, or where its end was not
+    recorded (alerts stored before ends were), "≥" its length when the alert fired ("≥ 1.2").
+    ``email_configured``: see ``email_status``."""
     now = time.time() if now is None else now
     rows = [
         {
@@ -56,7 +57,7 @@ def alert_log_frame(
             "time": datetime.fromtimestamp(a.started_at),
             "email": a.email_status(now, email_configured),  # words only: emoji render as empty boxes
             "source": a.source if a.kind == "alert" else f"digest ({len(a.details.get('suppressed', []))} held back)",
-            "anomalous for (s) when raised": round(a.duration, 1) if a.kind == "alert" else None,
+            "anomalous for (s)": _lasted(a),
             "peak": round(a.peak, 2),
             "model": a.model,
             "owner": show_owner(a.owner),
@@ -66,6 +67,12 @@ def alert_log_frame(
         for a in alerts
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _lasted(a: AlertRecord) -> str | None:
+    if a.kind != "alert":
+        return None
+    return f"{a.lasted:.1f}" if a.lasted is not None else f"≥ {a.duration:.1f}"
 
 
 def _email_configured() -> bool:
@@ -113,10 +120,10 @@ def render_alert_log(
             "snapshot": st.column_config.ImageColumn("snapshot", width="small"),
             "time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
             "email": st.column_config.TextColumn("email", width=230),  # "waiting: email not configured" fits
-            "anomalous for (s) when raised": st.column_config.NumberColumn(
-                "anomalous for (s) when raised",
-                help="how long the episode had lasted when the alert fired (the episode may have gone on longer)",
-                format="%.1f",
+            "anomalous for (s)": st.column_config.TextColumn(
+                "anomalous for (s)",
+                help="how long the anomaly lasted; '≥' while it goes on (or if the camera stopped before the end "
+                "was recorded): its length when the alert fired",
             ),
             "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
         },
