@@ -16,15 +16,20 @@ from core.errors import VigilError
 from core.live import LiveProcessor, LiveSnapshot, ServerSource
 from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
+from ui import state
 from ui.alerts_view import render_alert_log
 from ui.auth import identity
 from ui.cache import get_scorer, test_email_limiter
 from ui.live_state import (
+    CAMERA,
+    SERVER,
+    SOURCE_KINDS,
     connection_stalled,
     email_fate,
     episode_alert,
     last_readings,
     live_session,
+    source_kind,
     state_heading,
 )
 from ui.model_picker import model_picker
@@ -32,13 +37,24 @@ from ui.services import app_settings
 
 
 def rule_controls(defaults: AlertConfig) -> AlertConfig:
-    """Threshold, N, cooldown, cap: defaults from the settings (VIGIL_ALERT_*), changed here per session."""
+    """Threshold, N, cooldown, cap: defaults from the settings (VIGIL_ALERT_*), changed here per session and kept
+    across page switches (Streamlit forgets a widget's value once its page is left)."""
     with st.expander("Alert rule", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
-        threshold = c1.slider("Threshold (smoothed score)", 0.05, 0.99, defaults.threshold, 0.01, key="live-thr")
-        seconds = c2.number_input("Alert after (s)", 0.0, 600.0, defaults.seconds, 0.5, key="live-n")
-        cooldown = c3.number_input("Cooldown (s)", 0.0, 86400.0, defaults.cooldown, 10.0, key="live-cool")
-        cap = c4.number_input("Emails per hour (cap)", 1, 1000, defaults.cap_per_hour, 1, key="live-cap")
+        threshold = c1.slider(
+            "Threshold (smoothed score)", 0.05, 0.99, state.kept("live-thr", defaults.threshold), 0.01, key="live-thr"
+        )
+        seconds = c2.number_input(
+            "Alert after (s)", 0.0, 600.0, state.kept("live-n", float(defaults.seconds)), 0.5, key="live-n"
+        )
+        cooldown = c3.number_input(
+            "Cooldown (s)", 0.0, 86400.0, state.kept("live-cool", float(defaults.cooldown)), 10.0, key="live-cool"
+        )
+        cap = c4.number_input(
+            "Emails per hour (cap)", 1, 1000, state.kept("live-cap", int(defaults.cap_per_hour)), 1, key="live-cap"
+        )
+        for key, value in (("live-thr", threshold), ("live-n", seconds), ("live-cool", cooldown), ("live-cap", cap)):
+            state.keep(key, value)
         st.caption(
             "An email goes out when the score, averaged over the last second, stays above the threshold for "
             "the set time. After an email a source stays quiet for the cooldown. Beyond the hourly cap, one "
@@ -187,10 +203,13 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
     quota = app_settings().access
     uri = st.text_input(
         "Stream URL or video file on the server",
+        state.kept("live-uri", ""),
         key="live-uri",
         placeholder="rtsp://camera.local:554/stream  ·  http://host/feed.mjpg  ·  /srv/videos/door.mp4",
     )
-    loop = st.checkbox("Loop a file", value=True, key="live-loop")
+    loop = st.checkbox("Loop a file", value=state.kept("live-loop", True), key="live-loop")
+    state.keep("live-uri", uri)
+    state.keep("live-loop", loop)
     if st.button("Start monitoring", type="primary", key="live-start", disabled=not uri.strip()):
         try:
             proc = LiveProcessor(
@@ -258,6 +277,11 @@ def email_section(settings: SmtpSettings | None, who: Identity) -> None:
                 st.error(str(err))
 
 
+def _show_server() -> None:
+    """The "Show it" button: the source choice becomes the server's (a callback runs before the radio is redrawn)."""
+    st.session_state["live-kind"] = SERVER  # kept once the radio is drawn with it
+
+
 def page() -> None:
     st.title("Live")
     st.caption(
@@ -274,13 +298,26 @@ def page() -> None:
     sender = Sender.shared()
     sender.configure(settings)
 
-    spec = model_picker("live-model", empty="No models are registered.")
+    spec = model_picker("live-model", empty="No models are registered.", preferred=state.kept("live-model", None))
+    state.keep("live-model", st.session_state.get("live-model"))
     model = (spec.name, f"{spec.name} v{spec.version}") if spec else None
-    kind = st.radio("Source", ["Browser camera", "Server stream or file"], horizontal=True, key="live-kind")
+    running = [s.label for s in ServerSource.visible_to(who) if s.running]
+    kind = st.radio(
+        "Source",
+        SOURCE_KINDS,
+        index=SOURCE_KINDS.index(source_kind(state.kept("live-kind", None), bool(running))),
+        horizontal=True,
+        key="live-kind",
+    )
+    state.keep("live-kind", kind)
+    if kind == CAMERA and running:  # a monitor runs out of sight: say so, one click away
+        c1, c2 = st.columns([4, 1])
+        c1.info(f"A server-side source is running: {', '.join(running)}.")
+        c2.button("Show it", key="live-show-server", on_click=_show_server)
     proc: LiveProcessor | None = None
     if model is None:
         st.info("Pick an available model to start.")
-    elif kind == "Browser camera":
+    elif kind == CAMERA:
         name, label = model
         proc = live_session().camera_processor(
             (name, spec.version), get_scorer(name), label, cfg, sender, owner=who.owner
@@ -305,7 +342,7 @@ def page() -> None:
     @st.fragment(run_every=1.0)
     def live_panel() -> None:
         """Under the source, at full width: the chart gets room to read (a narrow column squeezed it)."""
-        if kind == "Browser camera":
+        if kind == CAMERA:
             snap = proc.snapshot() if proc else None
             if snap is not None and (snap.running or snap.history):
                 st.altair_chart(live_chart(snap, live_session().playing), width="stretch")
@@ -319,7 +356,7 @@ def page() -> None:
             st.caption(f"Showing the newest source, {src.label}.")
         show_snapshot(src.snapshot(), "Connecting…", email_configured=settings is not None)
 
-    if kind == "Browser camera" and proc is not None:
+    if kind == CAMERA and proc is not None:
         with right:
             camera_state()
     if model is not None:

@@ -377,3 +377,76 @@ def test_a_history_row_stays_on_its_analysis_when_new_ones_push_it_down():
     assert (chosen, last) == ("b", (2, "b"))
     assert row_choice([2], ["new", "a"], last)[0] is None  # 'b' deleted meanwhile: nothing, not a neighbour
     assert row_choice([], ["a"], last) == (None, None)
+
+
+def test_live_settings_survive_a_visit_to_another_page():
+    """Streamlit forgets a page's widgets when the user leaves it: the rule, model and source fields must come
+    back as the user left them, not silently as the defaults (a source started then would use the defaults)."""
+    at = page("live")
+    at.run()
+    at.slider(key="live-thr").set_value(0.2)
+    at.number_input(key="live-n").set_value(1.0)
+    at.number_input(key="live-cool").set_value(300.0)
+    at.number_input(key="live-cap").set_value(5)
+    at.selectbox(key="live-model").set_value("motion")
+    at.radio(key="live-kind").set_value("Server stream or file").run()
+    at.text_input(key="live-uri").input("/srv/videos/door.mp4")
+    at.checkbox(key="live-loop").uncheck().run()
+    assert not at.exception
+    for other in ("history", "label", "analyze"):
+        at.switch_page(f"app_pages/{other}.py").run()
+        assert not at.exception
+        at.switch_page("app_pages/live.py").run()
+        assert not at.exception
+        assert at.slider(key="live-thr").value == pytest.approx(0.2), other
+        assert at.number_input(key="live-n").value == pytest.approx(1.0)
+        assert at.number_input(key="live-cool").value == pytest.approx(300.0)
+        assert at.number_input(key="live-cap").value == 5
+        assert at.selectbox(key="live-model").value == "motion"
+        assert at.radio(key="live-kind").value == "Server stream or file"
+        assert at.text_input(key="live-uri").value == "/srv/videos/door.mp4"
+        assert at.checkbox(key="live-loop").value is False
+
+
+@pytest.fixture
+def running_source(vtest):
+    """The tester's looped server-side file (../shared vtest.avi) playing, without login; stopped after the test."""
+    from test_live import ScriptedScorer
+
+    from core.alerts import AlertConfig
+    from core.live import LiveProcessor, ServerSource
+
+    src = ServerSource(str(vtest), LiveProcessor(ScriptedScorer(), "scripted v1", AlertConfig()), loop=True).start()
+    yield src
+    src.stop()
+
+
+def test_live_in_a_new_tab_opens_on_a_running_server_source(running_source):
+    at = page("live")  # a new session: no source choice yet
+    at.run()
+    assert not at.exception
+    assert at.radio(key="live-kind").value == "Server stream or file"
+    assert any("vtest.avi" in m.value for m in at.markdown), [m.value for m in at.markdown]  # its row, to stop it
+
+
+def test_live_on_the_camera_says_a_server_source_runs_and_shows_it_in_one_click(running_source):
+    at = page("live")
+    at.run()
+    at.radio(key="live-kind").set_value("Browser camera").run()
+    assert not at.exception
+    assert [i.value for i in at.info if "server-side source is running" in i.value] == [
+        "A server-side source is running: vtest.avi."
+    ]
+    at.button(key="live-show-server").click().run()
+    assert not at.exception
+    assert at.radio(key="live-kind").value == "Server stream or file"
+    assert not any("server-side source is running" in i.value for i in at.info)
+
+
+def test_live_opens_on_the_source_this_session_chose_else_on_a_running_server_source():
+    from ui.live_state import CAMERA, SERVER, source_kind
+
+    assert source_kind(None, server_running=False) == CAMERA
+    assert source_kind(None, server_running=True) == SERVER  # a new tab never hides a running monitor
+    assert source_kind(CAMERA, server_running=True) == CAMERA  # the user's own choice stands (a notice says)
+    assert source_kind(SERVER, server_running=False) == SERVER

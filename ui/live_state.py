@@ -15,6 +15,9 @@ from core.scorers.base import Scorer
 
 _KEY = "live_page"
 
+CAMERA, SERVER = "Browser camera", "Server stream or file"
+SOURCE_KINDS = [CAMERA, SERVER]
+
 # Material icons, not emoji: coloured-circle emoji render as empty boxes where the browser lacks an emoji font.
 STATE_ICONS = {
     RuleState.NORMAL: ":material/check_circle:",
@@ -65,6 +68,14 @@ def live_session() -> LiveSession:
     if _KEY not in st.session_state:
         st.session_state[_KEY] = LiveSession()
     return st.session_state[_KEY]
+
+
+def source_kind(chosen: str | None, server_running: bool) -> str:
+    """Which source the page opens on: the one this session chose last (``chosen``, kept across pages); with no
+    choice yet (a new tab), a running server source the user may see, so a monitor is never hidden; else the camera."""
+    if chosen in SOURCE_KINDS:
+        return chosen
+    return SERVER if server_running else CAMERA
 
 
 def connection_stalled(session: LiveSession, signalling: bool, playing: bool, after: float = 15.0) -> bool:
