@@ -41,17 +41,44 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
     across page switches (Streamlit forgets a widget's value once its page is left)."""
     with st.expander("Alert rule", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
+        # Short labels and formats: at 1024 px beside the sidebar a field shows ~6 characters ("120.00" was cut).
         threshold = c1.slider(
-            "Threshold (smoothed score)", 0.05, 0.99, state.kept("live-thr", defaults.threshold), 0.01, key="live-thr"
+            "Threshold",
+            0.05,
+            0.99,
+            state.kept("live-thr", defaults.threshold),
+            0.01,
+            key="live-thr",
+            help="Compared with the smoothed score (0..1, averaged over the last second).",
         )
         seconds = c2.number_input(
-            "Alert after (s)", 0.0, 600.0, state.kept("live-n", float(defaults.seconds)), 0.5, key="live-n"
+            "Alert after (s)",
+            0.0,
+            600.0,
+            state.kept("live-n", float(defaults.seconds)),
+            0.5,
+            format="%.1f",
+            key="live-n",
+            help="How long the smoothed score must stay above the threshold before an alert.",
         )
         cooldown = c3.number_input(
-            "Cooldown (s)", 0.0, 86400.0, state.kept("live-cool", float(defaults.cooldown)), 10.0, key="live-cool"
+            "Cooldown (s)",
+            0.0,
+            86400.0,
+            state.kept("live-cool", float(defaults.cooldown)),
+            10.0,
+            format="%.0f",
+            key="live-cool",
+            help="After an email, the source stays quiet this long.",
         )
         cap = c4.number_input(
-            "Emails per hour (cap)", 1, 1000, state.kept("live-cap", int(defaults.cap_per_hour)), 1, key="live-cap"
+            "Emails / hour",
+            1,
+            1000,
+            state.kept("live-cap", int(defaults.cap_per_hour)),
+            1,
+            key="live-cap",
+            help="The cap: beyond it, one digest email summarises what was held back.",
         )
         for key, value in (("live-thr", threshold), ("live-n", seconds), ("live-cool", cooldown), ("live-cap", cap)):
             state.keep(key, value)
