@@ -63,11 +63,25 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def test_an_analysis_deleted_in_another_tab_closes_with_a_note_not_an_error(stored):
+    at = page("history")
+    at.query_params["id"] = stored.id
+    at.run()
+    assert at.subheader[0].value == "yard.avi"
+    Store().delete(stored.id)  # another tab, or another user
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("has been deleted" in i.value for i in at.info) and not at.subheader
+    assert "id" not in at.query_params
+    assert not any(p.label == "Delete this analysis" for p in at.get("popover"))
+
+
 def test_history_lists_and_opens_a_stored_analysis_with_values_from_the_store(stored):
     at = page("history")
     at.run()
     table = at.dataframe[0].value
     assert list(table["source"]) == ["yard.avi"] and int(table["segments"][0]) == len(stored.segments)
+    assert list(table["fps"]) == [stored.scoring.fps]  # the rate it was scored at tells two analyses apart
     assert list(table["model"]) == ["motion"] and list(table["version"]) == [stored.model_version]
     assert any(c.value.startswith("1 analysis ·") for c in at.caption)
     at.query_params["id"] = stored.id
