@@ -201,6 +201,21 @@ def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
     assert any("Paste a link first" in w.value for w in at.warning) and not at.error
 
 
+def test_a_reused_analysis_opens_at_the_threshold_asked_for(site):
+    """Analysing a video again reuses its stored scores; its results must open at the Settings threshold, not at
+    what the results slider said on the earlier look."""
+    at = page("analyze")
+    at.run()
+    analyze_link(at, f"{site}/a.mp4")
+    (rec,) = Store().list()
+    at.slider(key=f"analyze.{rec['id']}.thr").set_value(0.8).run()
+    at.slider(key="analyze.threshold").set_value(0.2)
+    analyze_link(at, f"{site}/a.mp4")
+    assert not at.exception and not at.error
+    assert len(Store().list()) == 1  # reused, not scored again
+    assert at.slider(key=f"analyze.{rec['id']}.thr").value == pytest.approx(0.2)
+
+
 def test_enter_in_the_link_box_submits_it():
     """The link box is a form: Enter (a submit without the button) starts the analysis as the button does."""
     at = page("analyze")

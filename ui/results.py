@@ -125,6 +125,21 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
     return ev.with_threshold(threshold, min_duration=min_duration, merge_gap=merge_gap, smooth_seconds=smooth_s)
 
 
+def start_view(analysis_id: str, events: EventConfig, key: str) -> None:
+    """Open ``analysis_id``'s results at ``events`` (the settings a new run was asked for), whatever its sliders
+    said before: a video analysed earlier is reused, and its view kept the settings of the earlier look."""
+    key = f"{key}.{analysis_id}"
+    values = {
+        "thr": float(events.threshold),
+        "mind": float(events.min_duration),
+        "gap": float(events.merge_gap),
+        "smooth": float(events.smooth_seconds),
+    }
+    for name, value in values.items():
+        st.session_state.pop(f"{key}.{name}", None)  # the widget starts again from the kept value
+        state.keep(f"{key}.{name}", value)
+
+
 def summary_line(rec: AnalysisRecord) -> None:
     peak, peak_t = rec.peak
     c = st.columns(5)
