@@ -128,7 +128,7 @@ def test_backtest_counts_emails_the_live_rule_would_send(stored):
     at = page("history")
     at.query_params["id"] = stored.id
     at.run()
-    text = " ".join(m.value for m in at.markdown if "would have sent" in m.value)
+    text = " ".join(m.value for m in at.markdown if "would have raised" in m.value)
     cfg = AlertConfig(
         threshold=0.5,
         hysteresis=0.1,
@@ -137,7 +137,7 @@ def test_backtest_counts_emails_the_live_rule_would_send(stored):
         smooth_seconds=1.0,
     )
     expected = sum(a.kind == "alert" for a in backtest(stored.track, cfg))
-    assert f"**{expected} alert email(s)**" in text
+    assert f"**{expected} alert(s)**" in text
 
 
 def test_delete_from_history_removes_rows_and_files(stored):

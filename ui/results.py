@@ -179,7 +179,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     summary_line(rec)
 
     # backtest of the live alert rule on these scores
-    with st.expander("Alert backtest: how many emails would the live rule have sent on this video?"):
+    with st.expander("Alert backtest: how many alerts would the Live rule have raised on this video?"):
         b1, b2 = st.columns(2)
         seconds = b1.slider("Sustained for (s)", 0.0, 30.0, AlertConfig().seconds, 0.5, key=f"{key}.bt_n")
         cooldown = b2.slider("Cooldown (s)", 0.0, 600.0, AlertConfig().cooldown, 5.0, key=f"{key}.bt_cd")
@@ -188,11 +188,18 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
                 events.threshold, seconds=seconds, cooldown=cooldown, smooth_seconds=events.smooth_seconds
             )
             n_alerts, n_digests = emails_in_backtest(analysis_id, db_path, cfg.model_dump_json())
+            live_default = AlertConfig().threshold
             st.markdown(
-                f"With threshold **{events.threshold:.2f}**, sustained **{seconds:g} s** and cooldown "
-                f"**{cooldown:g} s**, the live rule would have sent **{n_alerts} alert email(s)**"
+                f"With the results' threshold **{events.threshold:.2f}**"
+                + (
+                    f" (Live's own default is {live_default:.2f})"
+                    if abs(live_default - events.threshold) > 1e-9
+                    else ""
+                )
+                + f", sustained **{seconds:g} s** and cooldown **{cooldown:g} s**, the Live alert rule would have "
+                f"raised **{n_alerts} alert(s)**"
                 + (f" and {n_digests} digest(s)" if n_digests else "")
-                + " on this video."
+                + " on this video: one email each when email is set up."
             )
         except (VigilError, ValueError) as err:
             st.error(str(err))
