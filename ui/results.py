@@ -236,8 +236,9 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
         path = playable_path(rec.video_path)
         if path:
             st.video(path, start_time=int(selected or 0))
+            play = st.session_state.pop(f"results.play.{analysis_id}", False)  # a ▶ button asked, once
             if selected:
-                seek_video(selected)
+                seek_video(selected, play)
         else:
             st.info("The source video is no longer available for playback; scores and thumbnails are kept.")
     with right:
@@ -257,25 +258,32 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     export_controls(rec, key)
 
 
-def seek_video(t: float) -> None:
+def seek_video(t: float, play: bool = False) -> None:
     """Put the page's player at ``t`` s exactly: ``st.video``'s start time is whole seconds, a third of a 3 s clip.
 
     A zero-height component (same-origin iframe) sets the player's ``currentTime`` once its metadata is loaded,
     retrying briefly while Streamlit applies its own whole-second start; it never moves a playing video, nor one
-    the user has moved elsewhere. It runs again only when ``t`` changes (same HTML, same iframe)."""
+    the user has moved elsewhere. It runs again only when ``t`` (or ``play``) changes (same HTML, same iframe).
+    ``play`` (a "▶ Play from here" button): seek whatever the player shows, scroll it into view and play."""
     components.html(
         f"""<script>
 const t = {t:.3f};
-let tries = 0;
+const play = {"true" if play else "false"};
+let tries = 0, done = false;
 function seek() {{
   const v = window.parent.document.querySelector('video[data-testid="stVideo"]');
   if (v && v.readyState < 1) v.addEventListener("loadedmetadata", seek, {{once: true}});
-  if (v && v.readyState >= 1 && v.paused) {{
+  if (v && v.readyState >= 1 && play && !done) {{
+    done = true;
+    v.currentTime = t;
+    v.scrollIntoView({{block: "center", behavior: "smooth"}});
+    v.play().catch(() => {{}});  // a browser that refuses to autoplay leaves it paused at t
+  }} else if (v && v.readyState >= 1 && v.paused && !play) {{
     // only from where Streamlit's whole-second start (or the load) put it: a user's own scrub is left alone
     const atStart = Math.abs(v.currentTime - Math.floor(t)) < 0.02 || v.currentTime === 0;
     if (atStart && Math.abs(v.currentTime - t) > 0.04) v.currentTime = t;
   }}
-  if (++tries < 12) setTimeout(seek, 250);
+  if (!done && ++tries < 12) setTimeout(seek, 250);
 }}
 seek();
 </script>""",
@@ -333,6 +341,7 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
                 st.image(img, width="stretch", caption=f"score {m.score:.2f}" + (f" · {cause}" if cause else ""))
             if st.button(f"▶ {mmss(m.t)}", key=f"{key}.moment.{i}", width="stretch", help="Play from here"):
                 state.select_time(analysis_id, m.t)
+                st.session_state[f"results.play.{analysis_id}"] = True
                 st.rerun()
 
 
