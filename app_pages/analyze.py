@@ -32,13 +32,14 @@ with st.container(border=True):
                 help="Frames are resampled to this rate before scoring; lower is faster.",
             )
             threshold = st.slider(
-                "Threshold",
+                "Starting threshold",
                 0.05,
                 0.95,
                 0.5,
                 0.01,
                 key="analyze.threshold",
-                help="Segments are cut where the smoothed score is above this (0.5 = unusual).",
+                help="Segments are cut where the smoothed score is above this (0.5 = unusual); the results' own "
+                "Threshold starts here and can be moved afterwards.",
             )
     with left:
         upload_tab, link_tab = st.tabs(["Upload a video", "Paste a link"])
@@ -89,6 +90,7 @@ with run_area:
         rec = run_analysis(url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True)
 if rec is not None:
     state.set_current_analysis(rec.id, rec.source_name)
+    results.start_view(rec.id, events, key="analyze")  # the settings chosen above, also for a reused analysis
 
 current = state.current_analysis()
 if current:

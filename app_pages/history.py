@@ -19,8 +19,22 @@ with alerts_tab:
     st.caption("Every alert the Live page raised, with its snapshot and whether its email went out.")
     render_alert_log(limit=200, key="history.alerts", owner=None if who.admin else who.owner)
 
+
+def forget_open(gone: str) -> None:
+    """The open analysis is gone (deleted here or in another tab): nothing open, and a fresh table, whose old
+    selection would otherwise tick the row that moved into its place."""
+    st.query_params.pop("id", None)
+    st.session_state.pop("history.open", None)
+    st.session_state["history.clicked"] = None
+    st.session_state["history.table_gen"] = st.session_state.get("history.table_gen", 0) + 1
+
+
 with analyses_tab:
     store = get_store()
+    remembered = st.session_state.get("history.open") or st.query_params.get("id")
+    if remembered and not store.exists(remembered):
+        forget_open(remembered)
+        st.info("The analysis that was open here has been deleted (perhaps in another tab or by another user).")
     search = st.text_input("Search", placeholder="file name, link or model", key="history.search")
     rows = store.list(search=search.strip())
     if not rows:
@@ -33,6 +47,7 @@ with analyses_tab:
                 "date": pd.to_datetime([r["created_at"] for r in rows]),
                 "duration": [mmss(r["duration"]) for r in rows],
                 "model": [r["model"] for r in rows],
+                "fps": [r["scoring_fps"] for r in rows],
                 "peak": [round(r["peak"], 3) for r in rows],
                 "segments": [r["n_segments"] for r in rows],
                 "anomalous": [r["frac_anomalous"] for r in rows],
@@ -49,7 +64,10 @@ with analyses_tab:
             # a new key after a delete: the old one would keep its row number ticked on the row that moved up
             key=f"history.table.{st.session_state.get('history.table_gen', 0)}",
             column_config={
+                # a long file name is cut at this width (hover shows it) instead of pushing the figures off screen
+                "source": st.column_config.TextColumn("source", width="medium"),
                 "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
+                "fps": st.column_config.NumberColumn("fps", help="frames per second it was scored at", format="%g"),
                 "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
                 "anomalous": st.column_config.NumberColumn("% anomalous", format="percent"),
                 "version": st.column_config.TextColumn("version", width="small"),
@@ -79,14 +97,14 @@ with analyses_tab:
                 disabled=refused,
                 help=f"Only its owner ({show_owner(owner)}) or an admin can delete it." if refused else None,
             ):
-                st.write("Its scores, segments and thumbnails are removed. The video file is kept.")
+                name = next((r["source_name"] for r in rows if r["id"] == chosen), chosen)
+                st.write(
+                    f"**{name}** (`{chosen}`): its scores, segments and thumbnails are removed. The video file is kept."
+                )
                 if st.button("Delete", type="primary", key="history.delete"):
                     try:
                         store.delete_by(chosen, who)  # owner or admin, checked in the same transaction
-                        st.query_params.pop("id", None)
-                        st.session_state.pop("history.open", None)
-                        st.session_state["history.clicked"] = None
-                        st.session_state["history.table_gen"] = st.session_state.get("history.table_gen", 0) + 1
+                        forget_open(chosen)
                         results.load_record.clear()
                         st.toast("Analysis deleted")
                         st.rerun()

@@ -301,7 +301,7 @@ class Store:
                 os.replace(tmp, final)  # last step inside the transaction: a failure rolls back the rows
         except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
-            if final.exists() and not self._exists(rec.id):
+            if final.exists() and not self.exists(rec.id):
                 shutil.rmtree(final, ignore_errors=True)
             translated = storage_error(err, self.db.root) if isinstance(err, OSError) else None
             if translated is not None:
@@ -311,7 +311,8 @@ class Store:
         rec.thumbnails = {f: final / n for f, n in names.items()}
         return rec
 
-    def _exists(self, analysis_id: str) -> bool:
+    def exists(self, analysis_id: str) -> bool:
+        """Whether an analysis with this id is stored (it may have been deleted, e.g. in another tab)."""
         with self.db.connect() as con:
             return con.execute("SELECT 1 FROM analyses WHERE id=?", (analysis_id,)).fetchone() is not None
 
@@ -424,10 +425,11 @@ class Store:
         return out
 
     def list(self, search: str = "", limit: int = 1000) -> list[dict]:
-        """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments, owner..."""
+        """Summary rows, newest first: id, created_at, source_name, duration, model, peak, n_segments, owner,
+        scoring_fps (the rate it was scored at: the same video at 5 and 10 fps can disagree)..."""
         q = (
             "SELECT id, created_at, source_name, source_uri, duration, model, model_version, peak, peak_t, "
-            "n_segments, frac_anomalous, owner FROM analyses"
+            "n_segments, frac_anomalous, owner, json_extract(scoring_json, '$.fps') AS scoring_fps FROM analyses"
         )
         args: tuple = ()
         if search:

@@ -318,3 +318,20 @@ def test_a_training_error_is_a_message_not_a_traceback(clips):
     wait_for_training(at, timeout=60)
     assert any("failed" in e and "needs both abnormal and normal videos" in e for e in texts(at, "error"))
     assert list(Path(os.environ["VIGIL_TRAINED_DIR"]).glob("*.vigil.json")) == []  # nothing registered
+
+
+def _metrics_view() -> None:
+    import streamlit as st
+
+    from ui.label_view import metrics
+
+    metrics(st.session_state["m"])
+
+
+@pytest.mark.parametrize("auc, warned", [(0.25, True), (0.5, True), (0.81, False), (None, False)])
+def test_a_model_no_better_than_chance_is_called_so(auc, warned):
+    at = AppTest.from_function(_metrics_view)
+    at.session_state["m"] = {"cv_auc": auc, "n_videos": 4, "n_abnormal": 2, "n_normal": 2}
+    at.run()
+    assert not at.exception
+    assert any("no better than chance" in w.value for w in at.warning) is warned

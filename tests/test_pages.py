@@ -63,11 +63,25 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def test_an_analysis_deleted_in_another_tab_closes_with_a_note_not_an_error(stored):
+    at = page("history")
+    at.query_params["id"] = stored.id
+    at.run()
+    assert at.subheader[0].value == "yard.avi"
+    Store().delete(stored.id)  # another tab, or another user
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("has been deleted" in i.value for i in at.info) and not at.subheader
+    assert "id" not in at.query_params
+    assert not any(p.label == "Delete this analysis" for p in at.get("popover"))
+
+
 def test_history_lists_and_opens_a_stored_analysis_with_values_from_the_store(stored):
     at = page("history")
     at.run()
     table = at.dataframe[0].value
     assert list(table["source"]) == ["yard.avi"] and int(table["segments"][0]) == len(stored.segments)
+    assert list(table["fps"]) == [stored.scoring.fps]  # the rate it was scored at tells two analyses apart
     assert list(table["model"]) == ["motion"] and list(table["version"]) == [stored.model_version]
     assert any(c.value.startswith("1 analysis ·") for c in at.caption)
     at.query_params["id"] = stored.id
@@ -114,7 +128,7 @@ def test_backtest_counts_emails_the_live_rule_would_send(stored):
     at = page("history")
     at.query_params["id"] = stored.id
     at.run()
-    text = " ".join(m.value for m in at.markdown if "would have sent" in m.value)
+    text = " ".join(m.value for m in at.markdown if "would have raised" in m.value)
     cfg = AlertConfig(
         threshold=0.5,
         hysteresis=0.1,
@@ -123,7 +137,7 @@ def test_backtest_counts_emails_the_live_rule_would_send(stored):
         smooth_seconds=1.0,
     )
     expected = sum(a.kind == "alert" for a in backtest(stored.track, cfg))
-    assert f"**{expected} alert email(s)**" in text
+    assert f"**{expected} alert(s)**" in text
 
 
 def test_delete_from_history_removes_rows_and_files(stored):
@@ -185,6 +199,21 @@ def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
     assert any("404" in e.value for e in at.error) and not at.subheader and not at.metric
     analyze_link(at, "   ")  # an empty submit (Enter in an empty box): a hint, nothing run
     assert any("Paste a link first" in w.value for w in at.warning) and not at.error
+
+
+def test_a_reused_analysis_opens_at_the_threshold_asked_for(site):
+    """Analysing a video again reuses its stored scores; its results must open at the Settings threshold, not at
+    what the results slider said on the earlier look."""
+    at = page("analyze")
+    at.run()
+    analyze_link(at, f"{site}/a.mp4")
+    (rec,) = Store().list()
+    at.slider(key=f"analyze.{rec['id']}.thr").set_value(0.8).run()
+    at.slider(key="analyze.threshold").set_value(0.2)
+    analyze_link(at, f"{site}/a.mp4")
+    assert not at.exception and not at.error
+    assert len(Store().list()) == 1  # reused, not scored again
+    assert at.slider(key=f"analyze.{rec['id']}.thr").value == pytest.approx(0.2)
 
 
 def test_enter_in_the_link_box_submits_it():

@@ -110,3 +110,9 @@ def metrics(m: dict) -> None:
     c3.metric("Abnormal : normal", f"{m.get('n_abnormal', '—')} : {m.get('n_normal', '—')}")
     if auc is None:
         st.caption("Too few videos (or groups) for cross-validation; label more to get an AUC.")
+    elif auc <= 0.5:
+        st.warning(
+            f"Cross-validated AUC {auc:.2f}: on videos it had not seen, this model ranked abnormal videos no better "
+            "than chance (0.5){' — worse, in fact' if auc < 0.45 else ''}. Do not rely on it: label more videos, "
+            "or check the labels, and train again."
+        )

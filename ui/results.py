@@ -125,6 +125,21 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
     return ev.with_threshold(threshold, min_duration=min_duration, merge_gap=merge_gap, smooth_seconds=smooth_s)
 
 
+def start_view(analysis_id: str, events: EventConfig, key: str) -> None:
+    """Open ``analysis_id``'s results at ``events`` (the settings a new run was asked for), whatever its sliders
+    said before: a video analysed earlier is reused, and its view kept the settings of the earlier look."""
+    key = f"{key}.{analysis_id}"
+    values = {
+        "thr": float(events.threshold),
+        "mind": float(events.min_duration),
+        "gap": float(events.merge_gap),
+        "smooth": float(events.smooth_seconds),
+    }
+    for name, value in values.items():
+        st.session_state.pop(f"{key}.{name}", None)  # the widget starts again from the kept value
+        state.keep(f"{key}.{name}", value)
+
+
 def summary_line(rec: AnalysisRecord) -> None:
     peak, peak_t = rec.peak
     c = st.columns(5)
@@ -164,7 +179,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     summary_line(rec)
 
     # backtest of the live alert rule on these scores
-    with st.expander("Alert backtest: how many emails would the live rule have sent on this video?"):
+    with st.expander("Alert backtest: how many alerts would the Live rule have raised on this video?"):
         b1, b2 = st.columns(2)
         seconds = b1.slider("Sustained for (s)", 0.0, 30.0, AlertConfig().seconds, 0.5, key=f"{key}.bt_n")
         cooldown = b2.slider("Cooldown (s)", 0.0, 600.0, AlertConfig().cooldown, 5.0, key=f"{key}.bt_cd")
@@ -173,11 +188,18 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
                 events.threshold, seconds=seconds, cooldown=cooldown, smooth_seconds=events.smooth_seconds
             )
             n_alerts, n_digests = emails_in_backtest(analysis_id, db_path, cfg.model_dump_json())
+            live_default = AlertConfig().threshold
             st.markdown(
-                f"With threshold **{events.threshold:.2f}**, sustained **{seconds:g} s** and cooldown "
-                f"**{cooldown:g} s**, the live rule would have sent **{n_alerts} alert email(s)**"
+                f"With the results' threshold **{events.threshold:.2f}**"
+                + (
+                    f" (Live's own default is {live_default:.2f})"
+                    if abs(live_default - events.threshold) > 1e-9
+                    else ""
+                )
+                + f", sustained **{seconds:g} s** and cooldown **{cooldown:g} s**, the Live alert rule would have "
+                f"raised **{n_alerts} alert(s)**"
                 + (f" and {n_digests} digest(s)" if n_digests else "")
-                + " on this video."
+                + " on this video: one email each when email is set up."
             )
         except (VigilError, ValueError) as err:
             st.error(str(err))
@@ -214,8 +236,9 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
         path = playable_path(rec.video_path)
         if path:
             st.video(path, start_time=int(selected or 0))
+            play = st.session_state.pop(f"results.play.{analysis_id}", False)  # a ▶ button asked, once
             if selected:
-                seek_video(selected)
+                seek_video(selected, play)
         else:
             st.info("The source video is no longer available for playback; scores and thumbnails are kept.")
     with right:
@@ -235,25 +258,32 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     export_controls(rec, key)
 
 
-def seek_video(t: float) -> None:
+def seek_video(t: float, play: bool = False) -> None:
     """Put the page's player at ``t`` s exactly: ``st.video``'s start time is whole seconds, a third of a 3 s clip.
 
     A zero-height component (same-origin iframe) sets the player's ``currentTime`` once its metadata is loaded,
     retrying briefly while Streamlit applies its own whole-second start; it never moves a playing video, nor one
-    the user has moved elsewhere. It runs again only when ``t`` changes (same HTML, same iframe)."""
+    the user has moved elsewhere. It runs again only when ``t`` (or ``play``) changes (same HTML, same iframe).
+    ``play`` (a "▶ Play from here" button): seek whatever the player shows, scroll it into view and play."""
     components.html(
         f"""<script>
 const t = {t:.3f};
-let tries = 0;
+const play = {"true" if play else "false"};
+let tries = 0, done = false;
 function seek() {{
   const v = window.parent.document.querySelector('video[data-testid="stVideo"]');
   if (v && v.readyState < 1) v.addEventListener("loadedmetadata", seek, {{once: true}});
-  if (v && v.readyState >= 1 && v.paused) {{
+  if (v && v.readyState >= 1 && play && !done) {{
+    done = true;
+    v.currentTime = t;
+    v.scrollIntoView({{block: "center", behavior: "smooth"}});
+    v.play().catch(() => {{}});  // a browser that refuses to autoplay leaves it paused at t
+  }} else if (v && v.readyState >= 1 && v.paused && !play) {{
     // only from where Streamlit's whole-second start (or the load) put it: a user's own scrub is left alone
     const atStart = Math.abs(v.currentTime - Math.floor(t)) < 0.02 || v.currentTime === 0;
     if (atStart && Math.abs(v.currentTime - t) > 0.04) v.currentTime = t;
   }}
-  if (++tries < 12) setTimeout(seek, 250);
+  if (!done && ++tries < 12) setTimeout(seek, 250);
 }}
 seek();
 </script>""",
@@ -311,6 +341,7 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
                 st.image(img, width="stretch", caption=f"score {m.score:.2f}" + (f" · {cause}" if cause else ""))
             if st.button(f"▶ {mmss(m.t)}", key=f"{key}.moment.{i}", width="stretch", help="Play from here"):
                 state.select_time(analysis_id, m.t)
+                st.session_state[f"results.play.{analysis_id}"] = True
                 st.rerun()
 
 
