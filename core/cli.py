@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -82,15 +83,18 @@ def _write_exports(rec, out: Path) -> list[Path]:
 
 def cmd_analyze(args) -> int:
     from core.engine import analyze
-    from core.sources import open_source
+    from core.sources import is_url, open_source
 
     events = validated(EventConfig, threshold=args.threshold, min_duration=args.min_duration, merge_gap=args.merge_gap)
     _preflight_analyze(Path(args.out))
-    bar = _Bar("download")
-    try:
-        src = open_source(args.source, progress=bar.fraction)
-    finally:
-        bar.close()
+    if is_url(args.source):  # a local file opens at once: a "download: 0%" bar would stay in a log or pipe
+        bar = _Bar("download")
+        try:
+            src = open_source(args.source, progress=bar.fraction)
+        finally:
+            bar.close()
+    else:
+        src = open_source(args.source)
     bar = _Bar("analyse")
     try:
         rec = analyze(
@@ -375,12 +379,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--max-side", type=int, default=640, help="resize frames to at most this many px")
 
     a = sub.add_parser("analyze", help="score one video (file, frame folder or link) and export the results")
-    a.add_argument("source")
+    a.add_argument("source", help="a video file, a folder of numbered frames, or an http(s)/YouTube link")
     a.add_argument("--model", default=None, help="default: VIGIL_DEFAULT_MODEL (vigil)")
     scoring_flags(a)
-    a.add_argument("--threshold", type=float, default=0.5)
-    a.add_argument("--min-duration", type=float, default=1.0)
-    a.add_argument("--merge-gap", type=float, default=1.0)
+    a.add_argument(
+        "--threshold", type=float, default=0.5, help="a segment is where the smoothed score is above this (0..1)"
+    )
+    a.add_argument("--min-duration", type=float, default=1.0, help="drop segments shorter than this (s)")
+    a.add_argument("--merge-gap", type=float, default=1.0, help="merge segments closer than this (s)")
     a.add_argument("--out", required=True, help="folder for scores.csv, segments.csv/json and thumbnails/")
     a.add_argument("--no-reuse", action="store_true", help="recompute even if a stored result exists")
     a.set_defaults(func=cmd_analyze)
@@ -395,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_fetch)
 
     b = sub.add_parser("bench", help="decode-only vs full-analysis throughput on one file")
-    b.add_argument("source")
+    b.add_argument("source", help="a video file or a folder of numbered frames")
     b.add_argument("--model", default=None, help="default: VIGIL_DEFAULT_MODEL (vigil)")
     scoring_flags(b)
     b.add_argument("--rounds", type=int, default=2)
@@ -461,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # FFmpeg's own notes on a file it cannot read ("moov atom not found") would stand beside our one-line error
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -45,6 +45,7 @@ def test_analyze_vtest_writes_scores_segments_and_thumbnails(vtest, tmp_path):
     summary = json.loads((out / "segments.json").read_text())["summary"]
     assert summary["model"] == "vigil" and summary["frames_scored"] == 795
     assert "vtest.avi" in r.stdout and "segment" in r.stdout
+    assert "download" not in r.stderr  # a local file is not downloaded: no bar left behind in a log or pipe
 
 
 def test_models_lists_motion_as_available():
