@@ -33,12 +33,16 @@ def model_picker(
         return None
     by_name = {s.spec.name: s for s in statuses}
     names = list(by_name)
+    index = names.index(preferred) if preferred in by_name else 0
     if select in by_name:
-        st.session_state[key] = select  # set before the widget exists: a keyed widget ignores `index`
+        # a keyed widget ignores `index` once it has a value: drop that value so it starts at `select` (setting
+        # the key instead made Streamlit warn of a default value also set via the Session State API)
+        st.session_state.pop(key, None)
+        index = names.index(select)
     name = st.selectbox(
         label,
         names,
-        index=names.index(preferred) if preferred in by_name else 0,
+        index=index,
         format_func=lambda n: n if by_name[n].available else f"{n} — not available",
         key=key,
         help="Every registered model; unavailable ones say what is missing.",
