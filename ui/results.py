@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from core import exports
 from core.alerts import AlertConfig, backtest
@@ -261,11 +260,12 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
 def seek_video(t: float, play: bool = False) -> None:
     """Put the page's player at ``t`` s exactly: ``st.video``'s start time is whole seconds, a third of a 3 s clip.
 
-    A zero-height component (same-origin iframe) sets the player's ``currentTime`` once its metadata is loaded,
-    retrying briefly while Streamlit applies its own whole-second start; it never moves a playing video, nor one
+    A 1-px same-origin iframe (``st.iframe``; 0 px is never loaded) sets the player's ``currentTime`` once its
+    metadata is loaded, retrying briefly while Streamlit applies its own whole-second start; it never moves a
+    playing video, nor one
     the user has moved elsewhere. It runs again only when ``t`` (or ``play``) changes (same HTML, same iframe).
     ``play`` (a "▶ Play from here" button): seek whatever the player shows, scroll it into view and play."""
-    components.html(
+    st.iframe(  # same-origin iframe with script (components.v1.html is deprecated), our own HTML only
         f"""<script>
 const t = {t:.3f};
 const play = {"true" if play else "false"};
@@ -287,7 +287,7 @@ function seek() {{
 }}
 seek();
 </script>""",
-        height=0,
+        height=1,
     )
 
 
