@@ -42,7 +42,7 @@ links = [
 # cards of a readable width that wrap onto a second row: five equal columns cut the titles on a laptop
 with st.container(horizontal=True, wrap=True, gap="small"):
     for target, label, icon, caption in links:
-        with st.container(border=True, width=152, height="stretch"):  # 5 in a row at 1280 px, 3 at 1024
+        with st.container(border=True, width=146, height="stretch"):  # 5 in a row at 1280 px, 3 at 1024
             st.page_link(target, label=f"**{label}**", icon=icon)
             st.caption(caption)
 
