@@ -4,6 +4,7 @@ cue curves (and their legend) are shown."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from core.events import ScoreTrack
 from ui.charts import score_chart
@@ -65,3 +66,13 @@ def test_models_and_cues_get_colours_apart_from_each_other_and_from_the_threshol
     for i, a in enumerate([*colours, rule]):
         for b in [*colours, rule][i + 1 :]:
             assert np.linalg.norm(_hex(a) - _hex(b)) > 100, (a, b)
+
+
+def test_the_time_axis_ends_where_the_video_ends():
+    spec = score_chart({"m": track(318.0)}, [], 0.5).to_dict()
+    scales = [
+        layer["encoding"]["x"].get("scale")
+        for layer in spec["layer"]
+        if layer.get("encoding", {}).get("x", {}).get("field") == "t" and "axis" in layer["encoding"]["x"]
+    ]
+    assert scales and all(s["nice"] is False and s["domain"] == [0.0, pytest.approx(317.9)] for s in scales), scales

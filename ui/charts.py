@@ -28,6 +28,13 @@ def mmss(t: float) -> str:
     return f"{int(t // 60)}:{t % 60:04.1f}"
 
 
+def span_of(tracks: dict[str, ScoreTrack]) -> list[float]:
+    """[first, last] sample time (s) over the tracks, from the tracks themselves (a downsampled table may lack
+    the ends)."""
+    ts = [tr.t for tr in tracks.values() if len(tr.t)]
+    return [float(min(t[0] for t in ts)), float(max(t[-1] for t in ts))] if ts else [0.0, 1.0]
+
+
 def downsample(
     track: ScoreTrack, max_points: int = MAX_POINTS, extra: dict[str, np.ndarray] | None = None
 ) -> pd.DataFrame:
@@ -74,6 +81,8 @@ def score_chart(
         "t:Q",
         title="time (m:ss.s)" if short else "time (m:ss)",
         axis=alt.Axis(labelExpr=MMSS_TENTHS if short else MMSS, grid=False),
+        # the video's own span: a "nice" axis ran a 5:18 video on to 5:40
+        scale=alt.Scale(domain=span_of(tracks), nice=False) if len(df) else alt.Undefined,
     )
     y = alt.Y("score:Q", title="anomaly score", scale=alt.Scale(domain=[0, 1]))
     colour = alt.Color(

@@ -337,12 +337,15 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
         with cols[i % MOMENT_COLUMNS]:
             img = moment_image(rec, m)
             if img is not None:
-                cause = rec.track.cause_at(rec.track.index_at(m.t))
-                st.image(img, width="stretch", caption=f"score {m.score:.2f}" + (f" · {cause}" if cause else ""))
+                st.image(img, width="stretch")
+            # the button right under the picture and the words under it: captions of different lengths above the
+            # buttons set them at different heights
             if st.button(f"▶ {mmss(m.t)}", key=f"{key}.moment.{i}", width="stretch", help="Play from here"):
                 state.select_time(analysis_id, m.t)
                 st.session_state[f"results.play.{analysis_id}"] = True
                 st.rerun()
+            cause = rec.track.cause_at(rec.track.index_at(m.t))
+            st.caption(f"score {m.score:.2f}" + (f" · {cause}" if cause else ""))
 
 
 def compare_controls(rec: AnalysisRecord, key: str) -> None:
