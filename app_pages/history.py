@@ -20,7 +20,7 @@ with alerts_tab:
     render_alert_log(limit=200, key="history.alerts", owner=None if who.admin else who.owner)
 
 
-def forget_open(gone: str) -> None:
+def forget_open() -> None:
     """The open analysis is gone (deleted here or in another tab): nothing open, and a fresh table, whose old
     selection would otherwise tick the row that moved into its place."""
     st.query_params.pop("id", None)
@@ -33,7 +33,7 @@ with analyses_tab:
     store = get_store()
     remembered = st.session_state.get("history.open") or st.query_params.get("id")
     if remembered and not store.exists(remembered):
-        forget_open(remembered)
+        forget_open()
         st.info("The analysis that was open here has been deleted (perhaps in another tab or by another user).")
     search = st.text_input("Search", placeholder="file name, link or model", key="history.search")
     rows = store.list(search=search.strip())
@@ -104,7 +104,7 @@ with analyses_tab:
                 if st.button("Delete", type="primary", key="history.delete"):
                     try:
                         store.delete_by(chosen, who)  # owner or admin, checked in the same transaction
-                        forget_open(chosen)
+                        forget_open()
                         results.load_record.clear()
                         st.toast("Analysis deleted")
                         st.rerun()

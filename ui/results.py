@@ -80,14 +80,25 @@ def moment_image(rec: AnalysisRecord, m: Moment) -> bytes | Path | None:
 
 
 # --- the view ---------------------------------------------------------------------------------------
+def _event_values(ev: EventConfig) -> dict[str, float]:
+    """The four segment settings by their widget-key suffix (``event_controls``' sliders)."""
+    return {
+        "thr": float(ev.threshold),
+        "mind": float(ev.min_duration),
+        "gap": float(ev.merge_gap),
+        "smooth": float(ev.smooth_seconds),
+    }
+
+
 def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
     ev = rec.events
+    start = {name: state.kept(f"{key}.{name}", value) for name, value in _event_values(ev).items()}
     c1, c2, c3, c4 = st.columns(4)
     threshold = c1.slider(
         "Threshold",
         0.05,
         0.95,
-        state.kept(f"{key}.thr", float(ev.threshold)),
+        start["thr"],
         0.01,
         key=f"{key}.thr",
         help="A segment opens when the smoothed score rises above this.",
@@ -96,7 +107,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Min. duration (s)",  # one line at 1024 px, level with the other three sliders
         0.0,
         10.0,
-        state.kept(f"{key}.mind", float(ev.min_duration)),
+        start["mind"],
         0.1,
         key=f"{key}.mind",
         help="Shorter segments are dropped.",
@@ -105,7 +116,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Merge gap (s)",
         0.0,
         10.0,
-        state.kept(f"{key}.gap", float(ev.merge_gap)),
+        start["gap"],
         0.1,
         key=f"{key}.gap",
         help="Segments closer than this are merged.",
@@ -114,7 +125,7 @@ def event_controls(rec: AnalysisRecord, key: str) -> EventConfig:
         "Smoothing (s)",
         0.0,
         5.0,
-        state.kept(f"{key}.smooth", float(ev.smooth_seconds)),
+        start["smooth"],
         0.1,
         key=f"{key}.smooth",
         help="Width of the moving average the segments are cut from.",
@@ -128,13 +139,7 @@ def start_view(analysis_id: str, events: EventConfig, key: str) -> None:
     """Open ``analysis_id``'s results at ``events`` (the settings a new run was asked for), whatever its sliders
     said before: a video analysed earlier is reused, and its view kept the settings of the earlier look."""
     key = f"{key}.{analysis_id}"
-    values = {
-        "thr": float(events.threshold),
-        "mind": float(events.min_duration),
-        "gap": float(events.merge_gap),
-        "smooth": float(events.smooth_seconds),
-    }
-    for name, value in values.items():
+    for name, value in _event_values(events).items():
         st.session_state.pop(f"{key}.{name}", None)  # the widget starts again from the kept value
         state.keep(f"{key}.{name}", value)
 
@@ -262,8 +267,8 @@ def seek_video(t: float, play: bool = False) -> None:
 
     A 1-px same-origin iframe (``st.iframe``; 0 px is never loaded) sets the player's ``currentTime`` once its
     metadata is loaded, retrying briefly while Streamlit applies its own whole-second start; it never moves a
-    playing video, nor one
-    the user has moved elsewhere. It runs again only when ``t`` (or ``play``) changes (same HTML, same iframe).
+    playing video, nor one the user has moved elsewhere. It runs again only when ``t`` (or ``play``) changes
+    (same HTML, same iframe).
     ``play`` (a "▶ Play from here" button): seek whatever the player shows, scroll it into view and play."""
     st.iframe(  # same-origin iframe with script (components.v1.html is deprecated), our own HTML only
         f"""<script>
