@@ -8,6 +8,12 @@ Blobs are tracked from look to look by box overlap. A track is *standing* when, 
 becomes wide (width/height >= ``lie_ratio``), at most ``drop`` of its standing height, with an area
 within 0.4..1.8x its standing area (two walkers side by side make a wide box too, but with twice the area).
 
+A fall is a movement: the turn from standing to lying counts only when the picture inside the track's boxes
+changed over the last ``MOTION_S`` (at least ``MIN_MOTION`` of their pixels by ``MOTION_DIFF`` grey levels).
+A *ghost* fails it: where a person stood when the background model started (a scene cut) the model holds
+the person; once they walk off the empty ground there is foreground, and as the model absorbs it from the
+top down the blob turns short and wide, with nothing moving there.
+
 ``raw`` is the number of seconds the track has stayed down; the score is ``calibrate(raw, HOLD_S)``:
 0.5 means "has lain for HOLD_S (1 s) after standing", 0.75 two seconds.
 
@@ -28,13 +34,16 @@ MAX_MISSING_S = 1.0  # a track unseen for longer is dropped
 HISTORY_S = 4.0  # how much of a track's shape history is kept
 INIT_FRAMES = 5
 STEP_S = 0.2  # seconds between two looks at the foreground (5 a second)
+MOTION_S = 1.0  # a fall is looked for in the change over this long (s)
+MOTION_DIFF = 25  # grey levels (0..255) that count a pixel as changed
+MIN_MOTION = 0.15  # share of the track's boxes' pixels that must have changed for a turn to lying to count
 
 
 @dataclass
 class _Track:
     box: np.ndarray  # (4,) xyxy work px
     last_t: float
-    shapes: deque = field(default_factory=deque)  # (t, w, h, area)
+    shapes: deque = field(default_factory=deque)  # (t, w, h, area, box)
     standing: tuple[float, float] | None = None  # (height, area) while it stood
     down_since: float | None = None
 
@@ -78,6 +87,7 @@ class PersonDownDetector:
         self._frames = 0
         self._last_t: float | None = None
         self._last_result: tuple[float, np.ndarray | None] = (0.0, None)
+        self._grays: deque[tuple[float, np.ndarray]] = deque()  # (t, grey copy) of the looks in the last MOTION_S
 
     def _blobs(self, gray: np.ndarray) -> np.ndarray:
         self._frames += 1
@@ -105,6 +115,9 @@ class PersonDownDetector:
 
     def _look(self, t: float, gray: np.ndarray) -> tuple[float, np.ndarray | None]:
         blobs = self._blobs(gray)
+        self._gray = gray
+        while self._grays and self._grays[0][0] < t - MOTION_S - 1e-6:
+            self._grays.popleft()
         free = np.ones(len(blobs), bool)
         for tr in sorted(self._tracks, key=lambda k: -(k.box[2] - k.box[0]) * (k.box[3] - k.box[1])):
             if not free.any():
@@ -125,7 +138,21 @@ class PersonDownDetector:
         for tr in self._tracks:
             if tr.down_since is not None and tr.last_t == t and t - tr.down_since >= best:
                 best, box = t - tr.down_since, tr.box.copy()
+        self._grays.append((t, gray))
         return best, box
+
+    def _moved(self, tr: _Track, box: np.ndarray) -> bool:
+        """Did the picture change inside ``box`` and the track's box of ``MOTION_S`` ago (see the module doc)?"""
+        if not self._grays or not tr.shapes:
+            return False
+        t0, before = self._grays[0]
+        old = next((s[4] for s in tr.shapes if s[0] >= t0 - 1e-6), tr.shapes[-1][4])
+        x0, y0 = int(min(box[0], old[0])), int(min(box[1], old[1]))
+        x1, y1 = int(np.ceil(max(box[2], old[2]))), int(np.ceil(max(box[3], old[3])))
+        a, b = self._gray[y0:y1, x0:x1], before[y0:y1, x0:x1]
+        if not a.size:
+            return False
+        return float(np.mean(cv2.absdiff(a, b) >= MOTION_DIFF)) >= MIN_MOTION
 
     def _observe(self, tr: _Track, t: float, blob: np.ndarray) -> None:
         tr.box, tr.last_t = blob[:4].copy(), t
@@ -140,11 +167,14 @@ class PersonDownDetector:
                     heights = sorted(s[2] for s in past)
                     areas = sorted(s[3] for s in past)
                     tr.standing = (float(heights[len(past) // 2]), float(areas[len(past) // 2]))
-        tr.shapes.append((t, float(w), float(h), float(area)))
+        lying = tr.down_since is None and tr.standing is not None and self._lying(w, h, area, tr.standing)
+        if lying and not self._moved(tr, blob[:4]):
+            lying = False  # turned wide with nothing moving there: a ghost being absorbed, not a fall
+        tr.shapes.append((t, float(w), float(h), float(area), blob[:4].copy()))
         while tr.shapes and tr.shapes[0][0] < t - HISTORY_S:
             tr.shapes.popleft()
         if tr.down_since is None:
-            if tr.standing is not None and self._lying(w, h, area, tr.standing):
+            if lying:
                 tr.down_since = t
         elif not self._lying(w, h, area, tr.standing):  # type: ignore[arg-type]
             tr.down_since = None  # got up (or the blob changed into something else)
