@@ -3,6 +3,7 @@ bad input shows st.error and the page stays usable, and sessions never see each 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -163,11 +164,23 @@ def site(tmp_path, make_video):
         yield url
 
 
+def settle(at: AppTest, timeout: float = 120.0) -> AppTest:
+    """Analyses run as server jobs: rerun the page (as its poll does in a browser) until none is left to collect."""
+    from ui.cache import job_registry
+
+    deadline = time.monotonic() + timeout
+    while job_registry().jobs(""):  # the local user (no login): owner ""
+        assert time.monotonic() < deadline, "the analysis did not finish"
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
 def analyze_link(at: AppTest, url: str) -> AppTest:
     # the link box is a form: what was typed is sent with the submit (button or Enter), in one run
     at.text_input(key="analyze.url").set_value(url)
     at.button(key="analyze.go_link").click()
-    return at.run()
+    return settle(at.run())
 
 
 @pytest.mark.parametrize(
