@@ -5,7 +5,7 @@ import streamlit as st
 from core.config import EventConfig, ScoringConfig
 from core.sources import VIDEO_EXTS
 from ui import results, state
-from ui.analysis_runner import show_jobs, start_analysis
+from ui.analysis_runner import analyses_running, show_jobs, start_analysis
 from ui.cache import warm_object_namer
 from ui.model_picker import model_picker
 
@@ -102,5 +102,7 @@ if current:
     if upload is not None and shown and upload.name != shown and not go_upload:
         st.caption(f"Below: the results of **{shown}**. Press **Analyze upload** to score {upload.name}.")
     results.render(current, key="analyze")
+elif analyses_running():
+    st.info("The results open here when the analysis ends; meanwhile, past analyses are in the History.")
 else:
     st.info("Upload a video or paste a link, then press **Analyze**. Past analyses are in the History.")

@@ -200,6 +200,11 @@ def show_jobs(started: str | None = None) -> AnalysisRecord | None:
     return rec
 
 
+def analyses_running() -> bool:
+    """True while this user has an analysis under way (or ended and not yet collected)."""
+    return bool(job_registry().jobs(identity().owner))
+
+
 def _cancel(job_id: str) -> None:
     job_registry().cancel(identity().owner, job_id, CANCEL_WAIT_S)
 

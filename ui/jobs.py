@@ -84,6 +84,7 @@ class JobRegistry:
         """
         job = _Job(uuid.uuid4().hex, owner, session, label, text=f"Opening {label}…")
         with self._lock:
+            self._sweep()
             self._jobs[job.id] = job
         threading.Thread(target=self._run, args=(job, work), name=f"vigil-analysis-{job.id[:8]}", daemon=True).start()
         return job.id
