@@ -11,7 +11,7 @@ from core.config import EventConfig, ScoringConfig
 from core.errors import NotAVideoError
 from core.registry import load_scorer
 from core.store import Store
-from ui.analysis_runner import analyse
+from ui.analysis_runner import open_and_analyze
 from ui.jobs import CLAIM_GRACE_S, KEEP_S, JobRegistry
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
@@ -41,7 +41,7 @@ def real_analysis(clip, report_seen: threading.Event | None = None):
             if report_seen is not None and text.startswith("Scoring"):
                 report_seen.set()
 
-        return analyse(
+        return open_and_analyze(
             str(clip),
             "motion",
             ScoringConfig(),
@@ -126,7 +126,7 @@ def test_a_bad_upload_fails_with_the_source_error_and_is_not_kept(tmp_path):
     scorer = load_scorer("motion")
 
     def work(report, cancelled):
-        return analyse(
+        return open_and_analyze(
             b"hello, not a video\n" * 50,
             "motion",
             ScoringConfig(),

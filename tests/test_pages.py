@@ -238,16 +238,16 @@ def held(monkeypatch):
     from core.errors import AnalysisCancelled
     from ui.cache import job_registry
 
-    gate, real = threading.Event(), runner.analyse
+    gate, real = threading.Event(), runner.open_and_analyze
 
-    def analyse(*args, report, cancelled=None, **kw):
+    def held_at_gate(*args, report, cancelled=None, **kw):
         report(0.3, "Scoring held: 42 frames · 99 frames/s · 0:03.0 left")
         while not gate.wait(0.05):
             if cancelled is not None and cancelled():
                 raise AnalysisCancelled("Analysis cancelled; nothing was saved.")
         return real(*args, report=report, cancelled=cancelled, **kw)
 
-    monkeypatch.setattr(runner, "analyse", analyse)
+    monkeypatch.setattr(runner, "open_and_analyze", held_at_gate)
     yield gate
     for job in job_registry().jobs(""):
         job_registry().cancel("", job.id, wait_s=10)

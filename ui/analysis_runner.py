@@ -33,7 +33,7 @@ def progress_text(label: str, p: Progress) -> str:
     return f"Scoring {label}: {p.frames} frames · {p.fps:.0f} frames/s{left}"
 
 
-def analyse(
+def open_and_analyze(
     source: str | Path | bytes,
     model: str,
     scoring: ScoringConfig,
@@ -51,8 +51,9 @@ def analyse(
 ) -> AnalysisRecord:
     """Download/open, score, store, prepare playback. No Streamlit: it runs in a job's thread too.
 
-    ``report(fraction 0..1, text)`` gets each progress line; ``cancelled()`` True stops the run (AnalysisCancelled,
-    nothing stored). Raises VigilError with a user-readable message; a rejected upload is not kept.
+    ``report(fraction 0..1, text)`` gets each progress line; ``cancelled()`` True stops the run with AnalysisCancelled
+    if nothing is stored yet (once stored, it finishes). Raises VigilError with a user-readable message; a rejected
+    upload is not kept.
     """
     src = None
     try:
@@ -108,7 +109,7 @@ def run_analysis(
     cancel = st.empty()  # removed when the run ends: a Cancel under finished results would mislead
     cancel.button("Cancel", key=f"cancel.{label}", help="Stop the analysis; nothing is saved.")
     try:
-        rec = analyse(
+        rec = open_and_analyze(
             source,
             model,
             scoring,
@@ -159,7 +160,7 @@ def start_analysis(
     store, owner = get_store(), identity().owner
 
     def work(report: ReportFn, cancelled: CancelledFn) -> AnalysisRecord:
-        return analyse(
+        return open_and_analyze(
             source,
             model,
             scoring,
