@@ -5,14 +5,14 @@ import streamlit as st
 from core.config import EventConfig, ScoringConfig
 from core.sources import VIDEO_EXTS
 from ui import results, state
-from ui.analysis_runner import run_analysis
+from ui.analysis_runner import analyses_running, show_jobs, start_analysis
 from ui.cache import warm_object_namer
 from ui.model_picker import model_picker
 
 st.title("Analyze a video")
 warm_object_namer()  # while the user picks a file: the first analysis then does not wait for it at the end
 
-cancelled = state.interrupted_run()
+cancelled = state.interrupted_run()  # a Compare run (inline) stopped by its Cancel
 if cancelled:
     st.info(f"The analysis of {cancelled} was cancelled; nothing was saved.")
 
@@ -69,7 +69,7 @@ with st.container(border=True):
 
 scoring = ScoringConfig(fps=fps)
 events = EventConfig().with_threshold(threshold)
-rec = None
+started = None
 with run_area:
     if go_link and not (url or "").strip():
         st.warning("Paste a link first: a YouTube page or a direct video URL.")
@@ -77,7 +77,7 @@ with run_area:
     if (go_upload and upload is not None and model) or (go_link and model):
         state.set_current_analysis(None)  # a run that fails must not leave the last video's results under its error
     if go_upload and upload is not None and model:
-        rec = run_analysis(
+        started = start_analysis(
             upload.getvalue(),
             model,
             scoring,
@@ -87,10 +87,14 @@ with run_area:
             source_uri=f"upload:{upload.name}",
         )
     elif go_link and model:
-        rec = run_analysis(url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True)
+        started = start_analysis(
+            url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True
+        )
+    # the user's analyses run as server jobs: this run's, and any still going after a reload or a page switch
+    rec = show_jobs(started)
 if rec is not None:
     state.set_current_analysis(rec.id, rec.source_name)
-    results.start_view(rec.id, events, key="analyze")  # the settings chosen above, also for a reused analysis
+    results.start_view(rec.id, rec.events, key="analyze")  # the settings it was started with, also when reused
 
 current = state.current_analysis()
 if current:
@@ -98,5 +102,7 @@ if current:
     if upload is not None and shown and upload.name != shown and not go_upload:
         st.caption(f"Below: the results of **{shown}**. Press **Analyze upload** to score {upload.name}.")
     results.render(current, key="analyze")
+elif analyses_running():
+    st.info("The results open here when the analysis ends; meanwhile, past analyses are in the History.")
 else:
     st.info("Upload a video or paste a link, then press **Analyze**. Past analyses are in the History.")

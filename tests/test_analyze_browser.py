@@ -175,3 +175,61 @@ def test_a_moment_plays_from_its_exact_time_not_the_whole_second(tmp_path):
         page.wait_for_timeout(2000)
         moved = page.evaluate("() => document.querySelector('video').currentTime")
         assert moved == pytest.approx(1.7, abs=0.06)
+
+
+def test_an_analysis_goes_on_through_a_reload_and_a_page_switch_and_opens_when_done(vtest, tmp_path):
+    """The analysis runs as a server job: a reload (a new session) and a visit to History do not stop it; the page
+    finds it running again, then opens its results, and it is in History."""
+    import cv2
+
+    from core.media import encode_h264
+
+    def twice():
+        for _ in range(2):
+            cap = cv2.VideoCapture(str(vtest))
+            while (frame := cap.read()[1]) is not None:
+                yield frame
+            cap.release()
+
+    # vtest twice (2:39, ~1600 frames): a good 15 s of scoring, so the reload surely comes mid-run
+    clip = encode_h264(twice(), tmp_path / "vtest.mp4", 10)
+    data = tmp_path / "data"
+    with streamlit_app(data, tmp_path / "st.log") as url, chromium() as page:
+        page.goto(f"{url}/analyze", wait_until="domcontentloaded")
+        page.get_by_text("Analyze a video").first.wait_for(timeout=60_000)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(clip))
+        page.get_by_role("button", name="Analyze upload").click()
+        page.get_by_text("frames/s").first.wait_for(timeout=60_000)  # scoring has started
+        page.reload(wait_until="domcontentloaded")
+        page.get_by_text("Analyze a video").first.wait_for(timeout=60_000)
+        # the same run again, not a fresh page: its progress (with the video's name) and its Cancel
+        bar = page.locator('[data-testid="stProgress"]').filter(has_text="vtest.mp4")
+        bar.first.wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Cancel").count() == 1
+        first = bar.first.inner_text()
+        assert "frames" in first, first
+        screenshot(page, "analyze_after_reload.png")
+        for _ in range(40):  # live: the line moves on (more frames, the next stage) or the bar goes when done
+            page.wait_for_timeout(250)
+            if bar.count() == 0 or bar.first.inner_text() != first:
+                break
+        else:
+            pytest.fail(f"the progress stood still at {first!r}")
+        # a page switch and back, still mid-run or already done
+        page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="History").click()
+        page.get_by_role("heading", name="History").first.wait_for(timeout=30_000)
+        page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Analyze").click()
+        page.get_by_text("Analyze a video").first.wait_for(timeout=30_000)
+        expect_results(page)
+        page.get_by_role("heading", name="vtest.mp4").wait_for()
+        assert page.get_by_role("button", name="Cancel").count() == 0 and "Traceback" not in page.content()
+        lower_threshold(page, 30)  # vtest is calm: at 0.5 it has few segments; the segments table below it
+        page.get_by_text("Anomalous segments (").first.wait_for(timeout=30_000)
+        assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+        page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="History").click()
+        page.get_by_text("1 analysis ·").wait_for(timeout=30_000)
+    from core.db import Database
+    from core.store import Store
+
+    rows = Store(Database(data / "vigil.sqlite")).list()
+    assert [r["source_name"] for r in rows] == ["vtest.mp4"], (first, rows)

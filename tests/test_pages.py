@@ -3,6 +3,8 @@ bad input shows st.error and the page stays usable, and sessions never see each 
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -163,11 +165,23 @@ def site(tmp_path, make_video):
         yield url
 
 
+def settle(at: AppTest, timeout: float = 120.0) -> AppTest:
+    """Analyses run as server jobs: rerun the page (as its poll does in a browser) until none is left to collect."""
+    from ui.cache import job_registry
+
+    deadline = time.monotonic() + timeout
+    while job_registry().jobs(""):  # the local user (no login): owner ""
+        assert time.monotonic() < deadline, "the analysis did not finish"
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
 def analyze_link(at: AppTest, url: str) -> AppTest:
     # the link box is a form: what was typed is sent with the submit (button or Enter), in one run
     at.text_input(key="analyze.url").set_value(url)
     at.button(key="analyze.go_link").click()
-    return at.run()
+    return settle(at.run())
 
 
 @pytest.mark.parametrize(
@@ -214,6 +228,90 @@ def test_a_reused_analysis_opens_at_the_threshold_asked_for(site):
     assert not at.exception and not at.error
     assert len(Store().list()) == 1  # reused, not scored again
     assert at.slider(key=f"analyze.{rec['id']}.thr").value == pytest.approx(0.2)
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Analyses started from a page report one progress line, then wait at a gate the test opens (or stop when
+    cancelled); after the gate they run for real. Drops the server's job registry afterwards."""
+    import ui.analysis_runner as runner
+    from core.errors import AnalysisCancelled
+    from ui.cache import job_registry
+
+    gate, real = threading.Event(), runner.open_and_analyze
+
+    def held_at_gate(*args, report, cancelled=None, **kw):
+        report(0.3, "Scoring held: 42 frames · 99 frames/s · 0:03.0 left")
+        while not gate.wait(0.05):
+            if cancelled is not None and cancelled():
+                raise AnalysisCancelled("Analysis cancelled; nothing was saved.")
+        return real(*args, report=report, cancelled=cancelled, **kw)
+
+    monkeypatch.setattr(runner, "open_and_analyze", held_at_gate)
+    yield gate
+    for job in job_registry().jobs(""):
+        job_registry().cancel("", job.id, wait_s=10)
+    job_registry.clear()  # nothing left over for the next test's pages
+
+
+def start_link(at: AppTest, url: str) -> AppTest:
+    at.text_input(key="analyze.url").set_value(url)
+    at.button(key="analyze.go_link").click()
+    return at.run()
+
+
+def test_a_running_analysis_shows_in_a_new_session_of_its_user_and_opens_there(site, held):
+    """A reload is a new session: it finds the analysis still running (progress, Cancel), then opens its results."""
+    from ui.cache import job_registry
+
+    one = page("analyze")
+    one.run()
+    start_link(one, f"{site}/a.mp4")
+    assert [p.text for p in one.progress] == ["Scoring held: 42 frames · 99 frames/s · 0:03.0 left"]
+    assert one.progress[0].value == 30 and "Cancel" in [b.label for b in one.button]
+    two = page("analyze")  # the reloaded tab
+    two.run()
+    assert [p.text for p in two.progress] == ["Scoring held: 42 frames · 99 frames/s · 0:03.0 left"]
+    assert "Cancel" in [b.label for b in two.button] and not two.subheader
+    assert any("results open here when the analysis ends" in i.value for i in two.info)
+    held.set()
+    (job,) = job_registry().jobs("")
+    assert job_registry().wait("", job.id, 60)
+    settle(two)  # collected once ui.jobs.CLAIM_GRACE_S has passed: the tab that started it is gone
+    assert not two.exception and not two.error and not two.progress
+    assert two.subheader[0].value == f"{site}/a.mp4" and "Cancel" not in [b.label for b in two.button]
+    assert [r["source_uri"] for r in Store().list()] == [f"{site}/a.mp4"]
+
+
+def test_cancel_on_the_page_stops_the_job_says_so_once_and_stores_nothing(site, held):
+    from ui.cache import job_registry
+
+    at = page("analyze")
+    at.run()
+    start_link(at, f"{site}/a.mp4")
+    (cancel,) = [b for b in at.button if b.label == "Cancel"]
+    cancel.click().run()
+    assert not at.exception
+    notes = [i.value for i in at.info if "cancelled" in i.value]
+    assert notes == [f"The analysis of {site}/a.mp4 was cancelled; nothing was saved."]
+    assert Store().list() == [] and job_registry().jobs("") == [] and not at.progress
+    at.run()  # the note was for that moment: not again
+    assert not [i for i in at.info if "cancelled" in i.value] and "Cancel" not in [b.label for b in at.button]
+
+
+def test_another_users_running_analysis_is_not_shown(site, held, monkeypatch):
+    from core.access import Identity
+
+    at = page("analyze")
+    at.run()
+    start_link(at, f"{site}/a.mp4")
+    assert at.progress
+    import ui.analysis_runner as runner
+
+    monkeypatch.setattr(runner, "identity", lambda: Identity("bob@example.org", "Bob"))
+    other = page("analyze")
+    other.run()
+    assert not other.progress and "Cancel" not in [b.label for b in other.button]
 
 
 def test_enter_in_the_link_box_submits_it():

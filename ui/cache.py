@@ -16,6 +16,7 @@ from core.errors import VigilError
 from core.registry import ModelStatus, list_models, load_scorer
 from core.scorers.base import Scorer
 from core.store import Store
+from ui.jobs import JobRegistry
 
 
 @st.cache_resource(show_spinner="Loading model…")
@@ -61,6 +62,12 @@ def model_statuses() -> list[ModelStatus]:
     except VigilError as err:  # a broken manifest must not take the page down
         st.error(str(err))
         return []
+
+
+@st.cache_resource
+def job_registry() -> JobRegistry:
+    """The analyses running on this server (one registry per process): they outlive page runs and sessions."""
+    return JobRegistry()
 
 
 @st.cache_resource

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 _CURRENT = "analyze.current_id"
 _CURRENT_LABEL = "analyze.current_label"
 _COMPARE = "results.compare"  # analysis id -> list of other analysis ids overlaid on it
 _RUNNING = "analyze.running"
+_SESSION = "session.token"
 _KEPT = "results.kept"  # widget key -> last value: Streamlit drops a widget's state when its page is left
 
 
@@ -52,6 +55,11 @@ def mark_running(label: str | None) -> None:
 def interrupted_run() -> str | None:
     """The label of an analysis that never finished (cancelled), once; then forgets it."""
     return st.session_state.pop(_RUNNING, None)
+
+
+def session_token() -> str:
+    """A random name for this browser session (a reload gets a new one): whose run a job's outcome goes to first."""
+    return st.session_state.setdefault(_SESSION, uuid.uuid4().hex)
 
 
 def row_choice(picked: list[int], ids: list[str], last: tuple[int, str] | None) -> tuple[str | None, tuple | None]:
