@@ -56,7 +56,8 @@ def _encode(frames: list[np.ndarray], path: Path, crf: int, keyint: int) -> Path
     return path
 
 
-def _cuts(path: Path) -> list[float]:
+def _cuts(path: Path, jumps: bool = False) -> list[float]:
+    """The cuts a CutDetector finds in ``path`` (10 fps); ``jumps``: only those it calls camera jumps."""
     cap = cv2.VideoCapture(str(path))
     det, i = CutDetector(), 0
     while True:
@@ -66,7 +67,7 @@ def _cuts(path: Path) -> list[float]:
         det.update(i / 10.0, f)
         i += 1
     cap.release()
-    return det.cuts
+    return det.jumps if jumps else det.cuts
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,14 @@ def test_a_join_of_one_cameras_clips_is_still_a_cut(tmp_path):
     # vtest 0-20 s then 50-70 s: the same camera, people elsewhere (a jump in time)
     path = _encode(_vtest(0.0, 20.0) + _vtest(50.0, 70.0), tmp_path / "join.mp4", 28, 50)
     assert _cuts(path) == pytest.approx([20.0], abs=0.11)
+    assert _cuts(path, jumps=True) == _cuts(path)  # one scene on both sides: a camera jump, not a new scene
+
+
+def test_a_cut_between_scenes_is_not_a_camera_jump(tmp_path):
+    a, b = _vtest(0.0, 10.0), _vtest(20.0, 30.0)
+    path = _encode(a + [255 - f for f in b], tmp_path / "scenes.mp4", 23, 100)  # another scene: inverted
+    assert _cuts(path) == pytest.approx([10.0], abs=0.11)
+    assert _cuts(path, jumps=True) == []
 
 
 def test_people_standing_when_the_background_model_starts_leave_no_person_down():

@@ -152,6 +152,23 @@ def test_person_who_keeps_standing_is_not_down():
     assert stream.cue_scores()["person_down"].max() == 0.0
 
 
+@pytest.mark.parametrize("same_scene", [True, False])
+def test_after_a_camera_jump_the_video_keeps_its_baseline(same_scene):
+    """One camera's clips joined: walkers, then (a jump in time) everybody running for the whole second clip.
+    Across a camera jump the runners are compared with the first clip's walkers and stand out; after a cut to
+    another scene they are compared only with each other (a uniform crowd) and do not."""
+    calm, _ = walkers_frames(n=80, speed=2.0)
+    running, _ = walkers_frames(n=60, speed=7.0)
+    stream = ObjectsScorer(INFO).stream(live=False)
+    for i, f in enumerate(calm + running):
+        if i == len(calm):
+            stream.cut(i / FPS, same_scene=same_scene)
+        stream.update(i / FPS, f)
+    stream.finish()
+    after = stream.cue_scores()["objects"][len(calm) + 5 :]
+    assert (after.max() >= 0.5) == same_scene, after.max()
+
+
 def test_live_scores_are_causal_and_a_cut_restarts_the_baseline():
     frames, _ = walkers_frames(n=70, fast_from=50, fast_to=62)
     live = ObjectsScorer(INFO).stream(live=True)

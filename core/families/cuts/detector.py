@@ -18,6 +18,10 @@ The constants were chosen on a development set of vtest.avi joined to itself (fi
 768x576, CRF 18-33), vtest.avi in four low-quality encodings with a key frame every 1-3 s, and UCSD Ped2
 *training* clips joined in pairs: all 14 joins whose sides differ found, no false cut (the realistic uploads
 were not used). Repeated frames (frame-rate conversion) are left out of the median.
+
+A cut found by the jump test alone is a *camera jump* (``jumps``, ``last_jump``): the same scene, so the
+objects of either side stay comparable; cues restart what cannot straddle it (flow, tracks, clip windows)
+but keep their baseline. A cut by the content threshold is a new scene: everything restarts.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ HISTORY = 10
 class CutDetector:
     """Per-stream state. ``update(t, frame) -> bool``: True when ``frame`` is the first of a new shot.
 
-    ``change`` holds the last frame's content change (0..255); ``cuts`` the times (s) of all cuts so far.
+    ``change`` holds the last frame's content change (0..255); ``cuts`` the times (s) of all cuts so far,
+    ``jumps`` those of them that are camera jumps; ``last_jump``: whether the last cut found was one.
     """
 
     def __init__(
@@ -64,6 +69,8 @@ class CutDetector:
         self.change = 0.0
         self.jump_change = 0.0
         self.cuts: list[float] = []
+        self.jumps: list[float] = []
+        self.last_jump = False
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]
@@ -97,6 +104,9 @@ class CutDetector:
         if cut:
             self._last_cut_t = t
             self.cuts.append(t)
+            self.last_jump = change < self.threshold
+            if self.last_jump:
+                self.jumps.append(t)
             self._history.clear()  # the new shot's own changes are the reference from here on
         elif not first and jc >= DUPLICATE:  # a repeated frame (frame-rate conversion) says nothing of the shot
             self._history.append(jc)

@@ -66,7 +66,7 @@ FAMILIES: list[Family] = [
             {
                 "name": "objects",
                 "kind": "objects",
-                "version": "2",
+                "version": "3",
                 "featurizer": "objects",
                 "description": "Weight-free: moving objects compared with the other moving objects of the same "
                 "video, and people who fall. Says why: fast object, unusual object, person down.",
@@ -96,7 +96,7 @@ FAMILIES: list[Family] = [
             {
                 "name": "person-down",
                 "kind": "person-down",
-                "version": "2",
+                "version": "3",
                 "featurizer": "objects",
                 "description": "Weight-free: a person whose outline turns from standing to lying and stays.",
                 "weights": [],

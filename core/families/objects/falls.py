@@ -89,6 +89,14 @@ class PersonDownDetector:
         self._last_result: tuple[float, np.ndarray | None] = (0.0, None)
         self._grays: deque[tuple[float, np.ndarray]] = deque()  # (t, grey copy) of the looks in the last MOTION_S
 
+    def jump(self) -> None:
+        """One camera's clips joined: forget the tracks (people jumped) and the recent looks (the jump itself
+        is no movement of theirs); keep the background model, which is of the same scene."""
+        self._tracks = []
+        self._grays.clear()
+        self._last_t = None
+        self._last_result = (0.0, None)
+
     def _blobs(self, gray: np.ndarray) -> np.ndarray:
         self._frames += 1
         # MOG2's automatic rate is 1/frames seen: in a new shot it would absorb a person within seconds.

@@ -18,7 +18,9 @@ Stream API (what the fused default detector plugs into; ``ObjectsStream``):
   between cuts is compared with itself (a shot shorter than ``MIN_SHOT_S`` gets no self-referenced
   score, only the scene-fitted one when a scene was fitted; a longer one with fewer than
   ``MIN_SHOT_OBJECTS`` objects is compared with the whole video); live the trailing window is emptied and
-  warms up again.
+  warms up again. ``cut(t, same_scene=True)``: a *camera jump* (one camera's clips joined): the flow and
+  the tracks restart (nothing is linked across it) but the baseline and the background model stay, since
+  the objects on either side are of one scene.
   ``reset()`` is ``cut`` at the next frame.
 
 Scores. Each moving object gets ``a = z_speed + w_size * z_size`` (robust standard deviations above
@@ -172,6 +174,7 @@ class ObjectsStream(ScoringStream):
         self.size: tuple[float, float] = (1.0, 1.0)  # (width, height) px of the frames given
         self._cuts: list[int] = []  # update indices where a new shot starts
         self._pending_cut = False
+        self._pending_jump = False
         self._obj: np.ndarray | None = None
         self._down: np.ndarray | None = None
         self._evidence: deque[Evidence] | list[Evidence] = deque(maxlen=keep) if live else []
@@ -185,9 +188,13 @@ class ObjectsStream(ScoringStream):
         self._live_down: list[float] = []
 
     # --- scene cuts -------------------------------------------------------------------------------------
-    def cut(self, t: float) -> None:
-        """A new shot starts with the next frame (at ``t`` s): restart flow, background and baseline."""
-        self._pending_cut = True
+    def cut(self, t: float, same_scene: bool = False) -> None:
+        """A new shot starts with the next frame (at ``t`` s): restart flow, background and baseline; for a
+        jump of one camera (``same_scene``) the flow and the tracks only."""
+        if same_scene and not self._pending_cut:
+            self._pending_jump = True
+        else:
+            self._pending_cut, self._pending_jump = True, False
 
     def reset(self) -> None:
         self.cut(self.times[-1] if self.times else 0.0)
@@ -203,11 +210,22 @@ class ObjectsStream(ScoringStream):
         self._norms, self._norms_t, self._shot_t0 = None, -np.inf, t
         self._recent.clear()
 
+    def _jump(self) -> None:
+        """One camera's clips joined: what links frames restarts, what describes the scene stays."""
+        self.regions.reset()
+        self.linker.reset()
+        self._track_values.clear()
+        if self.falls is not None:
+            self.falls.jump()
+
     # --- frames -----------------------------------------------------------------------------------------
     def update(self, t: float, frame: np.ndarray) -> float | None:
         if self._pending_cut or not self._count:
-            self._pending_cut = False
+            self._pending_cut = self._pending_jump = False
             self._start_shot(t)
+        elif self._pending_jump:
+            self._pending_jump = False
+            self._jump()
         self.size = (float(frame.shape[1]), float(frame.shape[0]))
         objs = self.regions.update(t, frame) if self.use_objects or self.use_down else MovingObjects(t)
         raw_down, box = 0.0, None

@@ -108,7 +108,7 @@ def build_vigil(
 BUILTIN = {
     "name": "vigil",
     "kind": "vigil",
-    "version": "2",
+    "version": "3",
     "featurizer": "vigil",
     "description": (
         "Default detector, no weights needed: scene cuts, moving objects compared with the others, people who "

@@ -76,16 +76,19 @@ class _CueShot:
     def handles_cuts(self) -> bool:
         return callable(getattr(self.stream, "cut", None))
 
-    def cut(self, t: float, lane: _Lane | None = None) -> None:
+    def cut(self, t: float, lane: _Lane | None = None, jump: bool = False) -> None:
         self.next_t = None
         if lane is None:
-            self._stream_cut(t)
+            self._stream_cut(t, jump)
         else:
-            lane.submit(self._stream_cut, t)
+            lane.submit(self._stream_cut, t, jump)
 
-    def _stream_cut(self, t: float) -> None:
-        # cues take the cut's time (``cut(t)``) or only the news of it (``cut()``)
-        if inspect.signature(self.stream.cut).parameters:
+    def _stream_cut(self, t: float, jump: bool) -> None:
+        # cues take the cut's time and kind (``cut(t, same_scene=)``), its time, or only the news of it
+        params = inspect.signature(self.stream.cut).parameters
+        if "same_scene" in params:
+            self.stream.cut(t, same_scene=jump)
+        elif params:
             self.stream.cut(t)
         else:
             self.stream.cut()
@@ -163,7 +166,7 @@ class VigilStream(ScoringStream):
         if self.cut_detector.update(t, frame):
             for k, run in enumerate(self.current):
                 if run.handles_cuts:
-                    run.cut(t, self.lanes.get(run.cue.name))
+                    run.cut(t, self.lanes.get(run.cue.name), self.cut_detector.last_jump)
                 else:
                     self.current[k] = self._open(run.cue)
         # lanes first, so their cues work while this thread runs the others
