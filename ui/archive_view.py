@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from core.batch import BatchJob
 
+RANKING_ROW_PX = (
+    76  # a ranking row: above 64 px (4rem) Streamlit wraps text cells, so a long file name reads on 4 lines
+)
+
 
 def counts_text(job: BatchJob) -> str:
     """'1 scored, 2 failed of 3' (with 'already stored' when some were): what succeeded and what did not."""
