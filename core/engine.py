@@ -16,14 +16,13 @@ from core.events import ScoreTrack, segments_from_track, top_moments
 from core.families.objects import naming
 from core.families.objects.naming import OBJECT_CAUSES, Detection, named
 from core.images import encode_jpeg, upscaled
-from core.overlay import Overlay, annotate, draw_named
+from core.overlay import MIN_SIDE, Overlay, annotate, draw_named
 from core.registry import load_scorer
 from core.scorers.base import Scorer, ScoringStream
 from core.sources import VideoSource, open_source, prefetched
 from core.store import AnalysisRecord, Store, new_id
 
 THUMB_SIDE = 480
-THUMB_MIN_SIDE = 320  # smaller frames are enlarged before drawing: on a 33x17 video the cause's label hid the picture
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ def compute_analysis(
         )
     wanted = sorted({m.frame for m in moments} | {track.frame_at(s.peak_t) for s in segments})
     _stage(progress, len(frame), "naming what is in the worst moments and drawing the thumbnails")
-    images = {f: upscaled(img, THUMB_MIN_SIDE) for f, img in source.read_at(wanted, max_side=THUMB_SIDE).items()}
+    images = {f: upscaled(img, MIN_SIDE) for f, img in source.read_at(wanted, max_side=THUMB_SIDE).items()}
     track, segments, names = _name_objects(images, track, segments, stream, source, scoring, events)
     _draw_evidence(images, frame, stream, source, scoring, names)
     rec = AnalysisRecord(
