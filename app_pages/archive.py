@@ -17,6 +17,7 @@ from core.images import jpeg_data_uri
 from core.labels import allowed_roots
 from ui.archive_view import (
     RANKING_ROW_PX,
+    WRAP_ROW_PX,
     batch_label,
     finished_fraction,
     footage_text,
@@ -219,6 +220,7 @@ def items_table(job: BatchJob, items: list[BatchItem]) -> None:
         ),
         hide_index=True,
         width="stretch",
+        row_height=WRAP_ROW_PX,
         key=f"archive.items.{job.id}",
         # what a glance needs first (name, status, link); the long reason and path may run past a narrow window
         column_order=["video", "status", "open", "tries", "seconds", "reason", "path"],

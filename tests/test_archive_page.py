@@ -301,6 +301,7 @@ def test_the_ranking_wraps_long_file_names_and_still_fits_a_1024_px_window(vigil
     # Streamlit wraps a table's text only in rows taller than 64 px (4rem): at 64 the name was cut after ~14
     # characters; now four lines of ~19 characters each
     assert table.proto.row_height > 64
+    assert next(df for df in at.dataframe if "status" in df.value.columns).proto.row_height > 64  # the Videos table
     assert widths["video"] * 4 >= 8 * len(name), widths  # ~8 px a character
     assert all(" – " in s for s in table.value["segment"])  # '0:04.0 – 0:05.6' breaks in two in its narrow column
     # the columns and the row markers (~33 px) still fit the ~560 px a 1024 px window leaves beside the sidebar

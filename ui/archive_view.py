@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from core.batch import BatchJob
 
-RANKING_ROW_PX = (
-    76  # a ranking row: above 64 px (4rem) Streamlit wraps text cells, so a long file name reads on 4 lines
-)
+# Table rows taller than 64 px (4rem): only there does Streamlit wrap a cell's text, so that a long file name,
+# cause or reason reads in full instead of being cut.
+WRAP_ROW_PX = 65  # three lines
+RANKING_ROW_PX = 76  # four lines, beside a thumbnail
 
 
 def counts_text(job: BatchJob) -> str:
