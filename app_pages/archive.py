@@ -16,6 +16,8 @@ from core.errors import VigilError
 from core.images import jpeg_data_uri
 from core.labels import allowed_roots
 from ui.archive_view import (
+    RANKING_ROW_PX,
+    WRAP_ROW_PX,
     batch_label,
     finished_fraction,
     footage_text,
@@ -218,6 +220,7 @@ def items_table(job: BatchJob, items: list[BatchItem]) -> None:
         ),
         hide_index=True,
         width="stretch",
+        row_height=WRAP_ROW_PX,
         key=f"archive.items.{job.id}",
         # what a glance needs first (name, status, link); the long reason and path may run past a narrow window
         column_order=["video", "status", "open", "tries", "seconds", "reason", "path"],
@@ -250,17 +253,17 @@ def ranking(job: BatchJob) -> None:
                 "video": [r.source_name for r in ranked],
                 "peak": [round(r.segment.peak, 3) for r in ranked],
                 "at": [mmss(r.segment.peak_t) for r in ranked],
-                "segment": [f"{mmss(r.segment.start)}–{mmss(r.segment.end)}" for r in ranked],
+                "segment": [f"{mmss(r.segment.start)} – {mmss(r.segment.end)}" for r in ranked],  # breaks in two
                 "cause": [r.cause for r in ranked],
                 "open": [history_link(r.analysis_id, r.segment.peak_t) for r in ranked],
             }
         ),
         hide_index=True,
         width="stretch",
-        row_height=64,
+        row_height=RANKING_ROW_PX,
         key=f"archive.ranking.{job.id}",
         # every column sized so that the table fits a 1024 px window beside the sidebar (~560 px): the link
-        # first (an icon), the times in full, and the free text (file name, cause) cut where it must be
+        # first (an icon), the times in full, and the free text (file name, cause) wrapped onto up to four lines
         column_order=["thumbnail", "open", "video", "peak", "at", "segment", "cause"],
         column_config={
             "thumbnail": st.column_config.ImageColumn("thumbnail", width=72),
@@ -268,11 +271,13 @@ def ranking(job: BatchJob) -> None:
             "open": st.column_config.LinkColumn(
                 "open", display_text="play", width=44, help="Open the results at this moment, in a new tab."
             ),
-            "video": st.column_config.TextColumn("video", width=108),
+            "video": st.column_config.TextColumn(
+                "video", width=152, help="The file's name; its folder is in the batch's sources above."
+            ),
             # a number: a bar this narrow is a few pixels long, and the rows are already ranked by it
             "peak": st.column_config.NumberColumn("peak", format="%.2f", width=48, help="Peak anomaly score, 0..1."),
             "at": st.column_config.TextColumn("at", width=60, help="The moment of the segment's peak."),
-            "segment": st.column_config.TextColumn("segment", width=108),  # 62:03.1–62:09.4
+            "segment": st.column_config.TextColumn("segment", width=64),  # 62:03.1 – / 62:09.4
             "cause": st.column_config.TextColumn("cause", width=88),
         },
         on_select="rerun",

@@ -15,8 +15,8 @@ from core.errors import AnalysisCancelled, TooFewFramesError
 from core.events import ScoreTrack, segments_from_track, top_moments
 from core.families.objects import naming
 from core.families.objects.naming import OBJECT_CAUSES, Detection, named
-from core.images import encode_jpeg
-from core.overlay import Overlay, annotate, draw_named
+from core.images import encode_jpeg, upscaled
+from core.overlay import MIN_SIDE, Overlay, annotate, draw_named
 from core.registry import load_scorer
 from core.scorers.base import Scorer, ScoringStream
 from core.sources import VideoSource, open_source, prefetched
@@ -163,7 +163,7 @@ def compute_analysis(
         )
     wanted = sorted({m.frame for m in moments} | {track.frame_at(s.peak_t) for s in segments})
     _stage(progress, len(frame), "naming what is in the worst moments and drawing the thumbnails")
-    images = source.read_at(wanted, max_side=THUMB_SIDE)
+    images = {f: upscaled(img, MIN_SIDE) for f, img in source.read_at(wanted, max_side=THUMB_SIDE).items()}
     track, segments, names = _name_objects(images, track, segments, stream, source, scoring, events)
     _draw_evidence(images, frame, stream, source, scoring, names)
     rec = AnalysisRecord(

@@ -28,6 +28,17 @@ def write_jpeg(path: Path, image: np.ndarray, quality: int = 85) -> Path:
     return path
 
 
+def upscaled(image: np.ndarray, min_side: int) -> np.ndarray:
+    """``image`` (H, W[, 3]) enlarged so that its longer side is ``min_side`` px, aspect kept (cubic); the same
+    array when that side is already at least ``min_side``."""
+    h, w = image.shape[:2]
+    if max(h, w) >= min_side or not h or not w:
+        return image
+    scale = min_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+
+
 def jpeg_data_uri(image: bytes | Path | None) -> str | None:
     """``data:image/jpeg;base64,...`` of JPEG bytes or a JPEG file; None for None or a missing file."""
     if isinstance(image, str | Path):

@@ -17,7 +17,8 @@ import numpy as np
 
 from core.config import data_dir
 from core.events import Segment
-from core.overlay import Overlay, annotate, score_colour
+from core.images import upscaled
+from core.overlay import MIN_SIDE, Overlay, annotate, score_colour
 from core.sources import FrameFolder, VideoSource
 
 PLAYABLE_CODECS = {"h264", "vp8", "vp9", "av1"}
@@ -111,7 +112,8 @@ def annotated_clip(
     """H.264 clip of ``segment`` (plus ``pad`` s around it, at most ``max_seconds``) with the score drawn
     by the same annotator as the live picture: bar along the bottom, red border inside the segment.
 
-    The score of each native frame is interpolated from the analysed samples (``track_t`` s, 0..1).
+    The score of each native frame is interpolated from the analysed samples (``track_t`` s, 0..1). Frames under
+    ``MIN_SIDE`` px are enlarged first, so that the caption and the bar leave the picture in view.
     """
     start = max(0.0, segment.start - pad)
     end = min(segment.end + pad, start + max_seconds)
@@ -123,6 +125,6 @@ def annotated_clip(
             caption = f"{int(f.t // 60):02d}:{f.t % 60:04.1f}  score {s:.2f}"
             colour = score_colour(s, threshold, inside)
             overlay = Overlay(s, threshold, colour, border="thick" if inside else "none", caption=caption)
-            yield annotate(f.image.copy(), overlay)
+            yield annotate(upscaled(f.image, MIN_SIDE).copy(), overlay)
 
     return encode_h264(frames(), dest, source.meta.fps)

@@ -22,6 +22,9 @@ ALERT: Colour = (40, 40, 240)  # an alert was sent / inside an anomalous segment
 COOLDOWN: Colour = (230, 160, 60)
 CULPRIT: Colour = (40, 40, 240)
 OTHER_BOX: Colour = (220, 220, 220)
+# Longer side (px) a frame is enlarged to before drawing (core.images.upscaled): the caption and the bar are a
+# fixed size, and on a 33x17 video the caption covered more than half the picture.
+MIN_SIDE = 320
 
 # COCO-17 skeleton edges (keypoint index pairs).
 SKELETON = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14), (14, 16)]

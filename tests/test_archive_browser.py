@@ -25,7 +25,9 @@ TABLES = """() => [...document.querySelectorAll('[data-testid=stDataFrame] .dvn-
 def test_metrics_and_ranking_fit_a_small_window(vigil_env, tmp_path, viewport):
     folder = vigil_env / "footage" / "mixed"
     folder.mkdir(parents=True)
-    write_video(folder / "entrance_camera_2.avi", moving_square_frames(n=80, fast_from=40, fast_to=56))
+    # a long name, as cameras export them: wrapped in the ranking (the screenshot shows it whole), never cut
+    name = "parking_lot_north_entrance_camera_02_2026-11-21_08-00.avi"
+    write_video(folder / name, moving_square_frames(n=80, fast_from=40, fast_to=56))
     (folder / "notvideo.mp4").write_text("not a video")
     summary = run_batch(collect_videos([str(folder)]), workers=1, store=Store())
     assert (summary.done, summary.failed) == (1, 1)

@@ -5,6 +5,7 @@ a reload keeps the folder of the form."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -281,3 +282,27 @@ def test_a_batch_with_nothing_left_offers_no_resume_and_metric_labels_fit_a_narr
     assert not [b for b in at.button if str(b.key).startswith("archive.resume.")]
     # at 1024 px a metric is ~110 px wide: ~14 characters, ~10 beside its help icon ('Footage sc…' was cut)
     assert all(len(m.label) <= (10 if m.help else 14) for m in at.metric), [m.label for m in at.metric]
+
+
+def test_the_ranking_wraps_long_file_names_and_still_fits_a_1024_px_window(vigil_env):
+    folder = vigil_env / "footage" / "north"
+    folder.mkdir(parents=True)
+    name = "parking_lot_north_entrance_camera_02_2026-11-21_08-00.avi"  # 58 characters
+    write_video(folder / name, moving_square_frames(n=80, fast_from=40, fast_to=56))
+    summary = run_batch([str(folder / name)], workers=1, store=Store())
+    at = page()
+    at.query_params["job"] = summary.job_id
+    at.run()
+    assert not at.exception, at.exception
+    table = next(df for df in at.dataframe if "cause" in df.value.columns)
+    config = json.loads(table.proto.columns)
+    widths = {c: config[c]["width"] for c in table.proto.column_order}
+    assert list(table.value["video"]) == [name] * len(table.value)  # the name, not its folder
+    # Streamlit wraps a table's text only in rows taller than 64 px (4rem): at 64 the name was cut after ~14
+    # characters; now four lines of ~19 characters each
+    assert table.proto.row_height > 64
+    assert next(df for df in at.dataframe if "status" in df.value.columns).proto.row_height > 64  # the Videos table
+    assert widths["video"] * 4 >= 8 * len(name), widths  # ~8 px a character
+    assert all(" – " in s for s in table.value["segment"])  # '0:04.0 – 0:05.6' breaks in two in its narrow column
+    # the columns and the row markers (~33 px) still fit the ~560 px a 1024 px window leaves beside the sidebar
+    assert sum(widths.values()) + 33 <= 562, widths

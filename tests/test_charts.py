@@ -76,3 +76,22 @@ def test_the_time_axis_ends_where_the_video_ends():
         if layer.get("encoding", {}).get("x", {}).get("field") == "t" and "axis" in layer["encoding"]["x"]
     ]
     assert scales and all(s["nice"] is False and s["domain"] == [0.0, pytest.approx(317.9)] for s in scales), scales
+
+
+def legends(spec: dict) -> list[tuple[str, str | None]]:
+    """(colour field, legend title) of every layer that draws a legend."""
+    return [
+        (enc["field"], enc["legend"].get("title"))
+        for layer in spec["layer"]
+        if (enc := layer.get("encoding", {}).get("color", {})).get("legend")
+    ]
+
+
+def test_beside_the_cues_the_legend_names_the_score_line():
+    tr = track(30.0)
+    spec = score_chart({"vigil v1": tr}, [], 0.5, cues={"fight": np.zeros(len(tr))}).to_dict()
+    # one model and its cues: the cues had a legend, the score line none, so nothing said which line was the score;
+    # once each (the faint raw line and the bold one share their entry)
+    assert legends(spec) == [("model", "score (solid)"), ("cue", "cue (dashed)")]
+    assert colour_scale(spec, "model")["domain"] == ["vigil v1"]
+    assert legends(score_chart({"vigil v1": tr}, [], 0.5).to_dict()) == []  # alone, the line needs no legend

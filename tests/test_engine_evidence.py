@@ -66,3 +66,29 @@ def test_progress_names_the_whole_video_steps_after_the_last_frame(make_video):
     assert all(not p.stage and p.eta is not None for p in seen[:first_stage])  # frames: counts and time left
     assert all(p.eta is None and p.frames == 40 for p in seen if p.stage)
     assert seen[-1].fraction == 1.0 and seen[-1].message == "Done"
+
+
+class _TinyStream(_BoxStream):
+    """The same rise, with a culprit box and a cause to write, in the pixels of a 33x17 video."""
+
+    def evidence(self, index):
+        return Evidence(np.array([[12, 4, 24, 14]], np.float32), culprit=0, cause="fast object")
+
+
+class _TinyScorer(_BoxScorer):
+    def stream(self, live=False):
+        return _TinyStream()
+
+
+def test_a_tiny_videos_thumbnail_is_enlarged_so_its_label_leaves_the_picture_readable(tmp_path):
+    from conftest import write_video
+
+    frames = [np.full((17, 33, 3), 200, np.uint8) for _ in range(40)]  # light grey: the label's box is black
+    rec = analyze(write_video(tmp_path / "tiny.avi", frames), scorer=_TinyScorer(), store=Store())
+    img = cv2.imread(str(rec.thumbnails[rec.moments[0].frame]))
+    w, h = rec.meta.width, rec.meta.height  # MJPG may round 33x17 down to even sizes
+    assert w <= 33 and img.shape[:2] == (round(320 * h / w), 320)  # enlarged to 320 px wide, its shape kept
+    # the label's black box: it covered more than half of the 33x17 picture, now a small corner of it
+    label = (img.max(axis=2) < 40).mean()
+    assert 0.0 < label < 0.1, label
+    assert (img[:, :, 2] > 180).any() and (img[:, :, 1] < 110).any()  # the culprit's red box is drawn too

@@ -8,6 +8,7 @@ import zipfile
 import av
 import numpy as np
 import pytest
+from conftest import write_video
 
 from core import exports
 from core.config import EventConfig
@@ -60,6 +61,18 @@ def test_annotated_clip_covers_the_segment_and_draws_the_score(make_video, tmp_p
     green = frames[0][231, 10]  # ...and a short green bar at its start
     assert green[1] > 120 and green[2] < 120, green
     assert frames[10][120, 0][2] > 150 and frames[0][120, 0][2] < 150  # red border only inside the segment
+
+
+def test_a_tiny_videos_annotated_clip_is_enlarged_so_the_caption_and_bar_leave_the_picture(tmp_path):
+    frames = [np.full((16, 32, 3), 200, np.uint8) for _ in range(30)]  # light grey: caption and bar are dark
+    src = open_source(write_video(tmp_path / "tiny.avi", frames))
+    t = np.arange(30) / 10
+    dest = annotated_clip(src, t, np.full(30, 0.2), Segment(1.0, 2.0, 0.2, 1.5), 0.5, tmp_path / "c.mp4")
+    _, _, out = probe(dest)
+    assert out[0].shape == (160, 320, 3)  # 32x16 enlarged to 320 px wide, its shape kept
+    # the caption's box and the bar: dark over most of the 32x16 picture, now a strip at the top and the bottom
+    assert 0.0 < (out[0].max(axis=2) < 60).mean() < 0.3
+    assert out[0][60:100, 100:220].min() > 150  # the middle of the picture is the picture
 
 
 def test_exports_match_the_stored_analysis(make_video):

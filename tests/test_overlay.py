@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.events import ScoreTrack, held_sample
-from core.images import encode_jpeg, jpeg_data_uri, write_jpeg
+from core.images import encode_jpeg, jpeg_data_uri, upscaled, write_jpeg
 from core.overlay import ABOVE, ALERT, NORMAL, Overlay, annotate, score_colour
 from core.scorers.base import Evidence
 
@@ -77,3 +77,19 @@ def test_nearest_sample_lookups():
 def test_held_sample_takes_the_last_sample_at_or_before_each_frame():
     assert held_sample(np.array([2, 5, 9]), 11).tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
     assert held_sample(np.array([0]), 3).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "shape, out",
+    [
+        ((17, 33, 3), (165, 320, 3)),
+        ((640, 360, 3), (640, 360, 3)),
+        ((240, 320, 3), (240, 320, 3)),
+        ((0, 0, 3), (0, 0, 3)),
+    ],
+)
+def test_upscaled_enlarges_only_what_is_below_the_size(shape, out):
+    img = np.zeros(shape, np.uint8)
+    big = upscaled(img, 320)
+    assert big.shape == out
+    assert (big is img) == (shape == out)  # a frame already large enough is not copied nor resampled

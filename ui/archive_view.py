@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from core.batch import BatchJob
 
+# Table rows taller than 64 px (4rem): only there does Streamlit wrap a cell's text, so that a long file name,
+# cause or reason reads in full instead of being cut.
+WRAP_ROW_PX = 65  # three lines
+RANKING_ROW_PX = 76  # four lines, beside a thumbnail
+
 
 def counts_text(job: BatchJob) -> str:
     """'1 scored, 2 failed of 3' (with 'already stored' when some were): what succeeded and what did not."""

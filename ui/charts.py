@@ -85,16 +85,23 @@ def score_chart(
         scale=alt.Scale(domain=span_of(tracks), nice=False) if len(df) else alt.Undefined,
     )
     y = alt.Y("score:Q", title="anomaly score", scale=alt.Scale(domain=[0, 1]))
+    model_scale = alt.Scale(domain=list(tracks), range=MODEL_COLOURS[: max(1, len(tracks))])
     colour = alt.Color(
         "model:N",
-        scale=alt.Scale(domain=list(tracks), range=MODEL_COLOURS[: max(1, len(tracks))]),
-        legend=alt.Legend(orient="top", title=None, labelLimit=400, symbolStrokeWidth=4) if len(tracks) > 1 else None,
+        scale=model_scale,
+        # beside the cues' legend the score needs its own entry, or nothing says which line is the score
+        legend=alt.Legend(orient="top", title="score (solid)" if cues else None, labelLimit=400, symbolStrokeWidth=4)
+        if len(tracks) > 1 or cues
+        else None,
     )
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     pick = alt.selection_point(name=PICK, on="click", nearest=True, fields=["t"], empty=False)
 
     base = alt.Chart(df)
-    raw = base.mark_line(strokeWidth=1, opacity=0.35).encode(x=x, y=y, color=colour)
+    # the faint raw line shares the bold line's colours and legend entry (independent colours would list it twice)
+    raw = base.mark_line(strokeWidth=1, opacity=0.35).encode(
+        x=x, y=y, color=alt.Color("model:N", scale=model_scale, legend=None)
+    )
     smooth = base.mark_line(strokeWidth=2.2).encode(
         x=x, y=alt.Y("smoothed:Q", scale=alt.Scale(domain=[0, 1])), color=colour
     )

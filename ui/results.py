@@ -7,6 +7,7 @@ from the stored scores (cached by analysis id + settings), never re-scoring the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -27,6 +28,7 @@ from ui.charts import PICK, mmss, score_chart
 from ui.model_picker import model_picker
 
 MOMENT_COLUMNS = 6  # thumbnails per row of "Worst moments" (EventConfig.top_k is 6)
+PLAYER_MAX_HEIGHT = 480  # px: the player with a line of the page above and below fits a 1024x700 laptop window
 
 
 # --- cached reads ----------------------------------------------------------------------------------
@@ -77,6 +79,15 @@ def moment_image(rec: AnalysisRecord, m: Moment) -> bytes | Path | None:
     if m.frame in rec.thumbnails and rec.thumbnails[m.frame].is_file():
         return rec.thumbnails[m.frame]
     return frame_jpeg(rec.video_path, m.frame)
+
+
+def player_width(width: int, height: int) -> int | Literal["stretch"]:
+    """Width (px) at which a ``width`` x ``height`` px video is PLAYER_MAX_HEIGHT px tall: a portrait video at
+    the column's width was taller than a laptop screen. Streamlit shrinks it to a narrower column; "stretch"
+    (the column's width) when the size is unknown."""
+    if width <= 0 or height <= 0:
+        return "stretch"
+    return max(1, round(PLAYER_MAX_HEIGHT * width / height))
 
 
 # --- the view ---------------------------------------------------------------------------------------
@@ -239,7 +250,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     with left:
         path = playable_path(rec.video_path)
         if path:
-            st.video(path, start_time=int(selected or 0))
+            st.video(path, start_time=int(selected or 0), width=player_width(rec.meta.width, rec.meta.height))
             play = st.session_state.pop(f"results.play.{analysis_id}", False)  # a ▶ button asked, once
             if selected:
                 seek_video(selected, play)
@@ -251,7 +262,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
             img = moment_image(rec, m)
             st.markdown(f"**Selected moment {mmss(m.t)}** · score {m.score:.2f} · frame {m.frame}")
             if img is not None:
-                st.image(img, width="stretch")
+                st.image(img, width=player_width(rec.meta.width, rec.meta.height))  # no taller than the player
         else:
             st.markdown("**Pick a moment** on the chart, a segment in the table or a thumbnail below.")
 

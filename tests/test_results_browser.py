@@ -1,0 +1,33 @@
+"""The results view in Debian's Chromium at a laptop's window sizes: a portrait video's player fits the window
+(at the column's width a 360x640 video was taller than it). Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+from browser import chromium, screenshot, streamlit_app
+
+from core.db import Database
+from core.engine import analyze
+from core.store import Store
+from ui.results import PLAYER_MAX_HEIGHT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PLAYER = """() => { const v = document.querySelector('video[data-testid="stVideo"]');
+    const r = v.getBoundingClientRect(); return [r.width, r.height, v.videoWidth, v.videoHeight] }"""
+
+
+@pytest.mark.parametrize("viewport", [(1024, 700), (1280, 800)])
+def test_a_portrait_videos_player_fits_a_laptop_window(make_video, tmp_path, viewport):
+    rec = analyze(make_video("portrait.avi", n=40, size=(640, 360)), model="motion", store=Store())
+    with streamlit_app(Database().path.parent, tmp_path / "st.log") as url, chromium(viewport=viewport) as page:
+        page.goto(f"{url}/history?id={rec.id}", wait_until="domcontentloaded")
+        page.locator('video[data-testid="stVideo"]').wait_for(timeout=90_000)
+        # the box takes the video's shape once its metadata is in
+        page.wait_for_function("() => document.querySelector('video').readyState >= 1", timeout=30_000)
+        page.wait_for_timeout(1000)
+        width, height, video_w, video_h = page.evaluate(PLAYER)
+        screenshot(page, f"results-portrait-{viewport[0]}x{viewport[1]}.png")
+    assert (video_w, video_h) == (360, 640)
+    assert height <= PLAYER_MAX_HEIGHT + 1 < viewport[1], (width, height)  # it was 861 px tall at 1280x800
+    assert width == pytest.approx(height * 360 / 640, abs=2)
