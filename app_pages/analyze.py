@@ -12,10 +12,6 @@ from ui.model_picker import model_picker
 st.title("Analyze a video")
 warm_object_namer()  # while the user picks a file: the first analysis then does not wait for it at the end
 
-cancelled = state.interrupted_run()  # a Compare run (inline) stopped by its Cancel
-if cancelled:
-    st.info(f"The analysis of {cancelled} was cancelled; nothing was saved.")
-
 with st.container(border=True):
     left, right = st.columns([3, 2])
     with right:
@@ -91,7 +87,7 @@ with run_area:
             url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True
         )
     # the user's analyses run as server jobs: this run's, and any still going after a reload or a page switch
-    rec = show_jobs(started)
+    rec = show_jobs(started, shown=state.current_analysis())
 if rec is not None:
     state.set_current_analysis(rec.id, rec.source_name)
     results.start_view(rec.id, rec.events, key="analyze")  # the settings it was started with, also when reused
