@@ -5,7 +5,7 @@ import streamlit as st
 from core.config import EventConfig, ScoringConfig
 from core.sources import VIDEO_EXTS
 from ui import results, state
-from ui.analysis_runner import analyses_running, show_jobs, start_analysis
+from ui.analysis_runner import analyses_running, show_compare_jobs, show_jobs, start_analysis, take_compared
 from ui.cache import warm_object_namer
 from ui.model_picker import model_picker
 
@@ -87,7 +87,12 @@ with run_area:
             url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True
         )
     # the user's analyses run as server jobs: this run's, and any still going after a reload or a page switch
-    rec = show_jobs(started, shown=state.current_analysis())
+    open_id = state.current_analysis()
+    # no results view open to take them (a reloaded tab): Compare runs that ended are taken and told here, before
+    # show_jobs' poller, which reruns the page while one is left to take
+    compared = take_compared() if open_id is None else []
+    rec = show_jobs(started, shown=open_id)
+    show_compare_jobs(None, compared)
 if rec is not None:
     state.set_current_analysis(rec.id, rec.source_name)
     results.start_view(rec.id, rec.events, key="analyze")  # the settings it was started with, also when reused

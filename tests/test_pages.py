@@ -466,6 +466,38 @@ def test_a_compare_run_shows_progress_and_is_overlaid_when_it_ends_also_after_a_
     assert "Cancel" not in [b.label for b in reloaded.button]
 
 
+def test_a_compare_run_that_ends_on_an_analyze_page_with_nothing_open_says_so_and_overlays_later(
+    uploaded, fitted, held
+):
+    """Reloaded onto Analyze (no analysis open): the run's end is told there once, and the overlay is on the chart
+    when the user opens that analysis from History in the same tab."""
+    from ui.cache import job_registry
+
+    at = page("history")
+    at.query_params["id"] = uploaded.id
+    at.run()
+    start_compare(at, uploaded.id, fitted, key="history")
+    reloaded = page("analyze")
+    reloaded.run()
+    assert [p.text for p in reloaded.progress] == ["Scoring held: 42 frames · 99 frames/s · 0:03.0 left"]
+    held.set()
+    (job,) = job_registry().jobs("")
+    assert job_registry().wait("", job.id, 60)
+    settle(reloaded)
+    assert not reloaded.exception and not reloaded.error and not reloaded.progress
+    done = [i.value for i in reloaded.info if "is done" in i.value]
+    told = f"The comparison of yard.avi with {fitted} is done: open the analysis it was started from (History) to see"
+    told += " it overlaid."
+    assert done == [told]
+    reloaded.run()
+    assert not [i for i in reloaded.info if "is done" in i.value]  # once
+    reloaded.switch_page("app_pages/history.py")
+    reloaded.query_params["id"] = uploaded.id
+    reloaded.run()
+    models = chart_models(reloaded)
+    assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
+
+
 def test_cancelling_a_compare_run_says_so_once_and_stores_nothing(uploaded, fitted, held):
     from ui.cache import job_registry
 

@@ -172,16 +172,19 @@ def take_compared() -> list[JobView]:
     return ended
 
 
-def show_compare_jobs(analysis_id: str, ended: list[JobView]) -> None:
+def show_compare_jobs(analysis_id: str | None, ended: list[JobView]) -> None:
     """Under the results of ``analysis_id``: the outcomes ``take_compared`` collected (errors, cancellations, once)
-    and its Compare runs under way with progress and Cancel (polled)."""
+    and its Compare runs under way with progress and Cancel (polled). None: Analyze with no results open."""
     for job in ended:
         if job.state == "failed":
             st.error(job.error)
         elif job.state == "cancelled":
             st.info(f"The comparison of {job.label} was cancelled; nothing was saved.")
         elif job.overlay_on != analysis_id:  # done, on an analysis not open: say where it is
-            st.info(f"The comparison of {job.label} is done: it is overlaid on that analysis when you open it.")
+            st.info(
+                f"The comparison of {job.label} is done: open the analysis it was started from (History) to see "
+                "it overlaid."
+            )
     if any(_overlays(job, analysis_id) for job in job_registry().jobs(identity().owner)):
         _running_jobs(compare=True, shown=analysis_id)
 
@@ -207,7 +210,9 @@ def _running_jobs(compare: bool, shown: str | None) -> None:
     ``compare`` True: the Compare runs on ``shown``; False: the other analyses, and Compare runs on other analyses.
     """
     registry, owner = job_registry(), identity().owner
-    if registry.collectable(owner, state.session_token(), compare=compare):
+    # Analyze with no analysis open takes Compare outcomes itself (take_compared), so their end reruns it too
+    kind = None if not compare and shown is None else compare
+    if registry.collectable(owner, state.session_token(), compare=kind):
         st.rerun()  # the full run takes the outcome: results under the form, an overlay, an error, a cancellation
     for job in registry.jobs(owner):
         if job.state != "running" or compare != _overlays(job, shown):
