@@ -5,16 +5,12 @@ import streamlit as st
 from core.config import EventConfig, ScoringConfig
 from core.sources import VIDEO_EXTS
 from ui import results, state
-from ui.analysis_runner import analyses_running, show_jobs, start_analysis
+from ui.analysis_runner import analyses_running, show_compare_jobs, show_jobs, start_analysis, take_compared
 from ui.cache import warm_object_namer
 from ui.model_picker import model_picker
 
 st.title("Analyze a video")
 warm_object_namer()  # while the user picks a file: the first analysis then does not wait for it at the end
-
-cancelled = state.interrupted_run()  # a Compare run (inline) stopped by its Cancel
-if cancelled:
-    st.info(f"The analysis of {cancelled} was cancelled; nothing was saved.")
 
 with st.container(border=True):
     left, right = st.columns([3, 2])
@@ -91,7 +87,12 @@ with run_area:
             url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True
         )
     # the user's analyses run as server jobs: this run's, and any still going after a reload or a page switch
-    rec = show_jobs(started)
+    open_id = state.current_analysis()
+    # no results view open to take them (a reloaded tab): Compare runs that ended are taken and told here, before
+    # show_jobs' poller, which reruns the page while one is left to take
+    compared = take_compared() if open_id is None else []
+    rec = show_jobs(started, shown=open_id)
+    show_compare_jobs(None, compared)
 if rec is not None:
     state.set_current_analysis(rec.id, rec.source_name)
     results.start_view(rec.id, rec.events, key="analyze")  # the settings it was started with, also when reused

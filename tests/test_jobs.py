@@ -169,3 +169,18 @@ def test_the_starting_session_collects_first_another_after_a_grace_and_nobody_af
     ended(reg, ALICE, second)
     clock.now += KEEP_S + 1  # nobody came for it: dropped, memory does not grow
     assert reg.jobs(ALICE) == [] and reg.take_finished(ALICE, "tab-1") == []
+
+
+def test_compare_runs_and_analyses_are_collected_apart():
+    """A Compare run is taken by the results view it overlays, an analysis by Analyze: neither takes the other's."""
+    reg = JobRegistry()
+    run = reg.start(ALICE, "tab-1", "a.avi", lambda report, cancelled: None)
+    cmp = reg.start(ALICE, "tab-1", "a.avi with yard-fitted", lambda report, cancelled: None, overlay_on="rec-a")
+    ended(reg, ALICE, run)
+    ended(reg, ALICE, cmp)
+    assert {j.id: j.overlay_on for j in reg.jobs(ALICE)} == {run: None, cmp: "rec-a"}
+    assert reg.collectable(ALICE, "tab-1", compare=True) and reg.collectable(ALICE, "tab-1", compare=False)
+    assert [(j.id, j.overlay_on) for j in reg.take_finished(ALICE, "tab-1", compare=True)] == [(cmp, "rec-a")]
+    assert not reg.collectable(ALICE, "tab-1", compare=True)
+    assert [j.id for j in reg.take_finished(ALICE, "tab-1", compare=False)] == [run]
+    assert reg.jobs(ALICE) == []

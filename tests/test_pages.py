@@ -326,9 +326,12 @@ def _run_upload(data: bytes, name: str) -> None:
     import streamlit as st
 
     from core.config import EventConfig, ScoringConfig
-    from ui.analysis_runner import run_analysis
+    from ui.analysis_runner import show_jobs, start_analysis
+    from ui.cache import job_registry
 
-    rec = run_analysis(st.session_state["data"], "motion", ScoringConfig(), EventConfig(), label=name, name=name)
+    started = start_analysis(st.session_state["data"], "motion", ScoringConfig(), EventConfig(), label=name, name=name)
+    assert started is not None and job_registry().wait("", started, 60)  # the job path Analyze uses, to its end
+    rec = show_jobs(started)
     st.write("stored" if rec else "not stored")
 
 
@@ -387,33 +390,145 @@ def chart_models(at: AppTest) -> set[str]:
     return names
 
 
-def test_compare_overlays_a_second_model_on_the_same_chart(make_video, tmp_path):
+@pytest.fixture
+def fitted(tmp_path):
+    """A second model to compare with, quick to run: the motion model fitted on one normal clip ('yard-fitted')."""
     from core.dataset import open_videos
-    from core.sources import open_source
     from core.train import fit_normal, register
-
-    # an upload, as on Analyze: the video is kept under its hash, the analysis under the user's file name
-    clip = make_video("yard.avi", n=80, fast_from=40, fast_to=56)
-    stored = analyze(open_source(clip.read_bytes(), name="yard.avi"), model="motion", store=Store())
-    assert Path(stored.video_path).name != "yard.avi"
 
     normal = tmp_path / "normal"
     normal.mkdir()
     write_video(normal / "n1.avi", moving_square_frames(n=60, seed=5))
     sources = open_videos(normal)
     register(fit_normal("motion-fitted", sources), "yard-fitted", "test scene model", sources)
+    return "yard-fitted"
 
+
+@pytest.fixture
+def uploaded(make_video):
+    """An upload analysed with motion, as on Analyze: the video kept under its hash, the analysis under its name."""
+    from core.sources import open_source
+
+    clip = make_video("yard.avi", n=80, fast_from=40, fast_to=56)
+    stored = analyze(open_source(clip.read_bytes(), name="yard.avi"), model="motion", store=Store())
+    assert Path(stored.video_path).name != "yard.avi"
+    return stored
+
+
+def start_compare(at: AppTest, rec_id: str, model: str, key: str = "analyze") -> AppTest:
+    at.selectbox(key=f"{key}.{rec_id}.cmp_model").set_value(model).run()
+    at.button(key=f"{key}.{rec_id}.cmp_go").click()
+    return at.run()
+
+
+def test_compare_overlays_a_second_model_on_the_same_chart(uploaded, fitted):
     at = page("analyze")
-    at.session_state["analyze.current_id"] = stored.id
+    at.session_state["analyze.current_id"] = uploaded.id
     at.run()
     assert chart_models(at) == {"motion v1"}
-    at.selectbox(key=f"analyze.{stored.id}.cmp_model").set_value("yard-fitted").run()
-    at.button(key=f"analyze.{stored.id}.cmp_go").click().run()
+    settle(start_compare(at, uploaded.id, fitted))
     assert not at.exception and not at.error
     models = chart_models(at)
     assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
     assert sorted(r["model"] for r in Store().list()) == ["motion", "yard-fitted"]
     assert [r["source_name"] for r in Store().list()] == ["yard.avi", "yard.avi"]  # not the stored file's hash
+
+
+def test_a_compare_run_shows_progress_and_is_overlaid_when_it_ends_also_after_a_reload(uploaded, fitted, held):
+    """Compare runs as a server job: progress and Cancel under the results it was started from, in that tab and in
+    a reloaded one (a new session: the open analysis comes back by its History link); its end overlays it there."""
+    from ui.cache import job_registry
+
+    at = page("history")
+    at.query_params["id"] = uploaded.id
+    at.run()
+    start_compare(at, uploaded.id, fitted, key="history")
+    assert not at.exception and not at.error
+    assert [p.text for p in at.progress] == ["Scoring held: 42 frames · 99 frames/s · 0:03.0 left"]
+    assert "Cancel" in [b.label for b in at.button] and chart_models(at) == {"motion v1"}
+    reloaded = page("history")
+    reloaded.query_params["id"] = uploaded.id
+    reloaded.run()
+    assert [p.text for p in reloaded.progress] == ["Scoring held: 42 frames · 99 frames/s · 0:03.0 left"]
+    assert "Cancel" in [b.label for b in reloaded.button]
+    elsewhere = page("analyze")  # a reloaded Analyze tab opens no analysis: the run is listed there all the same
+    elsewhere.run()
+    assert [p.text for p in elsewhere.progress] == ["Scoring held: 42 frames · 99 frames/s · 0:03.0 left"]
+    assert not any("results open here" in i.value for i in elsewhere.info)  # a comparison opens no results there
+    held.set()
+    (job,) = job_registry().jobs("")
+    assert job_registry().wait("", job.id, 60)
+    settle(reloaded)  # the tab that started it is gone: the reloaded one collects it after ui.jobs.CLAIM_GRACE_S
+    assert not reloaded.exception and not reloaded.error and not reloaded.progress
+    models = chart_models(reloaded)
+    assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
+    assert sorted(r["model"] for r in Store().list()) == ["motion", "yard-fitted"]
+    assert "Cancel" not in [b.label for b in reloaded.button]
+
+
+def test_a_compare_run_that_ends_on_an_analyze_page_with_nothing_open_says_so_and_overlays_later(
+    uploaded, fitted, held
+):
+    """Reloaded onto Analyze (no analysis open): the run's end is told there once, and the overlay is on the chart
+    when the user opens that analysis from History in the same tab."""
+    from ui.cache import job_registry
+
+    at = page("history")
+    at.query_params["id"] = uploaded.id
+    at.run()
+    start_compare(at, uploaded.id, fitted, key="history")
+    reloaded = page("analyze")
+    reloaded.run()
+    assert [p.text for p in reloaded.progress] == ["Scoring held: 42 frames · 99 frames/s · 0:03.0 left"]
+    held.set()
+    (job,) = job_registry().jobs("")
+    assert job_registry().wait("", job.id, 60)
+    settle(reloaded)
+    assert not reloaded.exception and not reloaded.error and not reloaded.progress
+    done = [i.value for i in reloaded.info if "is done" in i.value]
+    told = f"The comparison of yard.avi with {fitted} is done: open the analysis it was started from (History) to see"
+    told += " it overlaid."
+    assert done == [told]
+    reloaded.run()
+    assert not [i for i in reloaded.info if "is done" in i.value]  # once
+    reloaded.switch_page("app_pages/history.py")
+    reloaded.query_params["id"] = uploaded.id
+    reloaded.run()
+    models = chart_models(reloaded)
+    assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
+
+
+def test_cancelling_a_compare_run_says_so_once_and_stores_nothing(uploaded, fitted, held):
+    from ui.cache import job_registry
+
+    at = page("analyze")
+    at.session_state["analyze.current_id"] = uploaded.id
+    at.run()
+    start_compare(at, uploaded.id, fitted)
+    (cancel,) = [b for b in at.button if b.label == "Cancel"]
+    cancel.click().run()
+    assert not at.exception and not at.error
+    notes = [i.value for i in at.info if "cancelled" in i.value]
+    assert notes == [f"The comparison of yard.avi with {fitted} was cancelled; nothing was saved."]
+    assert [r["model"] for r in Store().list()] == ["motion"] and job_registry().jobs("") == []
+    assert chart_models(at) == {"motion v1"} and not at.progress
+    at.run()  # the note was for that moment: not again
+    assert not [i for i in at.info if "cancelled" in i.value] and "Cancel" not in [b.label for b in at.button]
+
+
+def test_a_failed_compare_run_says_why_once_in_words(uploaded, fitted, held):
+    """The video went missing between the look and the click: an error a user can read, no overlay, once."""
+    Path(uploaded.video_path).unlink()
+    held.set()
+    at = page("analyze")
+    at.session_state["analyze.current_id"] = uploaded.id
+    at.run()
+    settle(start_compare(at, uploaded.id, fitted))
+    assert not at.exception
+    assert [e.value.startswith("File not found") for e in at.error] == [True], [e.value for e in at.error]
+    assert [r["model"] for r in Store().list()] == ["motion"] and chart_models(at) == {"motion v1"}
+    at.run()
+    assert not at.error
 
 
 def test_history_alert_log_shows_stored_alerts_with_their_email_status():

@@ -1,4 +1,4 @@
-"""Running an analysis from a page: as a server-side job (Analyze) or inline (Compare), with progress and cancel."""
+"""Running an analysis from a page as a server-side job (Analyze; Compare in the results), with progress, cancel."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ui import state
 from ui.auth import identity
 from ui.cache import get_scorer, get_store, job_registry
 from ui.charts import mmss
-from ui.jobs import CancelledFn, ReportFn
+from ui.jobs import CancelledFn, JobView, ReportFn
 
 INLINE_WAIT_S = 1.5  # a reused or tiny analysis opens in the click's own run, without a progress bar flashing by
 POLL_S = 1.0  # how often a page showing running analyses looks at them
@@ -87,55 +87,6 @@ def open_and_analyze(
     return rec
 
 
-def run_analysis(
-    source: str | Path | bytes,
-    model: str,
-    scoring: ScoringConfig,
-    events: EventConfig,
-    label: str,
-    source_uri: str | None = None,
-    name: str | None = None,
-    link: bool = False,
-) -> AnalysisRecord | None:
-    """Analyse inside this page run with a live progress bar. Errors become st.error.
-
-    ``link=True`` (the link field) accepts http(s) links only: a path typed there is refused rather
-    than read from the server's disk. A Cancel button is shown while it runs: clicking it reruns the
-    page, which stops this run at the next progress update; the engine then stores nothing.
-    """
-    label = strip_credentials(label)  # the link's user:pass is for the download only, never shown
-    state.mark_running(label)
-    bar = st.progress(0.0, text=f"Opening {label}…")
-    cancel = st.empty()  # removed when the run ends: a Cancel under finished results would mislead
-    cancel.button("Cancel", key=f"cancel.{label}", help="Stop the analysis; nothing is saved.")
-    try:
-        rec = open_and_analyze(
-            source,
-            model,
-            scoring,
-            events,
-            label=label,
-            scorer=get_scorer(model),
-            store=get_store(),
-            owner=identity().owner,
-            report=lambda f, text: bar.progress(min(1.0, f), text=text),
-            source_uri=source_uri,
-            name=name,
-            link=link,
-        )
-    except VigilError as err:
-        bar.empty()
-        cancel.empty()
-        state.mark_running(None)
-        st.error(str(err))
-        return None
-    # Any other exit (Cancel's rerun, a stop) leaves the mark so the next run can say it was cancelled.
-    bar.empty()
-    cancel.empty()
-    state.mark_running(None)
-    return rec
-
-
 def start_analysis(
     source: str | Path | bytes,
     model: str,
@@ -145,11 +96,13 @@ def start_analysis(
     source_uri: str | None = None,
     name: str | None = None,
     link: bool = False,
+    overlay_on: str | None = None,
 ) -> str | None:
     """Start analysing as a job of this user that outlives the page run (reload, page switch); returns its id.
 
     The model is loaded here, in the page run (its spinner shows; the cache is shared), so the job needs no
-    Streamlit. Progress, Cancel and the outcome: ``show_jobs``. A model that cannot load: st.error, None.
+    Streamlit. Progress, Cancel and the outcome: ``show_jobs``; for a Compare run (``overlay_on``: the analysis
+    id it is overlaid on) ``take_compared`` and ``show_compare_jobs``. A model that cannot load: st.error, None.
     """
     label = strip_credentials(label)  # the link's user:pass is for the download only, never shown
     try:
@@ -176,34 +129,74 @@ def start_analysis(
             link=link,
         )
 
-    return job_registry().start(owner, state.session_token(), label, work)
+    return job_registry().start(owner, state.session_token(), label, work, overlay_on=overlay_on)
 
 
-def show_jobs(started: str | None = None) -> AnalysisRecord | None:
+def show_jobs(started: str | None = None, shown: str | None = None) -> AnalysisRecord | None:
     """Show this user's analyses: each ended one's outcome once (an error, a cancellation), running ones with live
     progress and Cancel (polled). Returns the record of the last one that finished, to open.
 
     ``started``: a job this run just started; waited for ``INLINE_WAIT_S`` so a quick one opens at once.
+    ``shown``: the analysis open under it, whose own Compare runs its results view shows (``show_compare_jobs``);
+    Compare runs on other analyses (a reloaded tab opens none) are listed here so the user sees them go on.
     """
     registry, owner, session = job_registry(), identity().owner, state.session_token()
     if started:
         registry.wait(owner, started, INLINE_WAIT_S)
     rec = None
-    for job in registry.take_finished(owner, session):
+    for job in registry.take_finished(owner, session, compare=False):
         if job.state == "done":
             rec = job.record
         elif job.state == "failed":
             st.error(job.error)
         else:
             st.info(f"The analysis of {job.label} was cancelled; nothing was saved.")
-    if registry.jobs(owner):
-        _running_jobs()
+    if any(not _overlays(job, shown) for job in registry.jobs(owner)):
+        _running_jobs(compare=False, shown=shown)
     return rec
 
 
 def analyses_running() -> bool:
-    """True while this user has an analysis under way (or ended and not yet collected)."""
-    return bool(job_registry().jobs(identity().owner))
+    """True while this user has an analysis under way (or ended and not yet collected); Compare runs not counted."""
+    return any(job.overlay_on is None for job in job_registry().jobs(identity().owner))
+
+
+def take_compared() -> list[JobView]:
+    """Collect this user's ended Compare runs, once: each done one is overlaid on its analysis from now on in this
+    session (``state.add_compared``), also when it was started before a reload. Returns them all for
+    ``show_compare_jobs`` to tell. Call it before the chart is drawn, so a run that just ended is on it."""
+    ended = job_registry().take_finished(identity().owner, state.session_token(), compare=True)
+    for job in ended:
+        if job.state == "done" and job.overlay_on and job.record is not None:
+            state.add_compared(job.overlay_on, job.record.id)
+    return ended
+
+
+def show_compare_jobs(analysis_id: str | None, ended: list[JobView]) -> None:
+    """Under the results of ``analysis_id``: the outcomes ``take_compared`` collected (errors, cancellations, once)
+    and its Compare runs under way with progress and Cancel (polled). None: Analyze with no results open."""
+    for job in ended:
+        if job.state == "failed":
+            st.error(job.error)
+        elif job.state == "cancelled":
+            st.info(f"The comparison of {job.label} was cancelled; nothing was saved.")
+        elif job.overlay_on != analysis_id:  # done, on an analysis not open: say where it is
+            st.info(
+                f"The comparison of {job.label} is done: open the analysis it was started from (History) to see "
+                "it overlaid."
+            )
+    if any(_overlays(job, analysis_id) for job in job_registry().jobs(identity().owner)):
+        _running_jobs(compare=True, shown=analysis_id)
+
+
+def wait_briefly(job_id: str) -> None:
+    """Wait up to ``INLINE_WAIT_S`` for a job just started: a reused or tiny analysis then opens without a bar."""
+    job_registry().wait(identity().owner, job_id, INLINE_WAIT_S)
+
+
+def _overlays(job: JobView, analysis_id: str | None) -> bool:
+    """True for a Compare run on ``analysis_id`` (None: on no open analysis, so never)."""
+    return analysis_id is not None and job.overlay_on == analysis_id
 
 
 def _cancel(job_id: str) -> None:
@@ -211,18 +204,23 @@ def _cancel(job_id: str) -> None:
 
 
 @st.fragment(run_every=POLL_S)
-def _running_jobs() -> None:
-    """Progress bars with Cancel, redrawn every ``POLL_S``; the whole page reruns when one has ended for us."""
+def _running_jobs(compare: bool, shown: str | None) -> None:
+    """Progress bars with Cancel, redrawn every ``POLL_S``; the whole page reruns when one has ended for us.
+
+    ``compare`` True: the Compare runs on ``shown``; False: the other analyses, and Compare runs on other analyses.
+    """
     registry, owner = job_registry(), identity().owner
-    if registry.collectable(owner, state.session_token()):
-        st.rerun()  # the full run takes the outcome: results under the form, an error, a cancellation note
+    # Analyze with no analysis open takes Compare outcomes itself (take_compared), so their end reruns it too
+    kind = None if not compare and shown is None else compare
+    if registry.collectable(owner, state.session_token(), compare=kind):
+        st.rerun()  # the full run takes the outcome: results under the form, an overlay, an error, a cancellation
     for job in registry.jobs(owner):
-        if job.state != "running":
-            continue  # ended, kept a moment for the session that started it
+        if job.state != "running" or compare != _overlays(job, shown):
+            continue  # ended (kept a moment for the session that started it), or shown by the other list
         st.progress(job.fraction, text="Cancelling…" if job.cancel_requested else job.text)
         st.button(
             "Cancel",
-            key=f"cancel.{job.id}",
+            key=f"cancel.{'cmp' if compare else 'run'}.{job.id}",  # never two widgets of one key, even listed twice
             help="Stop the analysis; nothing is saved.",
             disabled=job.cancel_requested,
             on_click=_cancel,

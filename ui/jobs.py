@@ -42,6 +42,7 @@ class JobView:
     cancel_requested: bool
     record: AnalysisRecord | None = None
     error: str | None = None
+    overlay_on: str | None = None  # a Compare run: the analysis id its scores are overlaid on
 
 
 @dataclass
@@ -50,6 +51,7 @@ class _Job:
     owner: str
     session: str
     label: str
+    overlay_on: str | None = None
     fraction: float = 0.0
     text: str = ""
     state: JobState = "running"
@@ -60,9 +62,8 @@ class _Job:
     ended: threading.Event = field(default_factory=threading.Event)
 
     def view(self) -> JobView:
-        return JobView(
-            self.id, self.label, self.state, self.fraction, self.text, self.cancel.is_set(), self.record, self.error
-        )
+        j = self
+        return JobView(j.id, j.label, j.state, j.fraction, j.text, j.cancel.is_set(), j.record, j.error, j.overlay_on)
 
 
 class JobRegistry:
@@ -77,12 +78,13 @@ class JobRegistry:
         self._lock = threading.Lock()
         self._clock = clock
 
-    def start(self, owner: str, session: str, label: str, work: Work) -> str:
+    def start(self, owner: str, session: str, label: str, work: Work, overlay_on: str | None = None) -> str:
         """Run ``work(report, cancelled)`` in a daemon thread; returns the job's id.
 
         ``session``: a token of the session that started it (it gets the outcome first, see ``take_finished``).
+        ``overlay_on``: for a Compare run, the analysis id its result is to be overlaid on (kept for whoever collects).
         """
-        job = _Job(uuid.uuid4().hex, owner, session, label, text=f"Opening {label}…")
+        job = _Job(uuid.uuid4().hex, owner, session, label, overlay_on, text=f"Opening {label}…")
         with self._lock:
             self._sweep()
             self._jobs[job.id] = job
@@ -133,28 +135,33 @@ class JobRegistry:
         job.cancel.set()
         job.ended.wait(wait_s)
 
-    def collectable(self, owner: str, session: str) -> bool:
-        """True when ``take_finished(owner, session)`` would return something."""
+    def collectable(self, owner: str, session: str, compare: bool | None = None) -> bool:
+        """True when ``take_finished(owner, session, compare)`` would return something."""
         with self._lock:
-            return bool(self._collectable(owner, session))
+            return bool(self._collectable(owner, session, compare))
 
-    def take_finished(self, owner: str, session: str) -> list[JobView]:
+    def take_finished(self, owner: str, session: str, compare: bool | None = None) -> list[JobView]:
         """Remove and return ``owner``'s ended jobs this ``session`` may collect, in the order they ended.
 
         The starting session may collect at once; any other session of the owner (the same user after a reload,
-        or in another tab) once the job has waited ``CLAIM_GRACE_S`` uncollected.
+        or in another tab) once the job has waited ``CLAIM_GRACE_S`` uncollected. ``compare``: True only Compare
+        runs (``overlay_on`` set), False only the others, None all: each kind is collected where it is shown.
         """
         with self._lock:
             self._sweep()
-            mine = self._collectable(owner, session)
+            mine = self._collectable(owner, session, compare)
             for j in mine:
                 del self._jobs[j.id]
         return [j.view() for j in mine]
 
-    def _collectable(self, owner: str, session: str) -> list[_Job]:
-        """(lock held) ``owner``'s ended jobs that ``session`` may collect, in the order they ended."""
+    def _collectable(self, owner: str, session: str, compare: bool | None) -> list[_Job]:
+        """(lock held) ``owner``'s ended jobs of that kind that ``session`` may collect, in the order they ended."""
         now = self._clock()
-        ended = [j for j in self._jobs.values() if j.owner == owner and j.ended_at is not None]
+        ended = [
+            j
+            for j in self._jobs.values()
+            if j.owner == owner and j.ended_at is not None and compare in (None, j.overlay_on is not None)
+        ]
         mine = [j for j in ended if j.session == session or now - (j.ended_at or now) >= CLAIM_GRACE_S]
         return sorted(mine, key=lambda j: j.ended_at or 0.0)
 

@@ -22,9 +22,10 @@ from core.media import annotated_clip, playable_video
 from core.sources import open_source
 from core.store import AnalysisRecord
 from ui import state
-from ui.analysis_runner import run_analysis
+from ui.analysis_runner import show_compare_jobs, start_analysis, take_compared, wait_briefly
 from ui.cache import get_store
 from ui.charts import PICK, mmss, score_chart
+from ui.jobs import JobView
 from ui.model_picker import model_picker
 
 MOMENT_COLUMNS = 6  # thumbnails per row of "Worst moments" (EventConfig.top_k is 6)
@@ -220,6 +221,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
             st.error(str(err))
 
     tracks: dict[str, ScoreTrack] = {model_label(rec): rec.track}
+    ended = take_compared() if allow_compare else []  # before the chart: a Compare run that just ended is on it
     if allow_compare:
         for other_id in state.compared(analysis_id):
             try:
@@ -269,7 +271,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     segments_table(rec, analysis_id, key)
     moments_grid(rec, analysis_id, key)
     if allow_compare:
-        compare_controls(rec, key)
+        compare_controls(rec, key, ended)
     export_controls(rec, key)
 
 
@@ -364,24 +366,30 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
             st.caption(f"score {m.score:.2f}" + (f" · {cause}" if cause else ""))
 
 
-def compare_controls(rec: AnalysisRecord, key: str) -> None:
+def compare_controls(rec: AnalysisRecord, key: str, ended: list[JobView]) -> None:
+    """Compare runs as a server job (a reload or page switch does not stop it); progress and outcomes show above
+    the expander, where they stay in view after the click. ``ended``: what ``take_compared`` collected."""
+    jobs_area = st.container()
     with st.expander("Compare with another model"):
         spec = model_picker(f"{key}.cmp_model", exclude=rec.model)
         name = spec.name if spec else None
         if name and st.button("Score this video with it and overlay", key=f"{key}.cmp_go"):
             # name: an upload is kept under its hash; the comparison is filed under the name the user knows
-            other = run_analysis(
+            started = start_analysis(
                 rec.video_path,
                 name,
                 rec.scoring,
                 rec.events,
-                label=rec.source_name,
+                label=f"{rec.source_name} with {name}",
                 source_uri=rec.source_uri,
                 name=rec.source_name,
+                overlay_on=rec.id,
             )
-            if other is not None:
-                state.add_compared(rec.id, other.id)
-                st.rerun()
+            if started is not None:
+                wait_briefly(started)
+                st.rerun()  # the chart, drawn above, takes the overlay (or the progress shows) in the next run
+    with jobs_area:
+        show_compare_jobs(rec.id, ended)
 
 
 def export_controls(rec: AnalysisRecord, key: str) -> None:

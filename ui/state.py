@@ -9,7 +9,6 @@ import streamlit as st
 _CURRENT = "analyze.current_id"
 _CURRENT_LABEL = "analyze.current_label"
 _COMPARE = "results.compare"  # analysis id -> list of other analysis ids overlaid on it
-_RUNNING = "analyze.running"
 _SESSION = "session.token"
 _KEPT = "results.kept"  # widget key -> last value: Streamlit drops a widget's state when its page is left
 
@@ -45,16 +44,6 @@ def add_compared(analysis_id: str, other_id: str) -> None:
     ids = table.setdefault(analysis_id, [])
     if other_id not in ids and other_id != analysis_id:
         ids.append(other_id)
-
-
-def mark_running(label: str | None) -> None:
-    """Remember that an analysis started; if the script is interrupted (Cancel), the mark survives."""
-    st.session_state[_RUNNING] = label
-
-
-def interrupted_run() -> str | None:
-    """The label of an analysis that never finished (cancelled), once; then forgets it."""
-    return st.session_state.pop(_RUNNING, None)
 
 
 def session_token() -> str:
