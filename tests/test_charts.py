@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.events import ScoreTrack
-from ui.charts import score_chart
+from ui.charts import LEGEND_PX, score_chart
 
 
 def track(seconds: float, fps: float = 10.0) -> ScoreTrack:
@@ -95,3 +95,18 @@ def test_beside_the_cues_the_legend_names_the_score_line():
     assert legends(spec) == [("model", "score (solid)"), ("cue", "cue (dashed)")]
     assert colour_scale(spec, "model")["domain"] == ["vigil v1"]
     assert legends(score_chart({"vigil v1": tr}, [], 0.5).to_dict()) == []  # alone, the line needs no legend
+
+
+def test_two_compared_models_are_named_in_a_legend_that_does_not_shrink_the_plot():
+    """Vega-Lite merges the legends of layers that share a colour scale; one layer with ``legend: null`` (the
+    faint raw line) removed it, so nothing said which line was which model (seen in a browser)."""
+    tr = track(30.0)
+    spec = score_chart({"vigil v3": tr, "motion v1": tr}, [], 0.5, height=200).to_dict()
+    legends = [
+        layer["encoding"]["color"].get("legend", "default")
+        for layer in spec["layer"]
+        if layer.get("encoding", {}).get("color", {}).get("field") == "model"
+    ]
+    assert len(legends) == 2 and None not in legends, legends
+    assert spec["height"] == 200 + LEGEND_PX
+    assert score_chart({"vigil v3": tr}, [], 0.5, height=200).to_dict()["height"] == 200  # one model: no legend

@@ -15,7 +15,7 @@ PICK = "pick"  # name of the click selection; st.altair_chart returns it under e
 MMSS = "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + floor(datum.value % 60)"
 MMSS_TENTHS = "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + format(datum.value % 60, '.1f')"
 TENTHS_BELOW_S = 20.0  # a time axis shorter than this is labelled in tenths of a second
-LEGEND_PX = 40  # the cue legend's height, added so that showing cues does not shrink the plot
+LEGEND_PX = 40  # the legend's height (models compared, cues shown), added so that it does not shrink the plot
 # Models and cues get colours far from each other and from the threshold's yellow (#ffbd45) and the segments' red:
 # Streamlit's own palette gave two models two shades of blue, and dark2 gave the first cue an orange like the rule.
 MODEL_COLOURS = ["#4ea8ff", "#c77dff", "#2ec4b6", "#f4f1de"]
@@ -90,7 +90,9 @@ def score_chart(
         "model:N",
         scale=model_scale,
         # beside the cues' legend the score needs its own entry, or nothing says which line is the score
-        legend=alt.Legend(orient="top", title="score (solid)" if cues else None, labelLimit=400, symbolStrokeWidth=4)
+        legend=alt.Legend(
+            orient="top", title="score (solid)" if cues else None, labelLimit=400, symbolStrokeWidth=4, symbolOpacity=1
+        )
         if len(tracks) > 1 or cues
         else None,
     )
@@ -98,10 +100,11 @@ def score_chart(
     pick = alt.selection_point(name=PICK, on="click", nearest=True, fields=["t"], empty=False)
 
     base = alt.Chart(df)
-    # the faint raw line shares the bold line's colours and legend entry (independent colours would list it twice)
-    raw = base.mark_line(strokeWidth=1, opacity=0.35).encode(
-        x=x, y=y, color=alt.Color("model:N", scale=model_scale, legend=None)
-    )
+    # the faint raw line shares the bold line's colours and legend entry. With one colour scale (no cues) Vega-Lite
+    # merges the layers' legends, and a legend=None on one of them removed it; with the cues' independent scales it
+    # would be listed twice.
+    raw_colour = alt.Color("model:N", scale=model_scale, legend=None) if cues else colour
+    raw = base.mark_line(strokeWidth=1, opacity=0.35).encode(x=x, y=y, color=raw_colour)
     smooth = base.mark_line(strokeWidth=2.2).encode(
         x=x, y=alt.Y("smoothed:Q", scale=alt.Scale(domain=[0, 1])), color=colour
     )
@@ -161,5 +164,6 @@ def score_chart(
     )
     if selected_t is not None:
         layers.append(alt.Chart(pd.DataFrame({"t": [selected_t]})).mark_rule(color="#4ea8ff").encode(x="t:Q"))
-    chart = alt.layer(*layers).properties(height=height + (LEGEND_PX if cue_cols else 0))
+    legend = len(tracks) > 1 or bool(cue_cols)  # a legend above the plot: it must not shrink the plot
+    chart = alt.layer(*layers).properties(height=height + (LEGEND_PX if legend else 0))
     return chart.resolve_scale(color="independent") if cue_cols else chart
