@@ -71,7 +71,7 @@ with run_area:
         st.warning("Paste a link first: a YouTube page or a direct video URL.")
         go_link = False
     if (go_upload and upload is not None and model) or (go_link and model):
-        state.set_current_analysis(None)  # a run that fails must not leave the last video's results under its error
+        state.clear_for_run()  # a failed run must not leave the last video's results under its error
     if go_upload and upload is not None and model:
         started = start_analysis(
             upload.getvalue(),

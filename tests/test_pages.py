@@ -299,6 +299,23 @@ def test_cancel_on_the_page_stops_the_job_says_so_once_and_stores_nothing(site, 
     assert not [i for i in at.info if "cancelled" in i.value] and "Cancel" not in [b.label for b in at.button]
 
 
+def test_cancelling_a_second_analysis_gives_back_the_results_it_took_off_the_page(site, held):
+    """Starting a run clears the results shown (a failure must not sit on the last video's results); cancelling it
+    loses nothing, so the results come back."""
+    held.set()
+    at = page("analyze")
+    at.run()
+    settle(start_link(at, f"{site}/a.mp4"))
+    assert at.subheader[0].value == f"{site}/a.mp4"
+    held.clear()
+    start_link(at, f"{site}/a.mp4?again")
+    assert at.progress and not at.subheader  # the run under way replaced them
+    (cancel,) = [b for b in at.button if b.label == "Cancel"]
+    cancel.click().run()
+    assert not at.exception and any("cancelled" in i.value for i in at.info)
+    assert at.subheader and at.subheader[0].value == f"{site}/a.mp4"
+
+
 def test_another_users_running_analysis_is_not_shown(site, held, monkeypatch):
     from core.access import Identity
 

@@ -145,6 +145,7 @@ def show_jobs(started: str | None = None, shown: str | None = None) -> AnalysisR
         registry.wait(owner, started, INLINE_WAIT_S)
     rec = None
     for job in registry.take_finished(owner, session, compare=False):
+        state.run_ended(cancelled=job.state == "cancelled")
         if job.state == "done":
             rec = job.record
         elif job.state == "failed":

@@ -10,6 +10,7 @@ _CURRENT = "analyze.current_id"
 _CURRENT_LABEL = "analyze.current_label"
 _COMPARE = "results.compare"  # analysis id -> list of other analysis ids overlaid on it
 _SESSION = "session.token"
+_BEFORE_RUN = "analyze.before_run"  # (id, label) of the results a started run took off the page
 _KEPT = "results.kept"  # widget key -> last value: Streamlit drops a widget's state when its page is left
 
 
@@ -25,6 +26,21 @@ def current_label() -> str | None:
 def set_current_analysis(analysis_id: str | None, label: str | None = None) -> None:
     st.session_state[_CURRENT] = analysis_id
     st.session_state[_CURRENT_LABEL] = label
+
+
+def clear_for_run() -> None:
+    """A run starts: its results will replace what Analyze shows, and a failed run must not leave the last video's
+    results under its error; the shown analysis is remembered so that a cancelled run gives it back."""
+    if current_analysis():
+        st.session_state[_BEFORE_RUN] = (current_analysis(), current_label())
+    set_current_analysis(None)
+
+
+def run_ended(cancelled: bool) -> None:
+    """A run of this session ended: cancelled, the results it took off the page come back (nothing was lost)."""
+    before = st.session_state.pop(_BEFORE_RUN, None)
+    if cancelled and before and current_analysis() is None:
+        set_current_analysis(*before)
 
 
 def selected_time(analysis_id: str) -> float | None:
