@@ -8,7 +8,7 @@ from core.errors import VigilError
 from ui import results, state
 from ui.alerts_view import render_alert_log
 from ui.auth import identity
-from ui.cache import get_store
+from ui.cache import get_store, job_registry
 from ui.charts import mmss
 
 st.title("History")
@@ -35,6 +35,15 @@ with analyses_tab:
     if remembered and not store.exists(remembered):
         forget_open()
         st.info("The analysis that was open here has been deleted (perhaps in another tab or by another user).")
+    # analyses still running (server jobs) are not in the store yet: say so, or the user wonders where theirs went
+    for job in job_registry().jobs(who.owner):
+        if job.state == "running":
+            what = "Comparison" if job.overlay_on else "Analysis"
+            st.info(
+                f"{what} of **{job.label}** under way ({job.fraction:.0%}); it is listed here when it ends. "
+                "Its progress and Cancel are on Analyze.",
+                icon=":material/hourglass_top:",
+            )
     search = st.text_input("Search", placeholder="file name, link or model", key="history.search")
     rows = store.list(search=search.strip())
     if not rows:

@@ -316,6 +316,25 @@ def test_cancelling_a_second_analysis_gives_back_the_results_it_took_off_the_pag
     assert at.subheader and at.subheader[0].value == f"{site}/a.mp4"
 
 
+def test_history_says_which_analysis_is_still_running(site, held):
+    """A running analysis is not in the store yet: History says it is under way rather than leave it missing."""
+    at = page("analyze")
+    at.run()
+    start_link(at, f"{site}/a.mp4")
+    history = page("history")
+    history.run()
+    assert not history.exception
+    notes = [i.value for i in history.info if "under way" in i.value]
+    assert notes == [
+        f"Analysis of **{site}/a.mp4** under way (30%); it is listed here when it ends. Its progress and Cancel are "
+        "on Analyze."
+    ]
+    held.set()
+    settle(at)
+    history.run()
+    assert not [i for i in history.info if "under way" in i.value]
+
+
 def test_another_users_running_analysis_is_not_shown(site, held, monkeypatch):
     from core.access import Identity
 
