@@ -1,8 +1,10 @@
 """The default model's stream: scene cuts -> per-shot cue streams -> calibrated fusion -> score + cause.
 
-Per frame: the cut detector sees it first; on a cut every cue's stream is closed and a fresh one opened,
-so each shot has its own baseline and nothing straddles a cut (flow, clip windows, object tracks). The
-first frame of a shot has no motion and no clip window yet, so the score at a cut stays low.
+Per frame: the cut detector sees it first; on a cut every cue's stream is closed and a fresh one opened (or, for
+a stream with ``cut``, told), so each shot has its own baseline and nothing straddles a cut (flow, clip windows,
+object tracks). At a camera jump (one camera's clips joined) a stream whose ``cut`` takes ``same_scene`` (the
+objects cue) keeps its baseline and restarts only what links frames. The first frame of a shot has no motion and
+no clip window yet, so the score at a cut stays low.
 Each cue gets frames at its own rate (``Cue.fps``); frames it skipped take its last score. The fused score
 and the driving cue per frame come from ``Fusion.combine``; ``evidence(i)`` is the driving cue's evidence
 with its cause (``Cue.cause`` when the cue's stream gives none).
@@ -153,7 +155,7 @@ class VigilStream(ScoringStream):
 
     @property
     def cuts(self) -> list[float]:
-        """Times (s) of the scene cuts found so far."""
+        """Times (s) of the shot boundaries found so far: scene cuts and camera jumps."""
         return self.cut_detector.cuts
 
     def _open(self, cue: Cue) -> _CueShot:
