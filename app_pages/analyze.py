@@ -5,7 +5,14 @@ import streamlit as st
 from core.config import EventConfig, ScoringConfig
 from core.sources import VIDEO_EXTS
 from ui import results, state
-from ui.analysis_runner import analyses_running, show_compare_jobs, show_jobs, start_analysis, take_compared
+from ui.analysis_runner import (
+    analyses_running,
+    show_compare_jobs,
+    show_interrupted,
+    show_jobs,
+    start_analysis,
+    take_compared,
+)
 from ui.cache import warm_object_namer
 from ui.model_picker import model_picker
 
@@ -86,6 +93,7 @@ with run_area:
         started = start_analysis(
             url.strip(), model, scoring, events, label=url.strip(), source_uri=url.strip(), link=True
         )
+    show_interrupted("analyze")  # ended by a server restart: said here, with Run again and Dismiss
     # the user's analyses run as server jobs: this run's, and any still going after a reload or a page switch
     open_id = state.current_analysis()
     # no results view open to take them (a reloaded tab): Compare runs that ended are taken and told here, before

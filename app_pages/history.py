@@ -7,6 +7,7 @@ from core.access import show_owner
 from core.errors import VigilError
 from ui import results, state
 from ui.alerts_view import render_alert_log
+from ui.analysis_runner import show_interrupted
 from ui.auth import identity
 from ui.cache import get_store, job_registry
 from ui.charts import mmss
@@ -35,6 +36,7 @@ with analyses_tab:
     if remembered and not store.exists(remembered):
         forget_open()
         st.info("The analysis that was open here has been deleted (perhaps in another tab or by another user).")
+    show_interrupted("history")  # ended by a server restart before it was stored: said, with Run again and Dismiss
     # analyses still running (server jobs) are not in the store yet: say so, or the user wonders where theirs went
     for job in job_registry().jobs(who.owner):
         if job.state == "running":

@@ -51,6 +51,10 @@ class TooLongError(SourceError):
     """The video is longer, or larger, than the configured limits."""
 
 
+class SourceGoneError(SourceError):
+    """An analysis cannot run again: its video was deleted, or its link needs a login that is not kept."""
+
+
 # --- models ----------------------------------------------------------------------------------
 class ModelError(VigilError):
     """A model cannot be used."""

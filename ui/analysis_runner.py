@@ -1,4 +1,5 @@
-"""Running an analysis from a page as a server-side job (Analyze; Compare in the results), with progress, cancel."""
+"""Running an analysis from a page as a server-side job (Analyze; Compare in the results), with progress, cancel,
+and the analyses a server restart interrupted (run again, dismiss)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from core.engine import Progress, analyze
 from core.errors import AnalysisCancelled, SourceError, VigilError
 from core.media import playable_video
 from core.netguard import strip_credentials
+from core.running import AnalysisRequest, RunningAnalyses, RunningAnalysis, check_rerun
 from core.scorers.base import Scorer
-from core.sources import check_url, discard_upload, open_source
+from core.sources import check_url, discard_upload, open_source, save_upload
 from core.store import AnalysisRecord, Store, check_storage
 from ui import state
 from ui.auth import identity
@@ -48,12 +50,13 @@ def open_and_analyze(
     source_uri: str | None = None,
     name: str | None = None,
     link: bool = False,
+    upload: bool = False,
 ) -> AnalysisRecord:
     """Download/open, score, store, prepare playback. No Streamlit: it runs in a job's thread too.
 
     ``report(fraction 0..1, text)`` gets each progress line; ``cancelled()`` True stops the run with AnalysisCancelled
     if nothing is stored yet (once stored, it finishes). Raises VigilError with a user-readable message; a rejected
-    upload is not kept.
+    upload (bytes, or ``upload``: ``source`` is the path ``save_upload`` kept them at) is not kept.
     """
     src = None
     try:
@@ -76,8 +79,9 @@ def open_and_analyze(
             owner=owner,
         )
     except SourceError:
-        if isinstance(source, bytes) and src is not None:
-            discard_upload(src.path, referenced=store.uses_video(str(src.path)))  # rejected: not kept
+        kept = Path(source) if upload else src.path if isinstance(source, bytes) and src is not None else None
+        if kept is not None:
+            discard_upload(kept, referenced=store.uses_video(str(kept)))  # rejected: not kept
         raise
     report(1.0, f"{label}: preparing playback in the browser (H.264)…")
     try:
@@ -97,12 +101,15 @@ def start_analysis(
     name: str | None = None,
     link: bool = False,
     overlay_on: str | None = None,
+    upload: bool = False,
 ) -> str | None:
     """Start analysing as a job of this user that outlives the page run (reload, page switch); returns its id.
 
     The model is loaded here, in the page run (its spinner shows; the cache is shared), so the job needs no
-    Streamlit. Progress, Cancel and the outcome: ``show_jobs``; for a Compare run (``overlay_on``: the analysis
-    id it is overlaid on) ``take_compared`` and ``show_compare_jobs``. A model that cannot load: st.error, None.
+    Streamlit. Uploaded bytes are kept on disk here too, before the job is recorded in the store (``core/running``):
+    a server restart can then run it again. ``upload``: ``source`` is a path already kept that way (Run again).
+    Progress, Cancel and the outcome: ``show_jobs``; for a Compare run (``overlay_on``: the analysis id it is
+    overlaid on) ``take_compared`` and ``show_compare_jobs``. A model that cannot load: st.error, None.
     """
     label = strip_credentials(label)  # the link's user:pass is for the download only, never shown
     try:
@@ -111,8 +118,24 @@ def start_analysis(
         st.error(str(err))
         return None
     store, owner = get_store(), identity().owner
+    refused: Exception | None = None  # an upload that could not be kept: told as the run's outcome, like any failure
+    if isinstance(source, bytes | bytearray):
+        upload = True
+        try:
+            with st.spinner("Keeping the upload…"):
+                source = save_upload(bytes(source), name or "upload.mp4")
+            name = name or "upload"  # the name the analysis is filed under, as for bytes opened in the job
+        except (VigilError, OSError) as err:
+            refused = err
+    request = None
+    if refused is None:
+        request = AnalysisRequest.of(
+            owner, label, model, scoring, events, source, source_uri, name, link, upload, overlay_on
+        )
 
     def work(report: ReportFn, cancelled: CancelledFn) -> AnalysisRecord:
+        if refused is not None:
+            raise refused
         return open_and_analyze(
             source,
             model,
@@ -127,9 +150,13 @@ def start_analysis(
             source_uri=source_uri,
             name=name,
             link=link,
+            upload=upload,
         )
 
-    return job_registry().start(owner, state.session_token(), label, work, overlay_on=overlay_on)
+    journal = RunningAnalyses(store.db) if request is not None else None
+    return job_registry().start(
+        owner, state.session_token(), label, work, overlay_on=overlay_on, journal=journal, request=request
+    )
 
 
 def show_jobs(started: str | None = None, shown: str | None = None) -> AnalysisRecord | None:
@@ -155,6 +182,70 @@ def show_jobs(started: str | None = None, shown: str | None = None) -> AnalysisR
     if any(not _overlays(job, shown) for job in registry.jobs(owner)):
         _running_jobs(compare=False, shown=shown)
     return rec
+
+
+def show_interrupted(key: str) -> None:
+    """This user's analyses that a server restart interrupted (never another user's), each with **Run again** (the
+    same source, model and settings, as a new job shown as running) and **Dismiss** (drops the record, and an upload
+    no stored or recorded analysis uses). A source that is gone is said in words; the record can still be dismissed.
+    ``key``: the page's prefix for widget keys."""
+    store, owner = get_store(), identity().owner
+    runs = RunningAnalyses(store.db)
+    try:
+        interrupted = runs.interrupted(owner)
+    except VigilError as err:  # an unreadable store is told once here; the page goes on
+        st.error(str(err))
+        return
+    for run in interrupted:
+        what = "comparison" if run.request.overlay_on else "analysis"
+        st.warning(
+            f"The {what} of {run.request.label} was interrupted by a server restart at {run.fraction * 100:.0f} %.",
+            icon=":material/restart_alt:",
+        )
+        row = st.container(horizontal=True)
+        again = row.button("Run again", key=f"{key}.again.{run.id}", help="Start it again from the beginning.")
+        drop = row.button("Dismiss", key=f"{key}.dismiss.{run.id}", help="Forget it; nothing is run.")
+        try:
+            if again and _run_again(runs, run, store):
+                st.rerun()  # shown as running from the next run on, with progress and Cancel
+            if drop:
+                _dismiss(runs, run, store)
+                st.rerun()
+        except VigilError as err:
+            st.error(str(err))
+
+
+def _run_again(runs: RunningAnalyses, run: RunningAnalysis, store: Store) -> bool:
+    """Start ``run`` again as a new job; its old record goes once the new one is started. Raises VigilError when its
+    source is gone (the record stays, to be dismissed); False when the model cannot load (st.error said so)."""
+    r = run.request
+    check_rerun(run, store.exists(r.overlay_on) if r.overlay_on else None)
+    if r.overlay_on is None:
+        state.clear_for_run()  # as a run started on Analyze: its results replace what is shown there
+    started = start_analysis(
+        r.source,
+        r.model,
+        r.scoring,
+        r.events,
+        label=r.label,
+        source_uri=r.source_uri,
+        name=r.name,
+        link=r.link,
+        overlay_on=r.overlay_on,
+        upload=r.upload,
+    )
+    if started is None:
+        return False
+    runs.end(run.id)
+    return True
+
+
+def _dismiss(runs: RunningAnalyses, run: RunningAnalysis, store: Store) -> None:
+    """Drop ``run``'s record and its upload when nothing else uses that file."""
+    runs.dismiss(identity().owner, run.id)
+    if run.request.upload:
+        path = Path(run.request.source)
+        discard_upload(path, referenced=store.uses_video(str(path)) or runs.uses_video(path))
 
 
 def analyses_running() -> bool:

@@ -3,6 +3,9 @@
 A browser reload starts a new Streamlit session and a page switch stops the page's script: a run inside the
 script died with it. A job keeps going; any session of its owner finds it by ``ui.auth.identity().owner``,
 shows its progress and, when it ends, takes its outcome (once). No Streamlit here: pages poll snapshots.
+
+A job given a ``RunningAnalyses`` journal is also recorded in the store while it runs (``core/running.py``), so that
+a server restart, which ends every thread here, leaves a record its owner is told about and can run again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.errors import AnalysisCancelled, VigilError
+from core.running import AnalysisRequest, RunningAnalyses
 from core.store import AnalysisRecord
 
 log = logging.getLogger("vigil.jobs")
@@ -27,6 +31,7 @@ Work = Callable[[ReportFn, CancelledFn], AnalysisRecord]  # raises VigilError (A
 
 CLAIM_GRACE_S = 3.0  # the session that started a run gets its outcome first; others (a reload) after this
 KEEP_S = 3600.0  # an outcome nobody came for is dropped after this (the analysis itself is in History)
+RECORD_EVERY_S = 5.0  # a recorded job's progress is written at most this often (not on every frame)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class _Job:
     record: AnalysisRecord | None = None
     error: str | None = None
     ended_at: float | None = None  # registry clock, seconds
+    journal: RunningAnalyses | None = None  # where it is recorded while it runs (None: not recorded)
+    recorded_at: float | None = None  # registry clock, seconds: when its progress was last written
     cancel: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
 
@@ -78,13 +85,27 @@ class JobRegistry:
         self._lock = threading.Lock()
         self._clock = clock
 
-    def start(self, owner: str, session: str, label: str, work: Work, overlay_on: str | None = None) -> str:
+    def start(
+        self,
+        owner: str,
+        session: str,
+        label: str,
+        work: Work,
+        overlay_on: str | None = None,
+        journal: RunningAnalyses | None = None,
+        request: AnalysisRequest | None = None,
+    ) -> str:
         """Run ``work(report, cancelled)`` in a daemon thread; returns the job's id.
 
         ``session``: a token of the session that started it (it gets the outcome first, see ``take_finished``).
         ``overlay_on``: for a Compare run, the analysis id its result is to be overlaid on (kept for whoever collects).
+        ``journal`` and ``request``: record the job there before it starts, its progress every ``RECORD_EVERY_S``,
+        and drop the record when it ends in any way. A record that cannot be written is logged, never fatal.
         """
         job = _Job(uuid.uuid4().hex, owner, session, label, overlay_on, text=f"Opening {label}…")
+        if journal is not None and request is not None:
+            job.journal, job.recorded_at = journal, self._clock()
+            _quietly(journal.begin, job.id, request)
         with self._lock:
             self._sweep()
             self._jobs[job.id] = job
@@ -93,8 +114,13 @@ class JobRegistry:
 
     def _run(self, job: _Job, work: Work) -> None:
         def report(fraction: float, text: str) -> None:
+            now, due = self._clock(), False
             with self._lock:
                 job.fraction, job.text = min(1.0, max(0.0, fraction)), text
+                if job.journal is not None and now - (job.recorded_at or 0.0) >= RECORD_EVERY_S:
+                    job.recorded_at, due = now, True
+            if due:  # outside the lock: a write waiting on the database must not stall every page's poll
+                _quietly(job.journal.progress, job.id, job.fraction)
 
         state: JobState
         record, error = None, None
@@ -107,6 +133,8 @@ class JobRegistry:
         except Exception:  # noqa: BLE001 - a bug must not kill the thread silently: logged, the user told in words
             log.exception("analysis of %s failed", job.label)
             state, error = "failed", f"The analysis of {job.label} failed unexpectedly; the server log has details."
+        if job.journal is not None:
+            _quietly(job.journal.end, job.id)  # ended: nothing is left to run again
         with self._lock:
             job.state, job.record, job.error, job.ended_at = state, record, error, self._clock()
         job.ended.set()
@@ -170,3 +198,11 @@ class JobRegistry:
         now = self._clock()
         for job_id in [i for i, j in self._jobs.items() if j.ended_at is not None and now - j.ended_at > KEEP_S]:
             del self._jobs[job_id]
+
+
+def _quietly(write: Callable[..., None], *args: object) -> None:
+    """Write a job's record; a failure (a full disk, a locked database) is logged: the analysis itself goes on."""
+    try:
+        write(*args)
+    except Exception:  # noqa: BLE001 - the record is a safety net, never a reason for an analysis to fail
+        log.warning("could not record the running analysis %s", args[0], exc_info=True)
