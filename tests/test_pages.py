@@ -728,3 +728,185 @@ def test_live_opens_on_the_source_this_session_chose_else_on_a_running_server_so
     assert source_kind(None, server_running=True) == SERVER  # a new tab never hides a running monitor
     assert source_kind(CAMERA, server_running=True) == CAMERA  # the user's own choice stands (a notice says)
     assert source_kind(SERVER, server_running=False) == SERVER
+
+
+# --- analyses a server restart interrupted -----------------------------------------------------------------
+def interrupt(source: Path | str, owner: str = "", fraction: float = 0.4, **kw) -> str:
+    """Record an analysis of ``source`` (motion, 5 fps, threshold 0.6) as a server process that has since gone
+    would have left it at ``fraction`` (0..1): what a restart leaves. Returns its record's id."""
+    import socket
+    import subprocess
+
+    from core.config import ScoringConfig
+    from core.running import AnalysisRequest, ProcessStamp, RunningAnalyses
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    runs = RunningAnalyses(me=ProcessStamp(socket.gethostname(), ended.pid, "gone/0"))
+    label = kw.pop("label", "yard.avi")
+    req = AnalysisRequest.of(
+        owner, label, kw.pop("model", "motion"), ScoringConfig(fps=5.0), EventConfig(threshold=0.6), source, **kw
+    )
+    run_id = f"run-{time.monotonic_ns()}"
+    runs.begin(run_id, req)
+    runs.progress(run_id, fraction)
+    return run_id
+
+
+@pytest.fixture
+def kept_upload(make_video) -> Path:
+    """A video uploaded on Analyze and kept on disk (uploads folder) before its analysis was interrupted."""
+    from core.sources import save_upload
+
+    clip = make_video("yard.avi", n=80, fast_from=40, fast_to=56)
+    return save_upload(clip.read_bytes(), "yard.avi")
+
+
+def interrupted_note(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if "interrupted by a server restart" in w.value]
+
+
+@pytest.mark.parametrize("name", ["analyze", "history"])
+def test_an_interrupted_analysis_is_told_with_run_again_and_dismiss(kept_upload, name):
+    interrupt(kept_upload, upload=True, name="yard.avi", source_uri="upload:yard.avi")
+    at = page(name)
+    at.run()
+    assert not at.exception
+    assert interrupted_note(at) == ["The analysis of yard.avi was interrupted by a server restart at 40 %."]
+    assert {"Run again", "Dismiss"} <= {b.label for b in at.button}
+
+
+def test_another_users_interrupted_analysis_is_not_shown(kept_upload):
+    interrupt(kept_upload, owner="bob@example.org", upload=True)
+    for name in ("analyze", "history"):
+        at = page(name)
+        at.run()
+        assert not interrupted_note(at) and "Run again" not in [b.label for b in at.button]
+
+
+def test_run_again_starts_it_anew_with_its_settings_and_it_is_stored(kept_upload):
+    from core.running import RunningAnalyses
+
+    interrupt(kept_upload, upload=True, name="yard.avi", source_uri="upload:yard.avi")
+    at = page("analyze")
+    at.run()
+    next(b for b in at.button if b.label == "Run again").click()
+    settle(at.run())
+    assert not at.exception and not at.error and not interrupted_note(at)
+    (row,) = Store().list()
+    rec = Store().load(row["id"])
+    assert (rec.source_name, rec.source_uri, rec.model) == ("yard.avi", "upload:yard.avi", "motion")
+    assert rec.scoring.fps == 5.0 and rec.events.threshold == 0.6  # the interrupted run's settings, not the page's
+    assert rec.video_path == str(kept_upload)
+    assert at.subheader[0].value == "yard.avi"  # opened on Analyze as any analysis that ends there
+    assert RunningAnalyses().of_owner("") == []  # the old record went, and the new run's when it ended
+
+
+def test_run_again_shows_it_running_like_any_analysis(kept_upload, held):
+    interrupt(kept_upload, upload=True, name="yard.avi")
+    at = page("history")
+    at.run()
+    next(b for b in at.button if b.label == "Run again").click().run()
+    assert not at.exception and not interrupted_note(at)
+    assert [i.value for i in at.info if "under way" in i.value] == [
+        "Analysis of **yard.avi** under way (30%); it is listed here when it ends. Its progress and Cancel are on "
+        "Analyze."
+    ]
+    analyze_tab = page("analyze")
+    analyze_tab.run()
+    assert [p.text for p in analyze_tab.progress] == ["Scoring held: 42 frames · 99 frames/s · 0:03.0 left"]
+
+
+def test_dismiss_drops_it_and_its_upload_nothing_else_uses(kept_upload):
+    from core.running import RunningAnalyses
+
+    interrupt(kept_upload, upload=True)
+    at = page("history")
+    at.run()
+    next(b for b in at.button if b.label == "Dismiss").click().run()
+    assert not at.exception and not at.error and not interrupted_note(at)
+    assert RunningAnalyses().of_owner("") == [] and not kept_upload.exists()
+
+
+def test_dismiss_keeps_an_upload_a_stored_analysis_uses(uploaded):
+    interrupt(Path(uploaded.video_path), upload=True)
+    at = page("analyze")
+    at.run()
+    next(b for b in at.button if b.label == "Dismiss").click().run()
+    assert not interrupted_note(at) and Path(uploaded.video_path).exists()
+
+
+def test_run_again_of_a_video_that_is_gone_says_so_and_it_can_still_be_dismissed(kept_upload):
+    interrupt(kept_upload, upload=True)
+    kept_upload.unlink()
+    at = page("analyze")
+    at.run()
+    next(b for b in at.button if b.label == "Run again").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The uploaded video of yard.avi is no longer on the server (deleted, or removed to keep the disk under its "
+        "cap): it cannot be run again. Upload it again on Analyze."
+    ]
+    assert interrupted_note(at) and not at.progress  # nothing started; the record stays until dismissed
+    next(b for b in at.button if b.label == "Dismiss").click().run()
+    assert not at.exception and not interrupted_note(at) and not at.error
+
+
+def test_an_interrupted_comparison_runs_again_on_its_analysis(uploaded, fitted):
+    label = f"yard.avi with {fitted}"
+    interrupt(uploaded.video_path, model=fitted, label=label, name="yard.avi", overlay_on=uploaded.id)
+    at = page("analyze")
+    at.session_state["analyze.current_id"] = uploaded.id
+    at.run()
+    assert interrupted_note(at) == [f"The comparison of {label} was interrupted by a server restart at 40 %."]
+    next(b for b in at.button if b.label == "Run again").click()
+    settle(at.run())
+    assert not at.exception and not at.error and not interrupted_note(at)
+    assert sorted(r["model"] for r in Store().list()) == ["motion", "yard-fitted"]
+    models = chart_models(at)
+    assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
+
+
+def test_an_interrupted_comparison_whose_analysis_was_deleted_says_so(uploaded):
+    interrupt(uploaded.video_path, label="yard.avi with yard-fitted", overlay_on=uploaded.id)
+    Store().delete(uploaded.id)
+    at = page("history")
+    at.run()
+    next(b for b in at.button if b.label == "Run again").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The analysis that yard.avi with yard-fitted was being compared with has been deleted: there is nothing to "
+        "overlay it on."
+    ]
+
+
+def test_an_upload_started_on_the_page_is_recorded_with_its_video_already_kept(make_video, held):
+    """What a restart needs is on disk before the job runs: the record, and the uploaded video it names."""
+    from core.running import RunningAnalyses
+    from core.sources import uploads_dir
+
+    at = AppTest.from_function(_start_upload, default_timeout=60)
+    at.session_state["data"] = make_video("yard.avi", n=40).read_bytes()
+    at.run()
+    assert not at.exception
+    (run,) = RunningAnalyses().of_owner("")
+    assert run.request.upload and Path(run.request.source).parent == uploads_dir()
+    assert Path(run.request.source).read_bytes() == at.session_state["data"]
+    assert (run.request.label, run.request.name, run.request.model) == ("yard.avi", "yard.avi", "motion")
+    held.set()
+    from ui.cache import job_registry
+
+    assert job_registry().wait("", run.id, 60)
+    assert RunningAnalyses().of_owner("") == [] and [r["source_name"] for r in Store().list()] == ["yard.avi"]
+
+
+def _start_upload() -> None:
+    import streamlit as st
+
+    from core.config import EventConfig, ScoringConfig
+    from ui.analysis_runner import start_analysis
+
+    data = st.session_state["data"]
+    st.session_state["started"] = start_analysis(
+        data, "motion", ScoringConfig(), EventConfig(), label="yard.avi", name="yard.avi"
+    )
