@@ -75,7 +75,7 @@ def test_a_record_left_by_a_server_process_is_interrupted_only_once_that_process
         "run-1",
         0.42,
         "yard.avi",
-        "/v/yard.avi",
+        "/v/y.avi",
     )
     assert gone.request.scoring == ScoringConfig(fps=5.0) and gone.request.events == EventConfig()
 
