@@ -49,6 +49,9 @@ CREATE INDEX IF NOT EXISTS running_owner ON running_analyses (owner);
 )
 
 
+GONE = "That interrupted analysis is no longer listed (run again or dismissed in another tab)."
+
+
 @dataclass(frozen=True)
 class ProcessStamp:
     """Which process runs an analysis: ``host``, ``pid`` and ``start``, the boot id and the process's start time in
@@ -239,7 +242,7 @@ class RunningAnalyses:
         dismissed in another tab, another owner's, or still running)."""
         run = next((r for r in self.interrupted(owner) if r.id == run_id), None)
         if run is None:
-            raise NotFoundError("That interrupted analysis is no longer listed (dismissed or run again elsewhere).")
+            raise NotFoundError(GONE)
         self.end(run_id)
         return run
 

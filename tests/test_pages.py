@@ -910,3 +910,16 @@ def _start_upload() -> None:
     st.session_state["started"] = start_analysis(
         data, "motion", ScoringConfig(), EventConfig(), label="yard.avi", name="yard.avi"
     )
+
+
+def test_run_again_in_a_second_tab_after_the_first_did_starts_nothing_twice(kept_upload, held):
+    from ui.cache import job_registry
+
+    interrupt(kept_upload, upload=True)
+    one, two = page("analyze"), page("history")
+    one.run()
+    two.run()
+    next(b for b in one.button if b.label == "Run again").click().run()
+    next(b for b in two.button if b.label == "Run again").click().run()
+    assert not two.exception and len(job_registry().jobs("")) == 1
+    assert not interrupted_note(two)  # the next run shows it running, not interrupted

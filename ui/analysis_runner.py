@@ -9,10 +9,10 @@ import streamlit as st
 
 from core.config import EventConfig, ScoringConfig
 from core.engine import Progress, analyze
-from core.errors import AnalysisCancelled, SourceError, VigilError
+from core.errors import AnalysisCancelled, NotFoundError, SourceError, VigilError
 from core.media import playable_video
 from core.netguard import strip_credentials
-from core.running import AnalysisRequest, RunningAnalyses, RunningAnalysis, check_rerun
+from core.running import GONE, AnalysisRequest, RunningAnalyses, RunningAnalysis, check_rerun
 from core.scorers.base import Scorer
 from core.sources import check_url, discard_upload, open_source, save_upload
 from core.store import AnalysisRecord, Store, check_storage
@@ -219,6 +219,8 @@ def _run_again(runs: RunningAnalyses, run: RunningAnalysis, store: Store) -> boo
     """Start ``run`` again as a new job; its old record goes once the new one is started. Raises VigilError when its
     source is gone (the record stays, to be dismissed); False when the model cannot load (st.error said so)."""
     r = run.request
+    if run.id not in {other.id for other in runs.interrupted(r.owner)}:  # run again or dismissed in another tab
+        raise NotFoundError(GONE)
     check_rerun(run, store.exists(r.overlay_on) if r.overlay_on else None)
     if r.overlay_on is None:
         state.clear_for_run()  # as a run started on Analyze: its results replace what is shown there
