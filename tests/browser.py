@@ -33,13 +33,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def streamlit_app(
+def start_streamlit(
     data_dir: Path, log_path: Path, env_extra: dict[str, str] | None = None, args: list[str] | None = None
-):
-    """Run the app on a free loopback port; yields its base URL; stops it afterwards.
-
-    ``args``: more ``streamlit run`` flags, e.g. ``["--secrets.files", path]``."""
+) -> tuple[subprocess.Popen, str]:
+    """Start the app on a free loopback port and wait until it answers; returns (its process, its base URL).
+    The caller stops it (``streamlit_app`` does; a restart test kills it by its pid)."""
     port = free_port()
     env = {**os.environ, "VIGIL_DATA_DIR": str(data_dir), **(env_extra or {})}
     cmd = [
@@ -58,26 +56,42 @@ def streamlit_app(
         "false",
         *(args or []),
     ]
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail("streamlit did not start:\n" + log_path.read_text())
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while True:
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail("streamlit did not start:\n" + log_path.read_text())
+            time.sleep(0.3)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop an app started by ``start_streamlit`` (politely, then for good)."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def streamlit_app(
+    data_dir: Path, log_path: Path, env_extra: dict[str, str] | None = None, args: list[str] | None = None
+):
+    """Run the app on a free loopback port; yields its base URL; stops it afterwards.
+
+    ``args``: more ``streamlit run`` flags, e.g. ``["--secrets.files", path]``."""
+    proc, url = start_streamlit(data_dir, log_path, env_extra, args)
+    try:
+        yield url
+    finally:
+        stop(proc)
 
 
 @contextmanager
