@@ -923,3 +923,31 @@ def test_run_again_in_a_second_tab_after_the_first_did_starts_nothing_twice(kept
     next(b for b in two.button if b.label == "Run again").click().run()
     assert not two.exception and len(job_registry().jobs("")) == 1
     assert not interrupted_note(two)  # the next run shows it running, not interrupted
+
+
+def test_an_interrupted_link_runs_again_from_the_link(site):
+    link = f"{site}/a.mp4"
+    interrupt(link, label=link, source_uri=link, link=True)
+    at = page("history")
+    at.run()
+    assert interrupted_note(at) == [f"The analysis of {link} was interrupted by a server restart at 40 %."]
+    next(b for b in at.button if b.label == "Run again").click().run()
+    assert not at.exception and not at.error and not interrupted_note(at)
+    at.switch_page("app_pages/analyze.py")  # where its outcome is collected and opened
+    settle(at.run())
+    assert not at.error and at.subheader[0].value == link
+    assert [(r["source_uri"], r["scoring_fps"]) for r in Store().list()] == [(link, 5.0)]
+
+
+def test_an_interrupted_link_with_a_password_asks_for_the_link_again(site):
+    link = site.replace("http://", "http://user:s3cret@") + "/a.mp4"
+    interrupt(link, label=link, source_uri=link, link=True)
+    at = page("analyze")
+    at.run()
+    assert not any("s3cret" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Run again").click().run()
+    assert [e.value for e in at.error] == [
+        f"The link of {site}/a.mp4 needed a user name and password, which Vigil does not keep: paste the link again "
+        "on Analyze."
+    ]
+    assert Store().list() == [] and not at.progress
