@@ -322,15 +322,20 @@ def bootstrap(details: list[dict], n: int = 2000, seed: int = 0) -> dict:
     }
 
 
-def crossfit(uploads, heads, fusion, cache: Path, audited: set[str]) -> dict:
+def crossfit(uploads, heads, fusion, cache: Path, audited: set[str], shifted: dict | None = None) -> dict:
     """A larger held-apart figure for the default model: every fight fold is reported once, by a fusion fitted
     (quantile chosen by the same rule) on Ped2 tune plus the *other three* folds' compilations; Ped2 report by
     the fusion fitted on Ped2 tune plus all four folds. The fight cue of each compilation is, as everywhere, a
     head fitted without that compilation's fold. Returns {"dataset": evaluate(...), "audited": ..., "quantiles"}.
+
+    ``shifted``: upload name -> another copy of that upload (``realistic_shift.py``: re-encoded) reported in its
+    place; the fusions are still fitted on the clean fit sets, so only the reported footage differs.
     """
     from core.evalsets import FIGHT_FOLDS
 
-    runs = {u.name: _score_upload("vigil", u, heads, fusion, cache) for u in uploads}
+    runs = {u.name: _score_upload("vigil", u, heads, fusion, cache) for u in uploads}  # fusions are fitted on these
+    shifted = shifted or {}
+    shown = {n: _score_upload("vigil", u, heads, fusion, cache) for n, u in shifted.items()}  # reported instead
     ped2_tune = [u for u in uploads if u.kind == "ped2" and u.split == "tune"]
     ped2_report = [u for u in uploads if u.kind == "ped2" and u.split == "report"]
     comps = [u for u in uploads if u.kind == "fights"]
@@ -341,8 +346,9 @@ def crossfit(uploads, heads, fusion, cache: Path, audited: set[str]) -> dict:
         fk = _choose_quantile(fit_set, runs, "cross-fit", audited)
         quantiles["all folds" if k is None else f"without fold {k}"] = fk.quantile
         for u in ped2_report if k is None else [u for u in comps if u.fold == k]:
-            fused[u.name] = (runs[u.name]["t"], *_fused(runs[u.name], fk))
-    reported = ped2_report + comps
+            r = shown.get(u.name, runs[u.name])
+            fused[u.name] = (r["t"], *_fused(r, fk))
+    reported = [shifted.get(u.name, u) for u in ped2_report + comps]
     dataset = evaluate(reported, fused)
     audited_figures = evaluate(reported, fused, audited) if audited else None
     return {

@@ -26,6 +26,7 @@ import numpy as np
 from core.config import SourceLimits, data_dir
 from core.db import storage_error
 from core.errors import (
+    AnalysisCancelled,
     BadURLError,
     EmptyFileError,
     NetworkError,
@@ -497,6 +498,7 @@ def download_url(
     progress: Progress | None = None,
     cache_dir: Path | None = None,
     policy: FetchPolicy | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Path:
     """Download a video link with yt-dlp into the cache and return the file.
 
@@ -504,7 +506,8 @@ def download_url(
     addresses ``policy`` permits are reached. Limits on duration and size are checked before and during
     the download. Raises BadURLError, NetworkError (``FETCH_FAILED``), UnavailableVideoError,
     NotAVideoLinkError or TooLongError with a readable message. Repeat downloads of the same link are
-    served from the cache (links with credentials excepted).
+    served from the cache (links with credentials excepted). ``cancelled()`` True stops the download at its next
+    block with AnalysisCancelled; nothing of it is kept.
     """
     import yt_dlp
 
@@ -523,6 +526,8 @@ def download_url(
     policy.check_url(url)  # fast refusal; the proxy below checks again on every connection
 
     def hook(d: dict) -> None:
+        if cancelled is not None and cancelled():
+            raise yt_dlp.utils.DownloadCancelled("cancelled by the user")  # yt-dlp's own way to stop a download
         if progress is None:
             return
         if d.get("status") == "downloading":
@@ -566,6 +571,8 @@ def download_url(
                 with yt_dlp.YoutubeDL({**opts, "proxy": proxy.url}) as ydl:
                     info = ydl.extract_info(url, download=True)
             except (yt_dlp.utils.YoutubeDLError, OSError) as err:
+                if cancelled is not None and cancelled():
+                    raise AnalysisCancelled("Analysis cancelled; nothing was saved.") from None
                 if proxy.refused:
                     raise ForbiddenAddressError(FETCH_FAILED) from None
                 storage = _storage_problem(err, cache_dir)
@@ -632,11 +639,12 @@ def open_source(
     limits: SourceLimits | None = None,
     progress: Progress | None = None,
     folder_fps: float = FOLDER_FPS,
+    cancelled: Callable[[], bool] | None = None,
 ) -> VideoSource:
     """Open a path (file or frame folder), uploaded bytes, or an http(s) link.
 
     A link's credentials (``user:pass@``) are used for the download only: the source's name is the link
-    without them.
+    without them. ``cancelled()`` True stops a link's download (AnalysisCancelled).
     """
     if isinstance(x, bytes | bytearray):
         path, created = _save_upload(bytes(x), name or "upload.mp4")
@@ -649,7 +657,7 @@ def open_source(
     if is_url(x):
         url = check_url(str(x))
         limits = limits or SourceLimits()
-        path = download_url(url, limits, progress)
+        path = download_url(url, limits, progress, cancelled=cancelled)
         try:
             src = VideoFile(path, name=strip_credentials(name or url))
         except SourceError:

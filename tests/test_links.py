@@ -74,3 +74,57 @@ def test_too_large_for_the_limit_is_refused(site, vigil_env):
     with pytest.raises(errors.TooLongError):
         open_source(f"{site}/clip.mp4", limits=SourceLimits(max_bytes=2048))
     assert not any((vigil_env / "downloads").glob("*.mp4"))
+
+
+def test_cancel_stops_a_download_at_its_next_block_and_keeps_nothing(site, vigil_env):
+    asked = []
+
+    def progress(fraction, msg):
+        asked.append(fraction)  # the user presses Cancel as soon as the download shows progress
+
+    with pytest.raises(errors.AnalysisCancelled, match="nothing was saved"):
+        open_source(f"{site}/clip.mp4", progress=progress, cancelled=lambda: bool(asked))
+    assert asked and asked[-1] < 1.0  # stopped before "Download finished"
+    downloads = vigil_env / "downloads"
+    assert not (downloads.exists() and any(downloads.iterdir()))  # no file, no half-done folder
+    again = open_source(f"{site}/clip.mp4")  # nothing cached from the cancelled try: a new download works
+    assert again.meta.frame_count == 60
+
+
+def test_cancel_pressed_while_a_link_downloads_ends_the_job_cancelled_with_nothing_stored(site, vigil_env):
+    from core.config import EventConfig, ScoringConfig
+    from core.registry import load_scorer
+    from core.store import Store
+    from ui.analysis_runner import open_and_analyze
+    from ui.jobs import JobRegistry
+
+    reg, scorer, ids = JobRegistry(), load_scorer("motion"), []
+
+    def work(report, cancelled):
+        def pressed_cancel_on_download(fraction, text):
+            report(fraction, text)
+            if text.startswith("Downloading"):
+                reg.cancel("alice", ids[0])  # the Cancel button, while the bar says "Downloading"
+
+        return open_and_analyze(
+            f"{site}/clip.mp4",
+            "motion",
+            ScoringConfig(),
+            EventConfig(),
+            label="clip.mp4",
+            scorer=scorer,
+            store=Store(),
+            owner="alice",
+            report=pressed_cancel_on_download,
+            cancelled=cancelled,
+            link=True,
+        )
+
+    with allow_private_host(site.split("//")[1]):
+        ids.append(reg.start("alice", "tab", "clip.mp4", work))
+        assert reg.wait("alice", ids[0], 30)
+    (view,) = reg.take_finished("alice", "tab")
+    assert view.state == "cancelled" and view.record is None
+    assert Store().list() == []
+    downloads = vigil_env / "downloads"
+    assert not (downloads.exists() and any(downloads.iterdir()))

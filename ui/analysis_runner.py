@@ -63,8 +63,8 @@ def open_and_analyze(
         check_storage(store.db)  # a read-only or full data folder says so before the work starts
         if link:
             source = check_url(str(source))
-        src = open_source(source, name=name, progress=report)
-        if cancelled is not None and cancelled():  # cancelled while downloading: the download stays in its cache
+        src = open_source(source, name=name, progress=report, cancelled=cancelled)  # a download stops at Cancel too
+        if cancelled is not None and cancelled():  # cancelled as the download ended: it stays in its cache
             raise AnalysisCancelled("Analysis cancelled; nothing was saved.")
         rec = analyze(
             src,
