@@ -165,7 +165,7 @@ def compute_analysis(
     _stage(progress, len(frame), "naming what is in the worst moments and drawing the thumbnails")
     images = {f: upscaled(img, MIN_SIDE) for f, img in source.read_at(wanted, max_side=THUMB_SIDE).items()}
     track, segments, names = _name_objects(images, track, segments, stream, source, scoring, events)
-    _draw_evidence(images, frame, stream, source, scoring, names)
+    _draw_evidence(images, frame, stream, source, scoring, names, track.score, events.threshold)
     rec = AnalysisRecord(
         id=new_id(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -293,12 +293,18 @@ def _draw_evidence(
     source: VideoSource,
     scoring: ScoringConfig,
     names: dict[int, Detection] | None = None,
+    scores: np.ndarray | None = None,
+    threshold: float = 0.0,
 ) -> None:
     """Draw on each thumbnail who drove its score and why: the culprit's box (or skeleton) and the cause (with
-    the object's name, and its box in yellow, when ``names`` has one for that frame)."""
+    the object's name, and its box in yellow, when ``names`` has one for that frame). ``scores`` (N,) 0..1 per
+    scored frame: a thumbnail whose score is below ``threshold`` stays plain (a calm video's worst moment named
+    "fight" reads as a fight seen)."""
     scored_w, scored_h = _scored_size(source, scoring)
     index = {int(f): i for i, f in enumerate(frames)}
     for frame_no, img in images.items():
+        if scores is not None and frame_no in index and scores[index[frame_no]] < threshold:
+            continue
         ev = stream.evidence(index[frame_no]) if frame_no in index else None
         if ev is not None and (len(ev.boxes) or ev.cause):  # the object responsible boxed, the cause written
             found = (names or {}).get(frame_no)

@@ -159,6 +159,22 @@ def test_thumbnails_box_the_object_and_write_the_cause(tmp_path):
     assert (caption < 10).mean() > 0.3 and (caption > 200).any()  # black caption box with white text
 
 
+def test_a_moment_below_the_line_keeps_a_plain_thumbnail(tmp_path):
+    import cv2
+
+    frames = moving_square_frames(n=100, slow_speed=2.0, fast_from=50, fast_to=58, fast_speed=60.0)
+    path = write_video(tmp_path / "fast.avi", frames)
+    # the same fast object, with a line no moment reaches: the worst moments are no finding, nothing is drawn
+    rec = analyze(path, scorer=_default_model(), events=EventConfig(threshold=1.0, min_duration=0.0))
+    assert rec.segments == [] and rec.moments and rec.thumbnails
+    assert any(rec.track.cause_at(rec.track.index_at(m.t)) for m in rec.moments)  # a cue did name them
+    for frame, file in rec.thumbnails.items():
+        img = cv2.imread(str(file))
+        red = (img[..., 2] > 200) & (img[..., 1] < 80) & (img[..., 0] < 80)
+        assert red.sum() == 0, f"frame {frame} has a culprit box"
+        assert not (img[4:24, 4:120] < 10).mean() > 0.3, f"frame {frame} has a caption box"
+
+
 def _objects_model(fusion: Fusion):
     """The default model as a user without fight weights gets it (the objects cue: two fusion inputs)."""
     spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})

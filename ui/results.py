@@ -351,6 +351,7 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
         return
     st.markdown("#### Worst moments")
     cols = st.columns(MOMENT_COLUMNS)  # fixed: one or two moments keep the size of six, not the page's width
+    line = rec.events.threshold  # below it a moment's top cue is no finding: naming it ("fight") misleads
     for i, m in enumerate(rec.moments):
         with cols[i % MOMENT_COLUMNS]:
             img = moment_image(rec, m)
@@ -363,7 +364,8 @@ def moments_grid(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
                 st.session_state[f"results.play.{analysis_id}"] = True
                 st.rerun()
             cause = rec.track.cause_at(rec.track.index_at(m.t))
-            st.caption(f"score {m.score:.2f}" + (f" · {cause}" if cause else ""))
+            why = (cause or "above the line") if m.score >= line else "below the line"
+            st.caption(f"score {m.score:.2f} · {why}")
 
 
 def compare_controls(rec: AnalysisRecord, key: str, ended: list[JobView]) -> None:
