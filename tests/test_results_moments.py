@@ -34,6 +34,9 @@ def test_worst_moments_name_a_cause_only_above_the_line(make_video):
         ]
 
     assert _captions(at) == expected(0.3)
+    header = next(c for c in at.caption if c.value.startswith("Model "))
+    assert header.value.startswith("Model **vigil v3** · analysed") and rec.model_version not in header.value
+    assert rec.model_version in header.help and rec.id in header.help  # kept a hover away
     assert _captions(at)[0].endswith("· fast object")  # the cue that found it
     at.slider(key=f"history.{rec.id}.thr").set_value(0.95).run()  # the analyst raises the line above them all
     assert _captions(at) == expected(0.95)

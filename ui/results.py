@@ -183,9 +183,10 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     key = f"{key}.{analysis_id}"
     st.subheader(base.source_name)
     st.caption(
-        f"Model **{base.model}** (version {base.model_version}) · analysed {base.created_at.replace('T', ' ')} · "
-        f"{base.meta.width}×{base.meta.height} @ {base.meta.fps:.1f} fps, scored at {base.scoring.fps:g} fps · "
-        f"id `{base.id}`"
+        f"Model **{model_label(base)}** · analysed {base.created_at.replace('T', ' ')} · "
+        f"{base.meta.width}×{base.meta.height} @ {base.meta.fps:.1f} fps, scored at {base.scoring.fps:g} fps",
+        # the full version (cues, fight head, fusion digest) and the id are for whoever debugs or cites it
+        help=f"Model version `{base.model_version}` · analysis id `{base.id}`",
     )
     for w in base.warnings:
         st.warning(w)
