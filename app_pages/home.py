@@ -1,5 +1,7 @@
 """Home: what Vigil does and which models can run right now."""
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -52,19 +54,33 @@ if not rows:
     st.info("No models are registered.")
 else:
     default = settings().default_model
-    # a static table: descriptions wrap in full (a data grid cut them at one line)
-    st.table(
-        pd.DataFrame(
-            [
-                {
-                    "model": r.spec.name + (" (default)" if r.spec.name == default else ""),
-                    "status": "ready" if r.available else "cannot run here (see below)",
-                    "what it does": r.spec.description,
-                }
-                for r in rows
-            ]
-        ).set_index("model")
-    )
+    names = {r.spec.name for r in rows}
+    # "fight-movinet-v2" beside "fight-movinet" is an earlier version kept for comparison: listed apart, below
+    earlier = [r for r in rows if re.sub(r"-v\d+$", "", r.spec.name) in names - {r.spec.name}]
+    current = sorted((r for r in rows if r not in earlier), key=lambda r: r.spec.name != default)  # default first
+
+    def table(statuses: list) -> None:
+        # a static table: the lines wrap in full (a data grid cut them at one line)
+        st.table(
+            pd.DataFrame(
+                [
+                    {
+                        "model": r.spec.name + (" (default)" if r.spec.name == default else ""),
+                        "status": "ready" if r.available else "cannot run here (see below)",
+                        "what it finds": r.spec.summary or r.spec.description,
+                    }
+                    for r in statuses
+                ]
+            ).set_index("model")
+        )
+
+    table(current)
+    with st.expander("How each model works (for analysts)"):
+        for r in current + earlier:
+            st.markdown(f"**{r.spec.name}** (version {r.spec.version}): {r.spec.description}")
+    if earlier:
+        with st.expander(f"Earlier versions kept for comparison ({len(earlier)})"):
+            table(earlier)
     missing = [r for r in rows if not r.available]
     if missing:
         with st.expander(f"Why {len(missing)} model(s) cannot run here, and how to fix it"):

@@ -56,6 +56,7 @@ class ModelSpec:
     params: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     card_path: Path | None = None  # set for trained models: the artifact lives beside the card
+    summary: str = ""  # what it finds, in one line for people who are not engineers ("" : the description)
 
     @classmethod
     def from_dict(cls, d: dict, card_path: Path | None = None) -> ModelSpec:
@@ -69,6 +70,7 @@ class ModelSpec:
             params=d.get("params", {}),
             metrics=d.get("metrics", {}),
             card_path=card_path,
+            summary=d.get("summary", ""),
         )
 
 

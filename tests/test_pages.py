@@ -637,9 +637,13 @@ def test_home_links_every_page_and_marks_the_default_model():
     assert not at.exception
     labels = {link.proto.label for link in elements(at, "page_link")}
     assert labels >= {"**Analyze**", "**History**", "**Live**", "**Label**", "**Archive**"}, labels
-    (table,) = at.table
+    table, earlier = at.table
     models = list(table.value.index)
-    assert "vigil (default)" in models and "motion" in models  # the default named, the others as they are
+    assert models[0] == "vigil (default)" and "motion" in models  # the default first and named, the others as is
+    assert "what it finds" in table.value.columns and "Platt" not in " ".join(table.value["what it finds"])
+    # versions kept for comparison are listed apart, in their own expander, not among the models to choose
+    assert list(earlier.value.index) == ["fight-movinet-v1", "fight-movinet-v2"] and "fight-movinet" in models
+    assert any(e.label == "Earlier versions kept for comparison (2)" for e in at.expander)
 
 
 def test_a_history_row_stays_on_its_analysis_when_new_ones_push_it_down():

@@ -48,8 +48,8 @@ def model_picker(
         help="Every registered model; unavailable ones say what is missing.",
     )
     chosen = by_name[name]
-    if chosen.spec.description:
-        st.caption(chosen.spec.description)
+    if chosen.spec.summary or chosen.spec.description:  # the plain line; how it works a hover away
+        st.caption(chosen.spec.summary or chosen.spec.description, help=chosen.spec.description or None)
     if not chosen.available:
         ready = ", ".join(n for n, s in by_name.items() if s.available) or "none"
         st.warning(f"**{name}** cannot run here: {chosen.reason}. Available now: {ready}.")

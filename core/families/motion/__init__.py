@@ -39,6 +39,7 @@ FAMILIES = [
                 "featurizer": "motion",
                 "description": "Weight-free optical-flow scorer. Compares each moment with the same video's usual "
                 "motion; always available.",
+                "summary": "Moments when the picture moves much more than usual for that video. Always works.",
                 "params": {"rows": 6, "cols": 8, "work_side": 160},
             },
         ),

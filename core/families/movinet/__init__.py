@@ -88,6 +88,7 @@ FAMILIES = [
                 "featurizer": "movinet-a0",
                 "description": "Zero-shot fight cue, no training: MoViNet-A0's Kinetics-600 probability of "
                 "punching, kicking, wrestling, slapping or headbutting in each 1.6 s window.",
+                "summary": "Fighting (punching, kicking, wrestling) seen by a general action model, no training.",
                 "params": {
                     "classes": [152, 209, 211, 391, 458, 472, 594],
                     "class_names": [

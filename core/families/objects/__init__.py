@@ -70,6 +70,7 @@ FAMILIES: list[Family] = [
                 "featurizer": "objects",
                 "description": "Weight-free: moving objects compared with the other moving objects of the same "
                 "video, and people who fall. Says why: fast object, unusual object, person down.",
+                "summary": "Objects that move unlike the others (too fast, odd size or direction) and people who fall.",
                 "weights": [],
                 "params": {},
             },
@@ -99,6 +100,7 @@ FAMILIES: list[Family] = [
                 "version": "3",
                 "featurizer": "objects",
                 "description": "Weight-free: a person whose outline turns from standing to lying and stays.",
+                "summary": "A person who falls, or lies on the ground and stays there.",
                 "weights": [],
                 "params": {},
             },

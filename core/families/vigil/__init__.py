@@ -115,6 +115,10 @@ BUILTIN = {
         "fall, motion; a fight head when the MoViNet weights are present. Each moment says why it is unusual "
         "(fast object, unusual object, person down, fight...)."
     ),
+    "summary": (
+        "The default. Finds objects that move unlike the others, people who fall and, with the MoViNet weights, "
+        "fights; a cut between scenes is never an alarm. Each moment says why."
+    ),
     "weights": [],
     "params": {"motion": False, "rows": 6, "cols": 8, "work_side": 160, "fight_model": "fight-movinet"},
 }
