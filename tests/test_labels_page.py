@@ -105,6 +105,8 @@ def test_label_change_and_export_from_the_page(clips):
     run(at)
     table = at.dataframe[0].value
     assert list(table["who"]) == ["bob", "ann"] and list(table["label"]) == ["normal", "abnormal"]
+    said = table["model suggested"].iloc[1]  # what the model said when ann labelled: its peak, not a "confidence"
+    assert said.startswith(("normal (vigil v", "abnormal (vigil v")) and ", peak 0." in said and "%" not in said, said
     rows = list(csv.DictReader(io.StringIO(at.code[0].value)))
     assert rows == [{"video": "a1.mp4", "label": "0", "category": "", "group": ""}]
 
@@ -117,7 +119,8 @@ def test_suggestion_is_the_peak_against_the_line_and_the_buttons_show_the_label(
     assert "% confident" not in info and "confiden" not in info.lower()
     assert "above the 0.5 line" in info and "peak" in info, info
     assert not any("version" in t and ":" in t for t in texts(at, "info"))  # no internal version string in the box
-    assert any(c.value.startswith("From model **vigil v") for c in at.caption)
+    (model_caption,) = [c for c in at.caption if c.value.startswith("From model **vigil v")]
+    assert ":" in model_caption.help and "Model version" in model_caption.help  # the full string, as a tooltip
 
     # not labelled yet: neither button is highlighted, whatever the model suggests
     assert (at.button(key="label_normal").proto.type, at.button(key="label_abnormal").proto.type) == (
@@ -143,6 +146,16 @@ def test_an_avi_plays_from_its_browser_copy(clips):
     videos = at.get("video")
     assert len(videos) == 1, videos
     assert not texts(at, "warning")
+
+
+def test_a_video_that_cannot_be_made_playable_says_so_in_words(clips):
+    (clips / "a0.avi").write_bytes(b"RIFF not really a video")
+    at = page()
+    at.toggle(key="label_auto").set_value(False)
+    add_folder(at, clips)  # a0.avi first, by name
+    assert any("`a0.avi`" in m.value for m in at.markdown)
+    assert at.get("video") == []
+    assert any("Could not prepare 'a0.avi' for the browser" in w for w in texts(at, "warning")), texts(at, "warning")
 
 
 def test_folder_outside_the_roots_is_refused_on_the_page(clips, tmp_path):
