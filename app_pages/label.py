@@ -180,7 +180,7 @@ def label_panel(item: lab.QueueItem) -> None:
 
     with right:
         view.current_label(item.label)
-        view.suggestion_note(suggestion, model or "—")
+        view.suggestion_note(suggestion, model or "—", record.segments if record is not None else None)
         categories = ["—", *lab.CATEGORIES]
         current_cat = item.label.category if item.label and item.label.category else "—"
         st.selectbox(
@@ -188,6 +188,7 @@ def label_panel(item: lab.QueueItem) -> None:
         )
         st.text_input("Note", value=item.label.note if item.label else "", key=f"label_note:{path}")
         suggested = suggestion.label if suggestion else None
+        current = item.label.label if item.label else None
         b1, b2 = st.columns(2)
         for col, value, text, shortcut in ((b1, 0, "Normal", "N"), (b2, 1, "Abnormal", "A")):
             col.button(
@@ -196,7 +197,8 @@ def label_panel(item: lab.QueueItem) -> None:
                 args=(path, value, suggestion),
                 shortcut=shortcut,
                 key=f"label_{text.lower()}",
-                type="primary" if suggested == value else "secondary",  # the suggestion, shown but not applied
+                # the label only: a highlighted suggestion read as "already labelled" (the suggestion is in words)
+                type="primary" if current == value else "secondary",
                 width="stretch",
             )
         st.button(

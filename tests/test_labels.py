@@ -230,10 +230,35 @@ def test_queue_puts_the_least_certain_unlabelled_videos_first(clips, labels):
     assert [i.name for i in labels.queue(order="added")] == ["a1.avi", "a2.avi", "b1.avi", "b2.avi", "seq"]
 
 
-@pytest.mark.parametrize(("score", "label", "confidence"), [(0.9, 1, 0.9), (0.2, 0, 0.8), (0.5, 1, 0.5)])
-def test_suggestion_label_and_confidence(score, label, confidence):
-    s = Suggestion("m", "1", score)
-    assert (s.label, s.confidence, s.uncertainty) == (label, pytest.approx(confidence), pytest.approx(abs(score - 0.5)))
+@pytest.mark.parametrize(("score", "label"), [(0.9, 1), (0.2, 0), (0.5, 1), (0.49, 0)])
+def test_suggestion_label_is_the_score_against_the_line(score, label):
+    s = Suggestion("vigil", "3:objects+fight.fight-movinet.3@ad7e5720", score)
+    assert (s.label, s.above_line, s.uncertainty) == (label, bool(label), pytest.approx(abs(score - 0.5)))
+    assert not hasattr(s, "confidence")  # a score is not a probability: nothing calls it a confidence
+    assert s.version_short == "v3"
+    assert Suggestion("m", "", score).version_short == ""
+
+
+@pytest.mark.parametrize("score", [0.63, 0.44])
+def test_a_labels_suggested_score_reads_back_from_the_stored_column(clips, labels, score):
+    labels.add_folder(clips)
+    a1 = clips / "a" / "a1.avi"
+    saved = labels.set_label(a1, 0, "ann", suggestion=Suggestion("vigil", "3:x", score))
+    (row,) = labels.history(a1)
+    assert row.suggested_score == pytest.approx(score) and saved.suggested_score == pytest.approx(score)
+
+
+def test_suggestion_text_names_the_peak_and_the_line_never_a_percentage():
+    from core.events import Segment
+    from ui.label_view import suggestion_text
+
+    fight = suggestion_text(
+        Suggestion("vigil", "3:x", 0.63), [Segment(2, 4, 0.55, 3), Segment(9, 14.5, 0.63, 11, "fight")]
+    )
+    assert fight == "Suggested: **abnormal** — peak score 0.63, above the 0.5 line (segment 0:09–0:14, fight)."
+    calm = suggestion_text(Suggestion("vigil", "3:x", 0.44))
+    assert calm == "Suggested: **normal** — nothing above the 0.5 line (peak 0.44)."
+    assert "%" not in fight + calm and "confiden" not in fight + calm
 
 
 def test_suggest_scores_with_the_engine_and_reuses_the_stored_analysis(clips, labels):

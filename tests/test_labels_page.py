@@ -72,7 +72,7 @@ def test_label_change_and_export_from_the_page(clips):
     first = (clips / "a1.mp4").resolve()
     assert "`a1.mp4`" in at.markdown[0].value or any("`a1.mp4`" in m.value for m in at.markdown)
     # the page analysed the shown video with the default model: its suggestion is on screen, unconfirmed
-    assert any("Suggestion — not a label until you confirm" in t for t in texts(at, "info"))
+    assert any("Suggested: " in t and "Not a label until you confirm it" in t for t in texts(at, "info"))
     store = LabelStore()
     assert store.current(first) is None
 
@@ -105,8 +105,57 @@ def test_label_change_and_export_from_the_page(clips):
     run(at)
     table = at.dataframe[0].value
     assert list(table["who"]) == ["bob", "ann"] and list(table["label"]) == ["normal", "abnormal"]
+    said = table["model suggested"].iloc[1]  # what the model said when ann labelled: its peak, not a "confidence"
+    assert said.startswith(("normal (vigil v", "abnormal (vigil v")) and ", peak 0." in said and "%" not in said, said
     rows = list(csv.DictReader(io.StringIO(at.code[0].value)))
     assert rows == [{"video": "a1.mp4", "label": "0", "category": "", "group": ""}]
+
+
+def test_suggestion_is_the_peak_against_the_line_and_the_buttons_show_the_label(clips):
+    at = page()
+    add_folder(at, clips)
+    first = (clips / "a1.mp4").resolve()
+    (info,) = [t for t in texts(at, "info") if "Suggested:" in t]
+    assert "% confident" not in info and "confiden" not in info.lower()
+    assert "above the 0.5 line" in info and "peak" in info, info
+    assert not any("version" in t and ":" in t for t in texts(at, "info"))  # no internal version string in the box
+    (model_caption,) = [c for c in at.caption if c.value.startswith("From model **vigil v")]
+    assert ":" in model_caption.help and "Model version" in model_caption.help  # the full string, as a tooltip
+
+    # not labelled yet: neither button is highlighted, whatever the model suggests
+    assert (at.button(key="label_normal").proto.type, at.button(key="label_abnormal").proto.type) == (
+        "secondary",
+        "secondary",
+    )
+    at.toggle(key="label_advance").set_value(False)
+    for key, expected in (("label_normal", ("primary", "secondary")), ("label_abnormal", ("secondary", "primary"))):
+        at.button(key=key).click()
+        run(at)
+        assert LabelStore().current(first) is not None
+        got = (at.button(key="label_normal").proto.type, at.button(key="label_abnormal").proto.type)
+        assert got == expected, (key, got)
+
+
+def test_an_avi_plays_from_its_browser_copy(clips):
+    write_video(clips / "a0.avi", moving_square_frames(n=16, size=(96, 128), seed=3))
+    at = page()
+    at.toggle(key="label_auto").set_value(False)
+    add_folder(at, clips)  # unscored videos come by name: a0.avi first
+    assert any("`a0.avi`" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert not any("cannot play" in c.value for c in at.caption)
+    videos = at.get("video")
+    assert len(videos) == 1, videos
+    assert not texts(at, "warning")
+
+
+def test_a_video_that_cannot_be_made_playable_says_so_in_words(clips):
+    (clips / "a0.avi").write_bytes(b"RIFF not really a video")
+    at = page()
+    at.toggle(key="label_auto").set_value(False)
+    add_folder(at, clips)  # a0.avi first, by name
+    assert any("`a0.avi`" in m.value for m in at.markdown)
+    assert at.get("video") == []
+    assert any("Could not prepare 'a0.avi' for the browser" in w for w in texts(at, "warning")), texts(at, "warning")
 
 
 def test_folder_outside_the_roots_is_refused_on_the_page(clips, tmp_path):

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.events import Segment
 from core.labels import Label, LabelProgress, Suggestion
 from core.store import AnalysisRecord
 from ui.charts import score_chart
-
-PLAYABLE = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/mp4", ".m4v": "video/mp4"}
+from ui.results import playable_path
 
 
 def word(label: int) -> str:
@@ -27,15 +27,19 @@ def progress(p: LabelProgress) -> None:
 
 
 def player(path: Path) -> None:
-    """Browsers play mp4/webm/mov; other containers and frame folders get a note instead of a broken player."""
+    """The browser-playable copy Analyze and History play (``core.media.playable_video``: the file itself when the
+    browser plays it, else an H.264 transcode made once and cached); frame folders get a note instead of a player."""
     if path.is_dir():
         st.caption("A folder of numbered images: no player; see the thumbnails.")
         return
-    fmt = PLAYABLE.get(path.suffix.lower())
-    if fmt is None:
-        st.caption(f"Browsers cannot play '{path.suffix}' files; see the score curve and thumbnails.")
+    playable = playable_path(str(path))  # spinner while the copy is made; cached for every page
+    if playable is None:
+        st.warning(
+            f"Could not prepare '{path.name}' for the browser (the file is unreadable or gone); "
+            "the score curve and thumbnails still show what the model saw."
+        )
         return
-    st.video(str(path), format=fmt)
+    st.video(playable)
 
 
 def analysis(rec: AnalysisRecord, top: int = 4) -> None:
@@ -52,15 +56,31 @@ def analysis(rec: AnalysisRecord, top: int = 4) -> None:
             col.image(str(p), caption=f"{m.t:.1f} s · {m.score:.2f}", width="stretch")
 
 
-def suggestion_note(s: Suggestion | None, model: str) -> None:
+def _clock(t: float) -> str:
+    return f"{int(t // 60)}:{int(t % 60):02d}"
+
+
+def suggestion_text(s: Suggestion, segments: list[Segment] | None = None) -> str:
+    """What the model suggests, in words that are true of a score: its peak against the line, never a 'confidence'
+    (a score of 0.63 is not 63 % sure). ``segments``: the analysis's segments, the highest is named when given."""
+    line = f"{Suggestion.LINE:g}"
+    if not s.above_line:
+        return f"Suggested: **normal** — nothing above the {line} line (peak {s.score:.2f})."
+    top = max(segments or [], key=lambda g: g.peak, default=None)
+    where = ""
+    if top is not None:
+        cause = f", {top.cause}" if top.cause else ""
+        where = f" (segment {_clock(top.start)}–{_clock(top.end)}{cause})"
+    return f"Suggested: **abnormal** — peak score {s.score:.2f}, above the {line} line{where}."
+
+
+def suggestion_note(s: Suggestion | None, model: str, segments: list[Segment] | None = None) -> None:
     if s is None:
         st.caption(f"No suggestion yet from '{model}' (analyse the video, or score the queue).")
         return
-    st.info(
-        f"Suggestion — not a label until you confirm: **{word(s.label)}**, "
-        f"{s.confidence:.0%} confident (model {s.model}, version {s.model_version}, video score {s.score:.2f}).",
-        icon="🤖",
-    )
+    st.info(f"{suggestion_text(s, segments)} Not a label until you confirm it.", icon="🤖")
+    name = f"{s.model} {s.version_short}".strip()
+    st.caption(f"From model **{name}**.", help=f"Model version: `{s.model_version}`" if s.model_version else None)
 
 
 def current_label(lab: Label | None) -> None:
@@ -98,7 +118,10 @@ def history(rows: list[Label]) -> None:
 def _suggested(h: Label) -> str:
     if h.suggested_label is None:
         return ""
-    return f"{word(h.suggested_label)} {h.suggested_confidence:.0%} ({h.suggested_by} {h.suggested_version})"
+    score = h.suggested_score
+    peak = "" if score is None else f", peak {score:.2f}"
+    short = (h.suggested_version or "").split(":", 1)[0]
+    return f"{word(h.suggested_label)} ({h.suggested_by}{f' v{short}' if short else ''}{peak})"
 
 
 def metrics(m: dict) -> None:

@@ -5,7 +5,7 @@ Tables (registered with ``core.db``):
   from: ``history`` = the analyses store, ``folder`` = a server-side folder, plus a group for grouped CV);
 - ``labels``: append-only history; a video's current label is its newest row, so a change keeps the old one;
 - ``label_suggestions``: a model's video-level score per (video, model, version). A suggestion is never a
-  label: it only becomes one, recorded with the model and its confidence, when a person confirms it.
+  label: it only becomes one, recorded with the model and its score, when a person confirms it.
 
 The CSV format is the trainer's (``core.dataset``): ``video,label[,category][,group]``, video relative to a
 chosen folder. Import validates every row before it writes anything. This module knows no engine and no
@@ -76,14 +76,21 @@ class Suggestion:
     score: float
     analysis_id: str | None = None
 
-    @property
-    def label(self) -> int:
-        return int(self.score >= 0.5)
+    LINE = 0.5  # the score line: at or above it the model calls a moment unusual (not a 50 % probability)
 
     @property
-    def confidence(self) -> float:
-        """0.5..1: how far the score is from the undecided middle, as a probability of the suggested label."""
-        return max(self.score, 1.0 - self.score)
+    def label(self) -> int:
+        return int(self.score >= self.LINE)
+
+    @property
+    def above_line(self) -> bool:
+        return self.score >= self.LINE
+
+    @property
+    def version_short(self) -> str:
+        """'v3' for '3:objects+fight.fight-movinet.3@ad7e5720' (the part before the first ':'); '' if none."""
+        head = self.model_version.split(":", 1)[0].strip()
+        return f"v{head}" if head else ""
 
     @property
     def uncertainty(self) -> float:
@@ -110,6 +117,13 @@ class Label:
     @property
     def word(self) -> str:
         return "abnormal" if self.label == 1 else "normal"
+
+    @property
+    def suggested_score(self) -> float | None:
+        """The model's video score (0..1) when it made its suggestion, from the stored max(score, 1 - score)."""
+        if self.suggested_label is None or self.suggested_confidence is None:
+            return None
+        return self.suggested_confidence if self.suggested_label == 1 else 1.0 - self.suggested_confidence
 
     @property
     def agreed_with_suggestion(self) -> bool | None:
@@ -250,7 +264,8 @@ class LabelStore:
             suggested_label=suggestion.label if suggestion else None,
             suggested_by=suggestion.model if suggestion else None,
             suggested_version=suggestion.model_version if suggestion else None,
-            suggested_confidence=suggestion.confidence if suggestion else None,
+            # the column keeps its old name and meaning, max(score, 1 - score), so older rows read the same
+            suggested_confidence=max(suggestion.score, 1.0 - suggestion.score) if suggestion else None,
         )
         with self.db.connect() as con:
             if con.execute("SELECT 1 FROM label_videos WHERE path=?", (str(rec.video),)).fetchone() is None:
