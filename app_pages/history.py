@@ -69,6 +69,14 @@ with analyses_tab:
         st.page_link("app_pages/analyze.py", label="Go to Analyze", icon="🔎")
     else:
         ids = [r["id"] for r in rows]
+        key = table_key(ids, st.session_state.get("history.table_gen", 0))
+        open_id = st.session_state.get("history.open") or st.query_params.get("id")
+        drawn_key, drawn_ids = st.session_state.get("history.drawn", (None, []))
+        if drawn_key not in (None, key):  # the rows changed since this tab drew them: a click then meant those rows
+            stale = (st.session_state.get(drawn_key) or {}).get("selection", {}).get("rows", [])
+            if stale and stale[0] < len(drawn_ids) and drawn_ids[stale[0]] in ids:
+                open_id = drawn_ids[stale[0]]
+        st.session_state["history.drawn"] = (key, ids)
         # the decisive figures first, narrow enough that name, model, segments and % anomalous fit at 1024 px
         table = pd.DataFrame(
             {
@@ -90,9 +98,9 @@ with analyses_tab:
             width="stretch",
             on_select="rerun",
             selection_mode="single-row",
-            key=table_key(ids, st.session_state.get("history.table_gen", 0)),
+            key=key,
             # a fresh table (new rows, back from another page, a deep link) ticks the analysis shown below
-            selection_default=open_selection(ids, st.session_state.get("history.open") or st.query_params.get("id")),
+            selection_default=open_selection(ids, open_id),
             column_config={
                 # a long file name is cut at this width (hover shows it) instead of pushing the figures off screen
                 "source": st.column_config.TextColumn("source", width=170),

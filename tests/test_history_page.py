@@ -112,3 +112,20 @@ def test_the_table_leads_with_name_when_model_segments_and_percent_anomalous(vid
     assert config["anomalous"]["type_config"]["format"] == "%.0f%%"  # "27%", as the results' metric says it
     # narrow enough that these four fit in the 1024 px layout's ~560 px table (checked in a browser)
     assert sum(config[c]["width"] for c in ("source", "date", "model", "segments", "anomalous")) <= 500
+
+
+def test_a_click_on_the_rows_as_drawn_before_new_ones_arrived_opens_the_row_clicked(video):
+    """Another tab stores an analysis; this tab, not yet redrawn, still shows the old rows, and the user ticks one:
+    the click means the analysis drawn there, not the one that has moved into that row number since."""
+    old = analyze(video, model="motion", store=Store(), reuse=False)
+    newer = store_another(video)
+    at = history()
+    at.run()
+    click(at, 0)
+    assert at.session_state["history.open"] == newer.id
+    drawn = table_key(at)
+    store_another(video)  # stored in another tab: 'old' is now row 2, row 1 is 'newer'
+    at.session_state[drawn] = {"selection": {"rows": [1], "columns": [], "cells": []}}  # a click on 'old' as drawn
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["history.open"] == old.id and ticked(at) == [row_of(old.id)] == [2]
