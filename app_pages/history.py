@@ -1,5 +1,7 @@
 """History: every past analysis, searchable and sortable; open one without recomputing, or delete it."""
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -19,6 +21,20 @@ analyses_tab, alerts_tab = st.tabs(["Analyses", "Alert log"])
 with alerts_tab:
     st.caption("Every alert the Live page raised, with its snapshot and whether its email went out.")
     render_alert_log(limit=200, key="history.alerts", owner=None if who.admin else who.owner)
+
+
+def table_key(ids: list[str], gen: int) -> str:
+    """The table's widget key for these rows (ids top to bottom): a new key whenever the rows change.
+
+    Streamlit keeps a table's selection as a row *number*: a row added on top (a compare, an Analyze run in another
+    tab) or a search would leave the tick on whatever row moved into that place. A new key starts a fresh table."""
+    digest = hashlib.blake2s("\n".join(ids).encode(), digest_size=6).hexdigest()
+    return f"history.table.{gen}.{digest}"
+
+
+def open_selection(ids: list[str], open_id: str | None) -> dict | None:
+    """The selection a fresh table starts with: the row of the analysis shown below (None if it is not listed)."""
+    return {"selection": {"rows": [ids.index(open_id)]}} if open_id in ids else None
 
 
 def forget_open() -> None:
@@ -52,16 +68,26 @@ with analyses_tab:
         st.info("No analysis matches." if search else "No analysis yet: analyse a video on the Analyze page.")
         st.page_link("app_pages/analyze.py", label="Go to Analyze", icon="🔎")
     else:
+        ids = [r["id"] for r in rows]
+        key = table_key(ids, st.session_state.get("history.table_gen", 0))
+        open_id = st.session_state.get("history.open") or st.query_params.get("id")
+        drawn_key, drawn_ids = st.session_state.get("history.drawn", (None, []))
+        if drawn_key not in (None, key):  # the rows changed since this tab drew them: a click then meant those rows
+            stale = (st.session_state.get(drawn_key) or {}).get("selection", {}).get("rows", [])
+            if stale and stale[0] < len(drawn_ids) and drawn_ids[stale[0]] in ids:
+                open_id = drawn_ids[stale[0]]
+        st.session_state["history.drawn"] = (key, ids)
+        # the decisive figures first, narrow enough that name, model, segments and % anomalous fit at 1024 px
         table = pd.DataFrame(
             {
                 "source": [r["source_name"] for r in rows],
                 "date": pd.to_datetime([r["created_at"] for r in rows]),
-                "duration": [mmss(r["duration"]) for r in rows],
                 "model": [r["model"] for r in rows],
-                "fps": [r["scoring_fps"] for r in rows],
-                "peak": [round(r["peak"], 3) for r in rows],
                 "segments": [r["n_segments"] for r in rows],
-                "anomalous": [r["frac_anomalous"] for r in rows],
+                "anomalous": [100 * r["frac_anomalous"] for r in rows],  # percent, rounded as the results show it
+                "peak": [round(r["peak"], 3) for r in rows],
+                "duration": [mmss(r["duration"]) for r in rows],
+                "fps": [r["scoring_fps"] for r in rows],
                 "owner": [show_owner(r["owner"]) for r in rows],
                 "version": [r["model_version"] for r in rows],  # long for fused models: last, out of the way
             }
@@ -72,15 +98,21 @@ with analyses_tab:
             width="stretch",
             on_select="rerun",
             selection_mode="single-row",
-            # a new key after a delete: the old one would keep its row number ticked on the row that moved up
-            key=f"history.table.{st.session_state.get('history.table_gen', 0)}",
+            key=key,
+            # a fresh table (new rows, back from another page, a deep link) ticks the analysis shown below
+            selection_default=open_selection(ids, open_id),
             column_config={
                 # a long file name is cut at this width (hover shows it) instead of pushing the figures off screen
-                "source": st.column_config.TextColumn("source", width="medium"),
-                "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
+                "source": st.column_config.TextColumn("source", width=170),
+                "date": st.column_config.DatetimeColumn("when", format="MMM D, HH:mm", width=100),
+                "model": st.column_config.TextColumn("model", width=70),
+                "segments": st.column_config.NumberColumn("segments", width=70),
+                "anomalous": st.column_config.NumberColumn(
+                    "anomalous", help="share of the video inside anomalous segments", format="%.0f%%", width=80
+                ),
+                "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f", width=90),
+                "duration": st.column_config.TextColumn("length", width=60),
                 "fps": st.column_config.NumberColumn("fps", help="frames per second it was scored at", format="%g"),
-                "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
-                "anomalous": st.column_config.NumberColumn("% anomalous", format="percent"),
                 "version": st.column_config.TextColumn("version", width="small"),
             },
         )
@@ -90,7 +122,7 @@ with analyses_tab:
         )
         picked = event.selection.rows if event else []
         clicked, st.session_state["history.clicked"] = state.row_choice(
-            picked, [r["id"] for r in rows], st.session_state.get("history.clicked")
+            picked, ids, st.session_state.get("history.clicked")
         )
         # the open analysis survives a visit to another page (Streamlit forgets the table's selection then)
         chosen = clicked or st.query_params.get("id") or st.session_state.get("history.open")
