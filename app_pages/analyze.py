@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.config import EventConfig, ScoringConfig
-from core.sources import VIDEO_EXTS
+from core.sources import upload_problem
 from ui import results, state
 from ui.analysis_runner import (
     analyses_running,
@@ -47,14 +47,21 @@ with st.container(border=True):
     with left:
         upload_tab, link_tab = st.tabs(["Upload a video", "Paste a link"])
         with upload_tab:
+            # no type filter: a file the browser refused showed only a red chip (its reason on hover) under the last
+            # run's message; a picked file reruns the page, which then says in words what is wrong with it
             upload = st.file_uploader(
                 "Video file",
-                type=sorted(e.lstrip(".") for e in VIDEO_EXTS),
                 key="analyze.upload",
                 help="Up to 1 GB. mp4, avi, mkv, mov, mpg, webm…",
             )
+            refused = upload_problem(upload.name) if upload is not None else None
+            if refused:
+                st.error(refused)
             go_upload = st.button(
-                "Analyze upload", type="primary", disabled=upload is None or model is None, key="analyze.go_upload"
+                "Analyze upload",
+                type="primary",
+                disabled=upload is None or model is None or refused is not None,
+                key="analyze.go_upload",
             )
         # a form: Enter in the box submits it, as a user expects of a search-box-like field
         with link_tab, st.form("analyze.link_form", border=False):

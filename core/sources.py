@@ -381,6 +381,18 @@ def uploads_dir() -> Path:
     return data_dir() / "videos"
 
 
+def upload_problem(filename: str) -> str | None:
+    """What is wrong with an upload by its name alone, in words (a still image); None: worth trying to read. An
+    unusual extension is tried (CCTV exports use many); its content decides."""
+    ext = Path(filename).suffix.lower()
+    if ext in IMAGE_EXTS:
+        return (
+            f"'{filename}' is a still image, not a video. Upload a video file "
+            f"({', '.join(sorted(e.lstrip('.') for e in VIDEO_EXTS))})."
+        )
+    return None
+
+
 def save_upload(data: bytes, filename: str, directory: Path | None = None) -> Path:
     """Keep uploaded bytes content-addressed (``<sha256><ext>``) so reopening an analysis finds them."""
     return _save_upload(data, filename, directory)[0]

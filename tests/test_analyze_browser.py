@@ -80,6 +80,16 @@ def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
         assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').get_by_text("not a video").count() == 1
         assert "Traceback" not in page.content()
+        # a still image: said in words at once, the button off, and the last file's error gone (the browser's own
+        # type filter refused it with a red chip under the stale message)
+        still = tmp_path / "still.png"
+        still.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(still))
+        errors = page.locator('[data-testid="stAlertContentError"]')
+        errors.get_by_text("'still.png' is a still image, not a video").wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert errors.count() == 1, errors.all_inner_texts()
+        assert page.get_by_role("button", name="Analyze upload").is_disabled()
 
 
 @pytest.fixture

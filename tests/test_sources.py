@@ -187,3 +187,11 @@ def test_4k_clip_streams_in_bounded_memory(tmp_path):
 )
 def test_a_link_typed_without_its_scheme_is_taken_as_https(typed, url):
     assert check_url(typed) == url
+
+
+def test_upload_problem_refuses_still_images_by_name_and_tries_everything_else():
+    from core.sources import upload_problem
+
+    assert upload_problem("Photo.PNG").startswith("'Photo.PNG' is a still image, not a video. Upload a video file (")
+    assert "mp4" in upload_problem("a.jpg")
+    assert upload_problem("yard.mp4") is None and upload_problem("export.dav") is None  # content decides
