@@ -31,6 +31,7 @@ with st.container(border=True):
                 30.0,
                 10.0,
                 1.0,
+                format="%.0f",  # whole frames a second: "10", not "10.00"
                 key="analyze.fps",
                 help="Frames are resampled to this rate before scoring; lower is faster.",
             )

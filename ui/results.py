@@ -198,8 +198,10 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     # backtest of the live alert rule on these scores
     with st.expander("Alert backtest: how many alerts would the Live rule have raised on this video?"):
         b1, b2 = st.columns(2)
-        seconds = b1.slider("Sustained for (s)", 0.0, 30.0, AlertConfig().seconds, 0.5, key=f"{key}.bt_n")
-        cooldown = b2.slider("Cooldown (s)", 0.0, 600.0, AlertConfig().cooldown, 5.0, key=f"{key}.bt_cd")
+        seconds = b1.slider(
+            "Sustained for (s)", 0.0, 30.0, AlertConfig().seconds, 0.5, format="%.1f", key=f"{key}.bt_n"
+        )
+        cooldown = b2.slider("Cooldown (s)", 0.0, 600.0, AlertConfig().cooldown, 5.0, format="%.0f", key=f"{key}.bt_cd")
         try:
             cfg = AlertConfig().with_threshold(
                 events.threshold, seconds=seconds, cooldown=cooldown, smooth_seconds=events.smooth_seconds
