@@ -29,6 +29,8 @@ def test_a_short_clip_is_labelled_in_tenths_a_long_one_in_seconds():
     # a 2 s fight clip: ticks at 0.2 s steps must read 0:00.2, 0:00.4... (whole seconds gave 0:00 0:00 0:00)
     assert "format(datum.value % 60, '.1f')" in short["labelExpr"] and short["title"] == "time (m:ss.s)"
     assert "format(" not in long["labelExpr"] and long["title"] == "time (m:ss)"
+    # "0:00.0 0:00.2 0:00.4..." ran together on a 3 s clip: labels that would touch are thinned
+    assert short["labelOverlap"] is True and short["labelSeparation"] >= 4
 
 
 def test_showing_the_cues_keeps_the_plot_height():
