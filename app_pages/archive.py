@@ -23,9 +23,11 @@ from ui.archive_view import (
     footage_text,
     last_run_text,
     no_segment_text,
+    owner_text,
     progress_text,
     resume_label,
     speed_text,
+    video_rows,
 )
 from ui.auth import identity
 from ui.cache import get_store
@@ -136,7 +138,7 @@ ids = list(by_id)
 
 
 def describe(job_id: str) -> str:
-    return batch_label(by_id[job_id])
+    return batch_label(by_id[job_id], owner=owner_text(by_id[job_id].owner, who))
 
 
 # the browser keeps a keyed select box's shown label when only its wording changes: a new key when a batch ends
@@ -147,7 +149,7 @@ chosen = st.selectbox(
     index=ids.index(wanted) if wanted in by_id else 0,
     format_func=describe,
     key=f"archive.job.{wanted}.{running}",
-    help="Started (UTC) · owner · model · engine · where it stands.",
+    help=f"Started (UTC) · {'who started it · ' if who.email else ''}model · engine · where it stands.",
 )
 if chosen != wanted:
     st.query_params["job"] = chosen
@@ -177,8 +179,10 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
             else "Hours of video scored per hour of wall time (× real time), shown when a run that scored videos ends."
         ),
     )
+    owner = owner_text(job.owner, who)
     st.caption(
-        f"Owner **{job.owner}** · model **{job.model}** · engine **{job.engine}**"
+        (f"Started by **{owner}** · " if owner else "")
+        + f"model **{job.model}** · engine **{job.engine}**"
         + (f" ({job.workers} workers)" if job.workers else "")
         + f" · from {', '.join(job.inputs)} · job `{job.id}`"
     )
@@ -192,7 +196,7 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
     if job.status in ("failed", "interrupted") and log.is_file():
         st.caption(f"Its log: `{log}`")
     if not who.may_manage(job.owner):
-        st.caption(f"Only its owner ({job.owner}) or an admin can cancel or resume this batch.")
+        st.caption(f"Only who started it ({owner}) or an admin can cancel or resume this batch.")
         return
     if job.active and st.button("Cancel", key=f"archive.cancel.{job.id}", help="Finished videos stay stored."):
         jobs.request_cancel(job.id)
@@ -206,30 +210,34 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
 
 def items_table(job: BatchJob, items: list[BatchItem]) -> None:
     st.markdown(f"#### Videos ({len(items)})")
+    peaks = jobs.video_peaks([i.analysis_id for i in items if i.analysis_id])
     st.dataframe(
         pd.DataFrame(
-            {
-                "video": [Path(i.source).name or i.source for i in items],
-                "status": [i.status for i in items],
-                "reason": [i.reason for i in items],
-                "tries": [i.attempts for i in items],
-                "seconds": [round(i.seconds, 1) for i in items],
-                "open": [history_link(i.analysis_id) if i.analysis_id else "" for i in items],  # no link, no "None"
-                "path": [i.source for i in items],
-            }
+            video_rows(items, peaks)
+            | {"open": [history_link(i.analysis_id) if i.analysis_id else "" for i in items]}  # no link, no "None"
         ),
         hide_index=True,
         width="stretch",
         row_height=WRAP_ROW_PX,
         key=f"archive.items.{job.id}",
-        # what a glance needs first (name, status, link); the long reason and path may run past a narrow window
-        column_order=["video", "status", "open", "tries", "seconds", "reason", "path"],
+        # what a glance needs first (name, status, link, how anomalous) fits the ~560 px of a 1024 px window;
+        # the long reason and path may run past it
+        column_order=["video", "status", "open", "peak", "at", "length", "scored in", "tries", "reason", "path"],
         column_config={
-            "video": st.column_config.TextColumn("video", width=160),
-            "status": st.column_config.TextColumn("status", width=64),
-            "open": st.column_config.LinkColumn("open", display_text="results", width=64),
-            "tries": st.column_config.NumberColumn("tries", width=44),
-            "seconds": st.column_config.NumberColumn("seconds", width=64),
+            "video": st.column_config.TextColumn("video", width=144),
+            "status": st.column_config.TextColumn("status", width=68),
+            "open": st.column_config.LinkColumn("open", display_text="results", width=60),
+            "peak": st.column_config.NumberColumn(
+                "peak", format="%.2f", width=48, help="The video's highest anomaly score, 0..1 (click to sort)."
+            ),
+            "at": st.column_config.TextColumn("at", width=60, help="When in the video its peak is (m:ss.s)."),
+            "length": st.column_config.TextColumn("length", width=56, help="How long the video is (m:ss.s)."),
+            "scored in": st.column_config.TextColumn(
+                "scored in",
+                width=64,
+                help="Seconds this batch took to score the video (empty when it was already stored).",
+            ),
+            "tries": st.column_config.NumberColumn("tries", width=40),
             "reason": st.column_config.TextColumn("reason", width="large", help="Why a video failed (in full below)."),
         },
     )

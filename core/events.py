@@ -177,6 +177,8 @@ class SegmentTracker:
         self.min_duration, self.merge_gap = min_duration, merge_gap
         self._start: float | None = None  # open segment
         self._peak, self._peak_t = -1.0, 0.0
+        # the first run of equal maximum samples: its first and last time, and whether it still goes on
+        self._run_first, self._run_last, self._run_open = 0.0, 0.0, False
         self._pending: Segment | None = None  # closed, waiting for the merge gap to pass
         self._last_t: float | None = None
 
@@ -193,7 +195,11 @@ class SegmentTracker:
         return 0.0 if self._start is None else max(0.0, t - self._start)
 
     def update(self, t: float, value: float, raw: float | None = None) -> list[Segment]:
-        """Feed one sample. ``value`` drives the thresholds; ``raw`` (default value) sets the peak."""
+        """Feed one sample. ``value`` drives the thresholds; ``raw`` (default value) sets the peak.
+
+        The peak time is the middle of the first run of samples that hold the maximum (a single sample: its time),
+        so a flat score, e.g. one window's score spread over a clip shorter than the window, peaks mid-plateau.
+        """
         peak_value = value if raw is None else raw
         out: list[Segment] = []
         self._last_t = t
@@ -209,11 +215,11 @@ class SegmentTracker:
                         self._pending.peak_t,
                     )
                     self._pending = None
+                    self._run_open = False  # the gap ended the pending segment's run of its maximum
                 else:
                     self._start, self._peak, self._peak_t = t, -1.0, t
         if self._start is not None:
-            if peak_value > self._peak:
-                self._peak, self._peak_t = peak_value, t
+            self._track_peak(t, peak_value)
             if value < self.off:
                 self._pending = Segment(self._start, t, float(self._peak), float(self._peak_t))
                 self._start = None
@@ -221,6 +227,16 @@ class SegmentTracker:
                     out += self._emit(self._pending)
                     self._pending = None
         return out
+
+    def _track_peak(self, t: float, v: float) -> None:
+        if v > self._peak:
+            self._peak, self._run_first, self._run_last, self._run_open = v, t, t, True
+        elif v == self._peak and self._run_open:
+            self._run_last = t
+        else:
+            self._run_open = False  # a later run of the same maximum does not move the peak
+            return
+        self._peak_t = (self._run_first + self._run_last) / 2
 
     def flush(self, t_end: float | None = None) -> list[Segment]:
         """End of stream: emit what is open or pending. ``t_end`` closes an open segment."""

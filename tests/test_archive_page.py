@@ -15,7 +15,9 @@ from conftest import moving_square_frames, write_video
 from streamlit.testing.v1 import AppTest
 
 from core.batch import JobStore, collect_videos, run_batch
+from core.batch.jobs import default_owner
 from core.store import Store
+from ui.charts import mmss
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -86,6 +88,16 @@ def test_finished_batch_ranking_comes_from_the_store(yard):
     assert set(ranked["video"]) <= {"a.avi", "b.avi", "c.avi"}
     videos = frame(at, "status")
     assert list(videos["status"]) == ["done", "done", "done"]
+    # each video's own peak (to rank whole videos), when it is, and its length (not the scoring seconds)
+    recs = {Path(i.source).name: store.load(i.analysis_id) for i in JobStore(store.db).items(summary.job_id)}
+    assert list(videos["peak"]) == [round(recs[v].peak[0], 3) for v in videos["video"]]
+    assert list(videos["length"]) == [mmss(recs[v].track.duration) for v in videos["video"]]
+    assert {"seconds", "owner"}.isdisjoint(videos.columns) and all(s.endswith(" s") for s in videos["scored in"])
+    for v, at_ in zip(videos["video"], videos["at"], strict=True):
+        top = max(recs[v].segments, key=lambda s: s.peak, default=None)  # a segment's time: the ranking's
+        assert at_ == mmss(top.peak_t if top and top.peak >= recs[v].peak[0] - 1e-9 else recs[v].peak[1])
+    assert default_owner() not in picker(at).options[0]  # no login: not the server's OS account
+    assert not any("Owner" in c.value or "Started by" in c.value for c in at.caption)
     assert [m.value for m in at.metric][:3] == ["3", "0", "0"]
     assert progress_header(at) == ":material/check_circle: done · 3 scored of 3"
     assert picker(at).options[0].endswith("· done · 3 scored of 3")  # not '0/3 videos'
@@ -306,3 +318,9 @@ def test_the_ranking_wraps_long_file_names_and_still_fits_a_1024_px_window(vigil
     assert all(" – " in s for s in table.value["segment"])  # '0:04.0 – 0:05.6' breaks in two in its narrow column
     # the columns and the row markers (~33 px) still fit the ~560 px a 1024 px window leaves beside the sidebar
     assert sum(widths.values()) + 33 <= 562, widths
+    videos = next(df for df in at.dataframe if "status" in df.value.columns)
+    config = json.loads(videos.proto.columns)
+    order = list(videos.proto.column_order)
+    key = ["video", "status", "open", "peak", "at", "length", "scored in"]
+    assert order[: len(key)] == key, order  # what a glance needs first, before the long reason and path
+    assert sum(config[c]["width"] for c in key) <= 562, {c: config[c]["width"] for c in key}

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from core.batch import JobStore
+from core.access import Identity
+from core.batch import BatchItem, JobStore
 from ui.archive_view import (
     batch_label,
     counts_text,
     footage_text,
     last_run_text,
     no_segment_text,
+    owner_text,
     progress_text,
     resume_label,
     speed_text,
+    video_rows,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -128,3 +131,36 @@ EMOJI = re.compile("[\u2300-\u23ff\u2460-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0
 def test_the_archive_page_draws_no_emoji(path):
     found = EMOJI.findall((REPO / path).read_text(encoding="utf-8"))
     assert not found, f"{path} draws emoji {found}: use Material icons (':material/...:') where Markdown is rendered"
+
+
+def test_owner_reads_as_who_started_it_and_not_the_servers_account():
+    local, me = Identity.local(), Identity("ana@example.org")
+    # no login: everyone is the one local user, so the OS account the batch recorded ('root') says nothing
+    assert owner_text("root", local) == "" and owner_text("ana@example.org", local) == ""
+    assert owner_text("ana@example.org", me) == "you"
+    assert owner_text("bo@example.org", me) == "bo@example.org"
+    assert owner_text("root", me) == "local user"  # started without login (a terminal, before login was on)
+    job = job_with(JobStore(), ["done"])
+    assert batch_label(job, owner="").count(" · ") == 4  # when · model · engine · status · counts: no owner
+    assert " · you · motion · local · done" in batch_label(job, owner="you")
+    assert job.owner not in batch_label(job)
+
+
+def item(idx, status, analysis_id=None, seconds=0.0, footage=0.0, reason=""):
+    return BatchItem(idx, f"/footage/{idx}.mp4", status, analysis_id, reason, 1, seconds, footage)
+
+
+def test_video_rows_say_length_scoring_time_and_the_videos_peak():
+    items = [
+        item(0, "done", "a", seconds=0.94, footage=2.44),
+        item(1, "skipped", "b"),  # found stored: no scoring time of this batch
+        item(2, "failed", reason="not a video"),
+    ]
+    rows = video_rows(items, {"a": (2.44, 0.8078, 0.36), "b": (75.0, 0.4321, 61.25)})
+    assert rows["video"] == ["0.mp4", "1.mp4", "2.mp4"]
+    assert rows["status"] == ["done", "stored", "failed"]
+    assert rows["peak"] == [0.808, 0.432, None]
+    assert rows["at"] == ["0:00.4", "1:01.2", ""]
+    assert rows["length"] == ["0:02.4", "1:15.0", ""]  # footage as m:ss, not the scoring seconds
+    assert rows["scored in"] == ["0.9 s", "", ""]
+    assert rows["reason"] == ["", "", "not a video"]

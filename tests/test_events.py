@@ -59,6 +59,43 @@ def test_peak_is_on_raw_score_with_its_time():
     assert seg.peak_t == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    "raw, peak_t",
+    [
+        # a flat plateau (one window's score over a short clip): the middle of the plateau, not its first sample
+        ([0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.6], 2.0),
+        # an even run: the middle between its two central samples
+        ([0.6, 0.8, 0.8, 0.8, 0.8, 0.6, 0.6], 2.5),
+        # a single maximum is where it is
+        ([0.6, 0.7, 0.9, 0.7, 0.6, 0.6, 0.6], 2.0),
+        # two separate runs of the same maximum: the middle of the first
+        ([0.6, 0.9, 0.9, 0.9, 0.7, 0.9, 0.9], 2.0),
+        # a higher value after a plateau starts a new peak
+        ([0.8, 0.8, 0.8, 0.7, 0.95, 0.95, 0.6], 4.5),
+    ],
+)
+def test_peak_time_is_the_middle_of_the_first_run_of_the_maximum(raw, peak_t):
+    smoothed = [0.9] * len(raw)  # one segment over the whole track: only the raw score moves
+    tr = ScoreTrack(np.arange(len(raw)), np.arange(len(raw), dtype=float), raw, smoothed)
+    (seg,) = segments_from_track(tr, EventConfig(**{**CFG, "min_duration": 0, "merge_gap": 0}))
+    assert seg.peak == pytest.approx(max(raw))
+    assert seg.peak_t == pytest.approx(peak_t)
+
+
+def test_streaming_peak_time_moves_with_an_open_plateau_and_survives_a_merge():
+    tracker = SegmentTracker(on=0.5, off=0.3, merge_gap=5.0)
+    for t in range(4):
+        tracker.update(float(t), 0.9, 0.8)
+    # mid-stream the open segment's peak is the middle of the plateau so far (0..3 s)
+    assert tracker.flush(3.0)[0].peak_t == pytest.approx(1.5)
+    tracker = SegmentTracker(on=0.5, off=0.3, merge_gap=5.0)
+    for t, v, r in [(0, 0.9, 0.8), (1, 0.9, 0.8), (2, 0.1, 0.1), (3, 0.9, 0.8), (4, 0.9, 0.8), (5, 0.1, 0.1)]:
+        tracker.update(float(t), v, r)
+    # re-opened within the gap: the first run (0..1 s) keeps the peak; the equal run at 3..4 s does not move it
+    (seg,) = tracker.flush()
+    assert (seg.start, seg.end, seg.peak, seg.peak_t) == (0.0, 5.0, 0.8, 0.5)
+
+
 def test_tracker_streams_like_offline_and_reports_active_time():
     values = [0, 0.9, 0.9, 0.9, 0.1, 0, 0, 0.9, 0.9, 0]
     cfg = EventConfig(**{**CFG, "min_duration": 0, "merge_gap": 1.5})

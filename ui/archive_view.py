@@ -4,7 +4,11 @@ Pure functions over a ``BatchJob`` so the page stays a thin view and the wording
 
 from __future__ import annotations
 
-from core.batch import BatchJob
+from pathlib import Path
+
+from core.access import Identity
+from core.batch import BatchItem, BatchJob
+from ui.charts import mmss
 
 # Table rows taller than 64 px (4rem): only there does Streamlit wrap a cell's text, so that a long file name,
 # cause or reason reads in full instead of being cut.
@@ -36,11 +40,23 @@ def finished_fraction(job: BatchJob) -> float:
     return (c["done"] + c["skipped"] + c["failed"]) / max(1, job.total)
 
 
-def batch_label(job: BatchJob, icon: str = "") -> str:
-    """One batch in the picker. A running batch shows no counts: the picker is drawn once per page run while
-    the counts move every second (the status below it is live), and a stale '0/3' would read as wrong."""
+def owner_text(owner: str, who: Identity) -> str:
+    """Who started a batch, as the viewer reads it: '' when login is off (everyone is the one local user, and
+    the recorded owner is only the server's OS account), 'you' for the viewer's own, else the address
+    ('local user' for a batch started without login, e.g. from a terminal)."""
+    if not who.email:
+        return ""
+    if owner.strip().lower() == who.email:
+        return "you"
+    return owner if "@" in owner else "local user"
+
+
+def batch_label(job: BatchJob, icon: str = "", owner: str = "") -> str:
+    """One batch in the picker; ``owner`` as ``owner_text`` gives it (left out when ''). A running batch shows
+    no counts: the picker is drawn once per page run while the counts move every second (the status below it
+    is live), and a stale '0/3' would read as wrong."""
     when = job.created_at.replace("T", " ").removesuffix("+00:00")  # stored in UTC: the offset says nothing
-    head = f"{icon} {when} · {job.owner} · {job.model} · {job.engine} · ".lstrip()
+    head = f"{icon} {when} · {owner + ' · ' if owner else ''}{job.model} · {job.engine} · ".lstrip()
     if job.active:
         return head + f"{job.status} · {job.total} video{'' if job.total == 1 else 's'}"
     return head + progress_text(job)
@@ -97,3 +113,28 @@ def last_run_text(job: BatchJob) -> str | None:
                                            (s.get("failed", 0), "failed")) if n]  # fmt: skip
     outcome = ", ".join(parts) or "it was stopped before any finished"
     return f"The resume tried {s['todo']} video{'' if s['todo'] == 1 else 's'} again: {outcome}."
+
+
+# an item's state as the Videos table names it: 'skipped' is what the metric above calls 'Already stored'
+STATUS_WORDS = {"skipped": "stored"}
+
+
+def video_rows(items: list[BatchItem], peaks: dict[str, tuple[float, float, float]]) -> dict[str, list]:
+    """The Videos table's columns, one entry per item. ``peaks``: ``JobStore.video_peaks`` (duration s, peak,
+    peak time s) by analysis id. ``length`` is the footage (m:ss.s), ``scored in`` the seconds the scoring took
+    ('' where the video was already stored or failed), ``peak``/``at`` the video's highest score and when;
+    None/'' where no analysis is stored."""
+    def of(i: BatchItem) -> tuple[float, float, float] | None:
+        return peaks.get(i.analysis_id) if i.analysis_id else None
+
+    return {
+        "video": [Path(i.source).name or i.source for i in items],
+        "status": [STATUS_WORDS.get(i.status, i.status) for i in items],
+        "peak": [round(p[1], 3) if (p := of(i)) else None for i in items],
+        "at": [mmss(p[2]) if (p := of(i)) else "" for i in items],
+        "length": [mmss(p[0]) if (p := of(i)) else mmss(i.footage) if i.footage else "" for i in items],
+        "scored in": [f"{i.seconds:.1f} s" if i.status == "done" else "" for i in items],
+        "tries": [i.attempts for i in items],
+        "reason": [i.reason for i in items],
+        "path": [i.source for i in items],
+    }

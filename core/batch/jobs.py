@@ -288,6 +288,23 @@ class JobStore:
         """The stored analyses of a job's finished videos (scored now or found already stored)."""
         return [i.analysis_id for i in self.items(job_id) if i.status in FINISHED_ITEM and i.analysis_id]
 
+    def video_peaks(self, analysis_ids: list[str]) -> dict[str, tuple[float, float, float]]:
+        """(duration s, peak 0..1, peak time s) of each stored analysis, by id; missing ids are left out.
+
+        The time is that of the first segment reaching the video's peak (the middle of a flat maximum, as the
+        ranking shows it), else the analysis's own peak time (a video without a segment)."""
+        ids = list(dict.fromkeys(a for a in analysis_ids if a))
+        if not ids:
+            return {}
+        with self.db.connect() as con:
+            rows = con.execute(
+                "SELECT a.id, a.duration, a.peak, COALESCE((SELECT s.peak_t FROM segments s WHERE s.analysis_id = a.id "
+                f"AND s.peak >= a.peak - 1e-9 ORDER BY s.idx LIMIT 1), a.peak_t) FROM analyses a "
+                f"WHERE a.id IN ({','.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+        return {r[0]: (float(r[1]), float(r[2]), float(r[3])) for r in rows}
+
     @staticmethod
     def _job(row, counts: dict[str, int]) -> BatchJob:
         status = row["status"]
