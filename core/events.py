@@ -298,18 +298,33 @@ def segment_cause(t: np.ndarray, score: np.ndarray, causes, seg: Segment, thresh
     return causes[peak] if causes[peak] in tied else tied[0]
 
 
+def plateau_middle(score: np.ndarray, i: int) -> int:
+    """The middle index of the run of samples equal to ``score[i]`` that holds ``i`` (``i`` itself when alone).
+
+    A flat score (one window's score spread over a clip shorter than the window) then points at the middle of the
+    plateau, as segment peaks do, not at its first frame."""
+    lo = hi = i
+    while lo > 0 and score[lo - 1] == score[i]:
+        lo -= 1
+    while hi < len(score) - 1 and score[hi + 1] == score[i]:
+        hi += 1
+    return (lo + hi) // 2
+
+
 def top_moments(track: ScoreTrack, k: int, min_separation: float) -> list[Moment]:
     """The ``k`` highest-score samples, at least ``min_separation`` s apart, worst first.
 
-    Ranked on the raw score, like segment peaks, so a moment's score is what its caption shows.
+    Ranked on the raw score, like segment peaks, so a moment's score is what its caption shows; a run of equal
+    samples is one moment, at its middle (``plateau_middle``).
     """
     if len(track) == 0 or k <= 0:
         return []
     order = np.argsort(-track.score, kind="stable")
     chosen: list[int] = []
-    for i in order:
-        if all(abs(track.t[i] - track.t[j]) >= min_separation for j in chosen):
-            chosen.append(int(i))
+    for first in order:
+        i = plateau_middle(track.score, int(first))
+        if i not in chosen and all(abs(track.t[i] - track.t[j]) >= min_separation for j in chosen):
+            chosen.append(i)
             if len(chosen) == k:
                 break
     return [Moment(float(track.t[i]), int(track.frame[i]), float(track.score[i])) for i in chosen]

@@ -24,7 +24,7 @@ from core.access import Identity
 from core.config import EventConfig, ScoringConfig
 from core.db import Database, register_column, register_schema, storage_error
 from core.errors import NotFoundError, StorageError
-from core.events import Moment, ScoreTrack, Segment, fraction_anomalous, segments_from_track
+from core.events import Moment, ScoreTrack, Segment, fraction_anomalous, plateau_middle, segments_from_track
 from core.netguard import strip_credentials
 from core.settings import settings
 from core.sources import VideoMeta
@@ -120,10 +120,10 @@ class AnalysisRecord:
 
     @property
     def peak(self) -> tuple[float, float]:
-        """(peak score, its time in s) on the raw score."""
+        """(peak score, its time in s) on the raw score; a flat maximum peaks at its middle (``plateau_middle``)."""
         if len(self.track) == 0:
             return 0.0, 0.0
-        i = int(np.argmax(self.track.score))
+        i = plateau_middle(self.track.score, int(np.argmax(self.track.score)))
         return float(self.track.score[i]), float(self.track.t[i])
 
     @property

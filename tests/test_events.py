@@ -172,3 +172,15 @@ def test_top_moments_rank_on_the_raw_score_that_they_report():
     moments = top_moments(tr, k=2, min_separation=2.0)
     assert moments[0].frame == 2 and moments[0].score == pytest.approx(0.9)
     assert moments[1].frame in (6, 7, 8) and moments[1].score == pytest.approx(0.6)
+
+
+def test_a_flat_maximum_puts_the_video_peak_and_its_worst_moment_mid_plateau():
+    from core.events import plateau_middle
+
+    t = np.arange(20) / 10.0
+    score = np.array([0.8] * 8 + [0.7, 0.6] + [0.1] * 10)  # one window's score over a clip shorter than a window
+    assert plateau_middle(score, 0) == 3 and plateau_middle(score, 8) == 8 and plateau_middle(score, 19) == 14
+    track = ScoreTrack.from_scores(np.arange(20), t, score, 0.0)
+    first = top_moments(track, 3, 0.0)
+    assert [m.frame for m in first] == [3, 8, 9]  # the plateau once, at its middle; then the next samples
+    assert [m.frame for m in top_moments(track, 2, 0.6)] == [3, 9]  # 0.8 s is within 0.6 s of the plateau middle
