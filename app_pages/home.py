@@ -66,7 +66,9 @@ else:
                 [
                     {
                         "model": r.spec.name + (" (default)" if r.spec.name == default else ""),
-                        "status": "ready" if r.available else "cannot run here (see below)",
+                        "status": ("ready" if not r.limits else "ready, in part (see below)")
+                        if r.available
+                        else "cannot run here (see below)",
                         "what it finds": r.spec.summary or r.spec.description,
                     }
                     for r in statuses
@@ -81,6 +83,9 @@ else:
     if earlier:
         with st.expander(f"Earlier versions kept for comparison ({len(earlier)})"):
             table(earlier)
+    for r in current:
+        if r.available and r.limits:  # the default without its fight cue finds no fights: said up front
+            st.info(f"**{r.spec.name}** runs here in part. {r.limits}", icon=":material/info:")
     missing = [r for r in rows if not r.available]
     if missing:
         with st.expander(f"Why {len(missing)} model(s) cannot run here, and how to fix it"):

@@ -155,7 +155,7 @@ def compute_analysis(
     track = ScoreTrack.from_scores(frame, t, score, events.smooth_seconds, frame_causes(stream, len(score)))
     segments = segments_from_track(track, events)
     moments = top_moments(track, events.top_k, events.min_separation)
-    warnings = []
+    warnings = [scorer.limits] if getattr(scorer, "limits", "") else []
     if source.meta.duration > 0 and t[-1] < 0.9 * source.meta.duration - 1.0:
         warnings.append(
             f"The video stopped decoding at {t[-1]:.1f} s although its header says {source.meta.duration:.1f} s "

@@ -79,6 +79,7 @@ class ModelStatus:
     spec: ModelSpec
     available: bool
     reason: str = ""  # why not, in words a user can act on
+    limits: str = ""  # it runs, but without a part (the family's ``limits``), in words a user can act on
 
 
 def search_dirs() -> list[Path]:
@@ -231,7 +232,8 @@ def status(name: str) -> ModelStatus:
     if missing:
         hint = " (downloaded on first use when online)" if all(w.url for w in missing) else ""
         return ModelStatus(spec, False, _missing_message(missing[0]) + hint)
-    return ModelStatus(spec, True)
+    family = families.get(spec.kind)
+    return ModelStatus(spec, True, limits=family.limits(spec) if family.limits else "")
 
 
 def list_models() -> list[ModelStatus]:

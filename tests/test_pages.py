@@ -644,6 +644,12 @@ def test_home_links_every_page_and_marks_the_default_model():
     # versions kept for comparison are listed apart, in their own expander, not among the models to choose
     assert list(earlier.value.index) == ["fight-movinet-v1", "fight-movinet-v2"] and "fight-movinet" in models
     assert any(e.label == "Earlier versions kept for comparison (2)" for e in at.expander)
+    # no MoViNet weights here: the default runs without its fight cue, and says so before anyone relies on it
+    assert table.value.loc["vigil (default)", "status"] == "ready, in part (see below)"
+    assert any(i.value.startswith("**vigil** runs here in part. Fights are not looked for") for i in at.info)
+    analyze = page("analyze")
+    analyze.run()
+    assert any(i.value.startswith("Fights are not looked for") for i in analyze.info)  # under the model picker
 
 
 def test_a_history_row_stays_on_its_analysis_when_new_ones_push_it_down():

@@ -279,3 +279,23 @@ def test_a_refitted_fusion_is_a_new_model_version():
     b = build_vigil(spec, None, fusion=refit).info.version
     assert a != b and a.split("@")[0] == b.split("@")[0]  # same cues, another fusion
     assert build_vigil(spec, None, fusion=load_fusion()).info.version == a  # stable for the same fusion
+
+
+def test_without_the_movinet_weights_the_default_model_says_it_looks_for_no_fights(make_video, monkeypatch):
+    from core.engine import analyze
+    from core.registry import status
+
+    st = status("vigil")  # the test's models folder has no MoViNet weights (conftest unsets VIGIL_MODELS_DIR)
+    assert st.available and st.limits.startswith("Fights are not looked for: the fight cue needs ")
+    assert "movinet_a0_stream_int8.tflite" in st.limits and "VIGIL_MODELS_DIR" in st.limits
+    rec = analyze(make_video("yard.avi", n=40), model="vigil")
+    assert rec.warnings == [st.limits]  # every analysis made so says it, also when reopened or exported
+    spec = ModelSpec.from_dict({**BUILTIN, "params": {**BUILTIN["params"], "fight_model": None}})
+    assert build_vigil(spec, None).limits == ""  # built without a fight cue on purpose: nothing left out
+
+
+def test_with_the_movinet_weights_the_default_model_leaves_nothing_out(shared_models, monkeypatch):
+    from core.registry import status
+
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(shared_models))
+    assert status("vigil").limits == "" and load_scorer("vigil", allow_download=False).limits == ""

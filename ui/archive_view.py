@@ -124,6 +124,7 @@ def video_rows(items: list[BatchItem], peaks: dict[str, tuple[float, float, floa
     peak time s) by analysis id. ``length`` is the footage (m:ss.s), ``scored in`` the seconds the scoring took
     ('' where the video was already stored or failed), ``peak``/``at`` the video's highest score and when;
     None/'' where no analysis is stored."""
+
     def of(i: BatchItem) -> tuple[float, float, float] | None:
         return peaks.get(i.analysis_id) if i.analysis_id else None
 

@@ -50,6 +50,8 @@ def model_picker(
     chosen = by_name[name]
     if chosen.spec.summary or chosen.spec.description:  # the plain line; how it works a hover away
         st.caption(chosen.spec.summary or chosen.spec.description, help=chosen.spec.description or None)
+    if chosen.available and chosen.limits:  # it runs, but without a part: said before it runs, not after
+        st.info(chosen.limits, icon=":material/info:")
     if not chosen.available:
         ready = ", ".join(n for n, s in by_name.items() if s.available) or "none"
         st.warning(f"**{name}** cannot run here: {chosen.reason}. Available now: {ready}.")

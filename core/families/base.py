@@ -65,6 +65,8 @@ class Family:
     # Which ``python -m core evaluate`` levels run this kind when no --model is named: "frames" (fitted on
     # the normal footage, or the built-in model of the same name) and/or "videos" (cross-validated).
     evaluate_by_default: tuple[str, ...] = ()
+    # what a spec of this kind will leave out here though it can run ("" : nothing), said before it runs
+    limits: Callable[[ModelSpec], str] | None = None
 
 
 def scaled_progress(progress: ProgressFn | None, lo: float, hi: float, label: str = "") -> ProgressFn | None:

@@ -95,6 +95,9 @@ class Scorer(ABC):
     """A loaded model. Shared across threads: must not keep per-video state (that lives in streams)."""
 
     info: ModelInfo
+    # what this build of the model leaves out, in words a user can act on ("" : nothing); the engine stores it
+    # as a warning with every analysis, so a result made without a cue says so
+    limits: str = ""
 
     @abstractmethod
     def stream(self, live: bool = False) -> ScoringStream:

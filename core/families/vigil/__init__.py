@@ -39,6 +39,31 @@ def load_fusion() -> Fusion:
     return Fusion.load(FUSION_FILE) if FUSION_FILE.exists() else Fusion.identity()
 
 
+def fight_limits(spec) -> str:
+    """What the default model leaves out here: "" when its fight head can run, else why fights are not looked for.
+    Cheap (no weights loaded): Home, the pickers and every analysis made without the fight cue say it."""
+    from core.errors import VigilError
+    from core.registry import find_file, search_dirs, status
+
+    fight_model = spec.params.get("fight_model")
+    if not fight_model:
+        return ""  # built without a fight cue on purpose
+    try:
+        st = status(fight_model)
+    except VigilError as err:
+        return f"Fights are not looked for: its fight cue '{fight_model}' cannot be used ({err})."
+    if st.available:
+        return ""
+    missing = [w.file for w in st.spec.weights if find_file(w.file, st.spec) is None]
+    if not missing:
+        return f"Fights are not looked for: its fight cue '{fight_model}' is {st.reason}."
+    return (
+        f"Fights are not looked for: the fight cue needs {' and '.join(missing)}. Put it in "
+        f"{search_dirs()[0]}, set VIGIL_MODELS_DIR to a folder that holds it, or run `python -m core fetch "
+        f"{missing[0]}` when online."
+    )
+
+
 def optional_cues(params: dict, fight: Scorer | None = None) -> list[Cue]:
     """The cues whose code and weights are present here (none of them is required).
 
@@ -89,6 +114,8 @@ def build_vigil(
 
     p = spec.params
     cues = optional_cues(p, fight) if extra_cues is None else list(extra_cues)
+    # asked for a fight cue and did not get one (weights missing): every analysis and page says so
+    limits = fight_limits(spec) if extra_cues is None and not any(c.name == "fight" for c in cues) else ""
     # The frame-level motion cue is the fallback for builds without the objects cue: on the tune split it drove
     # 1 anomalous and 3 normal moments above 0.5 next to the objects cue, and it costs a second optical flow.
     if p.get("motion", False) or not any(c.name == "objects" for c in cues):
@@ -102,7 +129,9 @@ def build_vigil(
     fusion = fusion or load_fusion()
     # version = spec version : cues @ fusion digest (cue scores depend on the part before the "@" only)
     info = ModelInfo(spec.name, f"{spec.version}:{names}@{fusion.digest()}", spec.description, "vigil")
-    return VigilScorer(info, cues, fusion)
+    scorer = VigilScorer(info, cues, fusion)
+    scorer.limits = limits
+    return scorer
 
 
 BUILTIN = {
@@ -130,6 +159,7 @@ FAMILIES = [
         description=BUILTIN["description"],
         build=build_vigil,
         builtin=(BUILTIN,),
+        limits=fight_limits,
     )
 ]
 
