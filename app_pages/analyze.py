@@ -13,7 +13,7 @@ from ui.analysis_runner import (
     start_analysis,
     take_compared,
 )
-from ui.cache import warm_object_namer
+from ui.cache import get_store, warm_object_namer
 from ui.model_picker import model_picker
 
 st.title("Analyze a video")
@@ -114,6 +114,15 @@ if rec is not None:
     results.start_view(rec.id, rec.events, key="analyze")  # the settings it was started with, also when reused
 
 current = state.current_analysis()
+if current and not get_store().exists(current):  # deleted since it was opened (on History, or in another tab)
+    gone = state.current_label()
+    state.set_current_analysis(None)  # forgotten: said once, not on every rerun
+    current = None
+    st.info(
+        f"The analysis of **{gone}** that was open here has been deleted."
+        if gone
+        else "The analysis that was open here has been deleted."
+    )
 if current:
     shown = state.current_label()
     if upload is not None and shown and upload.name != shown and not go_upload:

@@ -283,7 +283,8 @@ show_messages("csv")
 st.divider()
 st.subheader("Train a detector from these labels")
 labelled = labels.labelled()
-kinds = lab.training_kinds()
+kind_statuses = {s.kind: s for s in lab.training_kind_statuses()}
+kinds = {k: s.hint for k, s in kind_statuses.items()}
 
 
 def start_training(use_key: str | None) -> None:
@@ -301,6 +302,9 @@ def start_training(use_key: str | None) -> None:
         state.flash("error", str(err), "train")
         return
     kind = st.session_state["label_train_kind"]
+    if kind in kind_statuses and not kind_statuses[kind].available:  # the button is disabled; a stale click still
+        state.flash("error", f"**{kind}** cannot be trained here: {kind_statuses[kind].reason}.", "train")
+        return
     description = f"{kinds.get(kind) or kind}; trained on the Label page from {len(items)} labelled videos."
     state.job = lab.TrainingJob(kind, items, name, description).start()
     state.job_seen = False
@@ -340,8 +344,16 @@ else:
             key=use_key,
         )
     c1, c2 = st.columns(2)
-    c1.selectbox(
-        "Kind", list(kinds), format_func=lambda k: f"{k} — {kinds[k]}" if kinds[k] else k, key="label_train_kind"
+    ready = [k for k, s in kind_statuses.items() if s.available]
+    kind = c1.selectbox(
+        "Kind",
+        list(kinds),
+        index=list(kinds).index(ready[0]) if ready else 0,  # the default is a kind that can run here
+        format_func=lambda k: (
+            (f"{k} — {kinds[k]}" if kinds[k] else k) if kind_statuses[k].available else f"{k} — not available"
+        ),
+        key="label_train_kind",
+        help="Every kind the trainer knows; unavailable ones say what is missing.",
     )
     c2.text_input("Model name", value="detector", key="label_train_base")
     try:
@@ -349,8 +361,21 @@ else:
         st.caption(f"Will be saved as **{planned}**; older versions are kept and stay selectable.")
     except VigilError as err:
         st.error(str(err))
+    can_train = kind is not None and kind_statuses[kind].available
+    if not can_train and kind is not None:
+        st.warning(
+            f"**{kind}** cannot be trained here: {kind_statuses[kind].reason}. "
+            f"Available now: {', '.join(ready) or 'none'}."
+        )
     running = state.job is not None and not state.job.done
-    st.button("Train", on_click=start_training, args=(use_key,), key="label_train", type="primary", disabled=running)
+    st.button(
+        "Train",
+        on_click=start_training,
+        args=(use_key,),
+        key="label_train",
+        type="primary",
+        disabled=running or not can_train,
+    )
 
 
 @st.fragment(run_every=1.0 if state.job is not None and not state.job.done else None)

@@ -367,3 +367,24 @@ def test_a_symlinked_root_still_admits_folders_inside_it(tmp_path, monkeypatch):
     assert check_folder(link / "videos") == real.resolve()
     with pytest.raises(DataError):
         check_folder(tmp_path)
+
+
+def test_training_kinds_say_which_weight_file_is_missing_and_where_it_goes(tmp_path, monkeypatch):
+    from core.labels import training_kind_statuses
+    from core.registry import project_models_dir
+
+    by_kind = {s.kind: s for s in training_kind_statuses()}  # VIGIL_MODELS_DIR unset (conftest)
+    assert not by_kind["movinet-mil"].available
+    assert by_kind["movinet-mil"].reason == (
+        "it needs the weight file movinet_a0_stream_int8.tflite, which is not here: put it in "
+        f"{project_models_dir()} (or in a folder named by VIGIL_MODELS_DIR)"
+    )
+    assert "yolo11n-pose_int8_640.tflite or yolov8n-pose.pt" in by_kind["pose-lstm-ae"].reason
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "yolov8n-pose.pt").write_bytes(b"")  # either pose model will do
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(models))
+    by_kind = {s.kind: s for s in training_kind_statuses()}
+    assert by_kind["pose-lstm-ae"].available and by_kind["pose-lstm-ae"].reason == ""
+    assert by_kind["movinet-logistic"].reason.endswith(f"put it in {models} or {project_models_dir()}")

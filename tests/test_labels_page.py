@@ -356,7 +356,24 @@ def test_scoring_the_queue_puts_the_least_certain_video_first(tmp_path, monkeypa
     assert any(f"**2 / 4** · `{expected[1]}`" in m.value for m in at.markdown)
 
 
-def test_a_training_error_is_a_message_not_a_traceback(clips):
+def fake_weights(folder: Path, *files: str) -> Path:
+    """A VIGIL_MODELS_DIR holding empty stand-ins: the trainer's availability looks for the file, not its bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        (folder / f).write_bytes(b"")
+    return folder
+
+
+def import_two(at: AppTest, clips: Path, body: bytes = b"video,label\na1.mp4,1\na2.mp4,1\n") -> AppTest:
+    at.toggle(key="label_auto").set_value(False)  # keep these tests on training, not on per-video analysis
+    at.file_uploader(key="label_import_file").set_value(("two.csv", body, "text/csv"))
+    at.text_input(key="label_import_folder").input(str(clips))
+    at.button(key="label_import").click()
+    return run(at)
+
+
+def test_a_training_error_is_a_message_not_a_traceback(clips, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(fake_weights(tmp_path / "models", "movinet_a0_stream_int8.tflite")))
     at = page()
     at.file_uploader(key="label_import_file").set_value(("two.csv", b"video,label\na1.mp4,1\na2.mp4,1\n", "text/csv"))
     at.text_input(key="label_import_folder").input(str(clips))
@@ -384,3 +401,36 @@ def test_a_model_no_better_than_chance_is_called_so(auc, warned):
     at.run()
     assert not at.exception
     assert any("no better than chance" in w.value for w in at.warning) is warned
+
+
+def test_without_weights_every_kind_says_what_is_missing_and_train_is_disabled(clips):
+    at = import_two(page(), clips)  # VIGIL_MODELS_DIR is unset (conftest): no MoViNet, no pose weights
+    kind = at.selectbox(key="label_train_kind")
+    assert kind.value == "movinet-mil"  # nothing can run: the first kind, marked as such
+    assert kind.options and all(o.endswith("— not available") for o in kind.options), kind.options
+    warnings = texts(at, "warning")
+    reason = [w for w in warnings if "cannot be trained here" in w]
+    assert len(reason) == 1, warnings
+    assert "movinet_a0_stream_int8.tflite" in reason[0] and "VIGIL_MODELS_DIR" in reason[0]
+    assert str(REPO / "models") in reason[0] and "Available now: none" in reason[0]
+    assert "http" not in reason[0] and "Errno" not in reason[0]
+    assert at.button(key="label_train").disabled
+    assert not texts(at, "error")
+
+
+def test_the_default_kind_is_one_that_can_run_here(clips, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(fake_weights(tmp_path / "models", "yolo11n-pose_int8_640.tflite")))
+    at = import_two(page(), clips)
+    kind = at.selectbox(key="label_train_kind")
+    assert kind.value == "pose-lstm-ae"  # the only kind whose weights are here
+    assert [o for o in kind.options if not o.endswith("— not available")] == [
+        o for o in kind.options if o.startswith("pose-lstm-ae")
+    ]
+    assert not any("cannot be trained here" in w for w in texts(at, "warning"))
+    assert not at.button(key="label_train").disabled
+    kind.select("movinet-mil")
+    run(at)
+    assert at.button(key="label_train").disabled
+    assert any(
+        "**movinet-mil** cannot be trained here" in w and str(tmp_path / "models") in w for w in texts(at, "warning")
+    )

@@ -961,3 +961,21 @@ def test_an_interrupted_link_with_a_password_asks_for_the_link_again(site):
         "on Analyze."
     ]
     assert Store().list() == [] and not at.progress
+
+
+def test_analyze_says_its_open_analysis_was_deleted_by_name_once_not_as_an_error(stored):
+    at = page("analyze")
+    at.session_state["analyze.current_id"] = stored.id  # as a finished run leaves it (set_current_analysis)
+    at.session_state["analyze.current_label"] = stored.source_name
+    at.run()
+    assert not at.exception and at.subheader[0].value == "yard.avi"
+    Store().delete(stored.id)  # e.g. on History
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [i.value for i in at.info if "deleted" in i.value] == [
+        "The analysis of **yard.avi** that was open here has been deleted."
+    ]
+    assert not any(stored.id in i.value for i in at.info) and not at.subheader
+    assert at.session_state["analyze.current_id"] is None  # forgotten: the next rerun says nothing of it
+    at.run()
+    assert not at.error and not any("deleted" in i.value for i in at.info)

@@ -11,11 +11,13 @@ The names below are re-exported so a page can ``from core import labels as lab``
 from core.dataset import CATEGORIES
 from core.labels.roots import ForbiddenFolderError, allowed_roots, check_folder
 from core.labels.service import (
+    KindStatus,
     base_name,
     next_version_name,
     score_queue,
     suggest,
     training_items,
+    training_kind_statuses,
     training_kinds,
     video_score,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "CATEGORIES",
     "ForbiddenFolderError",
     "ImportResult",
+    "KindStatus",
     "Label",
     "LabelProgress",
     "LabelStore",
@@ -47,6 +50,7 @@ __all__ = [
     "score_queue",
     "suggest",
     "training_items",
+    "training_kind_statuses",
     "training_kinds",
     "uncertainty_key",
     "video_score",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from core import families
@@ -12,6 +13,8 @@ from core.config import ScoringConfig
 from core.dataset import LabelledVideo
 from core.errors import DataError, NotFoundError, VigilError
 from core.labels.store import LabelStore, Suggestion
+from core.registry import find_file, search_dirs
+from core.settings import settings
 from core.store import Store
 
 
@@ -108,6 +111,47 @@ def training_kinds() -> dict[str, str]:
     """Kinds the trainer can fit from video-level labels -> one-line description, by ``label_rank``."""
     trainable = [f for f in families.all_families().values() if f.fit_labels]
     return {f.kind: f.label_hint or f.description for f in sorted(trainable, key=lambda f: f.label_rank)}
+
+
+@dataclass(frozen=True)
+class KindStatus:
+    """Can this kind be trained here? ``reason`` says why not, in words a user can act on ("" when it can)."""
+
+    kind: str
+    hint: str
+    available: bool
+    reason: str = ""
+
+
+def _feature_weights(kind: str) -> list[tuple[str, ...]]:
+    """The weight files a kind's features need, each as alternatives (any one of a tuple will do)."""
+    needed = [(w,) for w in families.get(kind).weights]
+    if kind == "pose-lstm-ae":  # its Family lists no weights: the tracker takes the int8 TFLite or the .pt model
+        from core.families.pose.features import POSE_PT, POSE_TFLITE
+
+        needed.append((POSE_TFLITE, POSE_PT))
+    return needed
+
+
+def weights_folder_words() -> str:
+    """Where a user puts weight files, in words: the searched folders, and how to add one."""
+    where = " or ".join(str(d) for d in search_dirs())
+    return where if settings().models_dirs else f"{where} (or in a folder named by VIGIL_MODELS_DIR)"
+
+
+def training_kind_statuses() -> list[KindStatus]:
+    """Every trainable kind (``training_kinds`` order) and whether its feature weights are here. Never
+    downloads: a kind whose weights are missing is unavailable, so training never stalls on the network."""
+    out = []
+    for kind, hint in training_kinds().items():
+        missing = next((alt for alt in _feature_weights(kind) if not any(find_file(f) for f in alt)), None)
+        if missing is None:
+            out.append(KindStatus(kind, hint, True))
+        else:
+            files = " or ".join(missing)
+            reason = f"it needs the weight file {files}, which is not here: put it in {weights_folder_words()}"
+            out.append(KindStatus(kind, hint, False, reason))
+    return out
 
 
 def training_items(labels: LabelStore, paths: Iterable[Path] | None = None) -> list:
