@@ -298,7 +298,7 @@ def email_section(settings: SmtpSettings | None, who: Identity) -> None:
                 # Per user and process-wide, so neither reruns nor new tabs make it unlimited.
                 test_email_limiter(app_settings().access.test_emails_per_hour).acquire(who.display, "test emails")
                 with st.spinner("Sending…"):
-                    send_test(settings, time.strftime("%Y-%m-%d %H:%M:%S"))  # type: ignore[arg-type]
+                    send_test(settings, time.strftime("%Y-%m-%d %H:%M:%S %Z"))  # type: ignore[arg-type]
                 st.success(f"Test email sent to {', '.join(settings.to)}.")  # type: ignore[union-attr]
             except VigilError as err:  # EmailError, or the hourly limit
                 st.error(str(err))

@@ -148,6 +148,10 @@ def test_email_content_and_image_attachment(smtp_server):
     assert "Peak score: 0.87" in text and "Model:      motion v1" in text
     when = email_for(rec).body.splitlines()[3]
     assert when.startswith("When:") and when in text
+    # the plain part is the text itself (yagmail had put <br> tags in it); the HTML part keeps its columns
+    assert text.replace("\r\n", "\n") == email_for(rec).body and "<br>" not in text
+    html_part = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert html_part.count("<pre") == 1 and "Source:     front door<br>" in html_part
     ((ctype, data),) = attachments(msg)
     assert ctype == "image/jpeg"
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
