@@ -89,6 +89,10 @@ else:
     missing = [r for r in rows if not r.available]
     if missing:
         with st.expander(f"Why {len(missing)} model(s) cannot run here, and how to fix it"):
+            by_reason: dict[str, list[str]] = {}  # six models missing one weight file: one line, not six
             for r in missing:
-                st.markdown(f"- **{r.spec.name}**: {r.reason}")
+                by_reason.setdefault(r.reason, []).append(f"**{r.spec.name}**")
+            for reason, models in by_reason.items():
+                st.markdown(f"- {', '.join(models)}: {reason}")
+            st.caption("`VIGIL_MODELS_DIR` names more folders to search first (separated by `:`), e.g. a shared one.")
 st.caption("Scores run from 0 to 1; 0.5 is each model's line between usual and unusual.")
