@@ -377,7 +377,8 @@ def test_training_kinds_say_which_weight_file_is_missing_and_where_it_goes(tmp_p
     assert not by_kind["movinet-mil"].available
     assert by_kind["movinet-mil"].reason == (
         "it needs the weight file movinet_a0_stream_int8.tflite, which is not here: put it in "
-        f"{project_models_dir()} (or in a folder named by VIGIL_MODELS_DIR)"
+        f"{project_models_dir()} (or in a folder named by VIGIL_MODELS_DIR); or run "
+        "`python -m core fetch movinet_a0_stream_int8.tflite` when online"
     )
     assert "yolo11n-pose_int8_640.tflite or yolov8n-pose.pt" in by_kind["pose-lstm-ae"].reason
 
@@ -387,4 +388,4 @@ def test_training_kinds_say_which_weight_file_is_missing_and_where_it_goes(tmp_p
     monkeypatch.setenv("VIGIL_MODELS_DIR", str(models))
     by_kind = {s.kind: s for s in training_kind_statuses()}
     assert by_kind["pose-lstm-ae"].available and by_kind["pose-lstm-ae"].reason == ""
-    assert by_kind["movinet-logistic"].reason.endswith(f"put it in {models} or {project_models_dir()}")
+    assert f"put it in {models} or {project_models_dir()};" in by_kind["movinet-logistic"].reason

@@ -13,7 +13,7 @@ from core.config import ScoringConfig
 from core.dataset import LabelledVideo
 from core.errors import DataError, NotFoundError, VigilError
 from core.labels.store import LabelStore, Suggestion
-from core.registry import find_file, search_dirs
+from core.registry import catalogue_files, find_file, search_dirs
 from core.settings import settings
 from core.store import Store
 
@@ -150,6 +150,8 @@ def training_kind_statuses() -> list[KindStatus]:
         else:
             files = " or ".join(missing)
             reason = f"it needs the weight file {files}, which is not here: put it in {weights_folder_words()}"
+            if missing[0] in catalogue_files():  # the app never downloads at Train time; the CLI fetches it
+                reason += f"; or run `python -m core fetch {missing[0]}` when online"
             out.append(KindStatus(kind, hint, False, reason))
     return out
 
