@@ -57,7 +57,7 @@ def test_default_model_fight_on_the_camera_emails_within_15_s(clips, app, smtp):
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium(fake_camera(clips["fight"]), viewport=(1400, 1100)) as page:
         start_live(page, app)
-        assert "Default detector" in page.inner_text("body")  # no model chosen: the default (vigil) is on the page
+        assert "The default. Finds objects" in page.inner_text("body")  # no model chosen: the default (vigil) shows
         t0 = time.time()
         scored = _first_scored(page, t0, 60)
         assert scored is not None, "no frame was scored within 60 s of START"

@@ -56,6 +56,7 @@ class Family:
     description: str  # what it finds, one or two sentences a user understands
     build: Callable[[ModelSpec, Resolve], Scorer]
     weights: tuple[str, ...] = ()  # catalogued weight files (models/manifest.json "weights") it needs to run
+    weight_choices: tuple[tuple[str, ...], ...] = ()  # more files it needs, each as alternatives (any one will do)
     preferred_fps: float | None = None  # analysis fps cap (None = any)
     builtin: tuple[dict[str, Any], ...] = ()
     fit_normal: Callable[[Sequence[VideoSource], ScoringConfig, ProgressFn | None], FitResult] | None = None

@@ -125,12 +125,8 @@ class KindStatus:
 
 def _feature_weights(kind: str) -> list[tuple[str, ...]]:
     """The weight files a kind's features need, each as alternatives (any one of a tuple will do)."""
-    needed = [(w,) for w in families.get(kind).weights]
-    if kind == "pose-lstm-ae":  # its Family lists no weights: the tracker takes the int8 TFLite or the .pt model
-        from core.families.pose.features import POSE_PT, POSE_TFLITE
-
-        needed.append((POSE_TFLITE, POSE_PT))
-    return needed
+    family = families.get(kind)
+    return [(w,) for w in family.weights] + list(family.weight_choices)
 
 
 def weights_folder_words() -> str:

@@ -5,6 +5,7 @@ tracking and skeleton features, cached per video), ``lstm_ae`` (the torch autoen
 from __future__ import annotations
 
 from core.families.base import Family
+from core.families.pose.features import POSE_PT, POSE_TFLITE
 
 
 def _build(spec, resolve):
@@ -35,5 +36,6 @@ FAMILIES = [
         fit_normal=_fit_normal,
         fit_labels=_fit_labels,
         label_hint="normality model: pose LSTM autoencoder on the videos labelled normal",
+        weight_choices=((POSE_TFLITE, POSE_PT),),  # the tracker takes the int8 TFLite or the .pt model
     )
 ]
