@@ -90,6 +90,10 @@ register_column("analyses", "owner", "TEXT NOT NULL DEFAULT ''")
 # Causes (issue 10): databases made before them get the columns, their rows an empty cause.
 register_column("frame_scores", "cause", "TEXT NOT NULL DEFAULT ''")
 register_column("segments", "cause", "TEXT NOT NULL DEFAULT ''")
+# Where a peak sits in a flat maximum: 1, its first sample (analyses stored before the rule changed); 2, its middle
+# (``plateau_middle``). Rows of an older rule are re-placed from their stored scores when first read.
+PEAK_RULE = 2
+register_column("analyses", "peak_rule", "INTEGER NOT NULL DEFAULT 1")
 
 
 @dataclass
@@ -251,7 +255,8 @@ class Store:
                 con.execute(
                     "INSERT INTO analyses (id, created_at, source_name, source_uri, video_path, video_hash, model, "
                     "model_version, scoring_key, scoring_json, events_json, meta_json, duration, peak, peak_t, "
-                    "n_segments, frac_anomalous, warnings_json, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "n_segments, frac_anomalous, warnings_json, owner, peak_rule) "
+                    f"VALUES ({','.join('?' * 20)})",
                     (
                         rec.id,
                         rec.created_at,
@@ -272,6 +277,7 @@ class Store:
                         rec.frac_anomalous,
                         json.dumps(rec.warnings),
                         rec.owner,
+                        PEAK_RULE,
                     ),
                 )
                 causes = rec.track.causes or [""] * len(rec.track)
@@ -391,6 +397,7 @@ class Store:
         ids = list(dict.fromkeys(analysis_ids))
         if not ids:
             return []
+        self.upgrade_peaks()
         marks = ",".join("?" * len(ids))
         with self.db.connect() as con:
             segs = con.execute(
@@ -431,6 +438,7 @@ class Store:
             "SELECT id, created_at, source_name, source_uri, duration, model, model_version, peak, peak_t, "
             "n_segments, frac_anomalous, owner, json_extract(scoring_json, '$.fps') AS scoring_fps FROM analyses"
         )
+        self.upgrade_peaks()
         args: tuple = ()
         if search:
             q += " WHERE source_name LIKE ? OR model LIKE ? OR source_uri LIKE ?"
@@ -438,6 +446,36 @@ class Store:
         q += " ORDER BY created_at DESC LIMIT ?"
         with self.db.connect() as con:
             return [dict(r) for r in con.execute(q, (*args, limit))]
+
+    def upgrade_peaks(self) -> int:
+        """Re-place the peaks of analyses stored under an older ``PEAK_RULE``. Returns how many were updated."""
+        with self.db.connect() as con:
+            old = [r[0] for r in con.execute("SELECT id FROM analyses WHERE peak_rule < ?", (PEAK_RULE,))]
+        for analysis_id in old:
+            try:
+                self.load(analysis_id)  # re-places and writes back
+            except NotFoundError:  # deleted meanwhile
+                continue
+        return len(old)
+
+    def _replace_peaks(self, rec: AnalysisRecord) -> AnalysisRecord:
+        """``rec`` with its segments' peaks placed by today's rule (from its stored scores), written back. A segment
+        keeps its start, end and cause; only where it peaks (and the video's peak time) can move."""
+        fresh = {(round(g.start, 6), round(g.end, 6)): g for g in rec.resegment(rec.events).segments}
+        segments = []
+        for g in rec.segments:
+            now = fresh.get((round(g.start, 6), round(g.end, 6)))
+            segments.append(replace(g, peak=now.peak, peak_t=now.peak_t) if now is not None else g)
+        peak, peak_t = rec.peak
+        with self.db.connect() as con:
+            con.execute(
+                "UPDATE analyses SET peak=?, peak_t=?, peak_rule=? WHERE id=?", (peak, peak_t, PEAK_RULE, rec.id)
+            )
+            con.executemany(
+                "UPDATE segments SET peak=?, peak_t=? WHERE analysis_id=? AND idx=?",
+                [(g.peak, g.peak_t, rec.id, i) for i, g in enumerate(segments)],
+            )
+        return replace(rec, segments=segments)
 
     def load(self, analysis_id: str) -> AnalysisRecord:
         with self.db.connect() as con:
@@ -462,7 +500,7 @@ class Store:
         # an analysis whose model gave no causes keeps an empty list (not N empty strings)
         track = ScoreTrack(frames[:, 0], frames[:, 1], frames[:, 2], frames[:, 3], causes if any(causes) else [])
         moments = sorted((r for r in thumbs if r["rank"] is not None), key=lambda r: r["rank"])
-        return AnalysisRecord(
+        rec = AnalysisRecord(
             id=row["id"],
             created_at=row["created_at"],
             source_name=row["source_name"],
@@ -483,3 +521,4 @@ class Store:
             owner=row["owner"],
             cues=_load_cues(files_dir / CUES_FILE, len(track)),
         )
+        return self._replace_peaks(rec) if row["peak_rule"] < PEAK_RULE else rec

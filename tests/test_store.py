@@ -150,3 +150,43 @@ def test_kill_mid_analysis_leaves_store_unchanged(vtest, vigil_env, tmp_path):
     assert [r["id"] for r in st.list()] == [kept.id]
     assert sorted(p.name for p in st.analyses_dir.iterdir()) == [kept.id]
     assert rows(st.db.path, "frame_scores") == len(kept.track)
+
+
+def test_analyses_stored_under_the_old_peak_rule_are_re_placed_when_read(make_video):
+    """Before the peak rule changed, a flat maximum peaked at its first sample: History, Archive's rankings and the
+    results kept saying "at 0:00.0". Such rows are re-placed from their stored scores, at the middle of the plateau,
+    when first read; start, end and cause stay."""
+    path = make_video("v.avi", n=60, fast_from=30, fast_to=40)
+    st = Store()
+    rec = analyze(path, store=st, events=EventConfig(threshold=0.3, min_duration=0.0))
+    (seg,) = rec.segments
+    i = int(np.argmin(np.abs(rec.track.t - seg.peak_t)))
+    flat = rec.track.frame[i : i + 5].astype(int).tolist()  # the peak and the four samples after it, made equal
+    t_first, t_mid = float(rec.track.t[i]), float(rec.track.t[i + 2])  # old rule: the first; new: the middle
+    db = st.db.path
+    with sqlite3.connect(db) as con:
+        con.executemany(
+            "UPDATE frame_scores SET score=? WHERE analysis_id=? AND frame=?", [(seg.peak, rec.id, f) for f in flat]
+        )
+        con.execute("UPDATE analyses SET peak_t=?, peak_rule=1 WHERE id=?", (t_first, rec.id))
+        con.execute("UPDATE segments SET peak_t=? WHERE analysis_id=?", (t_first, rec.id))
+
+    (ranked,) = st.top_segments([rec.id])
+    assert ranked.segment.peak_t == pytest.approx(t_mid) and ranked.segment.peak == pytest.approx(seg.peak)
+    assert (ranked.segment.start, ranked.segment.end, ranked.segment.cause) == (seg.start, seg.end, seg.cause)
+    assert st.list()[0]["peak_t"] == pytest.approx(t_mid)
+    assert st.load(rec.id).segments[0].peak_t == pytest.approx(t_mid)
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT peak_rule FROM analyses WHERE id=?", (rec.id,)).fetchone()[0] == store_mod.PEAK_RULE
+    assert st.upgrade_peaks() == 0  # once only
+
+
+def test_a_database_from_before_the_peak_rule_column_gets_it(make_video):
+    path = make_video("v.avi", n=40, fast_from=20, fast_to=30)
+    st = Store()
+    rec = analyze(path, store=st, events=EventConfig(threshold=0.3, min_duration=0.0))
+    with sqlite3.connect(st.db.path) as con:
+        con.execute("ALTER TABLE analyses DROP COLUMN peak_rule")
+    fresh = Store(store_mod.Database(st.db.path))  # a new process: the column comes back, its rows at the old rule
+    assert fresh.upgrade_peaks() == 1
+    assert fresh.load(rec.id).segments == rec.segments
