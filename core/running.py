@@ -184,7 +184,8 @@ class AnalysisRequest:
 class RunningAnalysis:
     """One recorded analysis under way (or interrupted): ``id`` its job's id, ``started_at`` ISO-8601 UTC,
     ``fraction`` the last progress recorded (0..1), ``process`` the process that runs it, ``updated_at`` its last
-    heartbeat (ISO-8601 UTC), ``interrupted`` whether it was judged gone when read (``is_interrupted``)."""
+    heartbeat (ISO-8601 UTC; ``started_at`` for a row written before heartbeats were), ``interrupted`` whether it
+    was judged gone when read (``is_interrupted``)."""
 
     id: str
     request: AnalysisRequest
@@ -197,7 +198,7 @@ class RunningAnalysis:
     @property
     def heartbeat(self) -> datetime:
         """When the run last wrote its progress (aware UTC)."""
-        return _utc(self.updated_at or self.started_at)
+        return _utc(self.updated_at)
 
 
 def _now() -> datetime:
@@ -311,12 +312,11 @@ class RunningAnalyses:
         if days <= 0:
             return []
         now = self.clock()
-        with self.db.connect() as con:
+        with self.db.connect() as con:  # one transaction: a run started again meanwhile is not deleted unseen
             rows = con.execute("SELECT * FROM running_analyses ORDER BY started_at, id").fetchall()
-        old = [r for r in (_running(row, now) for row in rows) if r.interrupted and now - r.heartbeat > timedelta(days)]
-        if old:
-            with self.db.connect() as con:
-                con.executemany("DELETE FROM running_analyses WHERE id=?", [(r.id,) for r in old])
+            runs = (_running(row, now) for row in rows)
+            old = [r for r in runs if r.interrupted and now - r.heartbeat > timedelta(days=days)]
+            con.executemany("DELETE FROM running_analyses WHERE id=?", [(r.id,) for r in old])
         return old
 
 
