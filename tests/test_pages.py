@@ -124,22 +124,44 @@ def test_threshold_change_resegments_from_stored_scores_as_the_engine_says(store
     assert counts[0.05] != counts[0.95]
 
 
-def test_backtest_counts_emails_the_live_rule_would_send(stored):
+def backtest_text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown if "would have raised" in m.value)
+
+
+def test_backtest_counts_emails_the_live_rule_would_send(stored, monkeypatch):
     from core.alerts import AlertConfig, backtest
 
+    monkeypatch.setenv("VIGIL_ALERT_SECONDS", "1.5")  # the settings' rule, not the code's defaults
     at = page("history")
     at.query_params["id"] = stored.id
     at.run()
-    text = " ".join(m.value for m in at.markdown if "would have raised" in m.value)
-    cfg = AlertConfig(
-        threshold=0.5,
-        hysteresis=0.1,
-        seconds=AlertConfig().seconds,
-        cooldown=AlertConfig().cooldown,
-        smooth_seconds=1.0,
-    )
+    cfg = AlertConfig.from_env()
+    assert (cfg.threshold, cfg.seconds) == (0.6, 1.5)
+    assert at.slider(key=f"history.{stored.id}.bt_thr").value == 0.6
     expected = sum(a.kind == "alert" for a in backtest(stored.track, cfg))
-    assert f"**{expected} alert(s)**" in text
+    assert f"**{expected} alert(s)**" in backtest_text(at)
+
+
+def test_backtest_starts_from_the_rule_set_on_the_live_page(stored):
+    """The Live page's threshold and N (kept for the session) are the backtest's, not the results' 0.5 line."""
+    from core.alerts import AlertConfig, backtest
+
+    def alerts(**rule) -> int:
+        return sum(a.kind == "alert" for a in backtest(stored.track, AlertConfig().with_threshold(**rule)))
+
+    assert alerts(threshold=0.15, seconds=0.5) != alerts(threshold=0.5, seconds=AlertConfig().seconds)
+    at = page("live")
+    at.run()
+    at.slider(key="live-thr").set_value(0.15)
+    at.number_input(key="live-n").set_value(0.5)
+    at.run()
+    at.switch_page("app_pages/history.py")
+    at.query_params["id"] = stored.id
+    at.run()
+    assert not at.exception, at.exception
+    assert at.slider(key=f"history.{stored.id}.bt_thr").value == 0.15
+    assert at.slider(key=f"history.{stored.id}.bt_n").value == 0.5
+    assert f"**{alerts(threshold=0.15, seconds=0.5)} alert(s)**" in backtest_text(at)
 
 
 def test_delete_from_history_removes_rows_and_files(stored):

@@ -27,9 +27,38 @@ from ui.cache import get_store
 from ui.charts import PICK, mmss, score_chart
 from ui.jobs import JobView
 from ui.model_picker import model_picker
+from ui.services import app_settings
 
 MOMENT_COLUMNS = 6  # thumbnails per row of "Worst moments" (EventConfig.top_k is 6)
 PLAYER_MAX_HEIGHT = 480  # px: the player with a line of the page above and below fits a 1024x700 laptop window
+
+
+def alert_backtest(analysis_id: str, db_path: str, key: str, results_threshold: float) -> None:
+    """The Live rule replayed on the stored scores. It starts from the rule as this session set it on the Live page
+    (the settings' VIGIL_ALERT_* until then): its threshold, not the results' line, and its own causal smoothing."""
+    live = state.live_rule(app_settings().alerts)
+    b1, b2, b3 = st.columns(3)
+    threshold = b1.slider("Threshold", 0.05, 0.99, live.threshold, 0.01, key=f"{key}.bt_thr")
+    seconds = b2.slider("Sustained for (s)", 0.0, 30.0, min(live.seconds, 30.0), 0.5, format="%.1f", key=f"{key}.bt_n")
+    cooldown = b3.slider("Cooldown (s)", 0.0, 600.0, min(live.cooldown, 600.0), 5.0, format="%.0f", key=f"{key}.bt_cd")
+    try:
+        cfg = live.with_threshold(threshold, seconds=seconds, cooldown=cooldown)
+        n_alerts, n_digests = emails_in_backtest(analysis_id, db_path, cfg.model_dump_json())
+    except (VigilError, ValueError) as err:
+        st.error(str(err))
+        return
+    st.markdown(
+        f"With threshold **{threshold:.2f}**, sustained **{seconds:g} s** and cooldown **{cooldown:g} s**, the Live "
+        f"alert rule would have raised **{n_alerts} alert(s)**"
+        + (f" and {n_digests} digest(s)" if n_digests else "")
+        + " on this video: one email each when email is set up."
+    )
+    st.caption(
+        f"Starts from your Live rule (threshold {live.threshold:.2f}, {live.seconds:g} s, cooldown "
+        f"{live.cooldown:g} s, at most {live.cap_per_hour} emails an hour); changes here do not change it. The rule "
+        f"compares the score averaged over the last {live.smooth_seconds:g} s with its threshold, not the results' "
+        f"line ({results_threshold:.2f}). Live scores can differ a little from these offline ones."
+    )
 
 
 # --- cached reads ----------------------------------------------------------------------------------
@@ -197,31 +226,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
 
     # backtest of the live alert rule on these scores
     with st.expander("Alert backtest: how many alerts would the Live rule have raised on this video?"):
-        b1, b2 = st.columns(2)
-        seconds = b1.slider(
-            "Sustained for (s)", 0.0, 30.0, AlertConfig().seconds, 0.5, format="%.1f", key=f"{key}.bt_n"
-        )
-        cooldown = b2.slider("Cooldown (s)", 0.0, 600.0, AlertConfig().cooldown, 5.0, format="%.0f", key=f"{key}.bt_cd")
-        try:
-            cfg = AlertConfig().with_threshold(
-                events.threshold, seconds=seconds, cooldown=cooldown, smooth_seconds=events.smooth_seconds
-            )
-            n_alerts, n_digests = emails_in_backtest(analysis_id, db_path, cfg.model_dump_json())
-            live_default = AlertConfig().threshold
-            st.markdown(
-                f"With the results' threshold **{events.threshold:.2f}**"
-                + (
-                    f" (Live's own default is {live_default:.2f})"
-                    if abs(live_default - events.threshold) > 1e-9
-                    else ""
-                )
-                + f", sustained **{seconds:g} s** and cooldown **{cooldown:g} s**, the Live alert rule would have "
-                f"raised **{n_alerts} alert(s)**"
-                + (f" and {n_digests} digest(s)" if n_digests else "")
-                + " on this video: one email each when email is set up."
-            )
-        except (VigilError, ValueError) as err:
-            st.error(str(err))
+        alert_backtest(analysis_id, db_path, key, events.threshold)
 
     tracks: dict[str, ScoreTrack] = {model_label(rec): rec.track}
     ended = take_compared() if allow_compare else []  # before the chart: a Compare run that just ended is on it

@@ -6,6 +6,8 @@ import uuid
 
 import streamlit as st
 
+from core.settings import AlertConfig
+
 _CURRENT = "analyze.current_id"
 _CURRENT_LABEL = "analyze.current_label"
 _COMPARE = "results.compare"  # analysis id -> list of other analysis ids overlaid on it
@@ -80,6 +82,22 @@ def row_choice(picked: list[int], ids: list[str], last: tuple[int, str] | None) 
     if last is not None and last[0] == row:  # the same click as before: what it chose, wherever that row moved
         return (last[1] if last[1] in ids else None), last  # (gone since, e.g. deleted: nothing)
     return (ids[row], (row, ids[row])) if row < len(ids) else (None, None)
+
+
+# The Live page's rule widgets (app_pages/live.py `rule_controls`): field of AlertConfig -> widget key.
+LIVE_RULE_KEYS = {"threshold": "live-thr", "seconds": "live-n", "cooldown": "live-cool", "cap_per_hour": "live-cap"}
+
+
+def live_rule(defaults: AlertConfig) -> AlertConfig:
+    """The Live alert rule as this session last set it on the Live page; ``defaults`` (the settings' rule,
+    VIGIL_ALERT_*) for what it has not set."""
+    values = {field: kept(key, getattr(defaults, field)) for field, key in LIVE_RULE_KEYS.items()}
+    return defaults.with_threshold(
+        float(values["threshold"]),
+        seconds=float(values["seconds"]),
+        cooldown=float(values["cooldown"]),
+        cap_per_hour=int(values["cap_per_hour"]),
+    )
 
 
 def kept(key: str, default):
