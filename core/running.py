@@ -2,24 +2,30 @@
 
 A page's analysis runs as a thread of the server process (``ui/jobs.py``): when that process ends (a deploy, a
 crash, a laptop's service restarting) the thread is gone with it. Each running analysis therefore leaves a row
-here when it starts (what is needed to run it again), its progress now and then, and no row once it ends in any
-way. A row whose process is no longer running is an *interrupted* analysis, which its owner can run again or
-dismiss. Credentials in a link are never written: a link that needed them says so instead (``needs_login``).
+here when it starts (what is needed to run it again), its progress every few seconds (a heartbeat, written also
+when the progress has not moved), and no row once it ends in any way. A row whose process is no longer running is an
+*interrupted* analysis, which its owner can run again or dismiss: on this host the process is looked up by pid and
+start time; a row from another host name (a second server on the data folder, or this container before it was
+recreated under a new name) is interrupted once its heartbeat is older than ``STALE_HEARTBEAT_S``. An interrupted
+row nobody ran again or dismissed is forgotten after ``settings().interrupted_keep_days``. Credentials in a link are
+never written: a link that needed them says so instead (``needs_login``).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from core.config import EventConfig, ScoringConfig
-from core.db import Database, register_schema
+from core.db import Database, register_column, register_schema
 from core.errors import NotFoundError, SourceGoneError
 from core.netguard import has_credentials, strip_credentials
+from core.settings import settings
 
 register_schema(
     "running",
@@ -42,11 +48,18 @@ CREATE TABLE IF NOT EXISTS running_analyses (
     fraction REAL NOT NULL DEFAULT 0,
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
-    process_start TEXT NOT NULL
+    process_start TEXT NOT NULL,
+    updated_at TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS running_owner ON running_analyses (owner);
 """,
 )
+# The heartbeat (ISO-8601 UTC of the last progress write); rows written before it existed have '' (started_at counts)
+register_column("running_analyses", "updated_at", "TEXT NOT NULL DEFAULT ''")
+
+# A row of another host is judged by its heartbeat alone: ui/jobs.py writes one every 5 s, so two minutes of silence
+# is a process that is gone (or a clock skewed by minutes), never a slow frame or a long transcode.
+STALE_HEARTBEAT_S = 120.0
 
 
 GONE = "That interrupted analysis is no longer listed (run again or dismissed in another tab)."
@@ -90,12 +103,10 @@ def this_process() -> ProcessStamp:
 
 
 def is_running(stamp: ProcessStamp) -> bool:
-    """True while the process of ``stamp`` still runs, or when it cannot be told (another host's process).
-
-    Two servers may share one data folder: a row is only judged by the host that wrote it, by pid and start time.
-    """
+    """True while the process of ``stamp`` still runs, or when it cannot be told (another host's process: pids here
+    say nothing about it, ``is_interrupted`` judges it by its heartbeat instead)."""
     if stamp.host != socket.gethostname():
-        return True  # another machine's process: not ours to call gone
+        return True  # another machine's process: its pid is not ours to look up
     try:
         os.kill(stamp.pid, 0)
     except ProcessLookupError:
@@ -106,6 +117,15 @@ def is_running(stamp: ProcessStamp) -> bool:
     if start is None:
         return False
     return not (start and stamp.start) or start == stamp.start
+
+
+def is_interrupted(stamp: ProcessStamp, heartbeat: datetime, now: datetime) -> bool:
+    """True when the run recorded by ``stamp`` is no longer under way: on this host when its process is gone (pid
+    and start time); from another host name when its last ``heartbeat`` is more than ``STALE_HEARTBEAT_S`` before
+    ``now`` (both aware UTC datetimes): the host is gone, or is a container recreated under a new name."""
+    if stamp.host == socket.gethostname():
+        return not is_running(stamp)
+    return (now - heartbeat).total_seconds() > STALE_HEARTBEAT_S
 
 
 @dataclass(frozen=True)
@@ -163,36 +183,54 @@ class AnalysisRequest:
 @dataclass(frozen=True)
 class RunningAnalysis:
     """One recorded analysis under way (or interrupted): ``id`` its job's id, ``started_at`` ISO-8601 UTC,
-    ``fraction`` the last progress recorded (0..1), ``process`` the process that runs it."""
+    ``fraction`` the last progress recorded (0..1), ``process`` the process that runs it, ``updated_at`` its last
+    heartbeat (ISO-8601 UTC; ``started_at`` for a row written before heartbeats were), ``interrupted`` whether it
+    was judged gone when read (``is_interrupted``)."""
 
     id: str
     request: AnalysisRequest
     started_at: str
     fraction: float
     process: ProcessStamp
+    updated_at: str
+    interrupted: bool
 
     @property
-    def interrupted(self) -> bool:
-        return not is_running(self.process)
+    def heartbeat(self) -> datetime:
+        """When the run last wrote its progress (aware UTC)."""
+        return _utc(self.updated_at)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(text: str) -> datetime:
+    """ISO-8601 text -> aware UTC datetime (a naive one is taken as UTC)."""
+    t = datetime.fromisoformat(text)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class RunningAnalyses:
     """The ``running_analyses`` rows of one database. ``me``: the stamp written with each row (a test passes
-    another process's)."""
+    another process's). ``clock``: the time now, aware UTC (a test passes its own)."""
 
-    def __init__(self, db: Database | None = None, me: ProcessStamp | None = None) -> None:
+    def __init__(
+        self, db: Database | None = None, me: ProcessStamp | None = None, clock: Callable[[], datetime] = _now
+    ) -> None:
         self.db = db or Database()
         self.me = me or this_process()
+        self.clock = clock
 
     def begin(self, run_id: str, request: AnalysisRequest, now: datetime | None = None) -> None:
         """Record that ``request`` started as run ``run_id`` at ``now`` (UTC; default the clock's)."""
         r, me = request, self.me
-        started = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+        started = (now or self.clock()).isoformat(timespec="seconds")
         with self.db.connect() as con:
             con.execute(
                 "INSERT OR REPLACE INTO running_analyses (id, owner, label, model, scoring_json, events_json, source, "
                 "source_uri, name, link, needs_login, upload, overlay_on, started_at, fraction, host, pid, "
-                "process_start) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "process_start, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     r.owner,
@@ -212,13 +250,19 @@ class RunningAnalyses:
                     me.host,
                     me.pid,
                     me.start,
+                    started,
                 ),
             )
 
     def progress(self, run_id: str, fraction: float) -> None:
-        """Record how far run ``run_id`` is (0..1)."""
+        """Record how far run ``run_id`` is (0..1) and that it is alive now (the heartbeat, also when it has not
+        moved: another host judges the run by it)."""
+        beat = self.clock().isoformat(timespec="seconds")
         with self.db.connect() as con:
-            con.execute("UPDATE running_analyses SET fraction=? WHERE id=?", (min(1.0, max(0.0, fraction)), run_id))
+            con.execute(
+                "UPDATE running_analyses SET fraction=?, updated_at=? WHERE id=?",
+                (min(1.0, max(0.0, fraction)), beat, run_id),
+            )
 
     def end(self, run_id: str) -> None:
         """The run ended (done, failed or cancelled): no row is left of it."""
@@ -231,7 +275,8 @@ class RunningAnalyses:
             rows = con.execute(
                 "SELECT * FROM running_analyses WHERE owner=? ORDER BY started_at, id", (owner,)
             ).fetchall()
-        return [_running(r) for r in rows]
+        now = self.clock()
+        return [_running(r, now) for r in rows]
 
     def interrupted(self, owner: str) -> list[RunningAnalysis]:
         """``owner``'s runs whose process is gone (a restart), oldest first; never another owner's."""
@@ -251,6 +296,28 @@ class RunningAnalyses:
         with self.db.connect() as con:
             row = con.execute("SELECT 1 FROM running_analyses WHERE source=? LIMIT 1", (str(path),)).fetchone()
         return row is not None
+
+    def videos(self) -> list[Path]:
+        """The files recorded runs (running or interrupted, every owner's) analyse: a size cap must keep them, or Run
+        again finds its video gone. Links are not files (a run again downloads them anew)."""
+        with self.db.connect() as con:
+            rows = con.execute("SELECT DISTINCT source FROM running_analyses WHERE link=0").fetchall()
+        return [Path(r["source"]) for r in rows]
+
+    def forget_expired(self, keep_days: float | None = None) -> list[RunningAnalysis]:
+        """Drop every owner's interrupted runs whose last heartbeat is more than ``keep_days`` old (default
+        ``settings().interrupted_keep_days``; 0 = never); returns them, for the caller to discard their uploads
+        (``core.sources.discard_upload``) once nothing else uses them. Runs still under way are never dropped."""
+        days = settings().interrupted_keep_days if keep_days is None else keep_days
+        if days <= 0:
+            return []
+        now = self.clock()
+        with self.db.connect() as con:  # one transaction: a run started again meanwhile is not deleted unseen
+            rows = con.execute("SELECT * FROM running_analyses ORDER BY started_at, id").fetchall()
+            runs = (_running(row, now) for row in rows)
+            old = [r for r in runs if r.interrupted and now - r.heartbeat > timedelta(days=days)]
+            con.executemany("DELETE FROM running_analyses WHERE id=?", [(r.id,) for r in old])
+        return old
 
 
 def check_rerun(run: RunningAnalysis, analysis_exists: bool | None = None) -> None:
@@ -274,7 +341,8 @@ def check_rerun(run: RunningAnalysis, analysis_exists: bool | None = None) -> No
         )
 
 
-def _running(row) -> RunningAnalysis:
+def _running(row, now: datetime) -> RunningAnalysis:
+    """A row as a RunningAnalysis judged at ``now`` (aware UTC)."""
     request = AnalysisRequest(
         owner=row["owner"],
         label=row["label"],
@@ -290,4 +358,6 @@ def _running(row) -> RunningAnalysis:
         overlay_on=row["overlay_on"],
     )
     stamp = ProcessStamp(row["host"], row["pid"], row["process_start"])
-    return RunningAnalysis(row["id"], request, row["started_at"], float(row["fraction"]), stamp)
+    updated = row["updated_at"] or row["started_at"]
+    interrupted = is_interrupted(stamp, _utc(updated), now)
+    return RunningAnalysis(row["id"], request, row["started_at"], float(row["fraction"]), stamp, updated, interrupted)

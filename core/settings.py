@@ -293,6 +293,12 @@ class Settings(BaseSettings):
         20000.0, "VIGIL_DOWNLOADS_MAX_MB", "Size cap of downloaded links (MB; least recently used go first; 0 = none).",
         ge=0.0,
     )  # fmt: skip
+    interrupted_keep_days: float = setting(
+        7.0, "VIGIL_INTERRUPTED_KEEP_DAYS",
+        "Analyses a server restart interrupted, neither run again nor dismissed, are forgotten after this many days "
+        "(with their kept upload, unless an analysis uses it; 0 = kept until dismissed).",
+        ge=0.0,
+    )  # fmt: skip
     min_free_mb: float = setting(
         20.0, "VIGIL_MIN_FREE_MB", "An analysis starts only with this much free space in the data folder (MB).",
         ge=0.0,

@@ -48,6 +48,7 @@ from core.netguard import (
     strip_credentials,
 )
 from core.retention import RetentionPolicy, enforce_cap, touch
+from core.running import RunningAnalyses
 
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".mpg", ".mpeg", ".webm", ".m4v", ".wmv", ".flv", ".ts"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
@@ -422,8 +423,17 @@ def _save_upload(data: bytes, filename: str, directory: Path | None = None) -> t
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)  # nothing half-written stays behind
         raise (storage_error(err, directory) or err) from err
-    enforce_cap(directory, RetentionPolicy.from_settings().uploads_max_bytes, keep=[dest])
+    enforce_cap(directory, RetentionPolicy.from_settings().uploads_max_bytes, keep=[dest, *_recorded_videos()])
     return dest, True
+
+
+def _recorded_videos() -> list[Path]:
+    """The videos of analyses under way or interrupted (``core.running``): the uploads cap must not delete what
+    Run again needs. A store that cannot be read keeps nothing back (the cap still bounds the disk)."""
+    try:
+        return RunningAnalyses().videos()
+    except StorageError:
+        return []
 
 
 def discard_upload(path: Path, referenced: bool) -> bool:

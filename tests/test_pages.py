@@ -767,18 +767,20 @@ def test_live_opens_on_the_source_this_session_chose_else_on_a_running_server_so
 
 
 # --- analyses a server restart interrupted -----------------------------------------------------------------
-def interrupt(source: Path | str, owner: str = "", fraction: float = 0.4, **kw) -> str:
+def interrupt(source: Path | str, owner: str = "", fraction: float = 0.4, days_ago: float = 0.0, **kw) -> str:
     """Record an analysis of ``source`` (motion, 5 fps, threshold 0.6) as a server process that has since gone
-    would have left it at ``fraction`` (0..1): what a restart leaves. Returns its record's id."""
+    would have left it at ``fraction`` (0..1), ``days_ago`` days ago: what a restart leaves. Returns its record's id."""
     import socket
     import subprocess
+    from datetime import UTC, datetime, timedelta
 
     from core.config import ScoringConfig
     from core.running import AnalysisRequest, ProcessStamp, RunningAnalyses
 
     ended = subprocess.Popen(["true"])
     ended.wait()
-    runs = RunningAnalyses(me=ProcessStamp(socket.gethostname(), ended.pid, "gone/0"))
+    then = datetime.now(UTC) - timedelta(days=days_ago)
+    runs = RunningAnalyses(me=ProcessStamp(socket.gethostname(), ended.pid, "gone/0"), clock=lambda: then)
     label = kw.pop("label", "yard.avi")
     req = AnalysisRequest.of(
         owner, label, kw.pop("model", "motion"), ScoringConfig(fps=5.0), EventConfig(threshold=0.6), source, **kw
@@ -810,6 +812,29 @@ def test_an_interrupted_analysis_is_told_with_run_again_and_dismiss(kept_upload,
     assert not at.exception
     assert interrupted_note(at) == ["The analysis of yard.avi was interrupted by a server restart at 40 %."]
     assert {"Run again", "Dismiss"} <= {b.label for b in at.button}
+
+
+def test_interrupted_analyses_past_the_keep_days_are_forgotten_with_an_upload_nothing_else_uses(
+    uploaded, make_video, monkeypatch
+):
+    from core.running import RunningAnalyses
+    from core.sources import save_upload
+
+    alone = save_upload(make_video("gate.avi", n=40).read_bytes(), "gate.avi")
+    interrupt(alone, upload=True, label="gate.avi", days_ago=8)  # a week past: forgotten, its upload deleted
+    interrupt(Path(uploaded.video_path), owner="bob@example.org", upload=True, days_ago=8)  # a stored analysis's
+    interrupt(Path(uploaded.video_path), upload=True, label="yard.avi", days_ago=6)  # still within the week
+    at = page("history")
+    at.run()
+    assert not at.exception and not at.error
+    assert interrupted_note(at) == ["The analysis of yard.avi was interrupted by a server restart at 40 %."]
+    assert [r.request.label for r in RunningAnalyses().of_owner("")] == ["yard.avi"]
+    assert RunningAnalyses().of_owner("bob@example.org") == []  # any user's old records go, told to nobody
+    assert not alone.exists() and Path(uploaded.video_path).exists()
+    monkeypatch.setenv("VIGIL_INTERRUPTED_KEEP_DAYS", "5")
+    at.run()
+    assert not interrupted_note(at) and RunningAnalyses().of_owner("") == []
+    assert Path(uploaded.video_path).exists()  # History still plays it
 
 
 def test_another_users_interrupted_analysis_is_not_shown(kept_upload):

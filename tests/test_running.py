@@ -10,6 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,21 @@ import pytest
 from core.config import EventConfig, ScoringConfig
 from core.db import Database
 from core.errors import AnalysisCancelled, NotAVideoError, NotFoundError, SourceGoneError
-from core.running import AnalysisRequest, ProcessStamp, RunningAnalyses, check_rerun, is_running, this_process
+from core.running import (
+    STALE_HEARTBEAT_S,
+    AnalysisRequest,
+    ProcessStamp,
+    RunningAnalyses,
+    check_rerun,
+    is_interrupted,
+    is_running,
+    this_process,
+)
 from ui.jobs import RECORD_EVERY_S, JobRegistry
 
 REPO = Path(__file__).resolve().parent.parent
 ALICE, BOB = "alice@example.org", "bob@example.org"
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def request(owner: str = ALICE, source: str = "/videos/yard.avi", **kw) -> AnalysisRequest:
@@ -129,27 +141,49 @@ def test_a_run_whose_video_or_compared_analysis_is_gone_says_so_in_words(vigil_e
         check_rerun(plain)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
+class Counting(RunningAnalyses):
+    """A journal that also keeps every progress it was asked to write (fraction 0..1), in order."""
 
-    def __call__(self) -> float:
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.writes: list[float] = []
+
+    def progress(self, run_id: str, fraction: float) -> None:
+        self.writes.append(fraction)
+        super().progress(run_id, fraction)
+
+
+class UTCClock:
+    """A settable wall clock for RunningAnalyses (aware UTC)."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
         return self.now
 
 
+def eventually(check, timeout: float = 10.0) -> bool:
+    """Poll ``check()`` until it is true or ``timeout`` s have passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return bool(check())
+
+
 @pytest.mark.parametrize("outcome", ["done", "failed", "cancelled", "bug"])
-def test_a_jobs_record_follows_it_progress_now_and_then_and_none_once_it_ends(vigil_env, outcome):
-    clock, runs = Clock(), RunningAnalyses()
-    reg = JobRegistry(clock)
-    step, stepped = threading.Event(), threading.Event()
+def test_a_jobs_record_is_written_before_it_runs_never_per_frame_and_gone_once_it_ends(vigil_env, outcome):
+    runs, go = Counting(), threading.Event()
+    reg = JobRegistry(record_every_s=3600.0)  # no heartbeat falls inside this test
 
     def work(report, cancelled):
-        for fraction in (0.1, 0.2, 0.5):
-            step.wait(10)
-            step.clear()
-            report(fraction, f"{fraction:.0%}")
-            stepped.set()
-        step.wait(10)
+        for frame in range(1000):
+            report(frame / 1000, f"frame {frame}")
+        go.wait(10)
         if outcome == "failed":
             raise NotAVideoError("'yard.avi' is not a video.")
         if outcome == "cancelled":
@@ -158,23 +192,39 @@ def test_a_jobs_record_follows_it_progress_now_and_then_and_none_once_it_ends(vi
             raise RuntimeError("a bug")
         return None
 
-    def advance(seconds: float) -> float:
-        clock.now += seconds
-        stepped.clear()
-        step.set()
-        assert stepped.wait(10)
-        (run,) = runs.of_owner(ALICE)
-        return run.fraction
-
     job = reg.start(ALICE, "tab", "yard.avi", work, journal=runs, request=request())
     (run,) = runs.of_owner(ALICE)  # written before the job runs: a restart at once still leaves it
     assert run.id == job and run.fraction == 0.0 and not run.interrupted
-    assert advance(1.0) == 0.0  # 1 s after the start: not written (never on every frame)
-    assert advance(RECORD_EVERY_S) == pytest.approx(0.2)
-    assert advance(1.0) == pytest.approx(0.2)
-    step.set()
+    assert eventually(lambda: reg.jobs(ALICE)[0].fraction == pytest.approx(0.999))
+    assert runs.writes == []  # a thousand frames reported, not one write: the heartbeat alone writes
+    go.set()
     assert reg.wait(ALICE, job, 10)
     assert runs.of_owner(ALICE) == []
+
+
+def test_the_heartbeat_is_written_every_few_seconds_also_while_the_work_reports_nothing(vigil_env):
+    clock, go, reported = UTCClock(), threading.Event(), threading.Event()
+    runs = Counting(clock=clock)
+    reg = JobRegistry(record_every_s=0.01)
+
+    def work(report, cancelled):
+        report(0.3, "30 %")
+        reported.set()
+        go.wait(10)  # a long transcode or a silent download: no report at all
+
+    job = reg.start(ALICE, "tab", "yard.avi", work, journal=runs, request=request())
+    assert reported.wait(10)
+    assert eventually(lambda: runs.of_owner(ALICE)[0].fraction == pytest.approx(0.3))
+    for minutes in (1, 10, 60):  # the fraction never moves; the heartbeat follows the clock all the same
+        beat = clock.advance(minutes * 60).isoformat(timespec="seconds")
+        assert eventually(lambda b=beat: runs.of_owner(ALICE)[0].updated_at == b)
+    go.set()
+    assert reg.wait(ALICE, job, 10) and runs.of_owner(ALICE) == []
+    assert set(runs.writes) == {0.3}
+
+
+def test_the_real_heartbeat_is_far_inside_the_stale_limit():
+    assert RECORD_EVERY_S * 10 <= STALE_HEARTBEAT_S  # ten missed beats (a busy database) never call a run gone
 
 
 def test_a_job_without_a_journal_writes_nothing(vigil_env):
@@ -182,3 +232,98 @@ def test_a_job_without_a_journal_writes_nothing(vigil_env):
     job = reg.start(ALICE, "tab", "yard.avi", lambda report, cancelled: None)
     assert reg.wait(ALICE, job, 10)
     assert RunningAnalyses().of_owner(ALICE) == []
+
+
+# --- another host name: judged by the heartbeat --------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("host", "silent_s", "interrupted"),
+    [
+        ("old-container", 0.0, False),
+        ("old-container", STALE_HEARTBEAT_S, False),  # at the limit: still given the benefit of the doubt
+        ("old-container", STALE_HEARTBEAT_S + 1, True),
+        ("old-container", 30 * 86400.0, True),
+        ("this-host", 30 * 86400.0, False),  # this host's live process: its pid decides, never the heartbeat
+    ],
+)
+def test_is_interrupted_judges_another_hosts_run_by_its_heartbeat_and_ours_by_its_process(host, silent_s, interrupted):
+    me = this_process()
+    stamp = ProcessStamp(me.host, me.pid, me.start) if host == "this-host" else ProcessStamp(host, me.pid, me.start)
+    assert is_interrupted(stamp, T0, T0 + timedelta(seconds=silent_s)) is interrupted
+    assert is_interrupted(gone_process(), T0, T0) is True  # this host, process gone: at once
+
+
+def test_a_container_recreated_under_a_new_host_name_shows_its_old_runs_once_their_heartbeat_is_stale(
+    tmp_path, monkeypatch
+):
+    db, clock = Database(tmp_path / "vigil.sqlite"), UTCClock()
+    old = RunningAnalyses(db, me=this_process(), clock=clock)  # the container before it was recreated
+    old.begin("run-1", request())
+    clock.advance(100)
+    old.progress("run-1", 0.42)  # its last heartbeat
+    monkeypatch.setattr("core.running.socket.gethostname", lambda: "vigil-7f9c2")  # recreated: another name
+    new = RunningAnalyses(db, me=ProcessStamp("vigil-7f9c2", 1, "b/1"), clock=clock)
+    clock.advance(STALE_HEARTBEAT_S - 1)
+    assert new.interrupted(ALICE) == []  # another server may still run it: its heartbeat is fresh
+    clock.advance(2)
+    (run,) = new.interrupted(ALICE)
+    assert (run.id, run.fraction, run.updated_at) == ("run-1", 0.42, (T0 + timedelta(seconds=100)).isoformat())
+    assert new.dismiss(ALICE, "run-1").id == "run-1" and new.of_owner(ALICE) == []
+
+
+def test_a_record_written_before_the_heartbeat_column_is_judged_by_its_start(tmp_path, monkeypatch):
+    path = tmp_path / "vigil.sqlite"
+    with sqlite3.connect(path) as con:  # the table as the previous release created it, one row in it
+        con.execute(
+            "CREATE TABLE running_analyses (id TEXT PRIMARY KEY, owner TEXT NOT NULL, label TEXT NOT NULL, "
+            "model TEXT NOT NULL, scoring_json TEXT NOT NULL, events_json TEXT NOT NULL, source TEXT NOT NULL, "
+            "source_uri TEXT, name TEXT, link INTEGER NOT NULL DEFAULT 0, needs_login INTEGER NOT NULL DEFAULT 0, "
+            "upload INTEGER NOT NULL DEFAULT 0, overlay_on TEXT, started_at TEXT NOT NULL, "
+            "fraction REAL NOT NULL DEFAULT 0, host TEXT NOT NULL, pid INTEGER NOT NULL, process_start TEXT NOT NULL)"
+        )
+        con.execute(
+            "INSERT INTO running_analyses VALUES ('old', ?, 'yard.avi', 'motion', ?, ?, '/v/y.avi', NULL, NULL, 0, 0, "
+            "0, NULL, ?, 0.5, 'gone-host', 1, 'x/1')",
+            (ALICE, ScoringConfig().model_dump_json(), EventConfig().model_dump_json(), T0.isoformat()),
+        )
+    clock = UTCClock(T0 + timedelta(seconds=STALE_HEARTBEAT_S + 1))
+    (run,) = RunningAnalyses(Database(path), clock=clock).interrupted(ALICE)
+    assert (run.id, run.updated_at, run.heartbeat) == ("old", T0.isoformat(), T0)
+
+
+# --- interrupted runs age out ---------------------------------------------------------------------------------
+DAY = 86400.0
+
+
+def test_interrupted_runs_are_forgotten_after_the_keep_days_and_running_ones_never(vigil_env, monkeypatch):
+    clock = UTCClock()
+    gone = RunningAnalyses(me=gone_process(), clock=clock)
+    gone.begin("old", request(ALICE))
+    gone.begin("bobs", request(BOB))  # another user's: forgotten alike (nobody's list keeps it)
+    gone.begin("recent", request(ALICE))
+    live = RunningAnalyses(me=this_process(), clock=clock)
+    live.begin("running", request(ALICE))  # under way for weeks (this process runs it): never dropped
+    clock.advance(6 * DAY)
+    gone.progress("recent", 0.9)  # its last heartbeat came a day before the interruption of "old" is a week old
+    clock.advance(1 * DAY)
+    assert gone.forget_expired() == []  # exactly 7 days: kept
+    clock.advance(1)
+    assert sorted(r.id for r in gone.forget_expired()) == ["bobs", "old"]
+    assert [r.id for r in gone.of_owner(ALICE)] == ["recent", "running"] and gone.of_owner(BOB) == []
+    assert gone.forget_expired() == []  # nothing twice
+    clock.advance(30 * DAY)
+    assert gone.forget_expired(keep_days=0) == []  # 0: kept until dismissed
+    monkeypatch.setenv("VIGIL_INTERRUPTED_KEEP_DAYS", "0")
+    assert gone.forget_expired() == []
+    monkeypatch.setenv("VIGIL_INTERRUPTED_KEEP_DAYS", "1")
+    assert [r.id for r in gone.forget_expired()] == ["recent"]
+    assert [r.id for r in gone.of_owner(ALICE)] == ["running"]
+
+
+def test_the_keep_days_setting_is_validated(vigil_env, monkeypatch):
+    from core.errors import ConfigError
+    from core.settings import settings
+
+    assert settings().interrupted_keep_days == 7.0
+    monkeypatch.setenv("VIGIL_INTERRUPTED_KEEP_DAYS", "-1")
+    with pytest.raises(ConfigError, match="interrupted_keep_days|VIGIL_INTERRUPTED_KEEP_DAYS"):
+        settings()

@@ -23,7 +23,7 @@ def test_readme_table_is_the_generated_one_and_lists_every_field():
     assert table.group(1) == settings_table()
     listed = set(re.findall(r"^\| `([a-z_.]+)` \| `(VIGIL_[A-Z_]+)`", table.group(1), re.M))
     expected = {(".".join(path), info.json_schema_extra["env"]) for path, info in _fields()}
-    assert listed == expected and len(expected) == 32
+    assert listed == expected and len(expected) == 33
 
 
 def test_every_field_has_a_default_a_description_and_a_variable():

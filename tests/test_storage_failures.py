@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 from conftest import moving_square_frames, write_video
+from test_running import gone_process, request
 
 from core import errors
 from core.cli import main
 from core.retention import enforce_cap
-from core.sources import open_source, uploads_dir
+from core.running import ProcessStamp, RunningAnalyses, check_rerun
+from core.sources import open_source, save_upload, uploads_dir
 from core.store import Store, check_storage
 
 
@@ -216,3 +218,19 @@ def test_enforce_cap_order_keep_and_stale_temporaries(tmp_path):
     assert names == [".dl-fresh", "v0.mp4", "v3.mp4"]  # v1, v2 oldest after the kept v0; old temp gone
     assert {p.name for p in removed} == {"v1.mp4", "v2.mp4", ".dl-old"}
     assert enforce_cap(d, None) == [] and len(list(d.iterdir())) == 3
+
+
+def test_uploads_cap_keeps_the_videos_of_interrupted_and_running_analyses(vigil_env, monkeypatch):
+    monkeypatch.setenv("VIGIL_UPLOADS_MAX_MB", str(2500 / 1e6))  # room for two 1000-byte uploads
+    needed = save_upload(b"a" * 1000, "yard.mp4")  # the upload an interrupted analysis will need to run again
+    elsewhere = save_upload(b"b" * 1000, "gate.mp4")  # under way on another server sharing the data folder
+    RunningAnalyses(me=gone_process()).begin("gone", request(source=str(needed), upload=True))
+    RunningAnalyses(me=ProcessStamp("other-host", 1, "x/1")).begin("other", request(source=str(elsewhere)))
+    plain = save_upload(b"c" * 1000, "door.mp4")
+    for i, p in enumerate((needed, elsewhere, plain)):
+        os.utime(p, (1000.0 + i, 1000.0 + i))  # the recorded ones are the least recently used
+    newest = save_upload(b"d" * 1000, "hall.mp4")
+    assert needed.exists() and elsewhere.exists() and newest.exists()
+    assert not plain.exists()  # the cap took the oldest video no record needs
+    (run,) = RunningAnalyses().interrupted("alice@example.org")
+    check_rerun(run)  # Run again finds its video

@@ -188,10 +188,13 @@ def show_interrupted(key: str) -> None:
     """This user's analyses that a server restart interrupted (never another user's), each with **Run again** (the
     same source, model and settings, as a new job shown as running) and **Dismiss** (drops the record, and an upload
     no stored or recorded analysis uses). A source that is gone is said in words; the record can still be dismissed.
+    Interrupted analyses past ``settings().interrupted_keep_days`` (any user's) are forgotten here without a word.
     ``key``: the page's prefix for widget keys."""
     store, owner = get_store(), identity().owner
     runs = RunningAnalyses(store.db)
     try:
+        for old in runs.forget_expired():
+            _discard_upload_of(old, runs, store)
         interrupted = runs.interrupted(owner)
     except VigilError as err:  # an unreadable store is told once here; the page goes on
         st.error(str(err))
@@ -245,6 +248,11 @@ def _run_again(runs: RunningAnalyses, run: RunningAnalysis, store: Store) -> boo
 def _dismiss(runs: RunningAnalyses, run: RunningAnalysis, store: Store) -> None:
     """Drop ``run``'s record and its upload when nothing else uses that file."""
     runs.dismiss(identity().owner, run.id)
+    _discard_upload_of(run, runs, store)
+
+
+def _discard_upload_of(run: RunningAnalysis, runs: RunningAnalyses, store: Store) -> None:
+    """Delete the kept upload of ``run`` (whose record is gone) unless a stored or recorded analysis uses it."""
     if run.request.upload:
         path = Path(run.request.source)
         discard_upload(path, referenced=store.uses_video(str(path)) or runs.uses_video(path))

@@ -31,7 +31,7 @@ Work = Callable[[ReportFn, CancelledFn], AnalysisRecord]  # raises VigilError (A
 
 CLAIM_GRACE_S = 3.0  # the session that started a run gets its outcome first; others (a reload) after this
 KEEP_S = 3600.0  # an outcome nobody came for is dropped after this (the analysis itself is in History)
-RECORD_EVERY_S = 5.0  # a recorded job's progress is written at most this often (not on every frame)
+RECORD_EVERY_S = 5.0  # a recorded job's progress (its heartbeat) is written this often, moved or not; never per frame
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,6 @@ class _Job:
     error: str | None = None
     ended_at: float | None = None  # registry clock, seconds
     journal: RunningAnalyses | None = None  # where it is recorded while it runs (None: not recorded)
-    recorded_at: float | None = None  # registry clock, seconds: when its progress was last written
     cancel: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
 
@@ -77,13 +76,15 @@ class JobRegistry:
     """Every running or not-yet-collected analysis of this server process. Thread-safe.
 
     Every call names the ``owner``: one user's calls never see, cancel or take another user's jobs.
-    ``clock``: seconds, monotonic (a test passes its own).
+    ``clock``: seconds, monotonic (a test passes its own). ``record_every_s``: how often a recorded job's heartbeat
+    is written (seconds of real time; a test passes a short one).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, record_every_s: float = RECORD_EVERY_S) -> None:
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
         self._clock = clock
+        self._record_every_s = record_every_s
 
     def start(
         self,
@@ -99,12 +100,13 @@ class JobRegistry:
 
         ``session``: a token of the session that started it (it gets the outcome first, see ``take_finished``).
         ``overlay_on``: for a Compare run, the analysis id its result is to be overlaid on (kept for whoever collects).
-        ``journal`` and ``request``: record the job there before it starts, its progress every ``RECORD_EVERY_S``,
-        and drop the record when it ends in any way. A record that cannot be written is logged, never fatal.
+        ``journal`` and ``request``: record the job there before it starts, its progress every ``record_every_s``
+        (also while it reports nothing: a download, a transcode), and drop the record when it ends in any way. A record
+        that cannot be written is logged, never fatal.
         """
         job = _Job(uuid.uuid4().hex, owner, session, label, overlay_on, text=f"Opening {label}…")
         if journal is not None and request is not None:
-            job.journal, job.recorded_at = journal, self._clock()
+            job.journal = journal
             _quietly(journal.begin, job.id, request)
         with self._lock:
             self._sweep()
@@ -114,14 +116,14 @@ class JobRegistry:
 
     def _run(self, job: _Job, work: Work) -> None:
         def report(fraction: float, text: str) -> None:
-            now, due = self._clock(), False
             with self._lock:
                 job.fraction, job.text = min(1.0, max(0.0, fraction)), text
-                if job.journal is not None and now - (job.recorded_at or 0.0) >= RECORD_EVERY_S:
-                    job.recorded_at, due = now, True
-            if due:  # outside the lock: a write waiting on the database must not stall every page's poll
-                _quietly(job.journal.progress, job.id, job.fraction)
 
+        stop = threading.Event()
+        if job.journal is not None:
+            beat = threading.Thread(target=self._heartbeat, args=(job, stop), name=f"vigil-beat-{job.id[:8]}")
+            beat.daemon = True
+            beat.start()
         state: JobState
         record, error = None, None
         try:
@@ -133,11 +135,21 @@ class JobRegistry:
         except Exception:  # noqa: BLE001 - a bug must not kill the thread silently: logged, the user told in words
             log.exception("analysis of %s failed", job.label)
             state, error = "failed", f"The analysis of {job.label} failed unexpectedly; the server log has details."
+        stop.set()  # a beat already under way updates no row once the next line has deleted it
         if job.journal is not None:
             _quietly(job.journal.end, job.id)  # ended: nothing is left to run again
         with self._lock:
             job.state, job.record, job.error, job.ended_at = state, record, error, self._clock()
         job.ended.set()
+
+    def _heartbeat(self, job: _Job, stop: threading.Event) -> None:
+        """Write ``job``'s progress every ``record_every_s`` until ``stop``, moved or not: a record whose heartbeat
+        stops is judged interrupted by a server of another host name (``core.running.is_interrupted``). Its own
+        thread: the work may report nothing for minutes, and a write waiting on the database stalls no page's poll."""
+        while not stop.wait(self._record_every_s):
+            with self._lock:
+                fraction = job.fraction
+            _quietly(job.journal.progress, job.id, fraction)
 
     def jobs(self, owner: str) -> list[JobView]:
         """``owner``'s jobs not yet taken (running ones and ended ones), oldest first."""
