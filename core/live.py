@@ -241,10 +241,10 @@ class LiveProcessor:
         return draw_overlay(frame, view, self.cfg.threshold, self.model, stats), view
 
     def _media_to_epoch(self, media_t: float, arrival: float) -> float:
-        # The least-delayed frame so far fixes the offset; a timestamp going backwards is a new stream.
-        offset = arrival - media_t
-        if self._media_offset is None or media_t < self._last_media_t or offset < self._media_offset:
-            self._media_offset = offset
+        # One offset per stream, fixed by its first frame; a timestamp going backwards is a new stream. Moving it
+        # mid-stream (to a less delayed frame) sent times backwards and shortened the open episode by the shift.
+        if self._media_offset is None or media_t < self._last_media_t:
+            self._media_offset = arrival - media_t
         self._last_media_t = media_t
         return media_t + self._media_offset
 

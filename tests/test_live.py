@@ -309,6 +309,31 @@ def test_media_timestamps_survive_network_bursts():
     assert seen == [50.0, 50.1, 50.2, 50.3, 60.0]  # capture spacing kept; latency is measured on arrival
 
 
+def test_a_stream_keeps_one_clock_so_an_episode_reads_as_long_as_its_alert_says():
+    """A loaded machine delivers a stream's first frames late: the first one fixes the media clock's offset for
+    the whole stream. Re-anchoring on a later, less delayed frame sent times 6 s backwards, and the heading
+    read "alert raised — anomalous for 2s" while the alert said it was raised 2 s into an 8 s old episode."""
+    clock, seen = [100.0], []
+    cfg = AlertConfig(threshold=0.5, seconds=2.0, cooldown=600, smooth_seconds=0.0)
+    proc = LiveProcessor(
+        ScriptedScorer(lambda t, f: seen.append(t) or 0.9), "m", cfg, outbox=Outbox(), clock=lambda: clock[0]
+    )
+    try:
+        for i in range(81):  # 8 s at 10 fps, all anomalous; the first 3 s arrive 6 s late, the rest on time
+            pts = i / 10
+            clock[0] = 100.0 + pts + (6.0 if pts < 3.0 else 0.05)
+            proc.submit(frame(), media_t=pts)
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        snap = proc.snapshot()
+        assert wait_for(lambda: proc.snapshot().last_alert is not None, 5)
+    finally:
+        proc.stop()
+    (rec,) = list_alerts()
+    assert all(b - a == pytest.approx(0.1) for a, b in zip(seen, seen[1:], strict=False))  # capture spacing, always
+    assert rec.duration == pytest.approx(2.0)  # raised 2 s into the episode
+    assert snap.status.state == RuleState.ALERTED and snap.status.anomalous_for == pytest.approx(8.0)
+
+
 # --- reconnect backoff ------------------------------------------------------------------------------------
 def test_backoff_schedule_is_capped_and_gives_a_dead_camera_a_few_attempts_a_minute():
     b = ReconnectBackoff()
