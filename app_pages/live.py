@@ -13,7 +13,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from core.access import Identity, show_owner
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
-from core.live import LiveProcessor, LiveSnapshot, ServerSource
+from core.live import STATS_WINDOW_S, LiveProcessor, LiveSnapshot, ServerSource
 from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from ui import state
@@ -166,21 +166,32 @@ def metrics(snap: LiveSnapshot) -> None:
         f"{snap.status.smoothed:.2f}",
         help="0..1, averaged over the last second: the state follows it; the dashed line is the threshold",
     )
+    s, window = snap.stats, f"{STATS_WINDOW_S:.0f} s"
+    stalled = s.stalled(snap.readings_at)  # the caption then says "no score for N s" instead of a rate
     m2.metric(
         "Scored fps",
-        f"{snap.stats.processed_fps:.1f}",
-        delta=f"camera {snap.stats.camera_fps:.0f}",
+        "—" if stalled else f"{s.processed_fps:.1f}",
+        delta=snap.scored_words if stalled else f"camera {s.camera_fps:.0f}",
         delta_color="off",
         delta_arrow="off",
-        help="frames scored per second; below, the frames arriving from the camera per second",
+        help=f"frames scored per second over the last {window}, measured when the score shown was ready: the "
+        "figure in the picture's caption; below, the frames arriving from the camera per second",
     )
     m3.metric(
         "Latency",
-        f"{snap.stats.latency_ms:.0f} ms",
-        help=f"capture → score, median of the last 100 frames (p95 {snap.stats.latency_p95_ms:.0f} ms); "
-        f"the callback itself adds {snap.stats.overlay_ms:.1f} ms to the video",
+        f"{s.latency_ms:.0f} ms",
+        help=f"capture → score, median of the last 100 frames (p95 {s.latency_p95_ms:.0f} ms), as in the "
+        f"picture's caption; the callback itself adds {s.overlay_ms:.1f} ms to the video",
     )
-    m4.metric("Dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
+    m4.metric(
+        "Skipped",
+        f"{s.skipped:.0%}",
+        delta=f"last {window}",
+        delta_color="off",
+        delta_arrow="off",
+        help=f"the share of camera frames the model skipped to stay real time (a newer frame replaced them while "
+        f"it was busy) over the last {window}; {s.dropped} of {s.frames_in} since the start",
+    )
 
 
 def _served() -> bool:

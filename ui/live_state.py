@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.alerts import AlertConfig, RuleState
-from core.live import STATE_HUES, LiveProcessor, LiveSnapshot
+from core.live import STATE_HUES, STATS_WINDOW_S, LiveProcessor, LiveSnapshot
 from core.outbox import AlertRecord, Outbox, Sender
 from core.scorers.base import Scorer
 
@@ -138,6 +138,6 @@ def last_readings(snap: LiveSnapshot, playing: bool | None = None) -> str:
         lead = f"No frames{age} (last frame {when})"
     return (
         f"{lead}. Last readings: {snap.status.state.value}, score {snap.status.smoothed:.2f}, latency "
-        f"{s.latency_ms:.0f} ms; {s.frames_scored} frames scored, {s.dropped} dropped. The chart shows the minute "
-        "before."
+        f"{s.latency_ms:.0f} ms, {s.skipped:.0%} of camera frames skipped (last {STATS_WINDOW_S:.0f} s); "
+        f"{s.frames_scored} frames scored and {s.dropped} skipped since the start. The chart shows the minute before."
     )
