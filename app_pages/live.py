@@ -24,6 +24,7 @@ from ui.live_state import (
     CAMERA,
     SERVER,
     SOURCE_KINDS,
+    alert_line,
     connection_stalled,
     email_fate,
     episode_alert,
@@ -146,11 +147,7 @@ def show_snapshot(
         else:
             st.caption(last_readings(snap, playing))
         if snap.last_alert is not None:
-            a = Outbox().get(snap.last_alert.id)
-            st.caption(
-                f"Last alert {time.strftime('%H:%M:%S', time.localtime(a.fired_at))}: raised after "
-                f"{a.duration:.0f} s anomalous, peak {a.peak:.2f} — email {a.email_status(configured=email_configured)}"
-            )
+            st.caption(alert_line(snap, Outbox().get(snap.last_alert.id), email_configured))
     if snap.error:
         st.error(snap.error)
     if chart:
