@@ -164,21 +164,22 @@ def metrics(snap: LiveSnapshot) -> None:
         help="0..1, averaged over the last second: the state follows it; the dashed line is the threshold",
     )
     s, window = snap.stats, f"{STATS_WINDOW_S:.0f} s"
-    stalled = s.stalled(snap.readings_at)  # the caption then says "no score for N s" instead of a rate
+    stalled = s.stalled(snap.readings_at)  # a stuck model: its last rate no longer describes it
+    below = f"no score for {snap.readings_at - s.scored_at:.0f} s" if stalled else f"camera {s.camera_fps:.0f}"
     m2.metric(
         "Scored fps",
         "—" if stalled else f"{s.processed_fps:.1f}",
-        delta=snap.scored_words if stalled else f"camera {s.camera_fps:.0f}",
+        delta=below,
         delta_color="off",
         delta_arrow="off",
-        help=f"frames scored per second over the last {window}, measured when the score shown was ready: the "
-        "figure in the picture's caption; below, the frames arriving from the camera per second",
+        help=f"frames scored per second over the last {window}, measured when the score shown was ready; "
+        "below, the frames arriving from the camera per second",
     )
     m3.metric(
         "Latency",
         f"{s.latency_ms:.0f} ms",
-        help=f"capture → score, median of the last 100 frames (p95 {s.latency_p95_ms:.0f} ms), as in the "
-        f"picture's caption; the callback itself adds {s.overlay_ms:.1f} ms to the video",
+        help=f"capture → score, median of the last 100 frames (p95 {s.latency_p95_ms:.0f} ms), measured when "
+        f"the score shown was ready; the callback itself adds {s.overlay_ms:.1f} ms to the video",
     )
     m4.metric(
         "Skipped",

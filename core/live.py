@@ -114,10 +114,10 @@ class LiveStats:
     """Measured, not assumed. Rates over the last ``STATS_WINDOW_S``; latencies in ms over the last 100 frames.
 
     The scored figures (``processed_fps``, ``latency_ms``, ``latency_p95_ms``) are measured once per scored
-    frame, at ``scored_at`` (clock s), and stored with its score: the picture's caption and the page's tiles
-    read that one measurement, so they cannot disagree. A rate recomputed at each reader's own moment could:
-    (n-1)/(now - oldest) read 11 fps just after a score and 4.2 fps 150 ms later on a loaded machine.
-    The feed figures (``camera_fps``, ``skipped``, the totals) are measured when the snapshot is taken.
+    frame, at ``scored_at`` (clock s), and stored with its score: every reader gets that one measurement. A
+    rate recomputed at each reader's own moment as (n-1)/(now - oldest) read 11 fps just after a score and
+    4.2 fps 150 ms later on a loaded machine. The feed figures (``camera_fps``, ``skipped``, the totals) are
+    measured when the snapshot is taken.
 
     ``latency_ms``: capture (callback) -> score ready, i.e. queue wait + scoring: how far the overlay's
     score lags the picture. ``overlay_ms``: time the callback itself spends (what the video is delayed).
@@ -135,15 +135,6 @@ class LiveStats:
     dropped: int = 0
     skipped: float = 0.0
     scored_at: float | None = None  # clock s of the scored frame the scored figures describe (None: none yet)
-
-    def scored_words(self, now: float) -> str:
-        """The scored figures in a few words, as the caption and the page say them: "4.2 fps  80 ms"; "no score
-        for 5 s" once the last one is older than ``STALE_S`` (a stuck model, not a rate); "" before the first."""
-        if self.scored_at is None:
-            return ""
-        if self.stalled(now):
-            return f"no score for {now - self.scored_at:.0f} s"
-        return f"{self.processed_fps:.1f} fps  {self.latency_ms:.0f} ms"
 
     def stalled(self, now: float) -> bool:
         """The last score is older than ``STALE_S`` at ``now`` (clock s): its rate no longer describes the model."""
@@ -167,7 +158,6 @@ class LiveSnapshot:
     picture: np.ndarray | None = None  # a server source's newest annotated frame (BGR), drawn with ``status``
     frame_age: float | None = None  # s since the last frame arrived (None before the first)
     readings_at: float = 0.0  # epoch s the stats describe: now, or the last activity once frames stopped
-    scored_words: str = ""  # ``stats.scored_words`` at ``readings_at``: the page says what the caption says
 
     @property
     def current(self) -> bool:
@@ -269,7 +259,7 @@ class LiveProcessor:
     def _annotate(self, frame: np.ndarray) -> tuple[np.ndarray, _View]:
         with self._lock:
             view = self._view
-        return draw_overlay(frame, view, self.cfg.threshold, self.model, now=self.clock()), view
+        return draw_overlay(frame, view, self.cfg.threshold, self.model), view
 
     def _media_to_epoch(self, media_t: float, arrival: float) -> float:
         # One offset per stream, fixed by its first frame; a timestamp going backwards is a new stream. Moving it
@@ -328,14 +318,13 @@ class LiveProcessor:
             if age is not None and age > STALE_S:
                 # frames stopped: the rates as they were at the end, not a decay to 0 that reads as current
                 at = max(self._last_in, self._done_times[-1] if self._done_times else self._last_in)
-            stats = self._feed_stats_locked(view.stats, at)
             return LiveSnapshot(
                 running=self.running,
                 model=self.model,
                 score=view.score,
                 status=view.status,
                 history=list(self._history),
-                stats=stats,
+                stats=self._feed_stats_locked(view.stats, at),
                 threshold=self.cfg.threshold,
                 # No score yet, briefly: a model learning the scene (motion's 3 s baseline), not a dead one.
                 warming_up=not self._seen_score and (self._first_t is None or now - self._first_t < WARMUP_HINT_S),
@@ -344,7 +333,6 @@ class LiveProcessor:
                 picture=None if drawn is None else drawn[0],
                 frame_age=age,
                 readings_at=at,
-                scored_words=stats.scored_words(at),
             )
 
     # --- worker ----------------------------------------------------------------------------------
@@ -575,18 +563,15 @@ def draw_overlay(
     threshold: float,
     model: str,
     snapshot_at: float | None = None,
-    now: float | None = None,
 ) -> np.ndarray:
     """The live picture (BGR, in place): smoothed-score bar, state border, evidence and a status line;
     for an alert snapshot (``snapshot_at``: epoch s of the peak) the line says when and how strange.
-    ``now`` (clock s): the line adds the view's scored figures (``LiveStats.scored_words``), as the page does."""
+    No fps or latency: they are the page's tiles beside the picture, which a video shown with its own delay
+    (WebRTC) would contradict by up to a second's change (the tiles read 5.5 fps beside a frame drawn at 6.9)."""
     state = view.status.state
     if snapshot_at is None:
         # the smoothed score: the one the bar fills to, the state follows and the page's Score metric shows
         caption = f"{model}  score {view.status.smoothed:.2f}  {view.status.words()}"
-        scored = view.stats.scored_words(now) if now is not None else ""
-        if scored:
-            caption += f"  |  {scored}"
     else:
         caption = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(snapshot_at))}  peak {view.score:.2f}  {model}"
     overlay = Overlay(
