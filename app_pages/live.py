@@ -13,7 +13,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from core.access import Identity, show_owner
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
-from core.live import LiveProcessor, LiveSnapshot, ServerSource
+from core.live import STATS_WINDOW_S, LiveProcessor, LiveSnapshot, ServerSource
 from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from ui import state
@@ -24,6 +24,7 @@ from ui.live_state import (
     CAMERA,
     SERVER,
     SOURCE_KINDS,
+    alert_line,
     connection_stalled,
     email_fate,
     episode_alert,
@@ -146,11 +147,7 @@ def show_snapshot(
         else:
             st.caption(last_readings(snap, playing))
         if snap.last_alert is not None:
-            a = Outbox().get(snap.last_alert.id)
-            st.caption(
-                f"Last alert {time.strftime('%H:%M:%S', time.localtime(a.fired_at))}: raised after "
-                f"{a.duration:.0f} s anomalous, peak {a.peak:.2f} — email {a.email_status(configured=email_configured)}"
-            )
+            st.caption(alert_line(snap, Outbox().get(snap.last_alert.id), email_configured))
     if snap.error:
         st.error(snap.error)
     if chart:
@@ -166,21 +163,33 @@ def metrics(snap: LiveSnapshot) -> None:
         f"{snap.status.smoothed:.2f}",
         help="0..1, averaged over the last second: the state follows it; the dashed line is the threshold",
     )
+    s, window = snap.stats, f"{STATS_WINDOW_S:.0f} s"
+    stalled = s.stalled(snap.readings_at)  # a stuck model: its last rate no longer describes it
+    below = f"no score for {snap.readings_at - s.scored_at:.0f} s" if stalled else f"camera {s.camera_fps:.0f}"
     m2.metric(
         "Scored fps",
-        f"{snap.stats.processed_fps:.1f}",
-        delta=f"camera {snap.stats.camera_fps:.0f}",
+        "—" if stalled else f"{s.processed_fps:.1f}",
+        delta=below,
         delta_color="off",
         delta_arrow="off",
-        help="frames scored per second; below, the frames arriving from the camera per second",
+        help=f"frames scored per second over the last {window}, measured when the score shown was ready; "
+        "below, the frames arriving from the camera per second",
     )
     m3.metric(
         "Latency",
-        f"{snap.stats.latency_ms:.0f} ms",
-        help=f"capture → score, median of the last 100 frames (p95 {snap.stats.latency_p95_ms:.0f} ms); "
-        f"the callback itself adds {snap.stats.overlay_ms:.1f} ms to the video",
+        f"{s.latency_ms:.0f} ms",
+        help=f"capture → score, median of the last 100 frames (p95 {s.latency_p95_ms:.0f} ms), measured when "
+        f"the score shown was ready; the callback itself adds {s.overlay_ms:.1f} ms to the video",
     )
-    m4.metric("Dropped", f"{snap.stats.dropped}", help="frames the model skipped to stay real time")
+    m4.metric(
+        "Skipped",
+        f"{s.skipped:.0%}",
+        delta=f"last {window}",
+        delta_color="off",
+        delta_arrow="off",
+        help=f"the share of camera frames the model skipped to stay real time (a newer frame replaced them while "
+        f"it was busy) over the last {window}; {s.dropped} of {s.frames_in} since the start",
+    )
 
 
 def _served() -> bool:

@@ -91,13 +91,15 @@ class LatestFrameSlot:
         self._item: tuple[np.ndarray, float, float] | None = None
         self.dropped = 0
 
-    def put(self, frame: np.ndarray, t: float, arrival: float | None = None) -> None:
-        """``t``: the frame's time for scoring; ``arrival``: when it reached us (for latency)."""
+    def put(self, frame: np.ndarray, t: float, arrival: float | None = None) -> bool:
+        """``t``: the frame's time for scoring; ``arrival``: when it reached us (for latency).
+        True when a waiting frame was replaced (dropped: the model never sees it)."""
         with self._cond:
-            if self._item is not None:
-                self.dropped += 1
+            replaced = self._item is not None
+            self.dropped += replaced
             self._item = (frame, t, t if arrival is None else arrival)
             self._cond.notify()
+            return replaced
 
     def get(self, timeout: float) -> tuple[np.ndarray, float, float] | None:
         with self._cond:
@@ -109,10 +111,18 @@ class LatestFrameSlot:
 
 @dataclass(frozen=True)
 class LiveStats:
-    """Measured, not assumed. fps over the last ``STATS_WINDOW_S``; latencies in ms over the last 100 frames.
+    """Measured, not assumed. Rates over the last ``STATS_WINDOW_S``; latencies in ms over the last 100 frames.
+
+    The scored figures (``processed_fps``, ``latency_ms``, ``latency_p95_ms``) are measured once per scored
+    frame, at ``scored_at`` (clock s), and stored with its score: every reader gets that one measurement. A
+    rate recomputed at each reader's own moment as (n-1)/(now - oldest) read 11 fps just after a score and
+    4.2 fps 150 ms later on a loaded machine. The feed figures (``camera_fps``, ``skipped``, the totals) are
+    measured when the snapshot is taken.
 
     ``latency_ms``: capture (callback) -> score ready, i.e. queue wait + scoring: how far the overlay's
     score lags the picture. ``overlay_ms``: time the callback itself spends (what the video is delayed).
+    ``skipped``: the share (0..1) of the camera frames that arrived over the last ``STATS_WINDOW_S`` that the
+    model never saw (replaced by a newer one while it was busy); ``dropped`` is the same, counted since start.
     """
 
     camera_fps: float = 0.0
@@ -123,6 +133,12 @@ class LiveStats:
     frames_in: int = 0
     frames_scored: int = 0
     dropped: int = 0
+    skipped: float = 0.0
+    scored_at: float | None = None  # clock s of the scored frame the scored figures describe (None: none yet)
+
+    def stalled(self, now: float) -> bool:
+        """The last score is older than ``STALE_S`` at ``now`` (clock s): its rate no longer describes the model."""
+        return self.scored_at is not None and now - self.scored_at > STALE_S
 
 
 @dataclass(frozen=True)
@@ -157,6 +173,7 @@ class _View:
     status: RuleStatus = field(default_factory=lambda: RuleStatus(RuleState.NORMAL, 0.0, 0.0, 0.0, False))
     evidence: Evidence = field(default_factory=Evidence.empty)
     scored_size: tuple[int, int] = (0, 0)  # (h, w) of the frame the evidence refers to
+    stats: LiveStats = field(default_factory=LiveStats)  # the scored figures, measured when this score was ready
 
 
 class LiveProcessor:
@@ -189,7 +206,8 @@ class LiveProcessor:
         self._view = _View()
         self._history: deque[tuple[float, float, float]] = deque()
         self._in_times: deque[float] = deque()
-        self._done_times: deque[float] = deque()
+        self._drop_times: deque[float] = deque()  # arrival times of the frames the slot replaced
+        self._done_times: deque[float] = deque()  # the window's, and the last one before it (see _scored_stats_locked)
         self._latencies: deque[float] = deque(maxlen=100)
         self._overlay: deque[float] = deque(maxlen=100)
         self._frames_in = self._frames_scored = 0
@@ -222,12 +240,15 @@ class LiveProcessor:
         arrival = self.clock()
         if t is None:
             t = arrival if media_t is None else self._media_to_epoch(media_t, arrival)
-        self._slot.put(frame, t, arrival)
+        replaced = self._slot.put(frame, t, arrival)
         with self._lock:
             self._frames_in += 1
             self._last_in = arrival
             self._in_times.append(arrival)
             self._trim(self._in_times, arrival)
+            if replaced:
+                self._drop_times.append(arrival)
+            self._trim(self._drop_times, arrival)
         if not self.running and not self._stop.is_set():
             self._start_worker()
 
@@ -237,14 +258,14 @@ class LiveProcessor:
 
     def _annotate(self, frame: np.ndarray) -> tuple[np.ndarray, _View]:
         with self._lock:
-            view, stats = self._view, self._stats_locked()
-        return draw_overlay(frame, view, self.cfg.threshold, self.model, stats), view
+            view = self._view
+        return draw_overlay(frame, view, self.cfg.threshold, self.model), view
 
     def _media_to_epoch(self, media_t: float, arrival: float) -> float:
-        # The least-delayed frame so far fixes the offset; a timestamp going backwards is a new stream.
-        offset = arrival - media_t
-        if self._media_offset is None or media_t < self._last_media_t or offset < self._media_offset:
-            self._media_offset = offset
+        # One offset per stream, fixed by its first frame; a timestamp going backwards is a new stream. Moving it
+        # mid-stream (to a less delayed frame) sent times backwards and shortened the open episode by the shift.
+        if self._media_offset is None or media_t < self._last_media_t:
+            self._media_offset = arrival - media_t
         self._last_media_t = media_t
         return media_t + self._media_offset
 
@@ -303,7 +324,7 @@ class LiveProcessor:
                 score=view.score,
                 status=view.status,
                 history=list(self._history),
-                stats=self._stats_locked(at),
+                stats=self._feed_stats_locked(view.stats, at),
                 threshold=self.cfg.threshold,
                 # No score yet, briefly: a model learning the scene (motion's 3 s baseline), not a dead one.
                 warming_up=not self._seen_score and (self._first_t is None or now - self._first_t < WARMUP_HINT_S),
@@ -357,15 +378,16 @@ class LiveProcessor:
             self._peak = (t, frame, evidence)
         status = self.rule.status(t, self.source)
         with self._lock:
-            self._view = _View(score, status, evidence, frame.shape[:2])
             self._seen_score = self._seen_score or score > 0
             self._first_t = done if self._first_t is None else self._first_t
             self._history.append((t, score, status.smoothed))
             self._trim(self._history, t, HISTORY_S, key=lambda h: h[0])
             self._done_times.append(done)
-            self._trim(self._done_times, done)
+            while len(self._done_times) > 1 and self._done_times[1] <= done - STATS_WINDOW_S:
+                self._done_times.popleft()  # keeps the last one before the window: the rate's first interval
             self._latencies.append(done - arrival)
             self._frames_scored += 1
+            self._view = _View(score, status, evidence, frame.shape[:2], self._scored_stats_locked(done))
         self._write_ended()
         if self._writer is None:
             return
@@ -417,9 +439,7 @@ class LiveProcessor:
             if found is not None:
                 alert = replace(alert, cause=naming.named(alert.cause, found.label))
             try:
-                with self._lock:
-                    stats = self._stats_locked()
-                snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, stats, alert.peak_t)
+                snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, snapshot_at=alert.peak_t)
                 if found is not None:
                     draw_named(snapshot, found.box, found.label)
             except Exception:  # noqa: BLE001 - a picture that cannot be drawn must not cost the alert itself
@@ -449,26 +469,43 @@ class LiveProcessor:
         while buf and key(buf[0]) < now - window:
             buf.popleft()
 
-    def _stats_locked(self, now: float | None = None) -> LiveStats:
-        now = self.clock() if now is None else now
-
-        def rate(times: deque[float]) -> float:
-            recent = [x for x in times if x >= now - STATS_WINDOW_S]
-            if len(recent) < 2:
-                return 0.0
-            span = max(now - recent[0], recent[-1] - recent[0])
-            return (len(recent) - 1) / span if span > 0 else 0.0
-
-        lat = np.array(self._latencies) * 1000.0 if self._latencies else np.zeros(1)
+    def _scored_stats_locked(self, done: float) -> LiveStats:
+        """The scored figures as the frame scored at ``done`` (clock s) leaves them: frames per second over the
+        intervals that end inside the last ``STATS_WINDOW_S`` (from the last score before the window, so a lone
+        score after a long wait reads as the slow rate it is, not as the burst of its last two)."""
+        times = self._done_times
+        before = [x for x in times if x <= done - STATS_WINDOW_S]
+        recent = [x for x in times if x > done - STATS_WINDOW_S]
+        first = before[-1] if before else recent[0]
+        intervals = len(recent) if before else len(recent) - 1
+        lat = np.array(self._latencies) * 1000.0
         return LiveStats(
-            camera_fps=rate(self._in_times),
-            processed_fps=rate(self._done_times),
+            processed_fps=intervals / (done - first) if done > first else 0.0,
             latency_ms=float(np.median(lat)),
             latency_p95_ms=float(np.percentile(lat, 95)),
+            frames_scored=self._frames_scored,
+            scored_at=done,
+        )
+
+    def _feed_stats_locked(self, scored: LiveStats, now: float) -> LiveStats:
+        """``scored`` (the shown score's figures) with the camera's, measured at ``now`` (clock s)."""
+
+        def recent(times: deque[float]) -> list[float]:
+            return [x for x in times if now - STATS_WINDOW_S <= x <= now]
+
+        arrived = recent(self._in_times)
+        camera_fps = 0.0
+        if len(arrived) >= 2:
+            span = max(now - arrived[0], arrived[-1] - arrived[0])
+            camera_fps = (len(arrived) - 1) / span if span > 0 else 0.0
+        return replace(
+            scored,
+            camera_fps=camera_fps,
             overlay_ms=float(np.median(self._overlay) * 1000.0) if self._overlay else 0.0,
             frames_in=self._frames_in,
             frames_scored=self._frames_scored,
             dropped=self._slot.dropped,
+            skipped=len(recent(self._drop_times)) / len(arrived) if arrived else 0.0,
         )
 
 
@@ -525,17 +562,16 @@ def draw_overlay(
     view: _View,
     threshold: float,
     model: str,
-    stats: LiveStats | None = None,
     snapshot_at: float | None = None,
 ) -> np.ndarray:
     """The live picture (BGR, in place): smoothed-score bar, state border, evidence and a status line;
-    for an alert snapshot (``snapshot_at``: epoch s of the peak) the line says when and how strange."""
+    for an alert snapshot (``snapshot_at``: epoch s of the peak) the line says when and how strange.
+    No fps or latency: they are the page's tiles beside the picture, which a video shown with its own delay
+    (WebRTC) would contradict by up to a second's change (the tiles read 5.5 fps beside a frame drawn at 6.9)."""
     state = view.status.state
     if snapshot_at is None:
         # the smoothed score: the one the bar fills to, the state follows and the page's Score metric shows
         caption = f"{model}  score {view.status.smoothed:.2f}  {view.status.words()}"
-        if stats is not None and stats.processed_fps > 0:
-            caption += f"  |  {stats.processed_fps:.0f} fps  {stats.latency_ms:.0f} ms"
     else:
         caption = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(snapshot_at))}  peak {view.score:.2f}  {model}"
     overlay = Overlay(

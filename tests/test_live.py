@@ -309,6 +309,103 @@ def test_media_timestamps_survive_network_bursts():
     assert seen == [50.0, 50.1, 50.2, 50.3, 60.0]  # capture spacing kept; latency is measured on arrival
 
 
+def test_a_stream_keeps_one_clock_so_an_episode_reads_as_long_as_its_alert_says():
+    """A loaded machine delivers a stream's first frames late: the first one fixes the media clock's offset for
+    the whole stream. Re-anchoring on a later, less delayed frame sent times 6 s backwards, and the heading
+    read "alert raised — anomalous for 2s" while the alert said it was raised 2 s into an 8 s old episode."""
+    clock, seen = [100.0], []
+    cfg = AlertConfig(threshold=0.5, seconds=2.0, cooldown=600, smooth_seconds=0.0)
+    proc = LiveProcessor(
+        ScriptedScorer(lambda t, f: seen.append(t) or 0.9), "m", cfg, outbox=Outbox(), clock=lambda: clock[0]
+    )
+    try:
+        for i in range(81):  # 8 s at 10 fps, all anomalous; the first 3 s arrive 6 s late, the rest on time
+            pts = i / 10
+            clock[0] = 100.0 + pts + (6.0 if pts < 3.0 else 0.05)
+            proc.submit(frame(), media_t=pts)
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        snap = proc.snapshot()
+        assert wait_for(lambda: proc.snapshot().last_alert is not None, 5)
+    finally:
+        proc.stop()
+    (rec,) = list_alerts()
+    assert all(b - a == pytest.approx(0.1) for a, b in zip(seen, seen[1:], strict=False))  # capture spacing, always
+    assert rec.duration == pytest.approx(2.0)  # raised 2 s into the episode
+    assert snap.status.state == RuleState.ALERTED and snap.status.anomalous_for == pytest.approx(8.0)
+
+
+def test_the_scored_fps_is_one_measurement_per_score_and_the_tiles_alone_show_it(monkeypatch):
+    """A loaded machine scores unevenly. The rate was recomputed at each reader's moment: the caption, drawn
+    just after a score, read 11 fps and the page's tile 150 ms later 4.2. It is now measured once per score;
+    the tiles show it and the caption does not repeat it (the browser shows the video with its own delay)."""
+    from core import live
+
+    captions = []
+    monkeypatch.setattr(live, "annotate", lambda img, overlay: captions.append(overlay.caption) or img)
+    clock = [96.0]
+    proc = LiveProcessor(ScriptedScorer(lambda t, f: 0.1), "m", clock=lambda: clock[0])
+    try:
+        for i, at in enumerate([96.0, 100.0, 100.09]):  # a score, a long wait, then two close together
+            clock[0] = at
+            proc.submit(frame(), at)
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        proc.annotate(frame())  # the video callback, right after the last score
+        at_score = proc.snapshot()
+        clock[0] = 100.24  # the page's fragment
+        later = proc.snapshot()
+    finally:
+        proc.stop()
+    assert captions == ["m  score 0.10  normal"]  # the picture's own figures only
+    # two intervals end inside the last 2 s, spanning 4.09 s: 0.49 fps, not the burst's 11 nor a decay to 4.2
+    assert at_score.stats.processed_fps == later.stats.processed_fps == pytest.approx(2 / 4.09)
+    assert later.stats.scored_at == pytest.approx(100.09) and not later.stats.stalled(later.readings_at)
+
+
+def test_a_stuck_model_reads_no_score_and_skipped_is_a_recent_share():
+    """The model hangs while the camera goes on: its last rate is marked stalled (the tile says "no score for
+    4 s"), and every recent frame is skipped. Once it scores again, skipped is the recent share (0 %) while the
+    total since the start (in the tile's help) keeps the hang's frames."""
+    entered, gate, clock = threading.Event(), threading.Event(), [0.0]
+
+    def model(t, f):
+        if f[0, 0, 0] == 99:
+            entered.set()
+            gate.wait(30)
+        return 0.1
+
+    proc = LiveProcessor(ScriptedScorer(model), "m", clock=lambda: clock[0])
+    try:
+        for i in range(11):  # 1 s at 10 fps, each scored
+            clock[0] = i / 10
+            proc.submit(frame(), clock[0])
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        clock[0] = 1.05
+        proc.submit(frame(99), clock[0])
+        assert entered.wait(10)  # the model is stuck on it
+        for i in range(40):  # 4 s more of camera
+            clock[0] = 1.1 + i / 10
+            proc.process(frame())
+        stuck = proc.snapshot()
+        gate.set()
+        assert wait_for(lambda: proc.snapshot().stats.frames_scored == 13, 5)  # the stuck one, then the newest
+        for i in range(30):  # 3 s at 10 fps, each scored before the next arrives
+            clock[0] = 5.1 + i / 10
+            proc.submit(frame(), clock[0])
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == 14 + n, 5)
+        recovered = proc.snapshot()
+    finally:
+        gate.set()
+        proc.stop()
+    assert (
+        stuck.current
+        and stuck.stats.stalled(stuck.readings_at)
+        and stuck.readings_at - stuck.stats.scored_at == pytest.approx(4.0)
+    )
+    assert stuck.stats.skipped == pytest.approx(1.0)  # every frame of the last 2 s replaced, never scored
+    assert (recovered.stats.skipped, recovered.stats.dropped) == (0.0, 39)  # the hang: 41 arrived, 2 scored
+    assert recovered.stats.processed_fps == pytest.approx(10.0) and not recovered.stats.stalled(recovered.readings_at)
+
+
 # --- reconnect backoff ------------------------------------------------------------------------------------
 def test_backoff_schedule_is_capped_and_gives_a_dead_camera_a_few_attempts_a_minute():
     b = ReconnectBackoff()
@@ -497,6 +594,9 @@ def test_live_page_tells_one_story_for_a_server_source(gated_source, monkeypatch
     assert headings == ["### :green[:material/check_circle: normal]"], texts  # the picture's state (drawn normal)
     assert not [ch for t in headings for ch in t if ord(ch) > 0x2000]  # no emoji (empty boxes without the font)
     assert "**door.avi** — running" in texts, texts
+    tiles = {m.label: m for m in at.metric}
+    assert list(tiles) == ["Score", "Scored fps", "Latency", "Skipped"]
+    assert tiles["Skipped"].value == "0%" and "0 of 1 since the start" in tiles["Skipped"].help  # not a bare total
     assert not [t for t in texts if "owner" in t]
     charts = [parents for el, parents in _walk(at.main) if getattr(el, "type", "") == "vega_lite_chart"]
     assert len(charts) == 1 and "column" not in charts[0], charts

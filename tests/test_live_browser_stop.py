@@ -79,4 +79,4 @@ def test_live_at_1024_says_what_happened_and_stops_clearly(fight_y4m, app):
         tiles = page.locator("[data-testid='stMetric']").count()
         screenshot(page, "live-1024-stopped.png")
     assert re.search(r"^(stop_circle )?stopped$", text, re.M), text  # the heading (its icon is a ligature)
-    assert tiles == 0  # no Score / Scored fps / Latency / Dropped tiles posing as current
+    assert tiles == 0  # no Score / Scored fps / Latency / Skipped tiles posing as current

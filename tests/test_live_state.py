@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from test_live import ScriptedScorer, frame, wait_for
@@ -10,7 +11,7 @@ from test_live import ScriptedScorer, frame, wait_for
 from core.alerts import Alert, AlertConfig, RuleState, RuleStatus
 from core.live import STALE_S, LiveProcessor, LiveSnapshot, LiveStats
 from core.outbox import Outbox
-from ui.live_state import email_fate, episode_alert, last_readings, state_heading
+from ui.live_state import alert_line, email_fate, episode_alert, last_readings, state_heading
 
 T0 = 1_700_000_000.0
 
@@ -94,7 +95,8 @@ def test_after_stop_the_snapshot_is_not_current_and_keeps_the_rates_of_the_end()
     when = time.strftime("%H:%M:%S", time.localtime(T0 + 2.9))
     assert last_readings(stopped, playing=False) == (
         f"Camera stopped (last frame {when}). Last readings: normal, score 0.10, latency "
-        f"{stopped.stats.latency_ms:.0f} ms; 30 frames scored, 0 dropped. The chart shows the minute before."
+        f"{stopped.stats.latency_ms:.0f} ms, 0% of camera frames skipped (last 2 s); 30 frames scored and 0 skipped "
+        "since the start. The chart shows the minute before."
     )
     assert last_readings(stopped).startswith(f"No frames for 10 s (last frame {when}). Last readings:")
 
@@ -107,3 +109,28 @@ def test_a_live_feed_shows_its_state_even_with_the_camera_playing(pending_alert)
     assert state_heading(snap, playing=False) == ":gray[:material/stop_circle: stopped]"
     stale = alerted_snapshot(pending_alert, frame_age=STALE_S + 0.5)
     assert state_heading(stale, playing=True) == ":gray[:material/videocam_off: no video]"
+
+
+def test_the_alert_line_says_whose_episode_its_duration_belongs_to(pending_alert):
+    """The heading's "anomalous for 18s" is the current episode so far; the alert line's duration is how long
+    its own episode had lasted when it fired, and it says which episode that was."""
+    when = time.strftime("%H:%M:%S", time.localtime(T0 + 13.0))
+    this = alerted_snapshot(pending_alert)  # 18 s into the episode that raised it 1 s in
+    assert alert_line(this, pending_alert) == (
+        f"Last alert {when} (this episode): raised 1 s into its episode, peak 0.50 — email waiting to send"
+    )
+    later = alerted_snapshot(pending_alert, anomalous_for=5.0)  # a newer episode, 5 s old, its alert not yet stored
+    assert alert_line(later, pending_alert).startswith(f"Last alert {when} (an earlier episode): raised 1 s into")
+    calm = replace(this, status=RuleStatus(RuleState.NORMAL, 0.1, 0.0, 0.0, False))
+    assert alert_line(calm, pending_alert, email_configured=False).startswith(f"Last alert {when}: raised 1 s into")
+
+
+def test_the_stopped_line_gives_the_recent_skipped_share_and_the_total_apart(pending_alert):
+    snap = replace(
+        alerted_snapshot(pending_alert, frame_age=STALE_S + 2.0),
+        stats=LiveStats(latency_ms=44, frames_in=5000, frames_scored=1400, dropped=3600, skipped=0.12),
+    )
+    assert last_readings(snap).endswith(
+        "latency 44 ms, 12% of camera frames skipped (last 2 s); 1400 frames scored and 3600 skipped since the "
+        "start. The chart shows the minute before."
+    )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.alerts import AlertConfig, RuleState
-from core.live import STATE_HUES, LiveProcessor, LiveSnapshot
+from core.live import STATE_HUES, STATS_WINDOW_S, LiveProcessor, LiveSnapshot
 from core.outbox import AlertRecord, Outbox, Sender
 from core.scorers.base import Scorer
 
@@ -138,6 +138,23 @@ def last_readings(snap: LiveSnapshot, playing: bool | None = None) -> str:
         lead = f"No frames{age} (last frame {when})"
     return (
         f"{lead}. Last readings: {snap.status.state.value}, score {snap.status.smoothed:.2f}, latency "
-        f"{s.latency_ms:.0f} ms; {s.frames_scored} frames scored, {s.dropped} dropped. The chart shows the minute "
-        "before."
+        f"{s.latency_ms:.0f} ms, {s.skipped:.0%} of camera frames skipped (last {STATS_WINDOW_S:.0f} s); "
+        f"{s.frames_scored} frames scored and {s.dropped} skipped since the start. The chart shows the minute before."
+    )
+
+
+def alert_line(snap: LiveSnapshot, rec: AlertRecord, email_configured: bool = True) -> str:
+    """The last alert in one line, saying whose episode it is: the heading's "anomalous for 18s" is the current
+    episode so far, this one's "raised 5 s into" is how long its episode had lasted when the alert fired."""
+    when = time.strftime("%H:%M:%S", time.localtime(rec.fired_at))
+    current = episode_alert(snap)
+    if current is not None and current.id == rec.id:
+        whose = " (this episode)"
+    elif snap.status.anomalous_for > 0:
+        whose = " (an earlier episode)"  # another one is going: the heading's duration is not this alert's
+    else:
+        whose = ""
+    return (
+        f"Last alert {when}{whose}: raised {rec.duration:.0f} s into its episode, peak {rec.peak:.2f} — email "
+        f"{rec.email_status(configured=email_configured)}"
     )
