@@ -15,17 +15,20 @@ from core.batch.jobs import default_owner
 from core.errors import VigilError
 from core.images import jpeg_data_uri
 from core.labels import allowed_roots
+from ui import state
 from ui.archive_view import (
     RANKING_ROW_PX,
     WRAP_ROW_PX,
     batch_label,
     finished_fraction,
     footage_text,
+    hopeless_text,
     last_run_text,
     no_segment_text,
     owner_text,
     progress_text,
     resume_label,
+    retry_helps,
     speed_text,
     video_rows,
 )
@@ -201,7 +204,8 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
     if job.active and st.button("Cancel", key=f"archive.cancel.{job.id}", help="Finished videos stay stored."):
         jobs.request_cancel(job.id)
         st.rerun()
-    label = resume_label(job)  # offered only where there is a video to score, saying which
+    hopeless = sum(i.status == "failed" and not retry_helps(i.reason) for i in items)
+    label = resume_label(job, hopeless)  # offered only where a video may still score, saying which
     if label and st.button(label, key=f"archive.resume.{job.id}", help="Scores only these; the rest stays as it is."):
         jobs.reopen(job.id)
         launch(job.id, store.db)
@@ -220,9 +224,10 @@ def items_table(job: BatchJob, items: list[BatchItem]) -> None:
         width="stretch",
         row_height=WRAP_ROW_PX,
         key=f"archive.items.{job.id}",
+        placeholder="—",  # no peak (failed, running): a dash, not the word None
         # what a glance needs first (name, status, link, how anomalous) fits the ~560 px of a 1024 px window;
-        # the long reason and path may run past it
-        column_order=["video", "status", "open", "peak", "at", "length", "scored in", "tries", "reason", "path"],
+        # the path may run past it. A failure's reason is not a column: it is in full in the list under the table
+        column_order=["video", "status", "open", "peak", "at", "length", "scored in", "tries", "path"],
         column_config={
             "video": st.column_config.TextColumn("video", width=144),
             "status": st.column_config.TextColumn("status", width=68),
@@ -238,7 +243,6 @@ def items_table(job: BatchJob, items: list[BatchItem]) -> None:
                 help="Seconds this batch took to score the video (empty when it was already stored).",
             ),
             "tries": st.column_config.NumberColumn("tries", width=40),
-            "reason": st.column_config.TextColumn("reason", width="large", help="Why a video failed (in full below)."),
         },
     )
     failures = [i for i in items if i.status == "failed"]
@@ -246,6 +250,8 @@ def items_table(job: BatchJob, items: list[BatchItem]) -> None:
         with st.expander(f"Why {len(failures)} video(s) failed", expanded=len(failures) <= 5):
             # plain text: file names and ffmpeg's words may hold *, [ or ` that Markdown would garble
             st.text("\n".join(f"• {Path(i.source).name or i.source}: {i.reason}" for i in failures))
+            if hopeless := hopeless_text(items):
+                st.caption(hopeless)
 
 
 def ranking(job: BatchJob) -> None:
@@ -259,7 +265,7 @@ def ranking(job: BatchJob) -> None:
             {
                 "thumbnail": [jpeg_data_uri(r.thumbnail) for r in ranked],
                 "video": [r.source_name for r in ranked],
-                "peak": [round(r.segment.peak, 3) for r in ranked],
+                "peak": [round(r.segment.peak, 2) for r in ranked],  # as the results print it (f"{x:.2f}")
                 "at": [mmss(r.segment.peak_t) for r in ranked],
                 "segment": [f"{mmss(r.segment.start)} – {mmss(r.segment.end)}" for r in ranked],  # breaks in two
                 "cause": [r.cause for r in ranked],
@@ -288,10 +294,10 @@ def ranking(job: BatchJob) -> None:
             "segment": st.column_config.TextColumn("segment", width=64),  # 62:03.1 – / 62:09.4
             "cause": st.column_config.TextColumn("cause", width=88),
         },
-        on_select="rerun",
-        selection_mode="single-row",
+        on_select=state.make_cell_as_row(f"archive.ranking.{job.id}", skip=("open",)),
+        selection_mode=state.ROW_CLICK_MODES,
     )
-    st.caption("Click a row (or its link, for a new tab) to open the results at that moment.")
+    st.caption("Click a row to open the results at that moment here, or its **play** link to open them in a new tab.")
     picked = event.selection.rows if event else []
     if picked:
         r = ranked[picked[0]]

@@ -46,6 +46,59 @@ def forget_open() -> None:
     st.session_state["history.table_gen"] = st.session_state.get("history.table_gen", 0) + 1
 
 
+def delete_control(chosen: str, rows: list[dict]) -> None:
+    """Delete the open analysis: after its results, out of the way of what a visitor came to see."""
+    owner = next((r["owner"] for r in rows if r["id"] == chosen), None)
+    refused = owner is not None and not who.may_manage(owner)
+    with st.popover(
+        "Delete this analysis",
+        disabled=refused,
+        help=f"Only its owner ({show_owner(owner)}) or an admin can delete it." if refused else None,
+    ):
+        name = next((r["source_name"] for r in rows if r["id"] == chosen), chosen)
+        st.write(f"**{name}** (`{chosen}`): its scores, segments and thumbnails are removed. The video file is kept.")
+        if st.button("Delete", type="primary", key="history.delete"):
+            try:
+                store.delete_by(chosen, who)  # owner or admin, checked in the same transaction
+                forget_open()
+                results.load_record.clear()
+                st.toast("Analysis deleted")
+                st.rerun()
+            except VigilError as err:
+                st.error(str(err))
+
+
+# The player (or, without a playable video, the "Selected moment" line) that a deep link to a moment opens on:
+# the results draw it below the table, title, sliders and chart, a screen or two down.
+SCROLL_TO_MOMENT = """<script>
+const doc = window.parent.document;
+let tries = 0, left = false;
+// the chart above the player may still be drawing and push it down: look again a few times, unless the user
+// has scrolled meanwhile
+for (const ev of ["wheel", "touchstart", "keydown", "mousedown"]) doc.addEventListener(ev, () => { left = true; });
+function target() {
+  return doc.querySelector('video[data-testid="stVideo"]')
+    || [...doc.querySelectorAll('[data-testid="stMarkdownContainer"] strong')]
+         .find(e => e.textContent.startsWith("Selected moment"));
+}
+function go() {
+  const el = target();
+  if (left) return;
+  if (el) {
+    const r = el.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.parent.innerHeight) el.scrollIntoView({block: "center"});
+  }
+  if (++tries < 16) setTimeout(go, 250);
+}
+go();
+</script>"""
+
+
+def scroll_to_moment() -> None:
+    """Bring the moment a deep link (``?t=``) selected into view, once (drawn on that run only)."""
+    st.iframe(SCROLL_TO_MOMENT, height=1)  # same-origin, our own script (as ui/results.py seeks its player)
+
+
 with analyses_tab:
     store = get_store()
     remembered = st.session_state.get("history.open") or st.query_params.get("id")
@@ -85,7 +138,7 @@ with analyses_tab:
                 "model": [r["model"] for r in rows],
                 "segments": [r["n_segments"] for r in rows],
                 "anomalous": [100 * r["frac_anomalous"] for r in rows],  # percent, rounded as the results show it
-                "peak": [round(r["peak"], 3) for r in rows],
+                "peak": [round(r["peak"], 2) for r in rows],  # as the results print it (f"{x:.2f}"): 0.73514 -> 0.74
                 "duration": [mmss(r["duration"]) for r in rows],
                 "fps": [r["scoring_fps"] for r in rows],
                 "owner": [show_owner(r["owner"]) for r in rows],
@@ -96,8 +149,8 @@ with analyses_tab:
             table,
             hide_index=True,
             width="stretch",
-            on_select="rerun",
-            selection_mode="single-row",
+            on_select=state.make_cell_as_row(key),  # a click on any cell opens (and ticks) its row
+            selection_mode=state.ROW_CLICK_MODES,
             key=key,
             # a fresh table (new rows, back from another page, a deep link) ticks the analysis shown below
             selection_default=open_selection(ids, open_id),
@@ -128,29 +181,14 @@ with analyses_tab:
         chosen = clicked or st.query_params.get("id") or st.session_state.get("history.open")
         if chosen:
             st.query_params["id"] = st.session_state["history.open"] = chosen
+            moment = None
             if "t" in st.query_params:  # a deep link to one moment (the Archive ranking): select it once
                 try:
-                    state.select_time(chosen, float(st.query_params.pop("t")))
+                    moment = float(st.query_params.pop("t"))
+                    state.select_time(chosen, moment)
                 except ValueError:
                     pass
-            owner = next((r["owner"] for r in rows if r["id"] == chosen), None)
-            refused = owner is not None and not who.may_manage(owner)
-            with st.popover(
-                "Delete this analysis",
-                disabled=refused,
-                help=f"Only its owner ({show_owner(owner)}) or an admin can delete it." if refused else None,
-            ):
-                name = next((r["source_name"] for r in rows if r["id"] == chosen), chosen)
-                st.write(
-                    f"**{name}** (`{chosen}`): its scores, segments and thumbnails are removed. The video file is kept."
-                )
-                if st.button("Delete", type="primary", key="history.delete"):
-                    try:
-                        store.delete_by(chosen, who)  # owner or admin, checked in the same transaction
-                        forget_open()
-                        results.load_record.clear()
-                        st.toast("Analysis deleted")
-                        st.rerun()
-                    except VigilError as err:
-                        st.error(str(err))
             results.render(chosen, key="history")
+            if moment is not None:
+                scroll_to_moment()
+            delete_control(chosen, rows)

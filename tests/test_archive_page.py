@@ -79,7 +79,7 @@ def test_finished_batch_ranking_comes_from_the_store(yard):
     at.run()
     assert not at.exception, at.exception
     ranked = frame(at, "cause")
-    assert list(ranked["peak"]) == [round(p, 3) for p, _, _ in expected]
+    assert list(ranked["peak"]) == [float(f"{p:.2f}") for p, _, _ in expected]  # the value the results print
     assert list(ranked["cause"]) == [c for _, _, c in expected] and all(ranked["cause"])  # the default says why
     first_id = expected[0][1]
     peak_t = max(store.load(first_id).segments, key=lambda s: s.peak).peak_t
@@ -90,7 +90,7 @@ def test_finished_batch_ranking_comes_from_the_store(yard):
     assert list(videos["status"]) == ["done", "done", "done"]
     # each video's own peak (to rank whole videos), when it is, and its length (not the scoring seconds)
     recs = {Path(i.source).name: store.load(i.analysis_id) for i in JobStore(store.db).items(summary.job_id)}
-    assert list(videos["peak"]) == [round(recs[v].peak[0], 3) for v in videos["video"]]
+    assert list(videos["peak"]) == [float(f"{recs[v].peak[0]:.2f}") for v in videos["video"]]  # as the results
     assert list(videos["length"]) == [mmss(recs[v].track.duration) for v in videos["video"]]
     assert {"seconds", "owner"}.isdisjoint(videos.columns) and all(s.endswith(" s") for s in videos["scored in"])
     for v, at_ in zip(videos["video"], videos["at"], strict=True):
@@ -186,6 +186,10 @@ def test_a_batch_with_failures_says_what_succeeded_what_failed_and_why(mixed):
     text = " ".join(m.value for m in why.text)  # plain text: names and ffmpeg's words are not Markdown
     assert "• broken.mp4: 'broken.mp4' is not a video this app can read." in text
     assert "• empty.avi: 'empty.avi' is empty (0 bytes)." in text
+    # the reason once (in that list), not again in a table column; no grey 'None' where a video has no peak
+    table = next(df for df in at.dataframe if "status" in df.value.columns)
+    assert "reason" not in table.proto.column_order and table.proto.placeholder == "—"
+    assert list(videos["peak"].isna()) == [v != "good.avi" for v in videos["video"]]
 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Footage"] == "8 s"  # 80 frames at 10 fps, not '0.00 h'
@@ -258,10 +262,13 @@ def test_a_reload_keeps_the_folder_and_the_form_open(yard):
 
 
 @pytest.mark.slow
-def test_retry_on_a_finished_batch_says_what_it_retries_shows_what_it_did_and_keeps_the_throughput(mixed):
+def test_retry_is_offered_for_what_can_pass_later_says_what_it_did_and_keeps_the_throughput(mixed):
+    # a video that was missing when the batch ran (moved, an unmounted share) can pass on a retry; a text file
+    # named .mp4 and an empty file fail the same way every time
+    late = mixed / "late.avi"
     store = Store()
-    summary = run_batch(collect_videos([str(mixed)]), workers=1, store=store)
-    assert (summary.done, summary.failed) == (1, 2)
+    summary = run_batch(collect_videos([str(mixed)]) + [str(late)], workers=1, store=store)
+    assert (summary.done, summary.failed) == (1, 3)
     at = page()
     at.query_params["job"] = summary.job_id
     at.run()
@@ -270,9 +277,12 @@ def test_retry_on_a_finished_batch_says_what_it_retries_shows_what_it_did_and_ke
     speed = {m.label: m.value for m in at.metric}["Throughput"]
     assert re.fullmatch(r"\d+(\.\d)?×", speed), speed
     retry = at.button(key=f"archive.resume.{summary.job_id}")
-    assert retry.label == "Retry 2 failed"  # not a bare 'Resume' that seems to do nothing
+    assert retry.label == "Retry 3 failed"  # what a resume tries again: every failed video
     assert not [i.value for i in at.info if "resume" in i.value]
+    hint = " ".join(c.value for c in at.caption if c.value.startswith("Retrying will not help"))
+    assert "broken.mp4, empty.avi: they are not readable videos" in hint and "late.avi" not in hint
 
+    write_video(late, moving_square_frames(n=60, seed=5))  # the missing video is back
     retry.click().run()  # launches `python -m core batch --job ID`, as the page does
     assert not at.exception, at.exception
     jobs = JobStore(store.db)
@@ -281,12 +291,15 @@ def test_retry_on_a_finished_batch_says_what_it_retries_shows_what_it_did_and_ke
         time.sleep(0.5)
     assert jobs.get(summary.job_id).status == "done"
     at.run()
-    assert [i.value for i in at.info if "resume" in i.value] == ["The resume tried 2 videos again: 2 failed."]
+    assert [i.value for i in at.info if "resume" in i.value] == ["The resume tried 3 videos again: 1 scored, 2 failed."]
     videos = frame(at, "status")
-    assert dict(zip(videos["video"], videos["tries"], strict=True)) == {"good.avi": 1, "broken.mp4": 2, "empty.avi": 2}
+    tries = dict(zip(videos["video"], videos["tries"], strict=True))
+    assert tries == {"good.avi": 1, "broken.mp4": 2, "empty.avi": 2, "late.avi": 2}
     after = {m.label: m.value for m in at.metric}["Throughput"]
     assert re.fullmatch(r"\d+(\.\d)?×", after), after  # not '—': the first run's scoring still counts
-    assert at.button(key=f"archive.resume.{summary.job_id}").label == "Retry 2 failed"  # still theirs to retry
+    # what is left failed for good: no button that would try the same unreadable files forever
+    assert not [b for b in at.button if str(b.key).startswith("archive.resume.")]
+    assert any(c.value.startswith("Retrying will not help broken.mp4, empty.avi") for c in at.caption)
 
 
 def test_a_batch_with_nothing_left_offers_no_resume_and_metric_labels_fit_a_narrow_window(yard):

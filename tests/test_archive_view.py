@@ -14,11 +14,13 @@ from ui.archive_view import (
     batch_label,
     counts_text,
     footage_text,
+    hopeless_text,
     last_run_text,
     no_segment_text,
     owner_text,
     progress_text,
     resume_label,
+    retry_helps,
     speed_text,
     video_rows,
 )
@@ -80,6 +82,52 @@ def test_progress_says_what_succeeded_and_what_failed():
 def test_resume_says_what_it_will_do_and_is_offered_only_when_it_can_do_something(statuses, status, label):
     job = job_with(JobStore(), statuses, status)
     assert resume_label(job) == label
+
+
+NOT_A_VIDEO = "'broken.mp4' is not a video this app can read."
+
+
+@pytest.mark.parametrize(
+    ("reason", "helps"),
+    [
+        (NOT_A_VIDEO, False),
+        (NOT_A_VIDEO + " Pick a video file (mp4, avi, mkv, mov…).", False),  # with a next step after it
+        ("'x.mp4' is not a video this app can read (no frame decodes).", False),
+        ("'e.avi' is empty (0 bytes).", False),
+        ("'p.png' is a still image, not a video.", False),
+        ("'one.mp4' has a single frame; a video needs at least two.", False),
+        ("Folder 'f' holds no video and no numbered images.", False),
+        ("Could not fetch this link.", True),  # the network
+        ("File not found: /mnt/share/cam1.mp4", True),  # an unmounted share, a file put back
+        ("Cannot read '/f/a.mp4': permission denied.", True),
+        ("The worker running it stopped (killed or out of memory), on both tries", True),  # interrupted
+        ("The data folder is full: free some space.", True),  # storage
+    ],
+)
+def test_only_a_failure_that_can_pass_later_is_worth_a_retry(reason, helps):
+    assert retry_helps(reason) is helps
+
+
+def test_failures_a_retry_cannot_change_get_no_retry_button_and_are_named():
+    jobs = JobStore()
+    hopeless = job_with(jobs, ["done", "failed", "failed"])  # both not a video: retrying fails the same way
+    assert resume_label(hopeless, hopeless=2) is None
+    mixed = job_with(jobs, ["done", "failed", "failed"])  # one of them could pass (a network error)
+    assert resume_label(mixed, hopeless=1) == "Retry 2 failed"  # a resume tries every failed video: says so
+    left = job_with(jobs, ["pending", "failed"], "cancelled")
+    assert resume_label(left, hopeless=1) == "Resume 1 left"  # no 'retry' for the one that cannot change
+    items = [
+        item(0, "failed", reason=NOT_A_VIDEO),
+        item(1, "failed", reason="Could not fetch this link."),
+        item(2, "done", "a"),
+    ]
+    assert hopeless_text(items) == (
+        "Retrying will not help 0.mp4: it is not a readable video. Fix or replace it, then start the batch again "
+        "(videos already scored are skipped)."
+    )
+    assert hopeless_text(items[1:]) is None
+    many = [item(k, "failed", reason=NOT_A_VIDEO) for k in range(7)]
+    assert hopeless_text(many).startswith("Retrying will not help 0.mp4, 1.mp4, 2.mp4, 3.mp4, 4.mp4 and 2 more: they")
 
 
 def summary_of_run(todo: int, done: int, skipped: int, failed: int, footage_h: float, scoring_s: float) -> dict:
@@ -156,10 +204,11 @@ def test_video_rows_say_length_scoring_time_and_the_videos_peak():
         item(1, "skipped", "b"),  # found stored: no scoring time of this batch
         item(2, "failed", reason="not a video"),
     ]
-    rows = video_rows(items, {"a": (2.44, 0.8078, 0.36), "b": (75.0, 0.4321, 61.25)})
+    rows = video_rows(items, {"a": (2.44, 0.73514, 0.36), "b": (75.0, 0.4321, 61.25)})
     assert rows["video"] == ["0.mp4", "1.mp4", "2.mp4"]
     assert rows["status"] == ["done", "stored", "failed"]
-    assert rows["peak"] == [0.808, 0.432, None]
+    # two decimals, as the results print it (f"{0.73514:.2f}" is 0.74): 0.735 was drawn '%.2f' as 0.73
+    assert rows["peak"] == [0.74, 0.43, None]
     assert rows["at"] == ["0:00.4", "1:01.2", ""]
     assert rows["length"] == ["0:02.4", "1:15.0", ""]  # footage as m:ss, not the scoring seconds
     assert rows["scored in"] == ["0.9 s", "", ""]

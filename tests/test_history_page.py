@@ -129,3 +129,49 @@ def test_a_click_on_the_rows_as_drawn_before_new_ones_arrived_opens_the_row_clic
     at.run()
     assert not at.exception, at.exception
     assert at.session_state["history.open"] == old.id and ticked(at) == [row_of(old.id)] == [2]
+
+
+def test_the_peak_reads_as_the_results_print_it(video):
+    """0.73514 was rounded to 0.735 and then drawn '%.2f' by the browser as 0.73, while the results said 0.74."""
+    rec = analyze(video, model="motion", store=Store(), reuse=False)
+    with Store().db.connect() as con:
+        con.execute("UPDATE analyses SET peak = 0.73514 WHERE id = ?", (rec.id,))
+    at = history()
+    at.run()
+    table = analyses_table(at)
+    assert list(table.value["peak"]) == [0.74] == [float(f"{0.73514:.2f}")]
+    assert json.loads(table.proto.columns)["peak"]["type_config"]["format"] == "%.2f"
+
+
+@pytest.mark.parametrize(
+    ("selection", "skip", "after"),
+    [
+        ({"rows": [1], "cells": [(2, "source")]}, (), {"rows": [2], "cells": []}),  # a cell click ticks its row
+        ({"rows": [], "cells": [(0, "peak")]}, (), {"rows": [0], "cells": []}),
+        ({"rows": [1], "cells": [(2, "open")]}, ("open",), {"rows": [1], "cells": []}),  # a link: opens a tab only
+        ({"rows": [3], "cells": []}, (), None),  # the tick box itself: as clicked
+        ({"rows": [], "columns": [], "cells": []}, (), None),  # unticked
+    ],
+)
+def test_a_click_on_any_cell_opens_its_row(selection, skip, after):
+    """Streamlit's single-row mode selects a row only through its tick box; a cell click there selected the cell
+    and opened nothing, though the caption says 'click a row to open it'."""
+    from ui.state import ROW_CLICK_MODES, cell_as_row
+
+    assert set(ROW_CLICK_MODES) == {"single-row", "single-cell"}
+    assert cell_as_row({"selection": selection}, skip) == ({"selection": after} if after else None)
+
+
+def test_the_table_takes_cell_clicks_and_delete_comes_after_the_results(video):
+    rec = analyze(video, model="motion", store=Store(), reuse=False)
+    at = history()
+    at.query_params["id"] = rec.id
+    at.run()
+    assert not at.exception, at.exception
+    # a row (its tick box) and a cell (anywhere else in the row); 0 and 4 are the proto's SINGLE_ROW, SINGLE_CELL
+    assert sorted(analyses_table(at).proto.selection_mode) == [0, 4]
+    # the destructive control is not the first thing under the table: it comes last, after the results' exports
+    tab = next(t for t in at.tabs if t.label == "Analyses")
+    kinds = [c.type for c in tab.children.values()]
+    assert kinds[-1] == "popover" and kinds.index("subheader") < kinds.index("popover")
+    assert kinds.index("dataframe") + 2 == kinds.index("subheader")  # table, its caption, then the results' title

@@ -91,15 +91,52 @@ def no_segment_text(job: BatchJob) -> str:
     return "No anomalous segment in the videos scored so far; resume the batch to score the rest."
 
 
-def resume_label(job: BatchJob) -> str | None:
+# Failures that are the file itself (core/sources.py's words): the same file fails the same way on every try.
+# Anything else (network, an interrupted or crashed worker, a full or read-only disk, a missing file) may pass.
+FILE_FAULTS = (
+    "is not a video this app can read",
+    "is empty (0 bytes)",
+    "is a still image, not a video",
+    "a video needs at least two",
+    "holds no video and no numbered images",
+    "is not a readable image",
+    "is a folder; give a video file",
+)
+
+
+def retry_helps(reason: str) -> bool:
+    """Whether trying a failed video again can change its outcome: False for a file that is not a readable
+    video (it fails the same way every time), True for what can pass later (network, interruption, storage)."""
+    return not any(words in reason for words in FILE_FAULTS)
+
+
+def resume_label(job: BatchJob, hopeless: int = 0) -> str | None:
     """The Resume button's words, saying what it will do ('Retry 1 failed', 'Resume 2 left', 'Resume 2 left,
-    retry 1 failed'); None when it has nothing to do (the batch runs, or every video is scored or stored)."""
+    retry 1 failed'); None when it has nothing to do: the batch runs, or every video is scored or stored, or
+    failed in a way a retry cannot change. ``hopeless``: how many of the failures ``retry_helps`` rules out (a
+    resume still tries them, as it tries every failed video, so 'retry' counts them once a retry is offered)."""
     if job.active:
         return None
     c = job.counts
     left, failed = c["pending"] + c["running"], c["failed"]
-    parts = ([f"resume {left} left"] if left else []) + ([f"retry {failed} failed"] if failed else [])
+    retry = failed if failed > hopeless else 0
+    parts = ([f"resume {left} left"] if left else []) + ([f"retry {retry} failed"] if retry else [])
     return ", ".join(parts).capitalize() or None
+
+
+def hopeless_text(items: list[BatchItem]) -> str | None:
+    """What to do about the failed videos a retry cannot help ('broken.mp4 is not a readable video…'); None
+    when there is none."""
+    names = [Path(i.source).name or i.source for i in items if i.status == "failed" and not retry_helps(i.reason)]
+    if not names:
+        return None
+    which = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    what = (
+        "it is not a readable video. Fix or replace it"
+        if len(names) == 1
+        else "they are not readable videos. Fix or replace them"
+    )
+    return f"Retrying will not help {which}: {what}, then start the batch again (videos already scored are skipped)."
 
 
 def last_run_text(job: BatchJob) -> str | None:
@@ -131,7 +168,7 @@ def video_rows(items: list[BatchItem], peaks: dict[str, tuple[float, float, floa
     return {
         "video": [Path(i.source).name or i.source for i in items],
         "status": [STATUS_WORDS.get(i.status, i.status) for i in items],
-        "peak": [round(p[1], 3) if (p := of(i)) else None for i in items],
+        "peak": [round(p[1], 2) if (p := of(i)) else None for i in items],  # as the results print it
         "at": [mmss(p[2]) if (p := of(i)) else "" for i in items],
         "length": [mmss(p[0]) if (p := of(i)) else mmss(i.footage) if i.footage else "" for i in items],
         "scored in": [f"{i.seconds:.1f} s" if i.status == "done" else "" for i in items],

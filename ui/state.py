@@ -84,6 +84,36 @@ def row_choice(picked: list[int], ids: list[str], last: tuple[int, str] | None) 
     return (ids[row], (row, ids[row])) if row < len(ids) else (None, None)
 
 
+# A table whose rows open something: a click on any cell picks its row (Streamlit's single-row mode alone picks a
+# row only through the tick box at its left; a cell click there just focuses the cell).
+ROW_CLICK_MODES = ["single-row", "single-cell"]
+
+
+def cell_as_row(selection: dict, skip: tuple[str, ...] = ()) -> dict | None:
+    """A table's new selection when a cell was clicked: that cell's row ticked, no cell selected (so the tick,
+    not a cell frame, shows what is open); None when no cell is selected (a tick-box click stands as it is).
+    ``selection``: the table's session-state value, ``{"selection": {"rows": [...], "cells": [(row, column)]}}``;
+    ``skip``: columns whose click does something else (a link opening a new tab): clicked, they pick nothing."""
+    sel = selection.get("selection", {})
+    cells = sel.get("cells") or []
+    if not cells:
+        return None
+    row, column = cells[0]
+    rows = sel.get("rows", []) if column in skip else [row]
+    return {"selection": {"rows": list(rows), "cells": []}}
+
+
+def make_cell_as_row(key: str, skip: tuple[str, ...] = ()):
+    """The ``on_select`` callback of the table keyed ``key``: it runs before the page does, so setting the
+    table's state there is allowed and the tick moves to the clicked row in the browser too."""
+
+    def callback() -> None:
+        if (new := cell_as_row(st.session_state.get(key) or {}, skip)) is not None:
+            st.session_state[key] = new
+
+    return callback
+
+
 # The Live page's rule widgets (app_pages/live.py `rule_controls`): field of AlertConfig -> widget key.
 LIVE_RULE_KEYS = {"threshold": "live-thr", "seconds": "live-n", "cooldown": "live-cool", "cap_per_hour": "live-cap"}
 
