@@ -49,3 +49,41 @@ def test_metrics_and_ranking_fit_a_small_window(vigil_env, tmp_path, viewport):
     ranking_needs, ranking_has = tables[0]
     assert ranking_needs <= ranking_has, tables  # every column in view, the 'open' link included
     assert picked.removeprefix("Batch")[:4].isdigit(), picked  # the date first: no empty box where '✅' was
+
+
+def test_a_click_on_a_ranked_segment_opens_history_at_its_moment_with_the_player_in_view(vigil_env, tmp_path):
+    """The caption says 'click a row': a click on the video's name selected the cell and opened nothing, and the
+    tick box that did open it landed at the top of History, the player a screen and a half down."""
+    folder = vigil_env / "footage" / "yard"
+    folder.mkdir(parents=True)
+    write_video(folder / "burst.avi", moving_square_frames(n=80, fast_from=40, fast_to=56))
+    summary = run_batch(collect_videos([str(folder)]), workers=1, store=Store())
+    assert summary.done == 1
+    with streamlit_app(vigil_env, tmp_path / "streamlit.log") as url, chromium(viewport=(1280, 800)) as page:
+        page.goto(f"{url}/archive?job={summary.job_id}")
+        page.wait_for_selector("[data-testid=stDataFrame] .dvn-scroller", timeout=60_000)
+        page.wait_for_timeout(1500)
+        ranking = page.locator("[data-testid=stDataFrame]").first
+        ranking.scroll_into_view_if_needed()
+        box = ranking.bounding_box()
+        row_y = box["y"] + 35 + 38
+        with page.context.expect_page(timeout=15_000) as tab:  # the 'play' link: a new tab, this one stays
+            page.get_by_text("Click a row").hover()  # leave the grid, so the next move onto the link is fresh
+            page.mouse.move(box["x"] + 0.2 * box["width"], row_y)
+            page.wait_for_timeout(300)
+            page.mouse.click(box["x"] + 0.2 * box["width"], row_y)
+        assert "/history?id=" in tab.value.url and "t=" in tab.value.url
+        tab.value.close()
+        page.wait_for_timeout(2500)
+        assert "/archive" in page.url
+        # the video's name in the first ranked row (its columns stretch to the page: past the 'play' link)
+        page.mouse.click(box["x"] + 0.35 * box["width"], row_y)
+        page.get_by_text("Selected moment").wait_for(timeout=60_000)
+        assert "/history?id=" in page.url
+        page.wait_for_timeout(3000)  # the scroll waits for the player and follows the chart's drawing
+        in_view = page.evaluate(
+            """() => { const r = document.querySelector('video[data-testid="stVideo"]').getBoundingClientRect();
+                       return r.top >= 0 && r.bottom <= window.innerHeight }"""
+        )
+        screenshot(page, "archive-open-moment.png")
+        assert in_view

@@ -69,3 +69,41 @@ def test_delete_leaves_no_ghost_selection_and_the_open_analysis_survives_another
         assert opened(page) == "second.avi"
         assert threshold(page) == "0.45"
         screenshot(page, "history_after_delete_and_back.png")
+
+
+IN_VIEW = """(sel) => { const e = document.querySelector(sel); if (!e) return null;
+    const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight }"""
+
+
+def click_cell(page, k: int, x: int = 110) -> None:
+    """Click the cell ``x`` px into row ``k`` (0 = top) of the first table: the file name, not the tick box."""
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + 35 + 18 + 35 * k)
+
+
+def test_a_click_on_a_cell_opens_its_row_and_a_moment_link_lands_on_the_player(make_video, tmp_path):
+    """The caption says 'click a row to open it': a click on the file name opened nothing (only the tick box at the
+    far left did). A link to a moment (Archive's ranking) left the player a screen and a half down."""
+    store = Store()
+    for i, name in enumerate(("first.avi", "second.avi")):
+        analyze(make_video(name, n=80, fast_from=40, fast_to=56, seed=i), model="motion", store=store)
+        time.sleep(1.1)  # newest first
+    first = next(r["id"] for r in store.list() if r["source_name"] == "first.avi")
+    with streamlit_app(Database().path.parent, tmp_path / "st.log") as url, chromium(viewport=(1280, 800)) as page:
+        page.goto(f"{url}/history", wait_until="domcontentloaded")
+        page.get_by_text("click a row").wait_for(timeout=60_000)
+        time.sleep(1)
+        click_cell(page, 1)  # the name 'first.avi'
+        assert opened(page) == "first.avi"
+        assert f"id={first}" in page.url
+        click_cell(page, 0, x=400)  # the model column of 'second.avi'
+        assert opened(page) == "second.avi"
+        # the tick follows the click (the screenshot shows the open row ticked, and no cell frame)
+        screenshot(page, "history_cell_click.png")
+
+        page.goto(f"{url}/history?id={first}&t=4.80", wait_until="domcontentloaded")
+        page.get_by_text("Selected moment 0:04.8").wait_for(timeout=60_000)
+        time.sleep(3)  # the scroll waits for the player and follows the chart's drawing
+        assert page.evaluate(IN_VIEW, 'video[data-testid="stVideo"]') is True
+        screenshot(page, "history_moment_link.png")
