@@ -214,8 +214,9 @@ def analyze_link(at: AppTest, url: str) -> AppTest:
         ("ftp://example.org/v.mp4", "http:// or https://"),
         ("{site}/page.html", "No video found"),
         ("{site}/missing.mp4", "404"),
-        ("http://127.0.0.1:9/clip.mp4", "Could not fetch this link."),  # loopback, not on the allow-list
-        ("http://169.254.169.254/latest/meta-data/", "Could not fetch this link."),
+        # loopback, not on the allow-list: what to try next, nothing of the network
+        ("http://127.0.0.1:9/clip.mp4", "Could not fetch this link. Check that it opens in a browser, is public"),
+        ("http://169.254.169.254/latest/meta-data/", "Could not fetch this link. Check that it opens in a browser"),
     ],
 )
 def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
@@ -396,7 +397,7 @@ def _run_upload(data: bytes, name: str) -> None:
 @pytest.mark.parametrize(
     "name, make, message",
     [
-        ("notes.mp4", lambda: b"hello, not a video\n" * 50, "not a video"),
+        ("notes.mp4", lambda: b"hello, not a video\n" * 50, "not a video this app can read. Pick a video file (mp4"),
         ("empty.mp4", lambda: b"", "empty"),
         ("photo.png", lambda: b"\x89PNG\r\n\x1a\n" + b"0" * 100, "still image"),
     ],
