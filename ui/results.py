@@ -431,32 +431,29 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
             )
             return
         worst = max(rec.segments, key=lambda s: s.peak)
-        clip_key = f"{key}.clip.{worst.start:.2f}.{worst.end:.2f}.{rec.events.threshold:.2f}"
-        clip = st.session_state.get(clip_key)
-        if clip is None:
-            if st.button(
-                "Annotated clip",
-                key=f"{key}.clipgo",
-                width="content",
-                help="H.264 clip of the worst segment with the score drawn on it",
-            ):
-                dest = get_store().analyses_dir / rec.id / f"worst_{worst.start:.1f}_{worst.end:.1f}.mp4"
-                try:
-                    with st.spinner("Encoding the clip…"):
-                        annotated_clip(
-                            open_source(rec.video_path), rec.track.t, rec.track.score, worst, rec.events.threshold, dest
-                        )
-                    st.session_state[clip_key] = str(dest)
-                    st.rerun()
-                except (VigilError, OSError, ValueError) as err:
-                    st.error(f"Could not make the clip: {err}")
-        else:
-            st.download_button(
-                "Download clip",
-                Path(clip).read_bytes(),
-                f"{stem}_worst_segment.mp4",
-                "video/mp4",
-                key=f"{key}.dl_clip",
-                width="content",
-                on_click="ignore",
-            )
+        # one file per segment and line (the border follows the threshold): a second click downloads it again
+        dest = (
+            get_store().analyses_dir
+            / rec.id
+            / f"worst_{worst.start:.1f}_{worst.end:.1f}_{rec.events.threshold:.2f}.mp4"
+        )
+        video_path, t, score, threshold = rec.video_path, rec.track.t, rec.track.score, rec.events.threshold
+
+        def make_clip() -> bytes:
+            # made on the click, on Streamlit's download thread (its button spins meanwhile; st.* is ignored here):
+            # one click, like the four exports beside it. A failure reads "Failed to generate file for download".
+            if not dest.is_file():
+                annotated_clip(open_source(video_path), t, score, worst, threshold, dest)
+            return dest.read_bytes()
+
+        st.download_button(
+            "Annotated clip",
+            make_clip,
+            f"{stem}_worst_segment.mp4",
+            "video/mp4",
+            key=f"{key}.dl_clip",
+            width="content",
+            on_click="ignore",
+            help=f"H.264 clip of the worst segment ({mmss(worst.start)}–{mmss(worst.end)}) with the score drawn on "
+            "it; made when clicked, in a few seconds",
+        )
