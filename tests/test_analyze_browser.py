@@ -13,7 +13,8 @@ RESULT_TIMEOUT = 180_000  # ms: scoring vtest.avi + H.264 transcode on 2 loaded 
 
 def lower_threshold(page, presses: int) -> None:
     """Move the results Threshold slider down with the keyboard, as a keyboard user would."""
-    slider = page.locator('[data-testid="stSlider"]').filter(has_text="Threshold").last.get_by_role("slider")
+    # the results' own: "Starting threshold" (Settings) and the backtest's sit in closed expanders
+    slider = page.locator('[data-testid="stSlider"]:visible').filter(has_text="Threshold").first.get_by_role("slider")
     slider.focus()
     for _ in range(presses):
         slider.press("ArrowLeft")
