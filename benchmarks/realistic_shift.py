@@ -10,7 +10,7 @@ before the first run, never varied):
 - ``web``: same size and frame rate, CRF 30, a key frame every 1 s;
 - ``low-res``: half the width and height, CRF 28, a key frame every 2 s;
 - ``low-fps``: half the frame rate (every second frame kept, each at its own time), same size, CRF 28, a key
-  frame every 2 s (as CCTV recorders store footage; declared later, 2026-11-21 22:35 UTC).
+  frame every 2 s (as CCTV recorders store footage; declared later, 2026-11-21 22:33 UTC).
 
 and the figure of record's procedure is run unchanged with the copy reported in place of the clean upload: the
 same fight heads (one per fold held out) and fusions fitted and quantile-chosen on the *clean* fit sets. Nothing
