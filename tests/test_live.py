@@ -769,3 +769,32 @@ def test_the_user_picks_which_of_two_sources_the_panel_shows(two_sources, monkey
     assert len(headings) == 1 and "normal" in headings[0] and "anomalous" not in headings[0], headings
     at.checkbox(key="live-loop").uncheck().run()  # a rerun keeps the choice
     assert [r.value for r in at.radio if r.label == "Show"] == [yard.id]
+
+
+def test_the_test_email_says_sent_once_not_for_the_rest_of_the_session(monkeypatch):
+    """Walk 3: "Test email sent to a@b.c." stayed in the Email expander; now a toast, gone on the next run. The
+    line above names the encryption ("no encryption"), not "(none)" that read as "no recipient"."""
+    from aiosmtpd.controller import Controller
+    from test_outbox import FlakyHandler, free_port
+
+    handler, port = FlakyHandler(), free_port()
+    server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        for key, value in (("HOST", "127.0.0.1"), ("PORT", str(port)), ("SECURITY", "none")):
+            monkeypatch.setenv(f"VIGIL_SMTP_{key}", value)
+        monkeypatch.setenv("VIGIL_ALERT_TO", "a@b.c")
+        from test_pages import page
+
+        at = page("live")
+        at.run()
+        assert f"Alerts go to 127.0.0.1:{port} (no encryption) → a@b.c" in [c.value for c in at.caption]
+        at.button(key="live-test-email").click().run()
+        assert not at.exception, at.exception
+        assert len(handler.messages) == 1
+        assert [t.value for t in at.toast] == ["Test email sent to a@b.c."]
+        assert not [s.value for s in at.success if "Test email" in s.value]
+        at.radio(key="live-kind").set_value("Browser camera").run()  # any later run
+        assert not at.toast and not [s.value for s in at.success if "Test email" in s.value]
+    finally:
+        server.stop()
