@@ -295,6 +295,8 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
             src.start(quota=quota)
         except VigilError as err:
             st.error(str(err))
+        else:
+            st.rerun()  # drawn again with the source known: its model note above, its rule in the controls
     source_list(who, quota)
 
 
