@@ -177,8 +177,9 @@ class SegmentTracker:
         self.min_duration, self.merge_gap = min_duration, merge_gap
         self._start: float | None = None  # open segment
         self._peak, self._peak_t = -1.0, 0.0
-        # the first run of equal maximum samples: its first and last time, and whether it still goes on
-        self._run_first, self._run_last, self._run_open = 0.0, 0.0, False
+        # the first run of equal maximum samples: their times, and whether it still goes on
+        self._run_times: list[float] = []
+        self._run_open = False
         self._pending: Segment | None = None  # closed, waiting for the merge gap to pass
         self._last_t: float | None = None
 
@@ -197,8 +198,10 @@ class SegmentTracker:
     def update(self, t: float, value: float, raw: float | None = None) -> list[Segment]:
         """Feed one sample. ``value`` drives the thresholds; ``raw`` (default value) sets the peak.
 
-        The peak time is the middle of the first run of samples that hold the maximum (a single sample: its time),
-        so a flat score, e.g. one window's score spread over a clip shorter than the window, peaks mid-plateau.
+        The peak time is the middle sample of the first run of samples that hold the maximum (a single sample: its
+        time; an even run: the earlier of its two middle samples, as ``plateau_middle``), so a flat score, e.g. one
+        window's score spread over a clip shorter than the window, peaks mid-plateau at a sample's own time (a
+        frame that the video's peak, the worst moments and playback can show).
         """
         peak_value = value if raw is None else raw
         out: list[Segment] = []
@@ -230,13 +233,13 @@ class SegmentTracker:
 
     def _track_peak(self, t: float, v: float) -> None:
         if v > self._peak:
-            self._peak, self._run_first, self._run_last, self._run_open = v, t, t, True
+            self._peak, self._run_times, self._run_open = v, [t], True
         elif v == self._peak and self._run_open:
-            self._run_last = t
+            self._run_times.append(t)
         else:
             self._run_open = False  # a later run of the same maximum does not move the peak
             return
-        self._peak_t = (self._run_first + self._run_last) / 2
+        self._peak_t = self._run_times[(len(self._run_times) - 1) // 2]
 
     def flush(self, t_end: float | None = None) -> list[Segment]:
         """End of stream: emit what is open or pending. ``t_end`` closes an open segment."""

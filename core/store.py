@@ -90,9 +90,10 @@ register_column("analyses", "owner", "TEXT NOT NULL DEFAULT ''")
 # Causes (issue 10): databases made before them get the columns, their rows an empty cause.
 register_column("frame_scores", "cause", "TEXT NOT NULL DEFAULT ''")
 register_column("segments", "cause", "TEXT NOT NULL DEFAULT ''")
-# Where a peak sits in a flat maximum: 1, its first sample (analyses stored before the rule changed); 2, its middle
-# (``plateau_middle``). Rows of an older rule are re-placed from their stored scores when first read.
-PEAK_RULE = 2
+# Where a peak sits in a flat maximum: 1, its first sample or the time midway between its ends (analyses stored
+# before the rule was fixed); 3, its middle sample (``plateau_middle``; the segment's and the video's peak are one
+# time, a frame's). Rows of an older rule are re-placed from their stored scores when first read.
+PEAK_RULE = 3
 register_column("analyses", "peak_rule", "INTEGER NOT NULL DEFAULT 1")
 
 

@@ -64,14 +64,14 @@ def test_peak_is_on_raw_score_with_its_time():
     [
         # a flat plateau (one window's score over a short clip): the middle of the plateau, not its first sample
         ([0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.6], 2.0),
-        # an even run: the middle between its two central samples
-        ([0.6, 0.8, 0.8, 0.8, 0.8, 0.6, 0.6], 2.5),
+        # an even run: the earlier of its two central samples (a sample's own time, as plateau_middle)
+        ([0.6, 0.8, 0.8, 0.8, 0.8, 0.6, 0.6], 2.0),
         # a single maximum is where it is
         ([0.6, 0.7, 0.9, 0.7, 0.6, 0.6, 0.6], 2.0),
         # two separate runs of the same maximum: the middle of the first
         ([0.6, 0.9, 0.9, 0.9, 0.7, 0.9, 0.9], 2.0),
         # a higher value after a plateau starts a new peak
-        ([0.8, 0.8, 0.8, 0.7, 0.95, 0.95, 0.6], 4.5),
+        ([0.8, 0.8, 0.8, 0.7, 0.95, 0.95, 0.6], 4.0),
     ],
 )
 def test_peak_time_is_the_middle_of_the_first_run_of_the_maximum(raw, peak_t):
@@ -82,18 +82,33 @@ def test_peak_time_is_the_middle_of_the_first_run_of_the_maximum(raw, peak_t):
     assert seg.peak_t == pytest.approx(peak_t)
 
 
+def test_a_segment_peaks_at_the_same_sample_as_the_video_on_a_flat_maximum():
+    """One peak, one time: the segment's peak time is a sample's time and the one the video's peak (and its worst
+    moment) names. Before, an 8-sample plateau from 1.602 s put the video's peak at 1.902 s and its segment's at
+    1.952 s, shown as 0:01.9 and 0:02.0 on one page."""
+    from core.events import plateau_middle
+
+    t = np.round(np.arange(30) * 0.1 + 0.002, 3)
+    raw = np.where((t >= 1.6) & (t <= 2.31), 0.735, 0.3)
+    tr = ScoreTrack(np.arange(30), t, raw, np.where(raw > 0.5, 0.9, 0.1))
+    (seg,) = segments_from_track(tr, EventConfig(**{**CFG, "min_duration": 0, "merge_gap": 0}))
+    i = plateau_middle(raw, int(np.argmax(raw)))
+    assert seg.peak_t == t[i] == pytest.approx(1.902)
+    assert top_moments(tr, 1, 1.0)[0].t == seg.peak_t
+
+
 def test_streaming_peak_time_moves_with_an_open_plateau_and_survives_a_merge():
     tracker = SegmentTracker(on=0.5, off=0.3, merge_gap=5.0)
     for t in range(4):
         tracker.update(float(t), 0.9, 0.8)
-    # mid-stream the open segment's peak is the middle of the plateau so far (0..3 s)
-    assert tracker.flush(3.0)[0].peak_t == pytest.approx(1.5)
+    # mid-stream the open segment's peak is the middle sample of the plateau so far (0..3 s: 1 s)
+    assert tracker.flush(3.0)[0].peak_t == pytest.approx(1.0)
     tracker = SegmentTracker(on=0.5, off=0.3, merge_gap=5.0)
     for t, v, r in [(0, 0.9, 0.8), (1, 0.9, 0.8), (2, 0.1, 0.1), (3, 0.9, 0.8), (4, 0.9, 0.8), (5, 0.1, 0.1)]:
         tracker.update(float(t), v, r)
     # re-opened within the gap: the first run (0..1 s) keeps the peak; the equal run at 3..4 s does not move it
     (seg,) = tracker.flush()
-    assert (seg.start, seg.end, seg.peak, seg.peak_t) == (0.0, 5.0, 0.8, 0.5)
+    assert (seg.start, seg.end, seg.peak, seg.peak_t) == (0.0, 5.0, 0.8, 0.0)
 
 
 def test_tracker_streams_like_offline_and_reports_active_time():
