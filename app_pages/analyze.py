@@ -64,6 +64,10 @@ with st.container(border=True):
                 disabled=upload is None or model is None or refused is not None,
                 key="analyze.go_upload",
             )
+            # whose results are below, while another file is chosen: under the button, where this run draws it before
+            # waiting on a started analysis (lower down, the last run's hint stayed on screen through that wait and
+            # asked for the click just made)
+            other_file = st.empty()
         # a form: Enter in the box submits it, as a user expects of a search-box-like field
         with link_tab, st.form("analyze.link_form", border=False):
             url = st.text_input(
@@ -126,7 +130,7 @@ if current and not get_store().exists(current):  # deleted since it was opened (
 if current:
     shown = state.current_label()
     if upload is not None and shown and upload.name != shown and not go_upload:
-        st.caption(f"Below: the results of **{shown}**. Press **Analyze upload** to score {upload.name}.")
+        other_file.caption(f"Below: the results of **{shown}**. Press **Analyze upload** to score {upload.name}.")
     results.render(current, key="analyze")
 elif analyses_running():
     st.info("The results open here when the analysis ends; meanwhile, past analyses are in the History.")

@@ -69,7 +69,7 @@ else:
                         "status": ("ready" if not r.limits else "ready, in part (see below)")
                         if r.available
                         else "cannot run here (see below)",
-                        "what it finds": r.spec.summary or r.spec.description,
+                        "what it finds": r.plain,  # follows the weights found here
                     }
                     for r in statuses
                 ]

@@ -30,16 +30,26 @@ from ui.live_state import (
     episode_alert,
     last_readings,
     live_session,
+    rule_words,
+    shown_source,
     source_kind,
+    source_names,
     state_heading,
 )
 from ui.model_picker import model_picker
 from ui.services import app_settings
 
+_RULE_CHANGED = "live-rule-changed"
+
+
+def _rule_changed() -> None:
+    st.session_state[_RULE_CHANGED] = True  # read after the widgets are drawn: see apply_rule
+
 
 def rule_controls(defaults: AlertConfig) -> AlertConfig:
-    """Threshold, N, cooldown, cap: defaults from the settings (VIGIL_ALERT_*), changed here per session and kept
-    across page switches (Streamlit forgets a widget's value once its page is left)."""
+    """Threshold, N, cooldown, cap: defaults from the settings (VIGIL_ALERT_*), or the rule of the user's running
+    server source (a new tab must not show one rule while the source runs another); changed here per session and
+    kept across page switches (Streamlit forgets a widget's value once its page is left)."""
     with st.expander("Alert rule", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
         # Short labels and formats: at 1024 px beside the sidebar a field shows ~6 characters ("120.00" was cut).
@@ -50,6 +60,7 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
             state.kept("live-thr", defaults.threshold),
             0.01,
             key="live-thr",
+            on_change=_rule_changed,
             help="Compared with the smoothed score (0..1, averaged over the last second).",
         )
         seconds = c2.number_input(
@@ -60,6 +71,7 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
             0.5,
             format="%.1f",
             key="live-n",
+            on_change=_rule_changed,
             help="How long the smoothed score must stay above the threshold before an alert.",
         )
         cooldown = c3.number_input(
@@ -70,6 +82,7 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
             10.0,
             format="%.0f",
             key="live-cool",
+            on_change=_rule_changed,
             help="After an email, the source stays quiet this long.",
         )
         cap = c4.number_input(
@@ -79,6 +92,7 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
             state.kept("live-cap", int(defaults.cap_per_hour)),
             1,
             key="live-cap",
+            on_change=_rule_changed,
             help="The cap: beyond it, one digest email summarises what was held back.",
         )
         for key, value in (("live-thr", threshold), ("live-n", seconds), ("live-cool", cooldown), ("live-cap", cap)):
@@ -86,7 +100,8 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
         st.caption(
             "An email goes out when the score, averaged over the last second, stays above the threshold for "
             "the set time. After an email a source stays quiet for the cooldown. Beyond the hourly cap, one "
-            "digest email summarises what was held back."
+            "digest email summarises what was held back. A change applies at once to the browser camera and "
+            "to your running server sources."
         )
     return defaults.with_threshold(
         threshold,
@@ -94,6 +109,24 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
         cooldown=float(cooldown),
         cap_per_hour=int(cap),
     )
+
+
+def own_sources(who: Identity) -> list[ServerSource]:
+    """``who``'s own running server sources, oldest first (an admin's rule never changes another user's)."""
+    return [s for s in ServerSource.active() if s.owner == who.owner and s.running]
+
+
+def apply_rule(cfg: AlertConfig, who: Identity) -> None:
+    """After the user changed the rule: it applies to their running server sources now (their cooldowns and
+    hourly caps survive; core.alerts.SustainedRule.reconfigure). Only on a change, so a tab still showing an
+    older rule does not put it back on every rerun."""
+    if not st.session_state.pop(_RULE_CHANGED, False):
+        return
+    changed = [s.label for s in own_sources(who) if s.processor.cfg != cfg]
+    for src in own_sources(who):
+        src.processor.set_config(cfg)
+    if changed:
+        st.toast(f"Rule applied to {', '.join(changed)}: {rule_words(cfg)}.")
 
 
 def live_chart(snap: LiveSnapshot, live: bool = True) -> alt.Chart:
@@ -262,6 +295,8 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
             src.start(quota=quota)
         except VigilError as err:
             st.error(str(err))
+        else:
+            st.rerun()  # drawn again with the source known: its model note above, its rule in the controls
     source_list(who, quota)
 
 
@@ -277,7 +312,8 @@ def source_list(who: Identity, quota) -> None:
     for src in running:
         c1, c2 = st.columns([4, 1])
         c1.markdown(source_row(src))
-        if c2.button("Stop", key=f"live-stop-{src.id}"):
+        # a failed or ended source plays nothing and counts against no quota: dismissed, not stopped
+        if c2.button("Stop" if src.running else "Remove", key=f"live-stop-{src.id}"):
             try:
                 src.stop_by(who)
             except VigilError as err:
@@ -287,10 +323,16 @@ def source_list(who: Identity, quota) -> None:
 
 
 def source_row(src: ServerSource) -> str:
-    """'**door.mp4** — running', with its problem if any; the owner only when there is a login."""
-    problem = f": {src.error}" if src.error else ""
+    """'**door.mp4** — running · vigil v1 · score above 0.60 for 3 s, cooldown 120 s': its state, model and the
+    rule it runs with (a playing one), or its problem; the owner only when there is a login."""
     owner = f" · owner {show_owner(src.owner)}" if src.owner else ""
-    return f"**{src.label}** — {src.status_words()}{problem}{owner}"
+    if not src.running:  # failed or ended: one line, in red when it failed
+        words = f":red[{src.status_words()}]" if src.state == "failed" else src.status_words()
+        problem = f": {src.error}" if src.error else ""
+        return f"**{src.label}** — {words}{problem}{owner}"
+    problem = f": {src.error}" if src.error else ""
+    rule = f" · {src.processor.model} · {rule_words(src.processor.cfg)}"
+    return f"**{src.label}** — {src.status_words()}{problem}{rule}{owner}"
 
 
 def email_section(settings: SmtpSettings | None, who: Identity) -> None:
@@ -308,9 +350,13 @@ def email_section(settings: SmtpSettings | None, who: Identity) -> None:
                 test_email_limiter(app_settings().access.test_emails_per_hour).acquire(who.display, "test emails")
                 with st.spinner("Sending…"):
                     send_test(settings, time.strftime("%Y-%m-%d %H:%M:%S %Z"))  # type: ignore[arg-type]
-                st.success(f"Test email sent to {', '.join(settings.to)}.")  # type: ignore[union-attr]
+                # a toast, not a message: fragments rerun, not the page, so a message stayed for the whole session
+                st.toast(f"Test email sent to {', '.join(settings.to)}.", icon=":material/mail:")  # type: ignore[union-attr]
             except VigilError as err:  # EmailError, or the hourly limit
                 st.error(str(err))
+
+
+_SHOWN = "live-shown-source"  # the id of the server source the panel shows (this session's choice)
 
 
 def _show_server() -> None:
@@ -326,7 +372,9 @@ def page() -> None:
     )
     conf = app_settings()
     who = identity()
-    cfg = rule_controls(conf.alerts)
+    mine = own_sources(who)
+    cfg = rule_controls(mine[-1].processor.cfg if mine else conf.alerts)
+    apply_rule(cfg, who)
     try:
         settings: SmtpSettings | None = conf.smtp.ready()
     except EmailNotConfiguredError:
@@ -337,6 +385,9 @@ def page() -> None:
     spec = model_picker("live-model", empty="No models are registered.", preferred=state.kept("live-model", None))
     state.keep("live-model", st.session_state.get("live-model"))
     model = (spec.name, f"{spec.name} v{spec.version}") if spec else None
+    if mine:  # a source's model is loaded into its worker: it cannot change under it
+        models = ", ".join(f"{s.label}: {s.processor.model}" for s in mine)
+        st.caption(f"Running server sources keep their model ({models}); Stop and Start a source to change it.")
     running = [s.label for s in ServerSource.visible_to(who) if s.running]
     kind = st.radio(
         "Source",
@@ -387,9 +438,22 @@ def page() -> None:
         if not sources:
             show_snapshot(None, "Start a server-side source to see it here.")
             return
-        src = sources[-1]
+        ids = [s.id for s in sources]
+        chosen = shown_source(ids, st.session_state.get(_SHOWN))
         if len(sources) > 1:
-            st.caption(f"Showing the newest source, {src.label}.")
+            names = dict(zip(ids, source_names([s.label for s in sources]), strict=True))
+            chosen = st.radio(
+                "Show",
+                ids,
+                index=ids.index(chosen),
+                format_func=names.__getitem__,
+                horizontal=True,
+                key=f"live-shown-{'-'.join(ids)}",  # a new widget when the sources change: its index is the choice
+            )
+        st.session_state[_SHOWN] = chosen
+        src = next(s for s in sources if s.id == chosen)
+        if not src.running and src.state == "failed" and not src.processor.snapshot().history:
+            return  # its row above says why; "Connecting…" would say it may still come
         show_snapshot(src.snapshot(), "Connecting…", email_configured=settings is not None)
 
     if kind == CAMERA and proc is not None:

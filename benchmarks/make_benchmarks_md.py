@@ -482,7 +482,9 @@ def _shift_lines(sh: dict | None, cross: dict | None) -> list[str]:
     rows = {"clean (figure of record)": (cross["dataset"]["all"], (cross.get("audited") or {}).get("all"))}
     for name, e in sh["encodings"].items():
         size = "same size" if e["scale"] == 1 else f"{e['scale']:g}x width and height"
-        rows[f"{name}: {size}, CRF {e['crf']}, key frame every {e['key_frame_s']:g} s"] = (
+        step = e.get("frame_step", 1)  # runs before the low-fps encoding kept every frame
+        rate = "" if step == 1 else (" half the frame rate," if step == 2 else f" 1/{step} of the frame rate,")
+        rows[f"{name}: {size},{rate} CRF {e['crf']}, key frame every {e['key_frame_s']:g} s"] = (
             e["dataset"]["all"],
             (e.get("audited") or {}).get("all"),
         )
@@ -492,8 +494,10 @@ def _shift_lines(sh: dict | None, cross: dict | None) -> list[str]:
         "The uploads above are encoded once at high quality (CRF 23, a key frame every 10 s). Below, each reported "
         "upload is re-encoded from it the way phones, CCTV exports and web re-uploads do, and scored by the figure "
         "of record's procedure unchanged: the same fold fight heads and the same fusions, fitted and "
-        "quantile-chosen on the *clean* fit sets (`benchmarks/realistic_shift.py`; both encodings fixed in "
-        "`benchmarks/audits/README.md` before the first run; nothing was chosen or changed because of them).",
+        "quantile-chosen on the *clean* fit sets (`benchmarks/realistic_shift.py`; each encoding fixed in "
+        "`benchmarks/audits/README.md` before its first run; nothing was chosen or changed because of them). "
+        "Intervals and cut times are in seconds and do not move; on the half-rate copy each kept frame keeps its "
+        "time, so frame labels are those of the clean frames kept.",
         "",
         "| reported footage | recall | found | false / 10 min | cut starts | frame AUC | audited: recall | "
         "false / 10 min | cut starts |",

@@ -102,7 +102,7 @@ def main() -> int:
         f"the picture (black bars cut), {_describe(head.config)}, scored on 1.6 s windows and Platt-calibrated so a "
         "window and a whole video share one 0.5 line (fight as likely as not). Leave-one-source-out video ROC AUC "
         f"{metrics['loso_auc']:.3f} on the Surveillance Camera Fight clips.",
-        "summary": "Fights and violence in CCTV footage (needs the MoViNet weights).",
+        "summary": "Fights and violence in CCTV footage.",
         "featurizer": "movinet-a0",
         "weights": [weight_card_entry("movinet_a0_stream_int8.tflite")],
         "params": {

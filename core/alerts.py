@@ -173,14 +173,25 @@ class SustainedRule:
         return st
 
     def reconfigure(self, cfg: AlertConfig) -> None:
-        """New settings; cooldowns and the cap window survive, open episodes restart."""
+        """New settings; cooldowns and the cap window survive. A new threshold band restarts open episodes (the
+        smoothed score carries on when the smoothing is the same); N seconds, cooldown or cap alone restart
+        nothing (each sample reads them), so an alert's episode is not cut short by them."""
         if cfg == self.cfg:
             return
-        self.cfg = cfg
+        before, self.cfg = self.cfg, cfg
+        if (cfg.threshold, cfg.off_threshold, cfg.smooth_seconds) == (
+            before.threshold,
+            before.off_threshold,
+            before.smooth_seconds,
+        ):
+            return
         old = self._sources
         self._sources = {}
         for name, st in old.items():
-            self._source(name).last_alert_t = st.last_alert_t
+            new = self._source(name)
+            new.last_alert_t = st.last_alert_t
+            if cfg.smooth_seconds == before.smooth_seconds:  # the average of the scores does not depend on the rule
+                new.smoother, new.smoothed = st.smoother, st.smoothed
             if st.fired == "alert" and st.fired_t is not None and st.last_t is not None:
                 self._ended.append(EpisodeEnd(name, st.fired_t, st.last_t))  # the restart ends it
 

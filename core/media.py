@@ -99,6 +99,13 @@ def playable_video(
     return encode_h264(frames, dest, source.meta.fps, (lambda n: progress(min(1.0, n / total))) if progress else None)
 
 
+def clip_caption(t: float, score: float) -> str:
+    """The words drawn on an annotated clip's frame at ``t`` s: its time as the results page writes it
+    ('m:ss.s', ``ui.charts.mmss``) and its score."""
+    t = max(0.0, float(t))
+    return f"{int(t // 60)}:{t % 60:04.1f}  score {score:.2f}"
+
+
 def annotated_clip(
     source: VideoSource,
     track_t: np.ndarray,
@@ -122,7 +129,7 @@ def annotated_clip(
         for f in source.frames(max_side=PLAY_MAX_SIDE, start=start, end=end):
             s = float(np.interp(f.t, track_t, track_score))
             inside = segment.start <= f.t <= segment.end
-            caption = f"{int(f.t // 60):02d}:{f.t % 60:04.1f}  score {s:.2f}"
+            caption = clip_caption(f.t, s)
             colour = score_colour(s, threshold, inside)
             overlay = Overlay(s, threshold, colour, border="thick" if inside else "none", caption=caption)
             yield annotate(upscaled(f.image, MIN_SIDE).copy(), overlay)

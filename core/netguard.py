@@ -40,7 +40,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from core.errors import NetworkError
 
-FETCH_FAILED = "Could not fetch this link."
+# the same for every refusal and failure (see above), with a next step that tells nothing of the network
+FETCH_FAILED = "Could not fetch this link. Check that it opens in a browser, is public and the address is complete."
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

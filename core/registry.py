@@ -80,6 +80,12 @@ class ModelStatus:
     available: bool
     reason: str = ""  # why not, in words a user can act on
     limits: str = ""  # it runs, but without a part (the family's ``limits``), in words a user can act on
+    summary: str = ""  # what it finds here, one plain line (the family's ``summary``; "" : the spec's summary)
+
+    @property
+    def plain(self) -> str:
+        """The line Home and the pickers show: what this model finds on this server."""
+        return self.summary or self.spec.summary or self.spec.description
 
 
 def search_dirs() -> list[Path]:
@@ -233,7 +239,8 @@ def status(name: str) -> ModelStatus:
         hint = " (downloaded on first use when online)" if all(w.url for w in missing) else ""
         return ModelStatus(spec, False, _missing_message(missing[0]) + hint)
     family = families.get(spec.kind)
-    return ModelStatus(spec, True, limits=family.limits(spec) if family.limits else "")
+    limits = family.limits(spec) if family.limits else ""
+    return ModelStatus(spec, True, limits=limits, summary=family.summary(spec, limits) if family.summary else "")
 
 
 def list_models() -> list[ModelStatus]:

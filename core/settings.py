@@ -127,7 +127,9 @@ class SmtpSettings(_Section):
     def describe(self) -> str:
         """One line for the UI, without the password."""
         who = f" as {self.user}" if self.user else ""
-        return f"{self.host}:{self.effective_port} ({self.security}){who} → {', '.join(self.to)}"
+        # "(none)" read as "no recipient": name the encryption, or say there is none
+        security = {"ssl": "SSL", "starttls": "STARTTLS", "none": "no encryption"}.get(self.security, self.security)
+        return f"{self.host}:{self.effective_port} ({security}){who} → {', '.join(self.to)}"
 
     def ready(self) -> SmtpSettings:
         """``self`` when a host and a recipient are set; EmailNotConfiguredError naming what is missing."""

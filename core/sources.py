@@ -134,6 +134,13 @@ class VideoSource:
         return int(self.meta.duration * fps) + 1
 
 
+# what to do next, after "is not a video this app can read"
+NOT_A_VIDEO_NEXT = (
+    "Pick a video file (mp4, avi, mkv, mov…); if it plays elsewhere, it may be damaged or use a codec this server "
+    "cannot decode."
+)
+
+
 class VideoFile(VideoSource):
     def __init__(self, path: str | Path, name: str | None = None):
         self.path = Path(path)
@@ -148,7 +155,7 @@ class VideoFile(VideoSource):
         cap = cv2.VideoCapture(str(self.path))
         try:
             if not cap.isOpened():
-                raise NotAVideoError(f"'{name or self.path.name}' is not a video this app can read.")
+                raise NotAVideoError(f"'{name or self.path.name}' is not a video this app can read. {NOT_A_VIDEO_NEXT}")
             fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
             count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
             w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
@@ -160,7 +167,9 @@ class VideoFile(VideoSource):
         finally:
             cap.release()
         if not ok or w <= 0 or h <= 0:
-            raise NotAVideoError(f"'{name or self.path.name}' is not a video this app can read (no frame decodes).")
+            raise NotAVideoError(
+                f"'{name or self.path.name}' is not a video this app can read (no frame decodes). {NOT_A_VIDEO_NEXT}"
+            )
         if not ok2 or count == 1:
             raise TooFewFramesError(f"'{name or self.path.name}' has a single frame; a video needs at least two.")
         if not (0 < fps < 1000):

@@ -192,6 +192,26 @@ def test_reconfigure_keeps_the_cooldown():
     assert fire_times(rule, at_1hz([0.0] + [0.4] * 5, t0=19.0)) == [("alert", 23.0)]
 
 
+def test_a_cooldown_or_cap_change_leaves_the_open_episode_alone():
+    """The Live page applies rule changes to running sources: a new cooldown or cap must not end the episode an
+    alert was raised for (its "lasted" would be cut at the change) nor let it fire again."""
+    rule = SustainedRule(cfg(cooldown=120.0))
+    assert fire_times(rule, at_1hz([HIGH] * 5)) == [("alert", 3.0)]
+    rule.reconfigure(cfg(cooldown=30.0, cap_per_hour=5, seconds=2.0))
+    assert rule.pop_ended() == [] and rule.status(4.0, "cam").state == RuleState.ALERTED
+    assert rule.status(4.0, "cam").anomalous_for == pytest.approx(4.0)  # the same episode, from 0 s
+    assert fire_times(rule, at_1hz([HIGH] * 40, t0=5.0)) == []  # one alert per episode
+    assert [(e.fired_t, e.t) for e in (rule.end_open(44.0, "cam") or rule.pop_ended())] == [(3.0, 44.0)]
+
+
+def test_a_new_threshold_keeps_the_smoothed_score():
+    rule = SustainedRule(cfg(smooth_seconds=4.0))
+    fire_times(rule, at_1hz([0.8] * 4))
+    rule.reconfigure(cfg(smooth_seconds=4.0, threshold=0.9))
+    fire_times(rule, at_1hz([0.0], t0=4.0))
+    assert rule.status(4.0, "cam").smoothed == pytest.approx(0.8 * 3 / 4)  # averaged with the last 3 s, not reset
+
+
 @pytest.mark.parametrize(
     "scores, expected",
     [([], []), ([LOW] * 50, []), ([LOW] * 10 + [HIGH] * 40, [("alert", 13.0)])],

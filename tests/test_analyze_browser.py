@@ -13,7 +13,8 @@ RESULT_TIMEOUT = 180_000  # ms: scoring vtest.avi + H.264 transcode on 2 loaded 
 
 def lower_threshold(page, presses: int) -> None:
     """Move the results Threshold slider down with the keyboard, as a keyboard user would."""
-    slider = page.locator('[data-testid="stSlider"]').filter(has_text="Threshold").last.get_by_role("slider")
+    # the results' own: "Starting threshold" (Settings) and the backtest's sit in closed expanders
+    slider = page.locator('[data-testid="stSlider"]:visible').filter(has_text="Threshold").first.get_by_role("slider")
     slider.focus()
     for _ in range(presses):
         slider.press("ArrowLeft")
@@ -72,6 +73,10 @@ def test_upload_vtest_shows_chart_segments_and_thumbnails(vtest, tmp_path):
         page.get_by_text("Below: the results of").wait_for(timeout=30_000)
         captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
         assert any("the results of vtest.avi" in c and "to score notes.mp4" in c for c in captions), captions
+        # under the button, inside the upload tab: the click's run replaces it before it waits on the analysis (lower
+        # down it stayed on screen through that wait, asking for the click just made)
+        hint = page.locator('[data-testid="stTabs"]').get_by_text("Press Analyze upload to score notes.mp4")
+        assert hint.count() == 1
         page.get_by_role("button", name="Analyze upload").click()
         page.locator('[data-testid="stAlertContentError"]').get_by_text("not a video").wait_for(timeout=60_000)
         # not vtest's results under the error (Streamlit removes an old run's elements when the new run ends)

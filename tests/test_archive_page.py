@@ -184,7 +184,7 @@ def test_a_batch_with_failures_says_what_succeeded_what_failed_and_why(mixed):
     why = next(e for e in at.expander if e.label.startswith("Why"))
     assert why.label == "Why 2 video(s) failed" and why.proto.expanded
     text = " ".join(m.value for m in why.text)  # plain text: names and ffmpeg's words are not Markdown
-    assert "• broken.mp4: 'broken.mp4' is not a video this app can read." in text
+    assert "• broken.mp4: 'broken.mp4' is not a video this app can read. Pick a video file (mp4" in text
     assert "• empty.avi: 'empty.avi' is empty (0 bytes)." in text
     # the reason once (in that list), not again in a table column; no grey 'None' where a video has no peak
     table = next(df for df in at.dataframe if "status" in df.value.columns)

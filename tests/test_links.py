@@ -61,7 +61,10 @@ def test_unreachable_host():
     port = free_port()
     with allow_private_host(f"127.0.0.1:{port}"), pytest.raises(errors.NetworkError) as err:
         open_source(f"http://127.0.0.1:{port}/clip.mp4", limits=SourceLimits(timeout=3))
-    assert str(err.value) == "Could not fetch this link."
+    # a next step, and nothing of the network (no port, no "refused")
+    assert str(err.value) == (
+        "Could not fetch this link. Check that it opens in a browser, is public and the address is complete."
+    )
 
 
 def test_too_long_for_the_limit_is_refused_and_not_kept(site, vigil_env):

@@ -593,7 +593,7 @@ def test_live_page_tells_one_story_for_a_server_source(gated_source, monkeypatch
     headings = [t for t in texts if t.startswith("### ")]
     assert headings == ["### :green[:material/check_circle: normal]"], texts  # the picture's state (drawn normal)
     assert not [ch for t in headings for ch in t if ord(ch) > 0x2000]  # no emoji (empty boxes without the font)
-    assert "**door.avi** — running" in texts, texts
+    assert [t for t in texts if t.startswith("**door.avi** — running · m · score above 0.50")], texts
     tiles = {m.label: m for m in at.metric}
     assert list(tiles) == ["Score", "Scored fps", "Latency", "Skipped"]
     assert tiles["Skipped"].value == "0%" and "0 of 1 since the start" in tiles["Skipped"].help  # not a bare total
@@ -626,3 +626,175 @@ def test_live_page_shows_a_silent_source_as_no_video_not_its_last_figures(gated_
     assert "Last readings: " in line and "The chart shows the minute before." in line
     (chart,) = [el for el, _ in _walk(at.main) if getattr(el, "type", "") == "vega_lite_chart"]
     assert "not live" in str(chart.proto.spec)
+
+
+def test_a_changed_rule_applies_to_a_running_processor_and_keeps_the_cooldown_of_a_sent_alert():
+    """Walk 3, finding 1: the page moved the threshold while a source ran; the source must use it (and its email
+    say so), and the change must not reopen a cooldown: one alert per cooldown, whatever the rule."""
+    clock = [3000.0]
+    level = [0.7]
+    scorer = ScriptedScorer(lambda t, f: level[0])
+    cfg = AlertConfig(threshold=0.5, seconds=1.0, cooldown=60, smooth_seconds=0.0)
+    proc = LiveProcessor(scorer, "scripted v1", cfg, source="lobby", outbox=Outbox(), clock=lambda: clock[0])
+
+    def feed(seconds: float) -> None:
+        for _ in range(round(seconds * 10)):
+            clock[0] += 0.1
+            n = proc.snapshot().stats.frames_scored
+            proc.submit(frame(), clock[0])
+            assert wait_for(lambda n=n: proc.snapshot().stats.frames_scored == n + 1, 5)
+
+    try:
+        proc.set_config(cfg.with_threshold(0.8, seconds=1.0, cooldown=60.0))
+        feed(3.0)  # 0.7: above the old threshold, below the new one
+        assert list_alerts() == [] and proc.snapshot().status.state == RuleState.NORMAL
+        assert proc.snapshot().threshold == pytest.approx(0.8)
+        level[0] = 0.9
+        feed(2.0)
+        (rec,) = list_alerts()
+        assert rec.details["rule"]["threshold"] == pytest.approx(0.8)  # the email states the rule it ran with
+        proc.set_config(cfg.with_threshold(0.85, seconds=1.0, cooldown=60.0))
+        feed(5.0)  # still anomalous, the episode restarts under the new rule: the cooldown holds it back
+        assert len(list_alerts()) == 1
+        assert proc.snapshot().status.state == RuleState.COOLDOWN
+    finally:
+        proc.stop()
+
+
+def _page_on_server(monkeypatch=None):
+    from test_pages import page
+
+    at = page("live")
+    at.run()
+    at.radio(key="live-kind").set_value("Server stream or file").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_live_page_applies_a_changed_rule_to_the_running_source_and_its_row_says_which(gated_source):
+    """Walk 3, finding 1: the page showed 0.90 while the source ran (and emailed) with 0.60. A new tab opens on
+    the source's own rule; a change applies to it at once; its row names its model and rule."""
+    src, proc, score = gated_source
+    src.start()
+    assert wait_for(lambda: src.state == "playing")
+    at = _page_on_server()
+    assert at.slider(key="live-thr").value == pytest.approx(0.5)  # the source's rule, not the settings' 0.6
+    assert at.number_input(key="live-n").value == pytest.approx(30.0)
+    rows = [m.value for m in at.markdown if m.value.startswith("**door.avi**")]
+    assert rows == [f"**door.avi** — running · m · score above 0.50 for 30 s, cooldown {proc.cfg.cooldown:g} s"]
+    assert any("keep their model (door.avi: m)" in c.value for c in at.caption)
+    at.slider(key="live-thr").set_value(0.9).run()
+    assert not at.exception, at.exception
+    assert proc.cfg.threshold == pytest.approx(0.9) and proc.cfg.seconds == pytest.approx(30.0)
+    assert [t.value for t in at.toast] == [f"Rule applied to door.avi: {rule_words_of(proc)}."]
+    rows = [m.value for m in at.markdown if m.value.startswith("**door.avi**")]
+    assert "score above 0.90 for 30 s" in rows[0], rows
+
+
+def rule_words_of(proc: LiveProcessor) -> str:
+    from ui.live_state import rule_words
+
+    return rule_words(proc.cfg)
+
+
+def test_a_rerun_of_a_tab_with_an_older_rule_does_not_put_it_back(gated_source):
+    """Only a change applies: a tab still showing the old rule reruns (any click) without undoing it."""
+    src, proc, score = gated_source
+    src.start()
+    assert wait_for(lambda: src.state == "playing")
+    stale = _page_on_server()
+    proc.set_config(proc.cfg.with_threshold(0.8))  # another tab changed it
+    stale.checkbox(key="live-loop").uncheck().run()
+    assert not stale.exception and proc.cfg.threshold == pytest.approx(0.8)
+
+
+def test_a_failed_source_shows_one_failure_and_is_removed_not_stopped(tmp_path, roots):
+    """Walk 3, finding 4: a failed file read "failed" with a Stop button and "Connecting…" below, forever."""
+    from core.settings import AccessSettings
+
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    src = ServerSource(str(bad), LiveProcessor(ScriptedScorer(), "m")).start()
+    try:
+        assert wait_for(lambda: src.state == "failed", 10)
+        # it plays nothing: it does not count against the quota of one per user
+        other = ServerSource(str(bad), LiveProcessor(ScriptedScorer(), "m"))
+        other.start(quota=AccessSettings(max_sources_per_user=1))
+        assert wait_for(lambda: other.state == "failed", 10)
+        other.stop()
+        at = _page_on_server()
+        rows = [m.value for m in at.markdown if m.value.startswith("**broken.mp4**")]
+        assert rows == [f"**broken.mp4** — :red[failed]: {src.error}"], rows
+        assert not [i.value for i in at.info if "Connecting" in i.value]
+        assert [b.label for b in at.button if b.key == f"live-stop-{src.id}"] == ["Remove"]
+        at.button(key=f"live-stop-{src.id}").click().run()
+        assert not at.exception and src not in ServerSource.active()
+        assert not [m.value for m in at.markdown if m.value.startswith("**broken.mp4**")]
+    finally:
+        src.stop()
+
+
+@pytest.fixture
+def two_sources(tmp_path, roots):
+    """Two looped files of this user: yard.avi scored 0.1 (normal), door.avi 0.9 (anomalous), door the newest."""
+    cfg = AlertConfig(threshold=0.5, seconds=60.0, smooth_seconds=0.05)
+    made = []
+    for name, score in (("yard.avi", 0.1), ("door.avi", 0.9)):
+        path = write_video(tmp_path / name, moving_square_frames(n=20), fps=10)
+        proc = LiveProcessor(ScriptedScorer(lambda t, f, s=score: s), "m", cfg, source=name)
+        made.append(ServerSource(str(path), proc, loop=True).start())
+        time.sleep(0.01)  # distinct start times: door.avi is the newer
+    try:
+        for src in made:  # both pictures drawn after a score (no "warming up")
+            assert wait_for(lambda s=src: s.snapshot().status.smoothed > 0, 10)
+        assert wait_for(lambda: made[1].snapshot().status.state == RuleState.ANOMALOUS, 10)
+        yield made
+    finally:
+        for src in made:
+            src.stop()
+
+
+def test_the_user_picks_which_of_two_sources_the_panel_shows(two_sources, monkeypatch):
+    """Walk 3, finding 5: with two sources only the newest could be watched."""
+    monkeypatch.setattr("core.live.STALE_S", 600.0)
+    yard, door = two_sources
+    at = _page_on_server()
+    (pick,) = [r for r in at.radio if r.label == "Show"]
+    assert pick.options == ["yard.avi", "door.avi"] and pick.value == door.id  # the newest by default
+    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert len(headings) == 1 and "anomalous" in headings[0], headings
+    pick.set_value(yard.id).run()
+    assert not at.exception, at.exception
+    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert len(headings) == 1 and "normal" in headings[0] and "anomalous" not in headings[0], headings
+    at.checkbox(key="live-loop").uncheck().run()  # a rerun keeps the choice
+    assert [r.value for r in at.radio if r.label == "Show"] == [yard.id]
+
+
+def test_the_test_email_says_sent_once_not_for_the_rest_of_the_session(monkeypatch):
+    """Walk 3: "Test email sent to a@b.c." stayed in the Email expander; now a toast, gone on the next run. The
+    line above names the encryption ("no encryption"), not "(none)" that read as "no recipient"."""
+    from aiosmtpd.controller import Controller
+    from test_outbox import FlakyHandler, free_port
+
+    handler, port = FlakyHandler(), free_port()
+    server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        for key, value in (("HOST", "127.0.0.1"), ("PORT", str(port)), ("SECURITY", "none")):
+            monkeypatch.setenv(f"VIGIL_SMTP_{key}", value)
+        monkeypatch.setenv("VIGIL_ALERT_TO", "a@b.c")
+        from test_pages import page
+
+        at = page("live")
+        at.run()
+        assert f"Alerts go to 127.0.0.1:{port} (no encryption) → a@b.c" in [c.value for c in at.caption]
+        at.button(key="live-test-email").click().run()
+        assert not at.exception, at.exception
+        assert len(handler.messages) == 1
+        assert [t.value for t in at.toast] == ["Test email sent to a@b.c."]
+        assert not [s.value for s in at.success if "Test email" in s.value]
+        at.radio(key="live-kind").set_value("Browser camera").run()  # any later run
+        assert not at.toast and not [s.value for s in at.success if "Test email" in s.value]
+    finally:
+        server.stop()

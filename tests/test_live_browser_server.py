@@ -2,7 +2,7 @@
 default model; the page must tell one story while it runs.
 
 - the source's row turns from "connecting" to "running" (it is redrawn by a fragment, not only when the
-  page reruns), and reads no "owner —" without login;
+  page reruns), names the model and rule it runs with, and reads no "owner —" without login;
 - the state words and the picture agree: at each look, read in one JavaScript call (no redraw in between),
   the heading's colour has the hue of the picture's border;
 - the state icon is a material icon (an icon font), not an emoji that may render as an empty box;
@@ -69,6 +69,8 @@ def test_server_source_page_tells_one_story(tmp_path):
         row = page.get_by_text(f"{fight.name} — running").first
         row.wait_for(timeout=30_000)  # the row is redrawn while the source plays: "connecting" does not stay
         assert "owner" not in row.inner_text()
+        assert " · vigil v" in row.inner_text() and "score above 0.60 for" in row.inner_text()  # its model and rule
+        page.get_by_text("Running server sources keep their model").first.wait_for(timeout=10_000)
 
         looks = []
         for _ in range(12):

@@ -134,3 +134,31 @@ def test_the_stopped_line_gives_the_recent_skipped_share_and_the_total_apart(pen
         "latency 44 ms, 12% of camera frames skipped (last 2 s); 1400 frames scored and 3600 skipped since the "
         "start. The chart shows the minute before."
     )
+
+
+def test_rule_words_name_the_rule_a_source_runs_with():
+    from core.alerts import AlertConfig
+    from ui.live_state import rule_words
+
+    assert rule_words(AlertConfig(threshold=0.9, seconds=3.0, cooldown=120.0)) == (
+        "score above 0.90 for 3 s, cooldown 120 s"
+    )
+
+
+def test_the_panel_shows_the_chosen_source_while_it_lasts_else_the_newest():
+    from ui.live_state import shown_source, source_names
+
+    assert shown_source([], None) is None
+    assert shown_source(["a", "b"], None) == "b"  # the newest by default
+    assert shown_source(["a", "b"], "a") == "a"  # the user's choice stands
+    assert shown_source(["b", "c"], "a") == "c"  # a removed choice falls back to the newest
+    assert source_names(["door.mp4", "yard.mp4", "door.mp4"]) == ["door.mp4", "yard.mp4", "door.mp4 (2)"]
+
+
+def test_the_email_line_names_the_encryption_not_a_bare_none():
+    """Walk 3: "127.0.0.1:8025 (none) → a@b.c" read as "no recipient"."""
+    from core.mailer import SmtpSettings
+
+    plain = SmtpSettings(host="127.0.0.1", port=8025, security="none", to="a@b.c")
+    assert plain.describe() == "127.0.0.1:8025 (no encryption) → a@b.c"
+    assert "(STARTTLS)" in SmtpSettings(host="mx", security="starttls", to="a@b.c").describe()

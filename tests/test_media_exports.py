@@ -95,3 +95,12 @@ def test_exports_match_the_stored_analysis(make_video):
     with zipfile.ZipFile(io.BytesIO(exports.thumbnails_zip(rec))) as z:
         names = z.namelist()
     assert len(names) == len(rec.thumbnails) and all(n.endswith(".jpg") for n in names)
+
+
+def test_the_clips_drawn_time_reads_like_the_results_page():
+    from core.media import clip_caption
+    from ui.charts import mmss
+
+    assert clip_caption(1.0, 0.55) == "0:01.0  score 0.55"  # was "00:01.0"
+    for t in (0.0, 9.96, 61.25, 754.4):
+        assert clip_caption(t, 0.5).split("  ")[0] == mmss(t)

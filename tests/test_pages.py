@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import EventConfig
 from core.engine import analyze
 from core.store import Store
+from ui.charts import mmss
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = ["home", "analyze", "history", "live", "label", "archive"]
@@ -214,8 +215,9 @@ def analyze_link(at: AppTest, url: str) -> AppTest:
         ("ftp://example.org/v.mp4", "http:// or https://"),
         ("{site}/page.html", "No video found"),
         ("{site}/missing.mp4", "404"),
-        ("http://127.0.0.1:9/clip.mp4", "Could not fetch this link."),  # loopback, not on the allow-list
-        ("http://169.254.169.254/latest/meta-data/", "Could not fetch this link."),
+        # loopback, not on the allow-list: what to try next, nothing of the network
+        ("http://127.0.0.1:9/clip.mp4", "Could not fetch this link. Check that it opens in a browser, is public"),
+        ("http://169.254.169.254/latest/meta-data/", "Could not fetch this link. Check that it opens in a browser"),
     ],
 )
 def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
@@ -396,7 +398,7 @@ def _run_upload(data: bytes, name: str) -> None:
 @pytest.mark.parametrize(
     "name, make, message",
     [
-        ("notes.mp4", lambda: b"hello, not a video\n" * 50, "not a video"),
+        ("notes.mp4", lambda: b"hello, not a video\n" * 50, "not a video this app can read. Pick a video file (mp4"),
         ("empty.mp4", lambda: b"", "empty"),
         ("photo.png", lambda: b"\x89PNG\r\n\x1a\n" + b"0" * 100, "still image"),
     ],
@@ -490,6 +492,27 @@ def test_compare_overlays_a_second_model_on_the_same_chart(uploaded, fitted):
     assert "motion v1" in models and any(m.startswith("yard-fitted v") for m in models)
     assert sorted(r["model"] for r in Store().list()) == ["motion", "yard-fitted"]
     assert [r["source_name"] for r in Store().list()] == ["yard.avi", "yard.avi"]  # not the stored file's hash
+
+
+def test_beside_a_compared_chart_each_model_says_its_peak_and_segments_at_the_threshold(uploaded):
+    """A compared model that finds nothing is a flat line near 0: the line beside the chart says so in figures."""
+    at = page("analyze")
+    at.session_state["analyze.current_id"] = uploaded.id
+    at.run()
+    assert not any(m.value.startswith("At threshold") for m in at.markdown)  # nothing compared yet
+    settle(start_compare(at, uploaded.id, "person-down"))  # a moving square: no person falls
+    assert not at.exception
+    other = next(r for r in Store().list() if r["model"] == "person-down")
+    mine, theirs = uploaded, Store().load(other["id"])
+    assert mine.segments and not theirs.segments
+    (line,) = [m.value for m in at.markdown if m.value.startswith("At threshold")]
+    assert line.startswith(f"At threshold {mine.events.threshold:.2f}: **motion v1** peak {mine.peak[0]:.2f}")
+    n = len(mine.segments)
+    assert line.split(" · ")[0].endswith(f"{n} segment{'s' if n != 1 else ''}")  # the open analysis first
+    assert line.split(" · ")[1] == (
+        f"**person-down v{theirs.model_version.split(':')[0]}** peak {theirs.peak[0]:.2f} at "
+        f"{mmss(theirs.peak[1])}, no segment: it finds nothing here"
+    )
 
 
 def test_a_compare_run_shows_progress_and_is_overlaid_when_it_ends_also_after_a_reload(uploaded, fitted, held):

@@ -31,3 +31,27 @@ def test_a_portrait_videos_player_fits_a_laptop_window(make_video, tmp_path, vie
     assert (video_w, video_h) == (360, 640)
     assert height <= PLAYER_MAX_HEIGHT + 1 < viewport[1], (width, height)  # it was 861 px tall at 1280x800
     assert width == pytest.approx(height * 360 / 640, abs=2)
+
+
+def test_the_annotated_clip_downloads_on_one_click_like_the_other_exports(make_video, tmp_path):
+    """It took two clicks (make it, then "Download clip"): now the clip is made when the button is clicked and
+    arrives as a download of that click, the button spinning meanwhile."""
+    import av
+
+    rec = analyze(make_video("yard.avi", n=80, fast_from=40, fast_to=56), model="motion", store=Store())
+    assert rec.segments
+    with streamlit_app(Database().path.parent, tmp_path / "st.log") as url, chromium() as page:
+        page.goto(f"{url}/history?id={rec.id}", wait_until="domcontentloaded")
+        button = page.get_by_role("button", name="Annotated clip")
+        button.wait_for(timeout=90_000)
+        with page.expect_download(timeout=60_000) as dl:
+            button.click()
+        assert dl.value.failure() is None and dl.value.suggested_filename == "yard_worst_segment.mp4"
+        with av.open(dl.value.path()) as c:
+            assert c.streams.video[0].codec_context.name == "h264" and c.streams.video[0].frames != 1
+        assert page.get_by_role("button", name="Download clip").count() == 0  # no second step
+        # a second click downloads the same clip again, without making it anew
+        with page.expect_download(timeout=30_000) as again:
+            button.click()
+        assert again.value.failure() is None
+        screenshot(page, "results-clip-downloaded.png")

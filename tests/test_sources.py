@@ -63,8 +63,13 @@ def test_upload_bytes_are_kept_content_addressed(make_video, vigil_env):
 def test_text_renamed_mp4(tmp_path):
     p = tmp_path / "notes.mp4"
     p.write_text("this is not a video\n" * 50)
-    with pytest.raises(errors.NotAVideoError, match="not a video"):
+    with pytest.raises(errors.NotAVideoError, match="not a video") as err:
         open_source(p)
+    # the next step, not only what is wrong
+    assert str(err.value) == (
+        "'notes.mp4' is not a video this app can read. Pick a video file (mp4, avi, mkv, mov…); if it plays "
+        "elsewhere, it may be damaged or use a codec this server cannot decode."
+    )
 
 
 def test_zero_byte_file(tmp_path):

@@ -299,3 +299,17 @@ def test_with_the_movinet_weights_the_default_model_leaves_nothing_out(shared_mo
 
     monkeypatch.setenv("VIGIL_MODELS_DIR", str(shared_models))
     assert status("vigil").limits == "" and load_scorer("vigil", allow_download=False).limits == ""
+
+
+def test_the_default_models_summary_names_fights_only_where_its_fight_cue_runs(shared_models, monkeypatch):
+    """Home and the pickers show ``ModelStatus.plain``: it must not promise fights the server cannot find, nor
+    hedge ("with the MoViNet weights") where the weights are in place."""
+    from core.registry import status
+
+    without = status("vigil")  # the test's models folder has no MoViNet weights
+    assert "fight" not in without.plain.lower() and without.plain.startswith("The default.")
+    assert "people who fall" in without.plain and without.limits.startswith("Fights are not looked for")
+    monkeypatch.setenv("VIGIL_MODELS_DIR", str(shared_models))
+    whole = status("vigil")
+    assert whole.limits == "" and "people who fall and fights;" in whole.plain
+    assert "MoViNet" not in whole.plain and "MoViNet" not in status("fight-movinet").plain

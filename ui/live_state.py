@@ -70,6 +70,29 @@ def live_session() -> LiveSession:
     return st.session_state[_KEY]
 
 
+def rule_words(cfg: AlertConfig) -> str:
+    """A rule in the words of its alert emails: 'score above 0.60 for 3 s, cooldown 120 s'."""
+    return f"score above {cfg.threshold:.2f} for {cfg.seconds:g} s, cooldown {cfg.cooldown:g} s"
+
+
+def source_names(labels: list[str]) -> list[str]:
+    """One name per source for a picker: its label, numbered when two sources share one ('door.mp4 (2)')."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
+def shown_source(ids: list[str], chosen: str | None) -> str | None:
+    """Which source the panel shows: the one this session chose while it is still there, else the newest
+    (``ids`` oldest first); None without sources."""
+    if chosen in ids:
+        return chosen
+    return ids[-1] if ids else None
+
+
 def source_kind(chosen: str | None, server_running: bool) -> str:
     """Which source the page opens on: the one this session chose last (``chosen``, kept across pages); with no
     choice yet (a new tab), a running server source the user may see, so a monitor is never hidden; else the camera."""

@@ -48,8 +48,8 @@ def model_picker(
         help="Every registered model; unavailable ones say what is missing.",
     )
     chosen = by_name[name]
-    if chosen.spec.summary or chosen.spec.description:  # the plain line; how it works a hover away
-        st.caption(chosen.spec.summary or chosen.spec.description, help=chosen.spec.description or None)
+    if chosen.plain:  # the plain line, as it holds here; how it works a hover away
+        st.caption(chosen.plain, help=chosen.spec.description or None)
     if chosen.available and chosen.limits:  # it runs, but without a part: said before it runs, not after
         st.info(chosen.limits, icon=":material/info:")
     if not chosen.available:

@@ -6,8 +6,10 @@ from the stored scores (cached by analysis id + settings), never re-scoring the 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import streamlit as st
@@ -185,6 +187,28 @@ def start_view(analysis_id: str, events: EventConfig, key: str) -> None:
         state.keep(f"{key}.{name}", value)
 
 
+def when_text(created_at: str, tz: str | None = None, now: datetime | None = None) -> str:
+    """'Nov 21, 22:27' for an ISO time (stored in UTC) in the time zone ``tz`` (the viewer's browser; None or
+    unknown: the server's), with the year when it is not this year ('Nov 21, 2025, 22:27'). ``now``: for tests."""
+    when = datetime.fromisoformat(created_at)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    try:
+        when = when.astimezone(ZoneInfo(tz)) if tz else when.astimezone()
+    except (ZoneInfoNotFoundError, ValueError):
+        when = when.astimezone()
+    now = (now or datetime.now(UTC)).astimezone(when.tzinfo)
+    year = f", {when.year}" if when.year != now.year else ""
+    return f"{when:%b} {when.day}{year}, {when:%H:%M}"
+
+
+def viewer_timezone() -> str | None:
+    """The browser's time zone name ("Europe/Berlin"), None when it did not say (a test, an old browser)."""
+    try:
+        return st.context.timezone
+    except Exception:  # no browser context (AppTest, a bare script run): the server's zone then
+        return None
+
+
 def summary_line(rec: AnalysisRecord) -> None:
     peak, peak_t = rec.peak
     c = st.columns(5)
@@ -193,6 +217,19 @@ def summary_line(rec: AnalysisRecord) -> None:
     c[2].metric("Peak score", f"{peak:.2f}", help="Highest per-frame score (0..1; 0.5 = unusual)")
     c[3].metric("Peak at", mmss(peak_t))
     c[4].metric("Segments", len(rec.segments))
+
+
+def compare_line(recs: list[AnalysisRecord], threshold: float) -> str:
+    """Each charted model's peak and segment count at ``threshold`` (``recs`` re-cut at it), the open analysis
+    first: a compared model whose line lies flat near 0 found nothing, which the chart alone does not tell from an
+    overlay that failed."""
+    parts = []
+    for r in recs:
+        peak, peak_t = r.peak
+        n = len(r.segments)
+        found = f"{n} segment{'s' if n != 1 else ''}" if n else "no segment: it finds nothing here"
+        parts.append(f"**{model_label(r)}** peak {peak:.2f} at {mmss(peak_t)}, {found}")
+    return f"At threshold {threshold:.2f}: " + " · ".join(parts)
 
 
 def model_label(rec: AnalysisRecord) -> str:
@@ -212,7 +249,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
     key = f"{key}.{analysis_id}"
     st.subheader(base.source_name)
     st.caption(
-        f"Model **{model_label(base)}** · analysed {base.created_at.replace('T', ' ')} · "
+        f"Model **{model_label(base)}** · analysed {when_text(base.created_at, viewer_timezone())} · "
         f"{base.meta.width}×{base.meta.height} @ {base.meta.fps:.1f} fps, scored at {base.scoring.fps:g} fps",
         # the full version (cues, fight head, fusion digest) and the id are for whoever debugs or cites it
         help=f"Model version `{base.model_version}` · analysis id `{base.id}`",
@@ -229,12 +266,14 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
         alert_backtest(analysis_id, db_path, key, events.threshold)
 
     tracks: dict[str, ScoreTrack] = {model_label(rec): rec.track}
+    overlaid: list[AnalysisRecord] = []
     ended = take_compared() if allow_compare else []  # before the chart: a Compare run that just ended is on it
     if allow_compare:
         for other_id in state.compared(analysis_id):
             try:
                 other = resegmented(other_id, db_path, events.model_dump_json())
                 tracks[model_label(other)] = other.track
+                overlaid.append(other)
             except VigilError:
                 continue
     selected = state.selected_time(analysis_id)
@@ -254,6 +293,8 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
         if t != selected:
             state.select_time(analysis_id, t)
             selected = t
+    if overlaid:
+        st.markdown(compare_line([rec, *overlaid], events.threshold))
     st.caption("Click the chart to pick a moment; drag to pan, scroll to zoom. Red bands are anomalous segments.")
 
     left, right = st.columns([3, 2])
@@ -431,32 +472,29 @@ def export_controls(rec: AnalysisRecord, key: str) -> None:
             )
             return
         worst = max(rec.segments, key=lambda s: s.peak)
-        clip_key = f"{key}.clip.{worst.start:.2f}.{worst.end:.2f}.{rec.events.threshold:.2f}"
-        clip = st.session_state.get(clip_key)
-        if clip is None:
-            if st.button(
-                "Annotated clip",
-                key=f"{key}.clipgo",
-                width="content",
-                help="H.264 clip of the worst segment with the score drawn on it",
-            ):
-                dest = get_store().analyses_dir / rec.id / f"worst_{worst.start:.1f}_{worst.end:.1f}.mp4"
-                try:
-                    with st.spinner("Encoding the clip…"):
-                        annotated_clip(
-                            open_source(rec.video_path), rec.track.t, rec.track.score, worst, rec.events.threshold, dest
-                        )
-                    st.session_state[clip_key] = str(dest)
-                    st.rerun()
-                except (VigilError, OSError, ValueError) as err:
-                    st.error(f"Could not make the clip: {err}")
-        else:
-            st.download_button(
-                "Download clip",
-                Path(clip).read_bytes(),
-                f"{stem}_worst_segment.mp4",
-                "video/mp4",
-                key=f"{key}.dl_clip",
-                width="content",
-                on_click="ignore",
-            )
+        # one file per segment and line (the border follows the threshold): a second click downloads it again
+        dest = (
+            get_store().analyses_dir
+            / rec.id
+            / f"worst_{worst.start:.1f}_{worst.end:.1f}_{rec.events.threshold:.2f}.mp4"
+        )
+        video_path, t, score, threshold = rec.video_path, rec.track.t, rec.track.score, rec.events.threshold
+
+        def make_clip() -> bytes:
+            # made on the click, on Streamlit's download thread (its button spins meanwhile; st.* is ignored here):
+            # one click, like the four exports beside it. A failure reads "Failed to generate file for download".
+            if not dest.is_file():
+                annotated_clip(open_source(video_path), t, score, worst, threshold, dest)
+            return dest.read_bytes()
+
+        st.download_button(
+            "Annotated clip",
+            make_clip,
+            f"{stem}_worst_segment.mp4",
+            "video/mp4",
+            key=f"{key}.dl_clip",
+            width="content",
+            on_click="ignore",
+            help=f"H.264 clip of the worst segment ({mmss(worst.start)}–{mmss(worst.end)}) with the score drawn on "
+            "it; made when clicked, in a few seconds",
+        )

@@ -68,6 +68,8 @@ class Family:
     evaluate_by_default: tuple[str, ...] = ()
     # what a spec of this kind will leave out here though it can run ("" : nothing), said before it runs
     limits: Callable[[ModelSpec], str] | None = None
+    # the one-line summary as it holds here, given ``limits``' text ("" : it runs whole); None: the spec's summary
+    summary: Callable[[ModelSpec, str], str] | None = None
 
 
 def scaled_progress(progress: ProgressFn | None, lo: float, hi: float, label: str = "") -> ProgressFn | None:

@@ -64,6 +64,16 @@ def fight_limits(spec) -> str:
     )
 
 
+def vigil_summary(spec, limits: str) -> str:
+    """The summary as it holds on this server: fights are named only when the fight cue runs (``limits`` == "")."""
+    finds = "people who fall and fights" if spec.params.get("fight_model") and not limits else "and people who fall"
+    sep = ", " if finds.startswith("people") else " "
+    return (
+        f"The default. Finds objects that move unlike the others{sep}{finds}; a cut between scenes is never an "
+        "alarm. Each moment says why."
+    )
+
+
 def optional_cues(params: dict, fight: Scorer | None = None) -> list[Cue]:
     """The cues whose code and weights are present here (none of them is required).
 
@@ -145,7 +155,7 @@ BUILTIN = {
         "(fast object, unusual object, person down, fight...)."
     ),
     "summary": (
-        "The default. Finds objects that move unlike the others, people who fall and, with the MoViNet weights, "
+        "The default. Finds objects that move unlike the others, people who fall and, where its fight cue can run, "
         "fights; a cut between scenes is never an alarm. Each moment says why."
     ),
     "weights": [],
@@ -160,6 +170,7 @@ FAMILIES = [
         build=build_vigil,
         builtin=(BUILTIN,),
         limits=fight_limits,
+        summary=vigil_summary,
     )
 ]
 
