@@ -457,6 +457,12 @@ class Store:
                 self.load(analysis_id)  # re-places and writes back
             except NotFoundError:  # deleted meanwhile
                 continue
+            except StorageError:
+                raise
+            except Exception:  # noqa: BLE001 - a row that cannot be read keeps its peaks; the list must still show it
+                log.warning("analysis %s: its peaks could not be re-placed", analysis_id, exc_info=True)
+                with self.db.connect() as con:  # not tried again at every listing
+                    con.execute("UPDATE analyses SET peak_rule=? WHERE id=?", (PEAK_RULE, analysis_id))
         return len(old)
 
     def _replace_peaks(self, rec: AnalysisRecord) -> AnalysisRecord:

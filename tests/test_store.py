@@ -190,3 +190,13 @@ def test_a_database_from_before_the_peak_rule_column_gets_it(make_video):
     fresh = Store(store_mod.Database(st.db.path))  # a new process: the column comes back, its rows at the old rule
     assert fresh.upgrade_peaks() == 1
     assert fresh.load(rec.id).segments == rec.segments
+
+
+def test_a_row_whose_peaks_cannot_be_re_placed_is_still_listed_and_not_tried_again(make_video):
+    rec = analyze(make_video("v.avi", n=40, fast_from=20, fast_to=30), store=Store())
+    st = Store()
+    with sqlite3.connect(st.db.path) as con:
+        con.execute("UPDATE analyses SET meta_json='{}', peak_rule=1 WHERE id=?", (rec.id,))
+    assert [r["id"] for r in st.list()] == [rec.id]
+    with sqlite3.connect(st.db.path) as con:
+        assert con.execute("SELECT peak_rule FROM analyses WHERE id=?", (rec.id,)).fetchone()[0] == store_mod.PEAK_RULE
