@@ -4,7 +4,6 @@ across page reloads and closed tabs, and any session can follow or cancel it."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -23,6 +22,7 @@ from ui.archive_view import (
     finished_fraction,
     footage_text,
     hopeless_text,
+    item_name,
     last_run_text,
     no_segment_text,
     owner_text,
@@ -215,9 +215,10 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
 def items_table(job: BatchJob, items: list[BatchItem]) -> None:
     st.markdown(f"#### Videos ({len(items)})")
     peaks = jobs.video_peaks([i.analysis_id for i in items if i.analysis_id])
+    names = {path: name for path, _, name in store.videos()}  # uploads: the name given, not the hashed file's
     st.dataframe(
         pd.DataFrame(
-            video_rows(items, peaks)
+            video_rows(items, peaks, names)
             | {"open": [history_link(i.analysis_id) if i.analysis_id else "" for i in items]}  # no link, no "None"
         ),
         hide_index=True,
@@ -249,8 +250,8 @@ def items_table(job: BatchJob, items: list[BatchItem]) -> None:
     if failures:
         with st.expander(f"Why {len(failures)} video(s) failed", expanded=len(failures) <= 5):
             # plain text: file names and ffmpeg's words may hold *, [ or ` that Markdown would garble
-            st.text("\n".join(f"• {Path(i.source).name or i.source}: {i.reason}" for i in failures))
-            if hopeless := hopeless_text(items):
+            st.text("\n".join(f"• {item_name(i.source, names)}: {i.reason}" for i in failures))
+            if hopeless := hopeless_text(items, names):
                 st.caption(hopeless)
 
 

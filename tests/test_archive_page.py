@@ -342,3 +342,24 @@ def test_the_ranking_wraps_long_file_names_and_still_fits_a_1024_px_window(vigil
     key = ["video", "status", "open", "peak", "at", "length", "scored in"]
     assert order[: len(key)] == key, order  # what a glance needs first, before the long reason and path
     assert sum(config[c]["width"] for c in key) <= 562, {c: config[c]["width"] for c in key}
+
+
+def test_videos_of_history_are_named_as_they_were_uploaded_not_by_their_hashed_file(vigil_env):
+    """An upload is kept under its hash ("045d3fb8d2….avi"); the Videos table, the failure list and the ranking
+    name it as the user did."""
+    uploads = vigil_env / "uploads"
+    uploads.mkdir(parents=True)
+    kept = uploads / "045d3fb8d2e1a9c0.avi"
+    write_video(kept, moving_square_frames(n=80, fast_from=40, fast_to=56))
+    store = Store()
+    from core.engine import analyze
+
+    rec = analyze(str(kept), store=store)
+    with store.db.connect() as con:
+        con.execute("UPDATE analyses SET source_name='loading-bay.avi' WHERE id=?", (rec.id,))
+    summary = run_batch([path for path, _, _ in store.videos()], workers=1, store=store)
+    at = page()
+    at.query_params["job"] = summary.job_id
+    at.run()
+    assert not at.exception, at.exception
+    assert list(frame(at, "status")["video"]) == ["loading-bay.avi"]

@@ -124,10 +124,10 @@ def resume_label(job: BatchJob, hopeless: int = 0) -> str | None:
     return ", ".join(parts).capitalize() or None
 
 
-def hopeless_text(items: list[BatchItem]) -> str | None:
+def hopeless_text(items: list[BatchItem], known: dict[str, str] | None = None) -> str | None:
     """What to do about the failed videos a retry cannot help ('broken.mp4 is not a readable video…'); None
-    when there is none."""
-    names = [Path(i.source).name or i.source for i in items if i.status == "failed" and not retry_helps(i.reason)]
+    when there is none. ``known``: see ``item_name``."""
+    names = [item_name(i.source, known) for i in items if i.status == "failed" and not retry_helps(i.reason)]
     if not names:
         return None
     which = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -156,17 +156,26 @@ def last_run_text(job: BatchJob) -> str | None:
 STATUS_WORDS = {"skipped": "stored"}
 
 
-def video_rows(items: list[BatchItem], peaks: dict[str, tuple[float, float, float]]) -> dict[str, list]:
+def item_name(source: str, names: dict[str, str] | None = None) -> str:
+    """What a user calls a batch video: the name it was uploaded or linked under (``names``: stored video path ->
+    source name, ``Store.videos``), else its file name. A kept upload's file is named by its hash
+    ("045d3fb8d2…10586.mp4"), which tells nobody which video it is."""
+    return (names or {}).get(source) or Path(source).name or source
+
+
+def video_rows(
+    items: list[BatchItem], peaks: dict[str, tuple[float, float, float]], names: dict[str, str] | None = None
+) -> dict[str, list]:
     """The Videos table's columns, one entry per item. ``peaks``: ``JobStore.video_peaks`` (duration s, peak,
     peak time s) by analysis id. ``length`` is the footage (m:ss.s), ``scored in`` the seconds the scoring took
     ('' where the video was already stored or failed), ``peak``/``at`` the video's highest score and when;
-    None/'' where no analysis is stored."""
+    None/'' where no analysis is stored. ``names``: see ``item_name``."""
 
     def of(i: BatchItem) -> tuple[float, float, float] | None:
         return peaks.get(i.analysis_id) if i.analysis_id else None
 
     return {
-        "video": [Path(i.source).name or i.source for i in items],
+        "video": [item_name(i.source, names) for i in items],
         "status": [STATUS_WORDS.get(i.status, i.status) for i in items],
         "peak": [round(p[1], 2) if (p := of(i)) else None for i in items],  # as the results print it
         "at": [mmss(p[2]) if (p := of(i)) else "" for i in items],
