@@ -134,7 +134,8 @@ with analyses_tab:
         table = pd.DataFrame(
             {
                 "source": [r["source_name"] for r in rows],
-                "date": pd.to_datetime([r["created_at"] for r in rows]),
+                # stored in UTC, shown in the viewer's zone as the results header shows it
+                "date": pd.to_datetime([r["created_at"] for r in rows], utc=True).tz_convert(results.viewer_zone()),
                 "model": [r["model"] for r in rows],
                 "segments": [r["n_segments"] for r in rows],
                 "anomalous": [100 * r["frac_anomalous"] for r in rows],  # percent, rounded as the results show it

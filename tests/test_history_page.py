@@ -175,3 +175,25 @@ def test_the_table_takes_cell_clicks_and_delete_comes_after_the_results(video):
     kinds = [c.type for c in tab.children.values()]
     assert kinds[-1] == "popover" and kinds.index("subheader") < kinds.index("popover")
     assert kinds.index("dataframe") + 2 == kinds.index("subheader")  # table, its caption, then the results' title
+
+
+def test_when_is_shown_in_the_viewers_zone_as_the_results_header_is(video, monkeypatch):
+    """The results header said 'Nov 21, 23:27' (local) above a History row saying 22:27 (UTC)."""
+    import time as _time
+
+    from ui.results import when_text
+
+    rec = analyze(video, model="motion", store=Store(), reuse=False)
+    with Store().db.connect() as con:
+        con.execute("UPDATE analyses SET created_at = '2026-11-21T22:27:00+00:00' WHERE id = ?", (rec.id,))
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # no browser in AppTest: the server's zone stands in for the viewer's
+    _time.tzset()
+    try:
+        at = history()
+        at.run()
+        when = analyses_table(at).value["date"][0]
+        assert (when.day, when.hour, when.minute) == (22, 7, 27)  # 22:27 UTC is 07:27 next day in Tokyo
+        assert when_text("2026-11-21T22:27:00+00:00") == "Nov 22, 07:27"
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()

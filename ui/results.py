@@ -6,7 +6,7 @@ from the stored scores (cached by analysis id + settings), never re-scoring the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -199,6 +199,15 @@ def when_text(created_at: str, tz: str | None = None, now: datetime | None = Non
     now = (now or datetime.now(UTC)).astimezone(when.tzinfo)
     year = f", {when.year}" if when.year != now.year else ""
     return f"{when:%b} {when.day}{year}, {when:%H:%M}"
+
+
+def viewer_zone(tz: str | None = None) -> tzinfo:
+    """The zone times are shown in: ``tz`` (default the viewer's browser's), else the server's."""
+    tz = viewer_timezone() if tz is None else tz
+    try:
+        return ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo  # type: ignore[return-value]
+    except (ZoneInfoNotFoundError, ValueError):
+        return datetime.now().astimezone().tzinfo  # type: ignore[return-value]
 
 
 def viewer_timezone() -> str | None:
