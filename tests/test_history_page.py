@@ -197,3 +197,19 @@ def test_when_is_shown_in_the_viewers_zone_as_the_results_header_is(video, monke
     finally:
         monkeypatch.delenv("TZ")
         _time.tzset()
+
+
+def test_the_segments_table_prints_the_peak_as_the_metrics_and_a_cell_click_picks_its_segment(video):
+    """The segments table said 0.735 under a 'Peak score 0.74' metric; and only its tick box picked a segment."""
+    rec = analyze(video, model="motion", store=Store(), reuse=False)
+    assert rec.segments
+    with Store().db.connect() as con:
+        con.execute("UPDATE segments SET peak = 0.73514 WHERE analysis_id = ? AND idx = 0", (rec.id,))
+    at = history()
+    at.query_params["id"] = rec.id
+    at.run()
+    assert not at.exception, at.exception
+    segs = next(df for df in at.dataframe if "peak at" in df.value.columns)
+    assert segs.value["peak"][0] == 0.74
+    assert json.loads(segs.proto.columns)["peak"]["type_config"]["format"] == "%.2f"
+    assert sorted(segs.proto.selection_mode) == [0, 4]  # single-row and single-cell, as History's own table

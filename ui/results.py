@@ -381,7 +381,7 @@ def segments_table(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
                 "start": mmss(s.start),
                 "end": mmss(s.end),
                 "duration (s)": round(s.duration, 1),
-                "peak": round(s.peak, 3),
+                "peak": round(s.peak, 2),  # as the metrics and moments print it (0.73514 -> 0.74)
                 "peak at": mmss(s.peak_t),
                 "cause": s.cause or "—",
             }
@@ -391,9 +391,12 @@ def segments_table(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
         hide_index=True,
         width="stretch",
         row_height=64,
-        column_config={"thumbnail": st.column_config.ImageColumn("thumbnail", width="small")},
-        on_select="rerun",
-        selection_mode="single-row",
+        column_config={
+            "thumbnail": st.column_config.ImageColumn("thumbnail", width="small"),
+            "peak": st.column_config.NumberColumn("peak", format="%.2f"),
+        },
+        on_select=state.make_cell_as_row(f"{key}.segtable"),  # a click on any cell picks its segment
+        selection_mode=state.ROW_CLICK_MODES,
         key=f"{key}.segtable",
     )
     chosen = event.selection.rows if event else []
