@@ -122,8 +122,9 @@ def apply_rule(cfg: AlertConfig, who: Identity) -> None:
     older rule does not put it back on every rerun."""
     if not st.session_state.pop(_RULE_CHANGED, False):
         return
-    changed = [s.label for s in own_sources(who) if s.processor.cfg != cfg]
-    for src in own_sources(who):
+    sources = own_sources(who)
+    changed = [s.label for s in sources if s.processor.cfg != cfg]
+    for src in sources:
         src.processor.set_config(cfg)
     if changed:
         st.toast(f"Rule applied to {', '.join(changed)}: {rule_words(cfg)}.")

@@ -191,11 +191,7 @@ def when_text(created_at: str, tz: str | None = None, now: datetime | None = Non
     """'Nov 21, 22:27' for an ISO time (stored in UTC) in the time zone ``tz`` (the viewer's browser; None or
     unknown: the server's), with the year when it is not this year ('Nov 21, 2025, 22:27'). ``now``: for tests."""
     when = datetime.fromisoformat(created_at)
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    try:
-        when = when.astimezone(ZoneInfo(tz)) if tz else when.astimezone()
-    except (ZoneInfoNotFoundError, ValueError):
-        when = when.astimezone()
+    when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(viewer_zone(tz or ""))  # "": the server's
     now = (now or datetime.now(UTC)).astimezone(when.tzinfo)
     year = f", {when.year}" if when.year != now.year else ""
     return f"{when:%b} {when.day}{year}, {when:%H:%M}"
