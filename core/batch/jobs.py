@@ -156,11 +156,6 @@ class BatchItem:
     retryable: bool = True
 
     @property
-    def to_retry(self) -> bool:
-        """A failed video that a resume tries again."""
-        return self.status == "failed" and self.retryable
-
-    @property
     def hopeless(self) -> bool:
         """A failed video that no retry can help: it stays failed until its file (or the setup) is fixed."""
         return self.status == "failed" and not self.retryable
