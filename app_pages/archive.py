@@ -28,7 +28,6 @@ from ui.archive_view import (
     owner_text,
     progress_text,
     resume_label,
-    retry_helps,
     speed_text,
     video_rows,
 )
@@ -204,7 +203,7 @@ def job_status(job: BatchJob, items: list[BatchItem]) -> None:
     if job.active and st.button("Cancel", key=f"archive.cancel.{job.id}", help="Finished videos stay stored."):
         jobs.request_cancel(job.id)
         st.rerun()
-    hopeless = sum(i.status == "failed" and not retry_helps(i.reason) for i in items)
+    hopeless = sum(i.hopeless for i in items)  # core stored, for each failure, whether a retry may pass
     label = resume_label(job, hopeless)  # offered only where a video may still score, saying which
     if label and st.button(label, key=f"archive.resume.{job.id}", help="Scores only these; the rest stays as it is."):
         jobs.reopen(job.id)

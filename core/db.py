@@ -12,7 +12,7 @@ import errno
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from core.errors import StorageError
 
 _SCHEMAS: dict[str, str] = {}
 _COLUMNS: dict[str, tuple[str, str, str]] = {}  # name -> (table, column, declaration)
+_BACKFILLS: dict[str, Callable[[sqlite3.Connection], None]] = {}  # name -> fills the rows older than the column
 _lock = threading.Lock()
 
 
@@ -61,21 +62,43 @@ def register_schema(name: str, sql: str) -> None:
     _SCHEMAS[name] = sql
 
 
-def register_column(table: str, column: str, declaration: str) -> None:
+def register_column(
+    table: str, column: str, declaration: str, backfill: Callable[[sqlite3.Connection], None] | None = None
+) -> None:
     """Declare a column added after ``table`` was first shipped, e.g. ``("analyses", "owner", "TEXT NOT NULL
-    DEFAULT ''")``: new and existing databases get it on first connect (``ALTER TABLE ... ADD COLUMN``)."""
+    DEFAULT ''")``: new and existing databases get it on first connect (``ALTER TABLE ... ADD COLUMN``).
+    ``backfill(con)``, when given, fills the rows that existed before, once, in the transaction that adds it."""
     _COLUMNS[f"{table}.{column}"] = (table, column, declaration)
+    if backfill is not None:
+        _BACKFILLS[f"{table}.{column}"] = backfill
 
 
 def _add_column(con: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
-    have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
-    if column in have:
+    backfill = _BACKFILLS.get(f"{table}.{column}")
+    if column in _columns(con, table):
         return
+    if backfill is None:
+        try:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError as err:  # another process added it between our check and ALTER
+            if "duplicate column" not in str(err):
+                raise
+        return
+    # one transaction: another process sees the column only with its old rows filled, and a kill between the two
+    # leaves neither (so the next connect does both)
+    con.execute("BEGIN IMMEDIATE")
     try:
-        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-    except sqlite3.OperationalError as err:  # another process added it between our check and ALTER
-        if "duplicate column" not in str(err):
-            raise
+        if column not in _columns(con, table):  # another process added (and filled) it before our lock
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            backfill(con)
+        con.execute("COMMIT")
+    except BaseException:
+        _rollback(con)
+        raise
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
 
 
 class Database:

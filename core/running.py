@@ -6,7 +6,9 @@ here when it starts (what is needed to run it again), its progress every few sec
 when the progress has not moved), and no row once it ends in any way. A row whose process is no longer running is an
 *interrupted* analysis, which its owner can run again or dismiss: on this host the process is looked up by pid and
 start time; a row from another host name (a second server on the data folder, or this container before it was
-recreated under a new name) is interrupted once its heartbeat is older than ``STALE_HEARTBEAT_S``. An interrupted
+recreated under a new name) is interrupted once its heartbeat has not changed for ``STALE_HEARTBEAT_S`` while this
+process watched it (``HeartbeatWatch``: by this host's monotonic clock, so the two hosts' clocks need not agree), or at
+once when this process first sees it already ``FIRST_SIGHT_STALE_S`` old by its own clock. An interrupted
 row nobody ran again or dismissed is forgotten after ``settings().interrupted_keep_days``. Credentials in a link are
 never written: a link that needed them says so instead (``needs_login``).
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,9 +61,12 @@ CREATE INDEX IF NOT EXISTS running_owner ON running_analyses (owner);
 # The heartbeat (ISO-8601 UTC of the last progress write); rows written before it existed have '' (started_at counts)
 register_column("running_analyses", "updated_at", "TEXT NOT NULL DEFAULT ''")
 
-# A row of another host is judged by its heartbeat alone: ui/jobs.py writes one every 5 s, so two minutes of silence
-# is a process that is gone (or a clock skewed by minutes), never a slow frame or a long transcode.
+# A row of another host is judged by its heartbeat alone: ui/jobs.py writes one every 5 s, so two minutes without a new
+# value is a process that is gone, never a slow frame or a long transcode.
 STALE_HEARTBEAT_S = 120.0
+# A row first seen with a heartbeat this old by this host's clock is judged at once (a restarted server shows day-old
+# interruptions without watching them for two minutes); far beyond any clock skew between two servers.
+FIRST_SIGHT_STALE_S = 86400.0
 
 
 GONE = "That interrupted analysis is no longer listed (run again or dismissed in another tab)."
@@ -119,13 +126,48 @@ def is_running(stamp: ProcessStamp) -> bool:
     return not (start and stamp.start) or start == stamp.start
 
 
-def is_interrupted(stamp: ProcessStamp, heartbeat: datetime, now: datetime) -> bool:
+class HeartbeatWatch:
+    """When this process first saw each record's current heartbeat value, by its own monotonic clock (seconds), so
+    that another host's run is judged by whether its heartbeat still *changes*, whatever that host's clock says.
+    One per process (``WATCH``), shared by every reader: the pages build a ``RunningAnalyses`` per call. Thread-safe.
+    ``monotonic``: seconds, never going back (a test passes its own)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self._seen: dict[tuple[str, str], tuple[str, float, bool]] = {}  # key -> (value, first seen, old at sight)
+        self._lock = threading.Lock()
+
+    def stopped(self, key: tuple[str, str], beat: str, age_s: float) -> bool:
+        """Whether record ``key``'s heartbeat has stopped: its value ``beat`` unchanged for more than
+        ``STALE_HEARTBEAT_S`` of this process's watching, or, for a record this process had never seen, already
+        ``age_s`` (s, by this host's wall clock) > ``FIRST_SIGHT_STALE_S`` then. A new value starts the watch again."""
+        now = self.monotonic()
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is None or seen[0] != beat:
+                seen = (beat, now, seen is None and age_s > FIRST_SIGHT_STALE_S)
+                self._seen[key] = seen
+        _, since, old_at_sight = seen
+        return old_at_sight or now - since > STALE_HEARTBEAT_S
+
+    def forget(self, db: Path, keep: set[str]) -> None:
+        """Drop what was seen of ``db``'s records other than the ids in ``keep`` (they were deleted)."""
+        where = str(db)
+        with self._lock:
+            for key in [k for k in self._seen if k[0] == where and k[1] not in keep]:
+                del self._seen[key]
+
+
+WATCH = HeartbeatWatch()
+
+
+def is_interrupted(stamp: ProcessStamp, heartbeat_stopped: bool) -> bool:
     """True when the run recorded by ``stamp`` is no longer under way: on this host when its process is gone (pid
-    and start time); from another host name when its last ``heartbeat`` is more than ``STALE_HEARTBEAT_S`` before
-    ``now`` (both aware UTC datetimes): the host is gone, or is a container recreated under a new name."""
+    and start time); from another host name when its heartbeat has stopped (``heartbeat_stopped``, as
+    ``HeartbeatWatch.stopped`` judges it): the host is gone, or is a container recreated under a new name."""
     if stamp.host == socket.gethostname():
         return not is_running(stamp)
-    return (now - heartbeat).total_seconds() > STALE_HEARTBEAT_S
+    return heartbeat_stopped
 
 
 @dataclass(frozen=True)
@@ -213,14 +255,21 @@ def _utc(text: str) -> datetime:
 
 class RunningAnalyses:
     """The ``running_analyses`` rows of one database. ``me``: the stamp written with each row (a test passes
-    another process's). ``clock``: the time now, aware UTC (a test passes its own)."""
+    another process's). ``clock``: the time now, aware UTC (a test passes its own). ``watch``: what this process has
+    seen of other hosts' heartbeats (default the process's own ``WATCH``)."""
 
     def __init__(
-        self, db: Database | None = None, me: ProcessStamp | None = None, clock: Callable[[], datetime] = _now
+        self,
+        db: Database | None = None,
+        me: ProcessStamp | None = None,
+        clock: Callable[[], datetime] = _now,
+        watch: HeartbeatWatch | None = None,
     ) -> None:
         self.db = db or Database()
         self.me = me or this_process()
         self.clock = clock
+        self.watch = watch or WATCH
+        self._where = self.db.path.resolve()  # one key per file, however its path was spelled
 
     def begin(self, run_id: str, request: AnalysisRequest, now: datetime | None = None) -> None:
         """Record that ``request`` started as run ``run_id`` at ``now`` (UTC; default the clock's)."""
@@ -276,7 +325,7 @@ class RunningAnalyses:
                 "SELECT * FROM running_analyses WHERE owner=? ORDER BY started_at, id", (owner,)
             ).fetchall()
         now = self.clock()
-        return [_running(r, now) for r in rows]
+        return [self._running(r, now) for r in rows]
 
     def interrupted(self, owner: str) -> list[RunningAnalysis]:
         """``owner``'s runs whose process is gone (a restart), oldest first; never another owner's."""
@@ -314,10 +363,20 @@ class RunningAnalyses:
         now = self.clock()
         with self.db.connect() as con:  # one transaction: a run started again meanwhile is not deleted unseen
             rows = con.execute("SELECT * FROM running_analyses ORDER BY started_at, id").fetchall()
-            runs = (_running(row, now) for row in rows)
+            runs = [self._running(row, now) for row in rows]
             old = [r for r in runs if r.interrupted and now - r.heartbeat > timedelta(days=days)]
             con.executemany("DELETE FROM running_analyses WHERE id=?", [(r.id,) for r in old])
+        self.watch.forget(self._where, {r.id for r in runs} - {r.id for r in old})  # every row read: prune the rest
         return old
+
+    def _running(self, row, now: datetime) -> RunningAnalysis:
+        """A row as a RunningAnalysis judged at ``now`` (aware UTC; another host's heartbeat by ``watch``)."""
+        stamp = ProcessStamp(row["host"], row["pid"], row["process_start"])
+        updated = row["updated_at"] or row["started_at"]
+        stopped = stamp.host != socket.gethostname() and self.watch.stopped(
+            (str(self._where), row["id"]), updated, (now - _utc(updated)).total_seconds()
+        )
+        return _running(row, is_interrupted(stamp, stopped))
 
 
 def check_rerun(run: RunningAnalysis, analysis_exists: bool | None = None) -> None:
@@ -341,8 +400,8 @@ def check_rerun(run: RunningAnalysis, analysis_exists: bool | None = None) -> No
         )
 
 
-def _running(row, now: datetime) -> RunningAnalysis:
-    """A row as a RunningAnalysis judged at ``now`` (aware UTC)."""
+def _running(row, interrupted: bool) -> RunningAnalysis:
+    """A row as a RunningAnalysis, ``interrupted`` as judged."""
     request = AnalysisRequest(
         owner=row["owner"],
         label=row["label"],
@@ -359,5 +418,4 @@ def _running(row, now: datetime) -> RunningAnalysis:
     )
     stamp = ProcessStamp(row["host"], row["pid"], row["process_start"])
     updated = row["updated_at"] or row["started_at"]
-    interrupted = is_interrupted(stamp, _utc(updated), now)
     return RunningAnalysis(row["id"], request, row["started_at"], float(row["fraction"]), stamp, updated, interrupted)

@@ -277,10 +277,10 @@ def test_retry_is_offered_for_what_can_pass_later_says_what_it_did_and_keeps_the
     speed = {m.label: m.value for m in at.metric}["Throughput"]
     assert re.fullmatch(r"\d+(\.\d)?×", speed), speed
     retry = at.button(key=f"archive.resume.{summary.job_id}")
-    assert retry.label == "Retry 3 failed"  # what a resume tries again: every failed video
+    assert retry.label == "Retry 1 failed"  # what a resume tries again: only the video that may pass
     assert not [i.value for i in at.info if "resume" in i.value]
     hint = " ".join(c.value for c in at.caption if c.value.startswith("Retrying will not help"))
-    assert "broken.mp4, empty.avi: they are not readable videos" in hint and "late.avi" not in hint
+    assert "broken.mp4, empty.avi: they fail the same way on every try" in hint and "late.avi" not in hint
 
     write_video(late, moving_square_frames(n=60, seed=5))  # the missing video is back
     retry.click().run()  # launches `python -m core batch --job ID`, as the page does
@@ -291,10 +291,10 @@ def test_retry_is_offered_for_what_can_pass_later_says_what_it_did_and_keeps_the
         time.sleep(0.5)
     assert jobs.get(summary.job_id).status == "done"
     at.run()
-    assert [i.value for i in at.info if "resume" in i.value] == ["The resume tried 3 videos again: 1 scored, 2 failed."]
+    assert [i.value for i in at.info if "resume" in i.value] == ["The resume tried 1 video again: 1 scored."]
     videos = frame(at, "status")
     tries = dict(zip(videos["video"], videos["tries"], strict=True))
-    assert tries == {"good.avi": 1, "broken.mp4": 2, "empty.avi": 2, "late.avi": 2}
+    assert tries == {"good.avi": 1, "broken.mp4": 1, "empty.avi": 1, "late.avi": 2}  # the unreadable ones not again
     after = {m.label: m.value for m in at.metric}["Throughput"]
     assert re.fullmatch(r"\d+(\.\d)?×", after), after  # not '—': the first run's scoring still counts
     # what is left failed for good: no button that would try the same unreadable files forever

@@ -20,7 +20,6 @@ from ui.archive_view import (
     owner_text,
     progress_text,
     resume_label,
-    retry_helps,
     speed_text,
     video_rows,
 )
@@ -87,46 +86,26 @@ def test_resume_says_what_it_will_do_and_is_offered_only_when_it_can_do_somethin
 NOT_A_VIDEO = "'broken.mp4' is not a video this app can read."
 
 
-@pytest.mark.parametrize(
-    ("reason", "helps"),
-    [
-        (NOT_A_VIDEO, False),
-        (NOT_A_VIDEO + " Pick a video file (mp4, avi, mkv, mov…).", False),  # with a next step after it
-        ("'x.mp4' is not a video this app can read (no frame decodes).", False),
-        ("'e.avi' is empty (0 bytes).", False),
-        ("'p.png' is a still image, not a video.", False),
-        ("'one.mp4' has a single frame; a video needs at least two.", False),
-        ("Folder 'f' holds no video and no numbered images.", False),
-        ("Could not fetch this link.", True),  # the network
-        ("File not found: /mnt/share/cam1.mp4", True),  # an unmounted share, a file put back
-        ("Cannot read '/f/a.mp4': permission denied.", True),
-        ("The worker running it stopped (killed or out of memory), on both tries", True),  # interrupted
-        ("The data folder is full: free some space.", True),  # storage
-    ],
-)
-def test_only_a_failure_that_can_pass_later_is_worth_a_retry(reason, helps):
-    assert retry_helps(reason) is helps
-
-
 def test_failures_a_retry_cannot_change_get_no_retry_button_and_are_named():
     jobs = JobStore()
     hopeless = job_with(jobs, ["done", "failed", "failed"])  # both not a video: retrying fails the same way
     assert resume_label(hopeless, hopeless=2) is None
     mixed = job_with(jobs, ["done", "failed", "failed"])  # one of them could pass (a network error)
-    assert resume_label(mixed, hopeless=1) == "Retry 2 failed"  # a resume tries every failed video: says so
+    assert resume_label(mixed, hopeless=1) == "Retry 1 failed"  # a resume tries only the one that may pass
     left = job_with(jobs, ["pending", "failed"], "cancelled")
     assert resume_label(left, hopeless=1) == "Resume 1 left"  # no 'retry' for the one that cannot change
     items = [
-        item(0, "failed", reason=NOT_A_VIDEO),
-        item(1, "failed", reason="Could not fetch this link."),
+        item(0, "failed", reason=NOT_A_VIDEO, retryable=False),
+        # the page goes by core's flag, not by the words: these read like a bad file, yet a retry may pass
+        item(1, "failed", reason=NOT_A_VIDEO, retryable=True),
         item(2, "done", "a"),
     ]
     assert hopeless_text(items) == (
-        "Retrying will not help 0.mp4: it is not a readable video. Fix or replace it, then start the batch again "
-        "(videos already scored are skipped)."
+        "Retrying will not help 0.mp4: it fails the same way on every try (the reason is above). Fix or replace it, "
+        "then start the batch again (videos already scored are skipped)."
     )
     assert hopeless_text(items[1:]) is None
-    many = [item(k, "failed", reason=NOT_A_VIDEO) for k in range(7)]
+    many = [item(k, "failed", reason="Could not fetch this link.", retryable=False) for k in range(7)]
     assert hopeless_text(many).startswith("Retrying will not help 0.mp4, 1.mp4, 2.mp4, 3.mp4, 4.mp4 and 2 more: they")
 
 
@@ -171,6 +150,17 @@ def test_a_resume_that_scored_and_found_stored_videos_says_so():
     assert last_run_text(jobs.get(job_id)) == "The resume tried 2 videos again: 1 scored, 1 already stored."
 
 
+def test_a_resume_that_left_a_hopeless_failure_as_it_was_does_not_count_it_as_stored():
+    jobs = JobStore()
+    job_id = job_with(jobs, ["failed", "pending", "done"], "queued").id
+    jobs.finish(job_id, "interrupted", summary_of_run(3, 1, 0, 1, footage_h=0.01, scoring_s=5))
+    jobs.reopen(job_id)
+    # the resume tried the one left; the unreadable file stayed failed (hopeless), the done one was finished before
+    run = summary_of_run(1, 1, 1, 0, footage_h=0.01, scoring_s=5) | {"hopeless": 1}
+    jobs.finish(job_id, "done", run)
+    assert last_run_text(jobs.get(job_id)) == "The resume tried 1 video again: 1 scored."
+
+
 # what Debian's chromium draws as an empty box for want of an emoji font
 EMOJI = re.compile("[\u2300-\u23ff\u2460-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]")
 
@@ -194,8 +184,8 @@ def test_owner_reads_as_who_started_it_and_not_the_servers_account():
     assert job.owner not in batch_label(job)
 
 
-def item(idx, status, analysis_id=None, seconds=0.0, footage=0.0, reason=""):
-    return BatchItem(idx, f"/footage/{idx}.mp4", status, analysis_id, reason, 1, seconds, footage)
+def item(idx, status, analysis_id=None, seconds=0.0, footage=0.0, reason="", retryable=True):
+    return BatchItem(idx, f"/footage/{idx}.mp4", status, analysis_id, reason, 1, seconds, footage, retryable)
 
 
 def test_video_rows_say_length_scoring_time_and_the_videos_peak():

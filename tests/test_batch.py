@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,10 +20,28 @@ import pytest
 from conftest import REPO, http_server, shared_path
 
 from core.batch import JobStore, collect_videos, run_batch, run_job
+from core.batch.jobs import legacy_retryable
 from core.batch.local import LocalEngine
 from core.config import ScoringConfig
+from core.db import Database
 from core.engine import analyze
-from core.errors import DataError, VigilError
+from core.errors import (
+    AnalysisCancelled,
+    DataError,
+    EmptyFileError,
+    ModelUnavailableError,
+    NetworkError,
+    NotAVideoError,
+    SourceError,
+    StillImageError,
+    StorageError,
+    TooFewFramesError,
+    TooLongError,
+    UnavailableVideoError,
+    UnknownModelError,
+    VigilError,
+    retryable,
+)
 from core.labels import ForbiddenFolderError
 from core.store import Store
 
@@ -383,10 +402,10 @@ def test_retrying_a_failed_video_counts_its_tries_on_and_keeps_the_batch_through
     folder = tmp_path / "mixed"
     folder.mkdir()
     shutil.copy(make_video("good.avi", n=80), folder / "good.avi")
-    (folder / "notvideo.mp4").write_text("not a video")
+    missing = folder / "unmounted.avi"  # a share not mounted yet: may pass later, so a resume tries it again
     store = Store()
     jobs = JobStore(store.db)
-    first = run_batch(collect_videos([folder]), workers=1, store=store)
+    first = run_batch([*collect_videos([folder]), str(missing)], workers=1, store=store)
     assert (first.done, first.failed, first.todo) == (1, 1, 2)
     speed = jobs.get(first.job_id).footage_hours_per_hour
     assert speed and speed > 0
@@ -400,3 +419,114 @@ def test_retrying_a_failed_video_counts_its_tries_on_and_keeps_the_batch_through
     assert failed.attempts == 2  # the second try shows, though the counts did not move
     # both runs' scoring time over the one video scored: lower than the first run's alone, never gone
     assert job.footage_hours_per_hour is not None and 0 < job.footage_hours_per_hour <= speed
+
+
+# --- which failures a resume tries again ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "helps"),
+    [
+        (NotAVideoError("'x.mp4' is not a video this app can read."), False),
+        (EmptyFileError("'e.avi' is empty (0 bytes)."), False),
+        (StillImageError("'p.png' is a still image, not a video."), False),
+        (TooFewFramesError("'one.mp4' has a single frame; a video needs at least two."), False),
+        (TooLongError("The video at that link lasts 9000 s; the limit is 3600 s."), False),
+        (UnavailableVideoError("That video is private."), False),
+        (ModelUnavailableError("Model 'movinet' cannot run here: its weights are missing."), False),
+        (UnknownModelError("Unknown model 'nope'."), False),
+        (NetworkError("Could not fetch this link."), True),
+        (SourceError("File not found: /mnt/share/cam1.mp4"), True),  # an unmounted share, a file put back
+        (StorageError("The disk holding /data is full: free some space and try again."), True),
+        (AnalysisCancelled("Stopped."), True),  # an interrupted run
+        (TimeoutError("timed out"), True),
+        (MemoryError(), True),
+        (RuntimeError("a bug a fix may remove"), True),
+    ],
+)
+def test_a_failure_is_worth_a_retry_by_its_errors_type(error, helps):
+    assert retryable(error) is helps
+
+
+NOT_A_VIDEO = "'broken.mp4' is not a video this app can read."
+
+
+@pytest.mark.parametrize(
+    ("reason", "helps"),
+    [
+        (NOT_A_VIDEO, False),
+        (NOT_A_VIDEO + " Pick a video file (mp4, avi, mkv, mov…).", False),  # with a next step after it
+        ("'x.mp4' is not a video this app can read (no frame decodes).", False),
+        ("'e.avi' is empty (0 bytes).", False),
+        ("'p.png' is a still image, not a video.", False),
+        ("'one.mp4' has a single frame; a video needs at least two.", False),
+        ("Folder 'f' holds no video and no numbered images.", False),
+        ("Could not fetch this link.", True),  # the network
+        ("File not found: /mnt/share/cam1.mp4", True),  # an unmounted share, a file put back
+        ("Cannot read '/f/a.mp4': permission denied.", True),
+        ("the worker process died (exit code -9) while scoring it, on both tries", True),  # interrupted
+        ("The data folder is full: free some space.", True),  # storage
+    ],
+)
+def test_a_failure_stored_before_the_flag_is_judged_by_its_words(reason, helps):
+    assert legacy_retryable(reason) is helps
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([PY, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_resume_rescores_only_the_interrupted_video_not_the_unreadable_file(tmp_path, make_video):
+    folder = tmp_path / "cam"
+    folder.mkdir()
+    (folder / "broken.mp4").write_text("not a video")
+    late = folder / "late.avi"  # missing at first (an unmounted share), so the first run fails it: a retry may pass
+    store = Store()
+    jobs = JobStore(store.db)
+    first = run_batch([str(folder / "broken.mp4"), str(late)], model="motion", workers=1, store=store)
+    assert (first.done, first.failed) == (0, 2)
+    assert {Path(f["source"]).name: f["retryable"] for f in first.failures} == {"broken.mp4": False, "late.avi": True}
+    assert [(i.status, i.retryable) for i in jobs.items(first.job_id)] == [("failed", False), ("failed", True)]
+
+    # a resume that was killed while it scored late.avi: its driver's pid is gone, the video still 'running'
+    shutil.copy(make_video("late.avi", n=60), late)
+    jobs.reopen(first.job_id)
+    jobs.mark_running(first.job_id, pid=dead_pid())
+    jobs.set_item(first.job_id, 1, "running", attempts=2)
+    assert jobs.get(first.job_id).status == "interrupted"
+
+    jobs.reopen(first.job_id)  # the page's Resume
+    resumed = run_job(first.job_id, store=store)
+    assert (resumed.todo, resumed.done, resumed.failed, resumed.hopeless) == (1, 1, 0, 1)
+    broken, scored = jobs.items(first.job_id)
+    assert (broken.status, broken.attempts, broken.retryable) == ("failed", 1, False)  # not tried again
+    assert scored.status == "done" and scored.attempts == 3 and len(stored_ids(store)) == 1
+    assert jobs.get(first.job_id).status == "done"
+
+
+def test_failures_stored_before_the_flag_get_it_once_from_their_words_and_a_resume_follows_it(tmp_path, make_video):
+    store = Store()
+    jobs = JobStore(store.db)
+    good = make_video("good.avi", n=60)
+    sources = [str(tmp_path / "broken.mp4"), str(good), str(tmp_path / "gone.avi")]
+    job_id = jobs.create(sources, "motion", workers=1)
+    jobs.set_item(job_id, 0, "failed", reason="'broken.mp4' is not a video this app can read.", attempts=1)
+    jobs.set_item(job_id, 1, "failed", reason="the worker process died (exit code -9) while scoring it, on both tries")
+    jobs.set_item(job_id, 2, "failed", reason="'gone.avi' is empty (0 bytes).", attempts=1)
+    jobs.finish(job_id, "done")
+    with sqlite3.connect(store.db.path) as con:  # the table as a version before the flag stored it
+        con.execute("ALTER TABLE batch_items DROP COLUMN retryable")
+
+    old = Database(store.db.path)  # a server started after the upgrade: adds the column and fills it
+    assert [i.retryable for i in JobStore(old).items(job_id)] == [False, True, False]
+    JobStore(old).set_item(job_id, 2, "failed", reason="'gone.avi' is empty (0 bytes).", retryable=True)
+    again = JobStore(Database(store.db.path))  # derived once: a later start does not judge the words again
+    assert [i.retryable for i in again.items(job_id)] == [False, True, True]
+
+    again.set_item(job_id, 2, "failed", reason="'gone.avi' is empty (0 bytes).", retryable=False)
+    again.reopen(job_id)
+    resumed = run_job(job_id, store=Store(Database(store.db.path)))
+    assert (resumed.todo, resumed.done, resumed.hopeless) == (1, 1, 2)
+    assert [i.status for i in again.items(job_id)] == ["failed", "done", "failed"]

@@ -20,8 +20,10 @@ from core.config import EventConfig, ScoringConfig
 from core.db import Database
 from core.errors import AnalysisCancelled, NotAVideoError, NotFoundError, SourceGoneError
 from core.running import (
+    FIRST_SIGHT_STALE_S,
     STALE_HEARTBEAT_S,
     AnalysisRequest,
+    HeartbeatWatch,
     ProcessStamp,
     RunningAnalyses,
     check_rerun,
@@ -166,6 +168,10 @@ class UTCClock:
         self.now += timedelta(seconds=seconds)
         return self.now
 
+    def mono(self) -> float:
+        """The same clock as a monotonic one (seconds), for a ``HeartbeatWatch``."""
+        return (self.now - T0).total_seconds()
+
 
 def eventually(check, timeout: float = 10.0) -> bool:
     """Poll ``check()`` until it is true or ``timeout`` s have passed; its last value."""
@@ -234,22 +240,72 @@ def test_a_job_without_a_journal_writes_nothing(vigil_env):
     assert RunningAnalyses().of_owner(ALICE) == []
 
 
-# --- another host name: judged by the heartbeat --------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("host", "silent_s", "interrupted"),
-    [
-        ("old-container", 0.0, False),
-        ("old-container", STALE_HEARTBEAT_S, False),  # at the limit: still given the benefit of the doubt
-        ("old-container", STALE_HEARTBEAT_S + 1, True),
-        ("old-container", 30 * 86400.0, True),
-        ("this-host", 30 * 86400.0, False),  # this host's live process: its pid decides, never the heartbeat
-    ],
-)
-def test_is_interrupted_judges_another_hosts_run_by_its_heartbeat_and_ours_by_its_process(host, silent_s, interrupted):
+# --- another host name: judged by whether its heartbeat still changes -------------------------------------------
+def test_is_interrupted_judges_another_hosts_run_by_its_heartbeat_and_ours_by_its_process():
     me = this_process()
-    stamp = ProcessStamp(me.host, me.pid, me.start) if host == "this-host" else ProcessStamp(host, me.pid, me.start)
-    assert is_interrupted(stamp, T0, T0 + timedelta(seconds=silent_s)) is interrupted
-    assert is_interrupted(gone_process(), T0, T0) is True  # this host, process gone: at once
+    other = ProcessStamp("old-container", me.pid, me.start)
+    assert is_interrupted(other, heartbeat_stopped=True) is True
+    assert is_interrupted(other, heartbeat_stopped=False) is False
+    assert is_interrupted(me, heartbeat_stopped=True) is False  # this host's live process: its pid decides
+    assert is_interrupted(gone_process(), heartbeat_stopped=False) is True  # this host, process gone: at once
+
+
+class Mono:
+    """A settable monotonic clock, seconds."""
+
+    def __init__(self) -> None:
+        self.t = 5000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_watch_calls_a_heartbeat_stopped_after_stale_s_without_a_new_value_whatever_its_age():
+    mono, key = Mono(), ("/data/vigil.sqlite", "run-1")
+    watch = HeartbeatWatch(mono)
+    assert not watch.stopped(key, "12:00:00", age_s=3 * 3600.0)  # first seen hours old: watched, not judged by age
+    mono.t += STALE_HEARTBEAT_S
+    assert not watch.stopped(key, "12:00:00", age_s=9e3)  # at the limit: still given the benefit of the doubt
+    assert not watch.stopped(key, "12:00:05", age_s=9e3)  # a new value: it beats, the watch starts again
+    mono.t += STALE_HEARTBEAT_S + 1
+    assert watch.stopped(key, "12:00:05", age_s=-600.0)  # unchanged past the limit, though 'in the future' here
+    assert watch.stopped(("/data/vigil.sqlite", "run-2"), "x", age_s=FIRST_SIGHT_STALE_S + 1)  # day-old at first sight
+    assert not watch.stopped(("/data/vigil.sqlite", "run-3"), "x", age_s=FIRST_SIGHT_STALE_S - 60)
+    assert watch.stopped(("/data/vigil.sqlite", "run-2"), "x", age_s=0.0)  # judged so once: stays so while unchanged
+    assert not watch.stopped(("/data/vigil.sqlite", "run-2"), "y", age_s=FIRST_SIGHT_STALE_S + 9)  # it beats again
+
+
+@pytest.mark.parametrize("skew_s", [-600.0, 0.0, 600.0])  # the other host's clock 10 min behind, right, 10 min ahead
+def test_another_hosts_run_is_interrupted_only_once_its_heartbeat_stops_changing_whatever_its_clock(tmp_path, skew_s):
+    db, here = Database(tmp_path / "vigil.sqlite"), UTCClock(T0 + timedelta(days=30))
+    there = lambda: here.now + timedelta(seconds=skew_s)  # noqa: E731 - the other host's clock, skewed
+    writer = RunningAnalyses(db, me=ProcessStamp("vigil-b", 1, "b/1"), clock=there)
+    reader = RunningAnalyses(db, clock=here, watch=HeartbeatWatch(here.mono))
+    writer.begin("run-1", request())
+    for _ in range(360):  # half an hour of beats every 5 s, read as a page polls
+        here.advance(5)
+        writer.progress("run-1", 0.5)
+        assert reader.interrupted(ALICE) == []
+    # it stops beating: interrupted after STALE_HEARTBEAT_S of watching, not sooner, not later
+    here.advance(STALE_HEARTBEAT_S)
+    assert reader.interrupted(ALICE) == []
+    here.advance(1)
+    assert [r.id for r in reader.interrupted(ALICE)] == ["run-1"]
+    writer.progress("run-1", 0.6)  # it was only stalled: beats again
+    assert reader.interrupted(ALICE) == []
+
+
+def test_a_restarted_server_shows_day_old_runs_of_another_host_at_once_and_watches_recent_ones(tmp_path):
+    db, clock = Database(tmp_path / "vigil.sqlite"), UTCClock()
+    gone = RunningAnalyses(db, me=ProcessStamp("old-container", 1, "b/1"), clock=clock)
+    gone.begin("day-old", request())
+    clock.advance(FIRST_SIGHT_STALE_S - 3600)
+    gone.begin("recent", request())
+    clock.advance(3600 + 1)
+    restarted = RunningAnalyses(db, clock=clock, watch=HeartbeatWatch(clock.mono))  # sees both for the first time
+    assert [r.id for r in restarted.interrupted(ALICE)] == ["day-old"]
+    clock.advance(STALE_HEARTBEAT_S + 1)
+    assert [r.id for r in restarted.interrupted(ALICE)] == ["day-old", "recent"]
 
 
 def test_a_container_recreated_under_a_new_host_name_shows_its_old_runs_once_their_heartbeat_is_stale(
@@ -261,9 +317,10 @@ def test_a_container_recreated_under_a_new_host_name_shows_its_old_runs_once_the
     clock.advance(100)
     old.progress("run-1", 0.42)  # its last heartbeat
     monkeypatch.setattr("core.running.socket.gethostname", lambda: "vigil-7f9c2")  # recreated: another name
-    new = RunningAnalyses(db, me=ProcessStamp("vigil-7f9c2", 1, "b/1"), clock=clock)
+    new = RunningAnalyses(db, me=ProcessStamp("vigil-7f9c2", 1, "b/1"), clock=clock, watch=HeartbeatWatch(clock.mono))
+    assert new.interrupted(ALICE) == []  # another server may still run it: its heartbeat has not been watched yet
     clock.advance(STALE_HEARTBEAT_S - 1)
-    assert new.interrupted(ALICE) == []  # another server may still run it: its heartbeat is fresh
+    assert new.interrupted(ALICE) == []
     clock.advance(2)
     (run,) = new.interrupted(ALICE)
     assert (run.id, run.fraction, run.updated_at) == ("run-1", 0.42, (T0 + timedelta(seconds=100)).isoformat())
@@ -285,8 +342,11 @@ def test_a_record_written_before_the_heartbeat_column_is_judged_by_its_start(tmp
             "0, NULL, ?, 0.5, 'gone-host', 1, 'x/1')",
             (ALICE, ScoringConfig().model_dump_json(), EventConfig().model_dump_json(), T0.isoformat()),
         )
-    clock = UTCClock(T0 + timedelta(seconds=STALE_HEARTBEAT_S + 1))
-    (run,) = RunningAnalyses(Database(path), clock=clock).interrupted(ALICE)
+    clock = UTCClock(T0 + timedelta(seconds=60))
+    runs = RunningAnalyses(Database(path), clock=clock, watch=HeartbeatWatch(clock.mono))
+    assert runs.interrupted(ALICE) == []  # its start counts as its one heartbeat: watched from now
+    clock.advance(STALE_HEARTBEAT_S + 1)
+    (run,) = runs.interrupted(ALICE)
     assert (run.id, run.updated_at, run.heartbeat) == ("old", T0.isoformat(), T0)
 
 

@@ -91,50 +91,30 @@ def no_segment_text(job: BatchJob) -> str:
     return "No anomalous segment in the videos scored so far; resume the batch to score the rest."
 
 
-# Failures that are the file itself (core/sources.py's words): the same file fails the same way on every try.
-# Anything else (network, an interrupted or crashed worker, a full or read-only disk, a missing file) may pass.
-FILE_FAULTS = (
-    "is not a video this app can read",
-    "is empty (0 bytes)",
-    "is a still image, not a video",
-    "a video needs at least two",
-    "holds no video and no numbered images",
-    "is not a readable image",
-    "is a folder; give a video file",
-)
-
-
-def retry_helps(reason: str) -> bool:
-    """Whether trying a failed video again can change its outcome: False for a file that is not a readable
-    video (it fails the same way every time), True for what can pass later (network, interruption, storage)."""
-    return not any(words in reason for words in FILE_FAULTS)
-
-
 def resume_label(job: BatchJob, hopeless: int = 0) -> str | None:
     """The Resume button's words, saying what it will do ('Retry 1 failed', 'Resume 2 left', 'Resume 2 left,
     retry 1 failed'); None when it has nothing to do: the batch runs, or every video is scored or stored, or
-    failed in a way a retry cannot change. ``hopeless``: how many of the failures ``retry_helps`` rules out (a
-    resume still tries them, as it tries every failed video, so 'retry' counts them once a retry is offered)."""
+    failed in a way a retry cannot change. ``hopeless``: how many failures are of that kind (``BatchItem.hopeless``,
+    stored by core when they failed): a resume leaves them as they are."""
     if job.active:
         return None
     c = job.counts
-    left, failed = c["pending"] + c["running"], c["failed"]
-    retry = failed if failed > hopeless else 0
+    left, retry = c["pending"] + c["running"], max(0, c["failed"] - hopeless)
     parts = ([f"resume {left} left"] if left else []) + ([f"retry {retry} failed"] if retry else [])
     return ", ".join(parts).capitalize() or None
 
 
 def hopeless_text(items: list[BatchItem], known: dict[str, str] | None = None) -> str | None:
-    """What to do about the failed videos a retry cannot help ('broken.mp4 is not a readable video…'); None
+    """What to do about the failed videos a retry cannot help ('Retrying will not help broken.mp4…'); None
     when there is none. ``known``: see ``item_name``."""
-    names = [item_name(i.source, known) for i in items if i.status == "failed" and not retry_helps(i.reason)]
+    names = [item_name(i.source, known) for i in items if i.hopeless]
     if not names:
         return None
     which = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     what = (
-        "it is not a readable video. Fix or replace it"
+        "it fails the same way on every try (the reason is above). Fix or replace it"
         if len(names) == 1
-        else "they are not readable videos. Fix or replace them"
+        else "they fail the same way on every try (the reasons are above). Fix or replace them"
     )
     return f"Retrying will not help {which}: {what}, then start the batch again (videos already scored are skipped)."
 
@@ -145,7 +125,8 @@ def last_run_text(job: BatchJob) -> str | None:
     s = job.summary
     if job.active or job.runs < 2 or "todo" not in s:
         return None
-    stored = s.get("skipped", 0) - (s.get("videos", 0) - s["todo"])  # found stored in that run itself
+    # found stored in that run itself: not the videos finished before it, nor the failures it left as they were
+    stored = s.get("skipped", 0) - (s.get("videos", 0) - s["todo"] - s.get("hopeless", 0))
     parts = [f"{n} {what}" for n, what in ((s.get("done", 0), "scored"), (stored, "already stored"),
                                            (s.get("failed", 0), "failed")) if n]  # fmt: skip
     outcome = ", ".join(parts) or "it was stopped before any finished"

@@ -144,7 +144,8 @@ class JobRegistry:
 
     def _heartbeat(self, job: _Job, stop: threading.Event) -> None:
         """Write ``job``'s progress every ``record_every_s`` until ``stop``, moved or not: a record whose heartbeat
-        stops is judged interrupted by a server of another host name (``core.running.is_interrupted``). Its own
+        stops changing is judged interrupted by a server of another host name (``core.running.HeartbeatWatch``): each
+        write is this host's time to the second, a new value every time, never compared with the other's clock. Its own
         thread: the work may report nothing for minutes, and a write waiting on the database stalls no page's poll."""
         while not stop.wait(self._record_every_s):
             with self._lock:

@@ -3,7 +3,8 @@
 Each finished video is saved as Analyze saves it (``save_analysis``: the whole record or nothing) the
 moment it comes back, so Ctrl-C, a cancel or a kill keeps every finished video and never a half one;
 a re-run skips what is stored for the same video/model/settings. A failed video is reported with its
-path and a one-line reason and the batch goes on; a video whose worker died is tried once more.
+path and a one-line reason and the batch goes on; a video whose worker died is tried once more. Each failure
+is stored with whether a retry may pass (its error's type): a resume tries again only those.
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ class BatchSummary:
     done: int
     skipped: int
     failed: int
-    failures: list[dict] = field(default_factory=list)  # {"source", "reason"}
+    failures: list[dict] = field(default_factory=list)  # {"source", "reason", "retryable"}
     todo: int = 0  # videos this run set out to score: all of a new batch, what was left of a resumed one
+    hopeless: int = 0  # failed in a run before in a way no retry can help: left failed, not tried again
     seconds: float = 0.0
     startup_seconds: float = 0.0
     shutdown_seconds: float = 0.0
@@ -214,7 +216,7 @@ def run_job(
     jobs.mark_running(job_id)
     t0 = time.perf_counter()
     try:
-        left = sum(1 for i in jobs.items(job_id) if i.status not in FINISHED_ITEM)
+        left = sum(1 for i in jobs.items(job_id) if i.left)
         eng = make_engine(job.engine, job.workers, job.gpus_per_worker, left)
         spec = worker_spec(job.model, job.scoring, job.events, store)
         eng.start(spec)
@@ -238,7 +240,7 @@ def _drive(
     cancel: CancelFn | None,
 ) -> BatchSummary:
     items = jobs.items(job_id)
-    todo = [i for i in items if i.status not in FINISHED_ITEM]
+    todo = [i for i in items if i.left]  # failures a retry cannot help stay as they are
     tried_before = {i.index: i.attempts for i in todo}  # a resume counts on from the tries of the runs before
     job_owner = jobs.get(job_id).owner
     owner = job_owner if "@" in job_owner else ""  # analyses record a signed-in address; "" = no login
@@ -273,9 +275,9 @@ def _drive(
             prog.skipped += 1
         else:
             prog.failed += 1
-            failures.append({"source": o.source, "reason": o.reason})
+            failures.append({"source": o.source, "reason": o.reason, "retryable": o.retryable})
         tries = tried_before[o.index] + attempts
-        jobs.set_item(job_id, o.index, status, analysis_id, o.reason, tries, o.seconds, o.footage)
+        jobs.set_item(job_id, o.index, status, analysis_id, o.reason, tries, o.seconds, o.footage, o.retryable)
 
     def hand_out() -> None:
         started = []
@@ -338,10 +340,11 @@ def _drive(
         model=spec.model,
         videos=len(items),
         done=prog.done,
-        skipped=prog.skipped + (len(items) - len(todo)),
+        skipped=prog.skipped + sum(i.status in FINISHED_ITEM for i in items),
         failed=prog.failed,
         failures=failures,
         todo=len(todo),
+        hopeless=sum(i.hopeless for i in items),
         seconds=time.perf_counter() - t0,
         startup_seconds=startup,
         shutdown_seconds=shutdown,

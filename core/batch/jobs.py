@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.config import EventConfig, ScoringConfig
-from core.db import Database, register_schema
+from core.db import Database, register_column, register_schema
 from core.errors import NotFoundError
 
 register_schema(
@@ -54,10 +54,41 @@ CREATE TABLE IF NOT EXISTS batch_items (
     attempts INTEGER NOT NULL DEFAULT 0,
     seconds REAL NOT NULL DEFAULT 0,
     footage REAL NOT NULL DEFAULT 0,
+    retryable INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (job_id, idx)
 );
 """,
 )
+
+# Rows stored before ``retryable`` existed kept only the failure's words: this is how the Archive page read them then.
+# A new failure's flag comes from its error's type (core.errors.retryable); these words judge the old rows, once.
+LEGACY_FILE_FAULTS = (
+    "is not a video this app can read",
+    "is empty (0 bytes)",
+    "is a still image, not a video",
+    "a video needs at least two",
+    "holds no video and no numbered images",
+    "is not a readable image",
+    "is a folder; give a video file",
+)
+
+
+def legacy_retryable(reason: str) -> bool:
+    """Whether a failure stored before the flag existed may pass on a retry, from its ``reason`` alone: False for a
+    file that is not a readable video (it fails the same way every time), True for the rest (network, interruption,
+    storage, a missing file)."""
+    return not any(words in reason for words in LEGACY_FILE_FAULTS)
+
+
+def _backfill_retryable(con) -> None:
+    rows = con.execute("SELECT job_id, idx, reason FROM batch_items WHERE status='failed'").fetchall()
+    con.executemany(
+        "UPDATE batch_items SET retryable=0 WHERE job_id=? AND idx=?",
+        [(r[0], r[1]) for r in rows if not legacy_retryable(r[2])],
+    )
+
+
+register_column("batch_items", "retryable", "INTEGER NOT NULL DEFAULT 1", backfill=_backfill_retryable)
 
 JOB_STATES = ("queued", "running", "done", "cancelled", "failed", "interrupted")
 ITEM_STATES = ("pending", "running", "done", "skipped", "failed")
@@ -111,7 +142,8 @@ class BatchJob:
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One video of a job: ``status`` one of ITEM_STATES; ``seconds`` of work, ``footage`` s scored."""
+    """One video of a job: ``status`` one of ITEM_STATES; ``seconds`` of work, ``footage`` s scored;
+    ``retryable``: for a failed video, whether a retry may pass (a resume tries only those)."""
 
     index: int
     source: str
@@ -121,6 +153,17 @@ class BatchItem:
     attempts: int
     seconds: float
     footage: float
+    retryable: bool = True
+
+    @property
+    def hopeless(self) -> bool:
+        """A failed video that no retry can help: it stays failed until its file (or the setup) is fixed."""
+        return self.status == "failed" and not self.retryable
+
+    @property
+    def left(self) -> bool:
+        """What a run (or a resume) of the batch scores: not finished, and not failed for good."""
+        return self.status not in FINISHED_ITEM and not self.hopeless
 
 
 def run_totals(summary: dict) -> dict:
@@ -222,12 +265,14 @@ class JobStore:
         attempts: int | None = None,
         seconds: float = 0.0,
         footage: float = 0.0,
+        retryable: bool = True,
     ) -> None:
+        """Record where video ``index`` stands; ``retryable``: for a failure, whether a retry may pass."""
         with self.db.connect() as con:
             con.execute(
                 "UPDATE batch_items SET status=?, analysis_id=COALESCE(?, analysis_id), reason=?, "
-                "attempts=COALESCE(?, attempts), seconds=?, footage=? WHERE job_id=? AND idx=?",
-                (status, analysis_id, reason, attempts, seconds, footage, job_id, index),
+                "attempts=COALESCE(?, attempts), seconds=?, footage=?, retryable=? WHERE job_id=? AND idx=?",
+                (status, analysis_id, reason, attempts, seconds, footage, int(retryable), job_id, index),
             )
 
     def request_cancel(self, job_id: str) -> None:
@@ -278,11 +323,11 @@ class JobStore:
     def items(self, job_id: str) -> list[BatchItem]:
         with self.db.connect() as con:
             rows = con.execute(
-                "SELECT idx, source, status, analysis_id, reason, attempts, seconds, footage FROM batch_items "
-                "WHERE job_id=? ORDER BY idx",
+                "SELECT idx, source, status, analysis_id, reason, attempts, seconds, footage, retryable "
+                "FROM batch_items WHERE job_id=? ORDER BY idx",
                 (job_id,),
             ).fetchall()
-        return [BatchItem(*r) for r in rows]
+        return [BatchItem(*r[:8], retryable=bool(r[8])) for r in rows]
 
     def analysis_ids(self, job_id: str) -> list[str]:
         """The stored analyses of a job's finished videos (scored now or found already stored)."""

@@ -15,7 +15,7 @@ from typing import Literal
 
 from core.config import EventConfig, ScoringConfig
 from core.engine import ComputedAnalysis, compute_analysis
-from core.errors import SourceError, VigilError
+from core.errors import SourceError, VigilError, retryable
 from core.registry import load_scorer, unpack_model
 from core.sources import is_url, open_source
 
@@ -69,6 +69,7 @@ class VideoOutcome:
     cpu_seconds: float = 0.0
     footage: float = 0.0
     model_version: str = ""  # the version the worker's scorer reports (the store's key with the hash)
+    retryable: bool = True  # failed: whether a retry may pass (``core.errors.retryable`` of its error)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,9 @@ class BatchWorker:
                 source, self.scorer, self.spec.scoring, self.spec.events, task.source, prefetch=self.spec.prefetch
             )
         except Exception as err:  # one video's failure is reported; the batch goes on
-            return VideoOutcome(task.index, task.source, "failed", video_hash=video_hash, reason=one_line(err))
+            return VideoOutcome(
+                task.index, task.source, "failed", video_hash=video_hash, reason=one_line(err), retryable=retryable(err)
+            )
         return VideoOutcome(
             task.index,
             task.source,
