@@ -233,19 +233,20 @@ def cmd_batch(args) -> int:
         print(f"failed: {f['source']}: {f['reason']}")
     print(
         f"batch {summary.job_id}: {summary.done} scored, {summary.skipped} already stored, {summary.failed} failed "
-        f"of {summary.videos} videos in {summary.seconds:.1f} s ({summary.engine}, {summary.workers} workers); "
+        + (f"(and {summary.hopeless} that failed before in a way no retry helps) " if summary.hopeless else "")
+        + f"of {summary.videos} videos in {summary.seconds:.1f} s ({summary.engine}, {summary.workers} workers); "
         f"{summary.footage_hours:.3f} h of footage, {summary.videos_per_s:.2f} videos/s, "
         f"{summary.footage_hours_per_hour:.1f} footage-hours per hour"
     )
     _write_json(args.json, summary.to_dict())
     if summary.cancelled:
-        left = summary.videos - summary.done - summary.skipped - summary.failed
+        left = summary.videos - summary.done - summary.skipped - summary.failed - summary.hopeless
         print(
             f"interrupted: finished videos are stored, {left} left; run the same command again to finish them",
             file=sys.stderr,
         )
         return 130
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.hopeless else 0  # a resume that left old failures still did not finish
 
 
 def _write_json(path: str | None, result: dict) -> None:

@@ -530,3 +530,16 @@ def test_failures_stored_before_the_flag_get_it_once_from_their_words_and_a_resu
     resumed = run_job(job_id, store=Store(Database(store.db.path)))
     assert (resumed.todo, resumed.done, resumed.hopeless) == (1, 1, 2)
     assert [i.status for i in again.items(job_id)] == ["failed", "done", "failed"]
+
+
+def test_the_cli_resume_of_a_job_left_with_unreadable_files_says_so_and_exits_1(tmp_path, make_video, capsys):
+    from core.cli import main
+
+    store = Store()
+    (tmp_path / "broken.mp4").write_text("not a video")
+    first = run_batch([str(tmp_path / "broken.mp4"), str(make_video("good.avi", n=60))], workers=1, store=store)
+    assert (first.done, first.failed) == (1, 1)
+    capsys.readouterr()
+    assert main(["batch", "--job", first.job_id, "--quiet"]) == 1  # nothing was tried, yet the job is not all scored
+    out = capsys.readouterr().out
+    assert "0 scored, 1 already stored, 0 failed (and 1 that failed before in a way no retry helps) of 2" in out
