@@ -654,7 +654,11 @@ def test_a_changed_rule_applies_to_a_running_processor_and_keeps_the_cooldown_of
         (rec,) = list_alerts()
         assert rec.details["rule"]["threshold"] == pytest.approx(0.8)  # the email states the rule it ran with
         proc.set_config(cfg.with_threshold(0.85, seconds=1.0, cooldown=60.0))
-        feed(5.0)  # still anomalous, the episode restarts under the new rule: the cooldown holds it back
+        feed(5.0)  # 0.9 stays above the new off line (0.75): the same episode goes on, alerted once
+        assert len(list_alerts()) == 1
+        assert proc.snapshot().status.state == RuleState.ALERTED
+        proc.set_config(cfg.with_threshold(0.99, hysteresis=0.05, seconds=1.0, cooldown=60.0))
+        feed(0.5)  # 0.9 is below the new off line (0.94): the episode ends, and the cooldown holds a new one back
         assert len(list_alerts()) == 1
         assert proc.snapshot().status.state == RuleState.COOLDOWN
     finally:
