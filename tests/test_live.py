@@ -665,6 +665,63 @@ def test_a_changed_rule_applies_to_a_running_processor_and_keeps_the_cooldown_of
         proc.stop()
 
 
+class UnstartableScorer(Scorer):
+    """A model whose stream cannot be made (e.g. its interpreter fails on this machine)."""
+
+    def stream(self, live=False):
+        raise VigilError("its weights cannot be read")
+
+
+def test_a_new_model_scores_a_running_processor_from_the_next_frame_and_keeps_the_cooldown():
+    """The Live picker's model applies to a running source: the swap happens between two frames on the worker (its
+    own stream, made there), the open episode ends (another model's scores are on another scale) and the cooldown
+    of the alert already sent holds, so the same fight seen by the new model sends no second email within it."""
+    clock = [4000.0]
+    old, new = ScriptedScorer(lambda t, f: 0.9), ScriptedScorer(lambda t, f: 0.95)
+    cfg = AlertConfig(threshold=0.5, seconds=1.0, cooldown=60, smooth_seconds=0.0)
+    proc = LiveProcessor(old, "old v1", cfg, source="lobby", outbox=Outbox(), clock=lambda: clock[0], model_name="old")
+
+    def feed(seconds: float) -> None:
+        for _ in range(round(seconds * 10)):
+            clock[0] += 0.1
+            n = proc.snapshot().stats.frames_scored
+            proc.submit(frame(), clock[0])
+            assert wait_for(lambda n=n: proc.snapshot().stats.frames_scored == n + 1, 5)
+
+    try:
+        feed(2.0)
+        assert wait_for(lambda: len(list_alerts()) == 1, 5)
+        proc.set_model(new, "new v2", "new")
+        assert proc.next_model == "new v2" and proc.model == "old v1"  # nothing changes under a frame being scored
+        feed(3.0)
+        snap = proc.snapshot()
+        assert (proc.model, proc.model_name, snap.model) == ("new v2", "new", "new v2")
+        assert snap.score == pytest.approx(0.95) and new.streams == 1
+        assert new.threads and threading.get_ident() not in new.threads  # made and used on the worker
+        assert snap.status.state == RuleState.COOLDOWN and snap.status.anomalous_for == pytest.approx(2.9)
+    finally:
+        proc.stop()
+    (rec,) = list_alerts()  # one email: the cooldown held the new model's episode back
+    assert rec.model == "old v1" and rec.ended_at == pytest.approx(4002.0)  # its episode ended at the swap
+
+
+def test_a_model_that_cannot_start_leaves_the_old_one_scoring_and_says_why():
+    clock = [5000.0]
+    proc = LiveProcessor(ScriptedScorer(lambda t, f: 0.3), "old v1", clock=lambda: clock[0])
+    try:
+        proc.submit(frame(), clock[0])
+        assert wait_for(lambda: proc.snapshot().stats.frames_scored == 1, 5)
+        proc.set_model(UnstartableScorer(), "broken v1", "broken")
+        clock[0] += 0.1
+        proc.submit(frame(), clock[0])
+        assert wait_for(lambda: proc.snapshot().stats.frames_scored == 2, 5)
+        snap = proc.snapshot()
+    finally:
+        proc.stop()
+    assert (proc.model, proc.next_model, snap.model, snap.score) == ("old v1", "old v1", "old v1", pytest.approx(0.3))
+    assert snap.error == "Could not switch to broken v1 (its weights cannot be read); still scoring with old v1."
+
+
 def _page_on_server(monkeypatch=None):
     from test_pages import page
 
@@ -686,7 +743,7 @@ def test_live_page_applies_a_changed_rule_to_the_running_source_and_its_row_says
     assert at.number_input(key="live-n").value == pytest.approx(30.0)
     rows = [m.value for m in at.markdown if m.value.startswith("**door.avi**")]
     assert rows == [f"**door.avi** — running · m · score above 0.50 for 30 s, cooldown {proc.cfg.cooldown:g} s"]
-    assert any("keep their model (door.avi: m)" in c.value for c in at.caption)
+    assert not [c.value for c in at.caption if "keep their model" in c.value]  # a model change applies too
     at.slider(key="live-thr").set_value(0.9).run()
     assert not at.exception, at.exception
     assert proc.cfg.threshold == pytest.approx(0.9) and proc.cfg.seconds == pytest.approx(30.0)
@@ -699,6 +756,57 @@ def rule_words_of(proc: LiveProcessor) -> str:
     from ui.live_state import rule_words
 
     return rule_words(proc.cfg)
+
+
+def test_live_page_applies_a_picked_model_to_the_running_source_and_its_row_names_it(gated_source):
+    """A model picked on the page scores the user's running source from its next frame, as a rule change applies;
+    the toast says what changed and the row names the model (the one asked for, until a frame arrives)."""
+    from core.registry import get_spec
+
+    src, proc, score = gated_source
+    src.start()
+    assert wait_for(lambda: src.state == "playing")
+    at = _page_on_server()
+    motion = f"motion v{get_spec('motion').version}"
+    at.selectbox(key="live-model").set_value("motion").run()
+    assert not at.exception, at.exception
+    assert proc.next_model == motion and proc.model == "m"  # the swap waits for the next frame
+    assert [t.value for t in at.toast] == [
+        f"{motion} now scores door.avi (was m): an open episode starts over; cooldowns and the hourly cap hold."
+    ]
+    rows = [m.value for m in at.markdown if m.value.startswith("**door.avi**")]
+    assert rows[0].startswith(f"**door.avi** — running · m, switching to {motion} · score above 0.50"), rows
+    at.run()  # a rerun of the same choice changes nothing and says nothing
+    assert not at.toast and proc.next_model == motion
+
+
+def test_a_model_that_cannot_load_leaves_the_running_source_on_its_model_and_says_why(gated_source, monkeypatch):
+    from core.errors import ModelUnavailableError
+
+    def missing(name):
+        raise ModelUnavailableError(f"Model '{name}' needs weights.bin, which is not in the models folder.")
+
+    src, proc, score = gated_source
+    src.start()
+    assert wait_for(lambda: src.state == "playing")
+    at = _page_on_server()
+    monkeypatch.setattr("ui.cache.get_scorer", missing)
+    at.selectbox(key="live-model").set_value("motion").run()
+    assert not at.exception, at.exception
+    assert proc.next_model == "m" and not at.toast
+    (error,) = [e.value for e in at.error]
+    assert "could not be loaded, so your running server sources keep their model (door.avi: m)" in error
+    assert "needs weights.bin" in error
+
+
+def test_a_new_tab_opens_on_the_running_source_s_model_and_changes_nothing(gated_source):
+    src, proc, score = gated_source
+    proc.model_name = "motion"
+    src.start()
+    assert wait_for(lambda: src.state == "playing")
+    at = _page_on_server()
+    assert at.selectbox(key="live-model").value == "motion"  # not the default model: the source's
+    assert proc.next_model == "m" and not at.toast
 
 
 def test_a_rerun_of_a_tab_with_an_older_rule_does_not_put_it_back(gated_source):
