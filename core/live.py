@@ -58,6 +58,7 @@ HISTORY_S = 60.0  # the page charts the last minute
 STATS_WINDOW_S = 2.0  # fps is measured over this trailing window
 WARMUP_HINT_S = 10.0  # "warming up" is shown at most this long while every score is still 0
 STALE_S = 3.0  # no frame for this long: the feed has stopped or stalled, the readings are not current
+MEDIA_SLEW = 0.05  # a late first frame's delay is taken back by at most this share of each frame's media step
 IDLE_STOP_S = 20.0  # a worker with no frames for this long ends (the tab was closed); restarts on demand
 STREAM_SCHEMES = {"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "tcp"}
 
@@ -266,10 +267,18 @@ class LiveProcessor:
         return draw_overlay(frame, view, self.cfg.threshold, self.model), view
 
     def _media_to_epoch(self, media_t: float, arrival: float) -> float:
-        # One offset per stream, fixed by its first frame; a timestamp going backwards is a new stream. Moving it
-        # mid-stream (to a less delayed frame) sent times backwards and shortened the open episode by the shift.
+        """Epoch s of a frame at stream time ``media_t`` (s) that arrived at ``arrival`` (epoch s).
+
+        A stream (a timestamp going backwards starts a new one) is anchored by its first frame, which is often the
+        most delayed: its times then run ahead of the clock by that extra delay. A frame that arrives sooner after
+        its capture lowers the offset towards its own, by at most ``MEDIA_SLEW`` of the media step since the frame
+        before: times never go backwards and frames stay at least 95 % of their capture spacing apart (a motion
+        model reads no burst). Moving the offset at once sent times backwards and cut the open episode short."""
         if self._media_offset is None or media_t < self._last_media_t:
             self._media_offset = arrival - media_t
+        elif arrival - media_t < self._media_offset:
+            slewed = self._media_offset - MEDIA_SLEW * (media_t - self._last_media_t)
+            self._media_offset = max(arrival - media_t, slewed)
         self._last_media_t = media_t
         return media_t + self._media_offset
 
