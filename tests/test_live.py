@@ -820,6 +820,52 @@ def test_a_model_that_cannot_load_leaves_the_running_source_on_its_model_and_say
     assert "needs weights.bin" in error
 
 
+def test_a_playing_camera_takes_a_picked_model_in_its_own_processor_and_keeps_its_model_when_one_cannot_load(
+    monkeypatch,
+):
+    """The browser camera: a picked model is swapped into its processor (its cooldown and cap hold); one that cannot
+    load leaves the camera scoring with its model, and the page says why instead of dropping the camera."""
+    from test_pages import page
+
+    from core.errors import ModelUnavailableError
+    from core.registry import get_spec
+    from ui import cache
+
+    at = page("live")
+    at.run()
+    assert not at.exception, at.exception
+    session = at.session_state["live_page"]
+    proc = session.processor
+    try:
+        vigil = f"vigil v{get_spec('vigil').version}"
+        assert proc is not None and proc.next_model == vigil
+        session.playing = True  # what the WebRTC component reports while the camera plays (AppTest has none)
+        real = cache.get_scorer
+
+        def missing(name):
+            if name == "motion":
+                raise ModelUnavailableError("Model 'motion' needs weights.bin.")
+            return real(name)
+
+        monkeypatch.setattr("ui.cache.get_scorer", missing)
+        at.selectbox(key="live-model").set_value("motion").run()
+        assert not at.exception, at.exception
+        (error,) = [e.value for e in at.error]
+        assert error.startswith(f"motion v{get_spec('motion').version} could not be loaded, so the camera keeps")
+        assert session.processor is proc and proc.next_model == vigil
+        monkeypatch.setattr("ui.cache.get_scorer", real)
+        at.selectbox(key="live-model").set_value("vigil").run()  # back, then motion again, now loadable
+        at.selectbox(key="live-model").set_value("motion").run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        motion = f"motion v{get_spec('motion').version}"
+        assert session.processor is proc and proc.next_model == motion
+        assert [t.value for t in at.toast] == [
+            f"The camera now scores with {motion}: an open episode starts over; the cooldown and the hourly cap hold."
+        ]
+    finally:
+        proc.stop()
+
+
 def test_a_new_tab_opens_on_the_running_source_s_model_and_changes_nothing(gated_source):
     src, proc, score = gated_source
     proc.model_name = "motion"
