@@ -151,8 +151,8 @@ def apply_model(spec: ModelSpec | None, who: Identity) -> None:
         return
     for src, _ in changed:
         src.processor.set_model(scorer, label, spec.name)
-    was = ", ".join(f"{s.label} (was {was})" for s, was in changed)
-    st.toast(f"{label} now scores {was}: an open episode starts over; cooldowns and the hourly cap hold.")
+    which = ", ".join(f"{s.label} (was {was})" for s, was in changed)
+    st.toast(f"{label} now scores {which}: an open episode starts over; cooldowns and the hourly cap hold.")
 
 
 def camera_model(spec: ModelSpec | None) -> tuple[tuple[str, str], Scorer, str] | None:
