@@ -16,6 +16,8 @@ from core.errors import VigilError
 from core.live import STATS_WINDOW_S, LiveProcessor, LiveSnapshot, ServerSource
 from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
+from core.registry import ModelSpec
+from core.scorers.base import Scorer
 from ui import state
 from ui.alerts_view import render_alert_log
 from ui.auth import identity
@@ -30,6 +32,7 @@ from ui.live_state import (
     episode_alert,
     last_readings,
     live_session,
+    own_sources,
     rule_words,
     shown_source,
     source_kind,
@@ -111,11 +114,6 @@ def rule_controls(defaults: AlertConfig) -> AlertConfig:
     )
 
 
-def own_sources(who: Identity) -> list[ServerSource]:
-    """``who``'s own running server sources, oldest first (an admin's rule never changes another user's)."""
-    return [s for s in ServerSource.active() if s.owner == who.owner and s.running]
-
-
 def apply_rule(cfg: AlertConfig, who: Identity) -> None:
     """After the user changed the rule: it applies to their running server sources now (their cooldowns and
     hourly caps survive; core.alerts.SustainedRule.reconfigure). Only on a change, so a tab still showing an
@@ -128,6 +126,62 @@ def apply_rule(cfg: AlertConfig, who: Identity) -> None:
         src.processor.set_config(cfg)
     if changed:
         st.toast(f"Rule applied to {', '.join(changed)}: {rule_words(cfg)}.")
+
+
+def apply_model(spec: ModelSpec | None, who: Identity) -> None:
+    """After the user picked another model: it scores their running server sources from each one's next frame (its
+    open episode starts over, its cooldown and the hourly cap hold: LiveProcessor.set_model). Loaded here first, so
+    a model that cannot load (missing weights) leaves every source on its model, and the page says why."""
+    sources = own_sources(who)
+    if not sources:
+        return
+    if spec is None:  # the picker says why it cannot run here
+        kept = ", ".join(f"{s.label}: {s.processor.next_model}" for s in sources)
+        st.warning(f"Your running server sources keep their model ({kept}).")
+        return
+    label = f"{spec.name} v{spec.version}"
+    changed = [(s, s.processor.next_model) for s in sources if s.processor.next_model != label]
+    if not changed:
+        return
+    try:
+        scorer = get_scorer(spec.name)
+    except VigilError as err:
+        kept = ", ".join(f"{s.label}: {was}" for s, was in changed)
+        st.error(f"{label} could not be loaded, so your running server sources keep their model ({kept}). {err}")
+        return
+    for src, _ in changed:
+        src.processor.set_model(scorer, label, spec.name)
+    which = ", ".join(f"{s.label} (was {was})" for s, was in changed)
+    st.toast(f"{label} now scores {which}: an open episode starts over; cooldowns and the hourly cap hold.")
+
+
+def camera_model(spec: ModelSpec | None) -> tuple[tuple[str, str], Scorer, str] | None:
+    """What the browser camera scores with, as (key, scorer, label) for ``LiveSession.camera_processor``: the picked
+    model once it loads; a playing camera keeps its model when the picked one cannot run or load (said here); None
+    when there is nothing to run (the page asks for an available model)."""
+    session = live_session()
+    playing = session.processor if session.playing else None
+    if spec is not None:
+        label = f"{spec.name} v{spec.version}"
+        try:
+            scorer = get_scorer(spec.name)
+        except VigilError as err:
+            if playing is None:
+                raise
+            st.error(f"{label} could not be loaded, so the camera keeps scoring with {playing.model}. {err}")
+        else:
+            key = (spec.name, spec.version)
+            if playing is not None and session.processor_key != key:
+                st.toast(
+                    f"The camera now scores with {label}: an open episode starts over; the cooldown and the "
+                    "hourly cap hold."
+                )
+            return key, scorer, label
+    if playing is None or session.processor_key is None:
+        return None
+    if spec is None:
+        st.warning(f"The camera keeps scoring with {playing.model}.")
+    return session.processor_key, playing.scorer, playing.model
 
 
 def live_chart(snap: LiveSnapshot, live: bool = True) -> alt.Chart:
@@ -268,8 +322,9 @@ def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
         )
 
 
-def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who: Identity) -> None:
-    name, label = model
+def server_section(model: tuple[str, str] | None, cfg: AlertConfig, sender: Sender, who: Identity) -> None:
+    """The source fields and Start (``model``: (name, label), None when the picked one cannot run), then the
+    user's sources."""
     quota = app_settings().access
     uri = st.text_input(
         "Stream URL or video file on the server",
@@ -280,7 +335,8 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
     loop = st.checkbox("Loop a file", value=state.kept("live-loop", True), key="live-loop")
     state.keep("live-uri", uri)
     state.keep("live-loop", loop)
-    if st.button("Start monitoring", type="primary", key="live-start", disabled=not uri.strip()):
+    if st.button("Start monitoring", type="primary", key="live-start", disabled=not uri.strip() or model is None):
+        name, label = model  # type: ignore[misc]  # the button is disabled without one
         try:
             proc = LiveProcessor(
                 get_scorer(name),
@@ -290,6 +346,7 @@ def server_section(model: tuple[str, str], cfg: AlertConfig, sender: Sender, who
                 on_alert=lambda rec: sender.wake(),
                 source=uri.strip(),
                 owner=who.owner,
+                model_name=name,
             )
             src = ServerSource(uri, proc, loop=loop, owner=who.owner)
             proc.source = src.label  # emails and the log name the source without credentials
@@ -332,7 +389,9 @@ def source_row(src: ServerSource) -> str:
         problem = f": {src.error}" if src.error else ""
         return f"**{src.label}** — {words}{problem}{owner}"
     problem = f": {src.error}" if src.error else ""
-    rule = f" · {src.processor.model} · {rule_words(src.processor.cfg)}"
+    proc = src.processor
+    model = proc.model if proc.next_model == proc.model else f"{proc.model}, switching to {proc.next_model}"
+    rule = f" · {model} · {rule_words(proc.cfg)}"
     return f"**{src.label}** — {src.status_words()}{problem}{rule}{owner}"
 
 
@@ -383,12 +442,16 @@ def page() -> None:
     sender = Sender.shared()
     sender.configure(settings)
 
-    spec = model_picker("live-model", empty="No models are registered.", preferred=state.kept("live-model", None))
-    state.keep("live-model", st.session_state.get("live-model"))
+    before = state.kept("live-model", None)  # None: a new tab, which opens on the newest source's model
+    spec = model_picker(
+        "live-model",
+        empty="No models are registered.",
+        preferred=before or (mine[-1].processor.model_name if mine else None) or None,
+    )
+    picked = state.keep("live-model", st.session_state.get("live-model"))
+    if before is not None and picked != before:  # only a change: a tab showing an older model must not put it back
+        apply_model(spec, who)
     model = (spec.name, f"{spec.name} v{spec.version}") if spec else None
-    if mine:  # a source's model is loaded into its worker: it cannot change under it
-        models = ", ".join(f"{s.label}: {s.processor.model}" for s in mine)
-        st.caption(f"Running server sources keep their model ({models}); Stop and Start a source to change it.")
     running = [s.label for s in ServerSource.visible_to(who) if s.running]
     kind = st.radio(
         "Source",
@@ -403,18 +466,17 @@ def page() -> None:
         c1.info(f"A server-side source is running: {', '.join(running)}.")
         c2.button("Show it", key="live-show-server", on_click=_show_server)
     proc: LiveProcessor | None = None
-    if model is None:
-        st.info("Pick an available model to start.")
-    elif kind == CAMERA:
-        name, label = model
-        proc = live_session().camera_processor(
-            (name, spec.version), get_scorer(name), label, cfg, sender, owner=who.owner
-        )
-        left, right = st.columns([3, 2])
-        with left:
-            camera_section(proc, conf.webrtc.ice_servers)
+    if kind == CAMERA:
+        chosen = camera_model(spec)
+        if chosen is None:
+            st.info("Pick an available model to start.")
+        else:
+            proc = live_session().camera_processor(*chosen, cfg, sender, owner=who.owner)
+            left, right = st.columns([3, 2])
+            with left:
+                camera_section(proc, conf.webrtc.ice_servers)
     else:
-        server_section(model, cfg, sender, who)
+        server_section(model, cfg, sender, who)  # without a model, the user's sources still show (and stop)
 
     @st.fragment(run_every=1.0)
     def camera_state() -> None:
@@ -460,7 +522,7 @@ def page() -> None:
     if kind == CAMERA and proc is not None:
         with right:
             camera_state()
-    if model is not None:
+    if kind == SERVER or proc is not None:
         live_panel()
 
     email_section(settings, who)

@@ -173,27 +173,38 @@ class SustainedRule:
         return st
 
     def reconfigure(self, cfg: AlertConfig) -> None:
-        """New settings; cooldowns and the cap window survive. A new threshold band restarts open episodes (the
-        smoothed score carries on when the smoothing is the same); N seconds, cooldown or cap alone restart
-        nothing (each sample reads them), so an alert's episode is not cut short by them."""
+        """New settings; cooldowns and the cap window survive. N seconds, cooldown or cap alone change no episode
+        (each sample reads them). A new threshold band keeps an open episode (its start and whether it fired: no
+        second alert for it) while the smoothed score stays at or above the new off-threshold, and ends it now
+        otherwise. A new smoothing restarts every source: its average is of another width."""
         if cfg == self.cfg:
             return
         before, self.cfg = self.cfg, cfg
-        if (cfg.threshold, cfg.off_threshold, cfg.smooth_seconds) == (
-            before.threshold,
-            before.off_threshold,
-            before.smooth_seconds,
-        ):
+        if cfg.smooth_seconds != before.smooth_seconds:
+            for name in list(self._sources):
+                self._restart(name, keep_smoothing=False)
             return
-        old = self._sources
-        self._sources = {}
-        for name, st in old.items():
-            new = self._source(name)
-            new.last_alert_t = st.last_alert_t
-            if cfg.smooth_seconds == before.smooth_seconds:  # the average of the scores does not depend on the rule
-                new.smoother, new.smoothed = st.smoother, st.smoothed
-            if st.fired == "alert" and st.fired_t is not None and st.last_t is not None:
-                self._ended.append(EpisodeEnd(name, st.fired_t, st.last_t))  # the restart ends it
+        if (cfg.threshold, cfg.off_threshold) == (before.threshold, before.off_threshold):
+            return
+        for name, st in list(self._sources.items()):
+            st.tracker.on, st.tracker.off = cfg.threshold, cfg.off_threshold
+            if st.tracker.active and st.smoothed < cfg.off_threshold:  # the tracker's own closing test
+                self._restart(name, keep_smoothing=True)
+
+    def restart(self, source: str = DEFAULT_SOURCE) -> None:
+        """``source`` now scores on another scale (a new model): its open episode ends (an alerted one is reported
+        by ``pop_ended``, at its last sample) and its smoothing starts afresh; its cooldown and the cap survive."""
+        if source in self._sources:
+            self._restart(source, keep_smoothing=False)
+
+    def _restart(self, name: str, keep_smoothing: bool) -> None:
+        st = self._sources.pop(name)
+        new = self._source(name)
+        new.last_alert_t = st.last_alert_t
+        if keep_smoothing:
+            new.smoother, new.smoothed = st.smoother, st.smoothed
+        if st.fired == "alert" and st.fired_t is not None and st.last_t is not None:
+            self._ended.append(EpisodeEnd(name, st.fired_t, st.last_t))  # the restart ends it
 
     def update(self, t: float, score: float, source: str = DEFAULT_SOURCE, cause: str = "") -> list[Alert]:
         """Feed one raw score (0..1; NaN counts as 0) of ``source`` at time ``t`` (s) and its cause."""

@@ -58,6 +58,7 @@ HISTORY_S = 60.0  # the page charts the last minute
 STATS_WINDOW_S = 2.0  # fps is measured over this trailing window
 WARMUP_HINT_S = 10.0  # "warming up" is shown at most this long while every score is still 0
 STALE_S = 3.0  # no frame for this long: the feed has stopped or stalled, the readings are not current
+MEDIA_SLEW = 0.05  # a late first frame's delay is taken back by at most this share of each frame's media step
 IDLE_STOP_S = 20.0  # a worker with no frames for this long ends (the tab was closed); restarts on demand
 STREAM_SCHEMES = {"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "tcp"}
 
@@ -194,8 +195,11 @@ class LiveProcessor:
         clock: Callable[[], float] = time.time,
         idle_stop: float = IDLE_STOP_S,
         owner: str = "",
+        model_name: str = "",
     ):
+        """``model``: the model as shown ("vigil v1"); ``model_name``: its registry name ("" when not registered)."""
         self.scorer, self.model, self.source = scorer, model, source
+        self.model_name = model_name
         self.owner = owner  # recorded on every alert ("" without login)
         self.cfg = cfg or AlertConfig()
         self.outbox, self.on_alert = outbox, on_alert
@@ -212,6 +216,7 @@ class LiveProcessor:
         self._overlay: deque[float] = deque(maxlen=100)
         self._frames_in = self._frames_scored = 0
         self._pending_cfg: AlertConfig | None = None
+        self._pending_model: tuple[Scorer, str, str] | None = None  # (scorer, model, model_name), see set_model
         self._last_alert: AlertRecord | None = None
         self._alert_ids: dict[float, str] = {}  # Alert.t -> stored id (alert thread only), to record its episode's end
         self._error: str | None = None
@@ -262,10 +267,18 @@ class LiveProcessor:
         return draw_overlay(frame, view, self.cfg.threshold, self.model), view
 
     def _media_to_epoch(self, media_t: float, arrival: float) -> float:
-        # One offset per stream, fixed by its first frame; a timestamp going backwards is a new stream. Moving it
-        # mid-stream (to a less delayed frame) sent times backwards and shortened the open episode by the shift.
+        """Epoch s of a frame at stream time ``media_t`` (s) that arrived at ``arrival`` (epoch s).
+
+        A stream (a timestamp going backwards starts a new one) is anchored by its first frame, which is often the
+        most delayed: its times then run ahead of the clock by that extra delay. A frame that arrives sooner after
+        its capture lowers the offset towards its own, by at most ``MEDIA_SLEW`` of the media step since the frame
+        before: times never go backwards and frames stay at least 95 % of their capture spacing apart (a motion
+        model reads no burst). Moving the offset at once sent times backwards and cut the open episode short."""
         if self._media_offset is None or media_t < self._last_media_t:
             self._media_offset = arrival - media_t
+        elif arrival - media_t < self._media_offset:
+            slewed = self._media_offset - MEDIA_SLEW * (media_t - self._last_media_t)
+            self._media_offset = max(arrival - media_t, slewed)
         self._last_media_t = media_t
         return media_t + self._media_offset
 
@@ -291,6 +304,20 @@ class LiveProcessor:
             self.cfg = cfg
             with self._lock:
                 self._pending_cfg = cfg
+
+    def set_model(self, scorer: Scorer, model: str, model_name: str = "") -> None:
+        """Score with ``scorer`` (loaded by the caller: a model that cannot load never reaches here) from the next
+        frame on. The worker swaps it between two frames: it makes the new stream first, and a stream that cannot
+        be made leaves the old model scoring and says why (``snapshot().error``). The swap restarts the source's
+        open episode and smoothing (two models' scores are not comparable); cooldowns and the hourly cap hold."""
+        with self._lock:
+            self._pending_model = (scorer, model, model_name)
+
+    @property
+    def next_model(self) -> str:
+        """The model scoring from the next frame on: the one ``set_model`` asked for, else the current one."""
+        with self._lock:
+            return self.model if self._pending_model is None else self._pending_model[1]
 
     @property
     def running(self) -> bool:
@@ -345,7 +372,7 @@ class LiveProcessor:
 
     def _run(self) -> None:
         # One scoring stream per thread, created in it (ultralytics models must not be shared).
-        stream: ScoringStream = self.scorer.stream(live=True)
+        stream: ScoringStream = self._swap_model(None) or self.scorer.stream(live=True)
         idle_since = time.monotonic()
         while not self._stop.is_set():
             item = self._slot.get(timeout=0.25)
@@ -355,7 +382,31 @@ class LiveProcessor:
                     return  # nobody is sending frames any more; submit() starts a fresh worker
                 continue
             idle_since = time.monotonic()
+            stream = self._swap_model(stream) or stream
             self._step(stream, *item)
+
+    def _swap_model(self, stream: ScoringStream | None) -> ScoringStream | None:
+        """The new model's stream when ``set_model`` asked for one and it could be made (worker thread, between
+        frames), else None (``stream`` goes on: the old model keeps scoring, and the page is told why)."""
+        with self._lock:
+            pending, self._pending_model = self._pending_model, None
+        if pending is None:
+            return None
+        scorer, model, name = pending
+        try:
+            new = scorer.stream(live=True)
+        except Exception as err:  # noqa: BLE001 - a model that cannot start must leave the old one scoring
+            log.exception("could not switch the live model to %s", model)
+            with self._lock:
+                self._error = f"Could not switch to {model} ({err}); still scoring with {self.model}."
+            return None
+        with self._lock:
+            self.scorer, self.model, self.model_name = scorer, model, name
+            self._seen_score, self._first_t, self._error = False, None, None  # its warm-up is its own
+        self._peak = None
+        self.rule.restart(self.source)  # its scores are on another scale: the open episode ends, cooldowns hold
+        self._write_ended()
+        return new
 
     def _step(self, stream: ScoringStream, frame: np.ndarray, t: float, arrival: float) -> None:
         with self._lock:
@@ -397,9 +448,9 @@ class LiveProcessor:
                 _, frame, evidence = self._peak  # the rule is the worker's: its status is read here, not there
                 peak = (frame, _View(alert.peak, self.rule.status(alert.t, self.source), evidence, frame.shape[:2]))
             try:
-                self._writer.submit(self._record, alert, peak)
+                self._writer.submit(self._record, alert, peak, self.model)
             except RuntimeError:  # stop() gave up waiting for this step and shut the writer: write it here
-                self._record(alert, peak)
+                self._record(alert, peak, self.model)
 
     def _end_episode(self) -> None:
         """The frames stopped: an alerted episode still open ends at the last scored frame."""
@@ -429,9 +480,10 @@ class LiveProcessor:
         except Exception:  # noqa: BLE001 - the episode's length is a detail: the alert itself is stored
             log.exception("could not record when an alert's episode ended")
 
-    def _record(self, alert: Alert, peak: tuple[np.ndarray, _View] | None) -> None:
+    def _record(self, alert: Alert, peak: tuple[np.ndarray, _View] | None, model: str) -> None:
         """Write one alert (on the alert thread). ``peak``: the episode's peak frame (BGR, as scored) and the
-        view to draw on its snapshot, or None (an alert with no snapshot, e.g. a suppressed one)."""
+        view to draw on its snapshot, or None (an alert with no snapshot, e.g. a suppressed one). ``model``: the
+        one that scored it (the worker may have swapped models since)."""
         snapshot = None
         if peak is not None:
             frame, view = peak
@@ -439,7 +491,7 @@ class LiveProcessor:
             if found is not None:
                 alert = replace(alert, cause=naming.named(alert.cause, found.label))
             try:
-                snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, self.model, snapshot_at=alert.peak_t)
+                snapshot = draw_overlay(frame.copy(), view, self.cfg.threshold, model, snapshot_at=alert.peak_t)
                 if found is not None:
                     draw_named(snapshot, found.box, found.label)
             except Exception:  # noqa: BLE001 - a picture that cannot be drawn must not cost the alert itself
@@ -447,7 +499,7 @@ class LiveProcessor:
                 snapshot = None
         # this thread's exceptions reach no one: every failure is logged and shown on the page
         try:
-            rec = self.outbox.record(alert, self.model, snapshot, self.cfg, owner=self.owner)
+            rec = self.outbox.record(alert, model, snapshot, self.cfg, owner=self.owner)
         except Exception as err:  # noqa: BLE001 - e.g. a locked database, a full disk
             log.exception("could not store an alert")
             with self._lock:

@@ -120,7 +120,7 @@ def test_a_source_that_stops_or_is_reconfigured_ends_its_alerted_episode():
     other = SustainedRule(cfg())
     for t, s in at_1hz([HIGH] * 5):
         other.update(t, s, "door")
-    other.reconfigure(cfg(threshold=0.6))  # open episodes restart: the alerted one ends at its last sample
+    other.reconfigure(cfg(threshold=0.99, hysteresis=0.05))  # 0.9 is below the new off line: it ends at its last sample
     assert [(e.fired_t, e.t) for e in other.pop_ended()] == [(3.0, 4.0)]
 
 
@@ -202,6 +202,64 @@ def test_a_cooldown_or_cap_change_leaves_the_open_episode_alone():
     assert rule.status(4.0, "cam").anomalous_for == pytest.approx(4.0)  # the same episode, from 0 s
     assert fire_times(rule, at_1hz([HIGH] * 40, t0=5.0)) == []  # one alert per episode
     assert [(e.fired_t, e.t) for e in (rule.end_open(44.0, "cam") or rule.pop_ended())] == [(3.0, 44.0)]
+
+
+def test_a_threshold_raised_during_an_alerted_episode_keeps_it_while_the_score_stays_in_the_new_band():
+    """A user raises the threshold during a fight: the fight's episode goes on (same start, already alerted), so
+    it sends no second email when its N seconds pass again; it ends only once the score leaves the new band."""
+    rule = SustainedRule(cfg(cooldown=5.0))
+    assert fire_times(rule, at_1hz([HIGH] * 5)) == [("alert", 3.0)]
+    rule.reconfigure(cfg(cooldown=5.0, threshold=0.85, hysteresis=0.1))  # off line 0.75: 0.9 is still above it
+    assert rule.pop_ended() == []
+    status = rule.status(4.0, "cam")
+    assert (status.state, status.anomalous_for) == (RuleState.ALERTED, pytest.approx(4.0))  # from 0 s, not 4 s
+    assert fire_times(rule, at_1hz([HIGH] * 10 + [0.8] * 5, t0=5.0)) == []  # past the cooldown: still one email
+    assert rule.status(19.0, "cam").anomalous_for == pytest.approx(19.0)
+    assert fire_times(rule, at_1hz([0.7], t0=20.0)) == []  # below 0.75: the episode ends here
+    assert [(e.fired_t, e.t) for e in rule.pop_ended()] == [(3.0, 20.0)]
+    assert rule.status(20.0, "cam").state == RuleState.NORMAL
+
+
+def test_a_threshold_raised_above_the_score_ends_the_episode_at_once():
+    rule = SustainedRule(cfg(cooldown=5.0))
+    assert fire_times(rule, at_1hz([0.7] * 5)) == [("alert", 3.0)]
+    rule.reconfigure(cfg(cooldown=5.0, threshold=0.9, hysteresis=0.1))  # off line 0.8: 0.7 is below it
+    assert [(e.fired_t, e.t) for e in rule.pop_ended()] == [(3.0, 4.0)]
+    assert rule.status(4.0, "cam").state == RuleState.COOLDOWN  # the cooldown of the sent alert holds
+    assert fire_times(rule, at_1hz([0.7] * 10 + [0.95] * 5, t0=5.0)) == [("alert", 18.0)]  # a new episode from 15 s
+
+
+def test_a_lowered_threshold_keeps_an_unalerted_episode_counting_from_its_start():
+    rule = SustainedRule(cfg(seconds=4.0))
+    assert fire_times(rule, at_1hz([0.6] * 3)) == []  # anomalous since 0 s, not yet 4 s
+    rule.reconfigure(cfg(seconds=4.0, threshold=0.3))
+    assert fire_times(rule, at_1hz([0.6] * 3, t0=3.0)) == [("alert", 4.0)]  # N counted from 0 s, not from 3 s
+
+
+def test_a_smoothing_change_restarts_the_episode():
+    rule = SustainedRule(cfg(cooldown=5.0))
+    assert fire_times(rule, at_1hz([HIGH] * 5)) == [("alert", 3.0)]
+    rule.reconfigure(cfg(cooldown=5.0, smooth_seconds=2.0))
+    assert [(e.fired_t, e.t) for e in rule.pop_ended()] == [(3.0, 4.0)]
+    assert fire_times(rule, at_1hz([HIGH] * 5, t0=5.0)) == [("alert", 8.0)]  # a new episode from 5 s, cooldown over
+
+
+def test_a_restarted_source_ends_its_episode_and_keeps_its_cooldown_and_the_cap():
+    """A new model on a running source: its scores are on another scale, so its episode and smoothing start over;
+    the cooldown of the alert it sent and the hourly cap (shared with the other sources) hold."""
+    rule = SustainedRule(cfg(cap_per_hour=2, cooldown=10.0, smooth_seconds=2.0))
+    assert fire_times(rule, at_1hz([HIGH] * 5), "door") == [("alert", 3.0)]
+    assert fire_times(rule, at_1hz([HIGH] * 5), "yard") == [("alert", 3.0)]  # the cap (2) is now reached
+    rule.restart("door")
+    rule.restart("nowhere")  # a source it never saw: nothing to do
+    assert [(e.source, e.fired_t, e.t) for e in rule.pop_ended()] == [("door", 3.0, 4.0)]
+    assert rule.status(4.0, "door").smoothed == 0.0  # the new model's average starts from its own scores
+    assert rule.status(5.0, "door").state == RuleState.COOLDOWN and rule.status(4.0, "yard").state == RuleState.ALERTED
+    got = []
+    for t in range(5, 30):
+        got += [(a.kind, a.t) for a in rule.update(float(t), HIGH, "door")]
+    assert got == []  # cooldown until 13 s, then the capped hour: suppressed, not a second email
+    assert rule.status(29.0, "door").state == RuleState.SUPPRESSED
 
 
 def test_a_new_threshold_keeps_the_smoothed_score():

@@ -162,3 +162,20 @@ def test_the_email_line_names_the_encryption_not_a_bare_none():
     plain = SmtpSettings(host="127.0.0.1", port=8025, security="none", to="a@b.c")
     assert plain.describe() == "127.0.0.1:8025 (no encryption) → a@b.c"
     assert "(STARTTLS)" in SmtpSettings(host="mx", security="starttls", to="a@b.c").describe()
+
+
+def test_the_camera_keeps_its_processor_when_the_model_changes_so_its_cooldown_and_cap_hold():
+    """A new model for the browser camera is swapped into its processor (LiveProcessor.set_model), not a new
+    processor with a fresh rule: the cooldown of an alert just sent held no longer and a second email went out."""
+    from ui.live_state import LiveSession
+
+    session, cfg = LiveSession(), AlertConfig()
+    first = session.camera_processor(("a", "1"), ScriptedScorer(), "a v1", cfg, sender=None)
+    try:
+        again = session.camera_processor(("b", "2"), ScriptedScorer(), "b v2", cfg.with_threshold(0.3), sender=None)
+        assert again is first and session.processor_key == ("b", "2")
+        assert (first.model, first.next_model, first.cfg.threshold) == ("a v1", "b v2", 0.3)
+        first.submit(frame(), time.time())
+        assert wait_for(lambda: first.model == "b v2" and first.model_name == "b", 5)
+    finally:
+        first.stop()

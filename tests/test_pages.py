@@ -165,6 +165,58 @@ def test_backtest_starts_from_the_rule_set_on_the_live_page(stored):
     assert f"**{alerts(threshold=0.15, seconds=0.5)} alert(s)**" in backtest_text(at)
 
 
+def test_backtest_starts_from_the_running_server_source_s_rule_when_live_was_not_set(stored, vtest):
+    """A session that never set Live's controls (a new tab on History) while the user's server source runs: the
+    backtest starts from the rule that source runs with (the newest of several), named in its caption."""
+    from test_live import ScriptedScorer
+
+    from core.alerts import AlertConfig
+    from core.live import LiveProcessor, ServerSource
+
+    def source(**rule) -> ServerSource:
+        proc = LiveProcessor(ScriptedScorer(), "scripted v1", AlertConfig().with_threshold(**rule))
+        return ServerSource(str(vtest), proc, loop=True).start()
+
+    older = source(threshold=0.3, seconds=4.0, cooldown=90.0)
+    try:
+        at = page("history")
+        at.query_params["id"] = stored.id
+        at.run()
+        assert not at.exception, at.exception
+        assert at.slider(key=f"history.{stored.id}.bt_thr").value == 0.3
+        assert at.slider(key=f"history.{stored.id}.bt_n").value == 4.0
+        assert at.slider(key=f"history.{stored.id}.bt_cd").value == 90.0
+        assert any(
+            c.value.startswith("Starts from the rule of your running server source vtest.avi (threshold 0.30")
+            for c in at.caption
+        ), [c.value for c in at.caption]
+        newer = source(threshold=0.15, seconds=0.5, cooldown=30.0)
+        try:
+            at = page("history")
+            at.query_params["id"] = stored.id
+            at.run()
+            assert at.slider(key=f"history.{stored.id}.bt_thr").value == 0.15
+            assert at.slider(key=f"history.{stored.id}.bt_n").value == 0.5
+            (caption,) = [c.value for c in at.caption if c.value.startswith("Starts from")]
+            assert caption.startswith(
+                "Starts from the rule of vtest.avi, the most recently started of your 2 running server sources "
+                "(threshold 0.15, 0.5 s, cooldown 30 s"
+            ), caption
+            # once this session sets Live's controls, they are the backtest's
+            at.switch_page("app_pages/live.py").run()
+            at.radio(key="live-kind").set_value("Server stream or file").run()
+            at.slider(key="live-thr").set_value(0.4).run()
+            at.switch_page("app_pages/history.py")
+            at.query_params["id"] = stored.id
+            at.run()
+            assert at.slider(key=f"history.{stored.id}.bt_thr").value == 0.4
+            assert any(c.value.startswith("Starts from your Live rule (threshold 0.40") for c in at.caption)
+        finally:
+            newer.stop()
+    finally:
+        older.stop()
+
+
 def test_delete_from_history_removes_rows_and_files(stored):
     at = page("history")
     at.query_params["id"] = stored.id

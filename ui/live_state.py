@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from core.access import Identity
 from core.alerts import AlertConfig, RuleState
-from core.live import STATE_HUES, STATS_WINDOW_S, LiveProcessor, LiveSnapshot
+from core.live import STATE_HUES, STATS_WINDOW_S, LiveProcessor, LiveSnapshot, ServerSource
 from core.outbox import AlertRecord, Outbox, Sender
 from core.scorers.base import Scorer
 
@@ -40,11 +41,10 @@ class LiveSession:
     def camera_processor(
         self, key: tuple, scorer: Scorer, model_label: str, cfg: AlertConfig, sender: Sender, owner: str = ""
     ) -> LiveProcessor:
-        """The session's camera processor for ``key``, replaced when the model changes; rule settings
-        are pushed into a running one (its cooldown and hourly cap survive). ``owner`` goes on its alerts."""
-        if self.processor is None or self.processor_key != key:
-            if self.processor is not None:
-                self.processor.stop()
+        """The session's camera processor, made once: a new model (``key``: (name, version)) and rule settings are
+        pushed into it, so the camera's cooldown and hourly cap survive both (``LiveProcessor.set_model``).
+        ``owner`` goes on its alerts."""
+        if self.processor is None:
             self.processor = LiveProcessor(
                 scorer,
                 model_label,
@@ -53,10 +53,13 @@ class LiveSession:
                 outbox=Outbox(),
                 on_alert=_waker(sender),
                 owner=owner,
+                model_name=key[0],
             )
-            self.processor_key = key
         else:
+            if self.processor_key != key:
+                self.processor.set_model(scorer, model_label, key[0])
             self.processor.set_config(cfg)
+        self.processor_key = key
         return self.processor
 
 
@@ -68,6 +71,11 @@ def live_session() -> LiveSession:
     if _KEY not in st.session_state:
         st.session_state[_KEY] = LiveSession()
     return st.session_state[_KEY]
+
+
+def own_sources(who: Identity) -> list[ServerSource]:
+    """``who``'s own running server sources, oldest first (an admin's rule or model never changes another user's)."""
+    return [s for s in ServerSource.active() if s.owner == who.owner and s.running]
 
 
 def rule_words(cfg: AlertConfig) -> str:

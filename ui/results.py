@@ -25,9 +25,11 @@ from core.sources import open_source
 from core.store import AnalysisRecord
 from ui import state
 from ui.analysis_runner import show_compare_jobs, start_analysis, take_compared, wait_briefly
+from ui.auth import identity
 from ui.cache import get_store
 from ui.charts import PICK, mmss, score_chart
 from ui.jobs import JobView
+from ui.live_state import own_sources
 from ui.model_picker import model_picker
 from ui.services import app_settings
 
@@ -35,10 +37,28 @@ MOMENT_COLUMNS = 6  # thumbnails per row of "Worst moments" (EventConfig.top_k i
 PLAYER_MAX_HEIGHT = 480  # px: the player with a line of the page above and below fits a 1024x700 laptop window
 
 
+def backtest_rule() -> tuple[AlertConfig, str]:
+    """The Live rule a backtest starts from, and its origin in words ("your Live rule"): as this session set it on
+    the Live page; in a session that never did, the rule of the user's running server source (the most recently
+    started of several, named when their rules differ); else the settings' (VIGIL_ALERT_*)."""
+    defaults = app_settings().alerts
+    mine = [] if state.live_rule_set() else own_sources(identity())
+    if not mine:
+        return state.live_rule(defaults), "your Live rule"
+    newest = mine[-1]
+    if len(mine) == 1:
+        origin = f"the rule of your running server source {newest.label}"
+    elif len({s.processor.cfg.model_dump_json() for s in mine}) == 1:
+        origin = f"the rule of your running server sources {', '.join(s.label for s in mine)}"
+    else:
+        origin = f"the rule of {newest.label}, the most recently started of your {len(mine)} running server sources"
+    return newest.processor.cfg, origin
+
+
 def alert_backtest(analysis_id: str, db_path: str, key: str, results_threshold: float) -> None:
-    """The Live rule replayed on the stored scores. It starts from the rule as this session set it on the Live page
-    (the settings' VIGIL_ALERT_* until then): its threshold, not the results' line, and its own causal smoothing."""
-    live = state.live_rule(app_settings().alerts)
+    """The Live rule replayed on the stored scores, from ``backtest_rule``: its threshold, not the results' line,
+    and its own causal smoothing."""
+    live, origin = backtest_rule()
     b1, b2, b3 = st.columns(3)
     threshold = b1.slider("Threshold", 0.05, 0.99, live.threshold, 0.01, key=f"{key}.bt_thr")
     seconds = b2.slider("Sustained for (s)", 0.0, 30.0, min(live.seconds, 30.0), 0.5, format="%.1f", key=f"{key}.bt_n")
@@ -56,7 +76,7 @@ def alert_backtest(analysis_id: str, db_path: str, key: str, results_threshold: 
         + " on this video: one email each when email is set up."
     )
     st.caption(
-        f"Starts from your Live rule (threshold {live.threshold:.2f}, {live.seconds:g} s, cooldown "
+        f"Starts from {origin} (threshold {live.threshold:.2f}, {live.seconds:g} s, cooldown "
         f"{live.cooldown:g} s, at most {live.cap_per_hour} emails an hour); changes here do not change it. The rule "
         f"compares the score averaged over the last {live.smooth_seconds:g} s with its threshold, not the results' "
         f"line ({results_threshold:.2f}). Live scores can differ a little from these offline ones."

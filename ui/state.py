@@ -130,6 +130,12 @@ def live_rule(defaults: AlertConfig) -> AlertConfig:
     )
 
 
+def live_rule_set() -> bool:
+    """True once this session set the Live page's rule controls (drawing them keeps their values: see ``keep``)."""
+    values = st.session_state.get(_KEPT, {})
+    return any(key in values for key in LIVE_RULE_KEYS.values())
+
+
 def kept(key: str, default):
     """The value the widget ``key`` had when its page was last shown (``default`` the first time)."""
     return st.session_state.setdefault(_KEPT, {}).get(key, default)
