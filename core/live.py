@@ -403,6 +403,7 @@ class LiveProcessor:
         with self._lock:
             self.scorer, self.model, self.model_name = scorer, model, name
             self._seen_score, self._first_t, self._error = False, None, None  # its warm-up is its own
+            self._history.clear()  # the chart shows one model's scale: the old minute beside the new read as a jump
         self._peak = None
         self.rule.restart(self.source)  # its scores are on another scale: the open episode ends, cooldowns hold
         self._write_ended()

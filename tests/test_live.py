@@ -718,6 +718,7 @@ def test_a_new_model_scores_a_running_processor_from_the_next_frame_and_keeps_th
         snap = proc.snapshot()
         assert (proc.model, proc.model_name, snap.model) == ("new v2", "new", "new v2")
         assert snap.score == pytest.approx(0.95) and new.streams == 1
+        assert {round(score, 2) for _, score, _ in snap.history} == {0.95}  # the chart: the new model's scores only
         assert new.threads and threading.get_ident() not in new.threads  # made and used on the worker
         assert snap.status.state == RuleState.COOLDOWN and snap.status.anomalous_for == pytest.approx(2.9)
     finally:
