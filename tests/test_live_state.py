@@ -179,3 +179,53 @@ def test_the_camera_keeps_its_processor_when_the_model_changes_so_its_cooldown_a
         assert wait_for(lambda: first.model == "b v2" and first.model_name == "b", 5)
     finally:
         first.stop()
+
+
+def test_start_after_stop_begins_a_fresh_run_and_a_dead_feed_says_why_it_stopped():
+    """Walk 4, finding 2: after STOP and START the heading read "alert raised, email sent" and Score 0.78 from the
+    run before; the first run had stopped by itself with no word why."""
+    from ui.live_state import LiveSession
+
+    clock = [T0]
+    session = LiveSession()
+    proc = session.camera_processor(("m", "1"), ScriptedScorer(lambda t, f: 0.9), "m v1", AlertConfig(), None)
+    proc.clock = lambda: clock[0]
+    try:
+        session.set_playing(True)
+        for i in range(30):
+            clock[0] = T0 + i / 10
+            proc.submit(frame(), clock[0])
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        assert proc.snapshot().history
+        clock[0] = T0 + 2.9 + 8.0  # no frame for 8 s, then the connection closed (not a STOP press)
+        session.set_playing(False)
+        assert session.stop_reason == "no frames came for 8 s, then the connection closed"
+        stopped = proc.snapshot()
+        assert last_readings(stopped, False, session.stop_reason).startswith(
+            "The camera stopped by itself: no frames came for 8 s, then the connection closed (last frame "
+        )
+        assert "Press START again." in last_readings(stopped, False, session.stop_reason)
+        session.set_playing(True)  # START again
+        fresh = proc.snapshot()
+        assert session.stop_reason is None and fresh.history == [] and fresh.score == 0.0
+        assert state_heading(fresh, playing=True) == (
+            ":gray[:material/hourglass_top: connecting (waiting for the first frame)]"
+        )
+        assert last_readings(fresh, True) == "Waiting for the camera's first frame."
+        session.set_playing(False)  # a STOP press with frames flowing is no failure
+        assert session.stop_reason is None
+    finally:
+        proc.stop()
+
+
+def test_a_camera_whose_frames_stopped_while_playing_says_to_start_again(pending_alert):
+    stale = alerted_snapshot(pending_alert, frame_age=STALE_S + 5.0)
+    assert "the camera stopped sending frames. If none come back, press STOP, then START again." in last_readings(
+        stale, playing=True
+    )
+    assert "press STOP" not in last_readings(stale)  # a server source reconnects by itself
+
+
+def test_the_heading_never_counts_down_to_zero_seconds(pending_alert):
+    snap = replace(alerted_snapshot(pending_alert), status=RuleStatus(RuleState.COOLDOWN, 0.7, 1.4, 0.4, False))
+    assert state_heading(snap) == ":blue[:material/schedule: cooldown (1s left, anomalous for 1s)]"
