@@ -446,6 +446,9 @@ def page() -> None:
         "Watch a camera in real time. The picture shows the anomaly score; an email with a snapshot goes "
         "out when something abnormal lasts."
     )
+    # a running server source's panel goes here, first: at 1280x800 the rule, model and source fields above it
+    # put the picture below the fold, and watching is what the page is opened for
+    first = st.container()
     conf = app_settings()
     who = identity()
     mine = own_sources(who)
@@ -536,6 +539,8 @@ def page() -> None:
             )
         st.session_state[_SHOWN] = chosen
         src = next(s for s in sources if s.id == chosen)
+        if len(sources) == 1:  # above the Source fields, the panel names what it shows
+            st.caption(f"Showing **{src.label}** (server source)")
         show_snapshot(src.snapshot(), "Connecting…", email_configured=settings is not None)
 
     if kind == CAMERA and proc is not None:
@@ -543,11 +548,8 @@ def page() -> None:
             camera_state()
         live_panel()
     elif kind == SERVER:
-        # the panel first once something plays (what the user opened Live to watch), the form and rows under it
-        if running:
-            live_panel()
         server_section(model, cfg, sender, who)  # without a model, the user's sources still show (and stop)
-        if not running:
+        with first if running else st.container():
             live_panel()
 
     email_section(settings, who)

@@ -1148,7 +1148,7 @@ def test_the_panel_comes_first_shows_what_was_just_started_and_never_offers_a_fa
         # the form folds away while a source plays; the panel (its Show picker) comes before the form's field
         assert [e.label for e in at.expander if e.label == "Start another source"] == ["Start another source"]
         order = [getattr(el, "label", None) for el, _ in _walk(at.main)]
-        assert order.index("Show") < order.index("Stream URL or video file on the server")
+        assert order.index("Show") < order.index("Alert rule") < order.index("Stream URL or video file on the server")
         pick.set_value(yard.id).run()
         clip = write_video(roots / "gate.avi", moving_square_frames(n=20), fps=10)
         at.text_input(key="live-uri").set_value(str(clip)).run()
