@@ -214,6 +214,11 @@ def test_start_after_stop_begins_a_fresh_run_and_a_dead_feed_says_why_it_stopped
         assert last_readings(fresh, True) == "Waiting for the camera's first frame."
         session.set_playing(False)  # a STOP press with frames flowing is no failure
         assert session.stop_reason is None
+        session.set_playing(True)
+        proc.submit(frame(), clock[0])
+        clock[0] += 300.0  # the page was left for 5 minutes: the camera ended with it, no claim of a dead feed
+        session.set_playing(False)
+        assert session.stop_reason is None
     finally:
         proc.stop()
 

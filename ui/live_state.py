@@ -52,7 +52,8 @@ class LiveSession:
                 self.processor.new_run()
         elif self.playing and not playing and self.processor is not None:
             snap = self.processor.snapshot()
-            if snap.frame_age is not None and not snap.current:
+            # past a minute the page was more likely left (the camera ends with it) than the feed dying
+            if snap.frame_age is not None and not snap.current and snap.frame_age < 60.0:
                 self.stop_reason = f"no frames came for {snap.frame_age:.0f} s, then the connection closed"
         self.playing = playing
 
