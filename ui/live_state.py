@@ -45,7 +45,7 @@ class LiveSession:
     def set_playing(self, playing: bool) -> None:
         """The camera's WebRTC state at this run. START after STOP begins a fresh run of the processor (no reading
         of the last run passes for current; its cooldown and cap hold). A stop that came after the frames had
-        already stopped (not ``LiveSnapshot.current``) was no STOP press but a feed that died: ``stop_reason``."""
+        already stopped (not ``LiveSnapshot.current``) may be a feed that died: ``stop_reason`` says so."""
         if playing and not self.playing:
             self.stop_reason = None
             if self.processor is not None:
@@ -54,7 +54,9 @@ class LiveSession:
             snap = self.processor.snapshot()
             # past a minute the page was more likely left (the camera ends with it) than the feed dying
             if snap.frame_age is not None and not snap.current and snap.frame_age < 60.0:
-                self.stop_reason = f"no frames came for {snap.frame_age:.0f} s, then the connection closed"
+                self.stop_reason = (
+                    f"no frames had come for {snap.frame_age:.0f} s before it stopped; the connection may have dropped"
+                )
         self.playing = playing
 
     def camera_processor(
@@ -186,10 +188,10 @@ def last_readings(snap: LiveSnapshot, playing: bool | None = None, stop_reason: 
         return "Waiting for the camera's first frame."
     when = time.strftime("%H:%M:%S", time.localtime(snap.readings_at))
     s = snap.stats
-    if playing is False and stop_reason:
-        lead = f"The camera stopped by itself: {stop_reason} (last frame {when}). Press START again"
-    elif playing is False:
+    if playing is False:
         lead = f"Camera stopped (last frame {when})"
+        if stop_reason:  # a STOP press and a dropped connection look alike here: say what is known
+            lead = f"{lead}: {stop_reason}. Press START again"
     elif playing:
         lead = (
             f"No frames for {snap.frame_age:.0f} s (last frame {when}): the camera stopped sending frames. If "
