@@ -235,3 +235,15 @@ def test_a_camera_whose_frames_stopped_while_playing_says_to_start_again(pending
 def test_the_heading_never_counts_down_to_zero_seconds(pending_alert):
     snap = replace(alerted_snapshot(pending_alert), status=RuleStatus(RuleState.COOLDOWN, 0.7, 1.4, 0.4, False))
     assert state_heading(snap) == ":blue[:material/schedule: cooldown (1s left, anomalous for 1s)]"
+
+
+def test_the_heading_says_when_its_state_is_the_last_score_of_a_stuck_model(pending_alert):
+    """Walk 4, finding 2: frames kept coming while the model was stuck, and the heading read as current."""
+    snap = replace(
+        alerted_snapshot(pending_alert),
+        status=RuleStatus(RuleState.ANOMALOUS, 0.7, 3.2, 0.0, False),
+        stats=LiveStats(scored_at=T0 + 30.0 - 12.0),
+    )
+    assert state_heading(snap) == ":orange[:material/warning: anomalous for 3s] :gray[(no new score for 12 s)]"
+    fresh = replace(snap, stats=LiveStats(scored_at=T0 + 29.5))
+    assert state_heading(fresh) == ":orange[:material/warning: anomalous for 3s]"

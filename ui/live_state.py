@@ -177,7 +177,10 @@ def state_heading(snap: LiveSnapshot, email: str = "", playing: bool | None = No
     if snap.warming_up:
         return ":gray[:material/hourglass_top: warming up (learning this scene's usual motion)]"
     state = snap.status.state
-    return f":{STATE_HUES[state]}[{STATE_ICONS[state]} {state_words(snap.status, email)}]"
+    words = f":{STATE_HUES[state]}[{STATE_ICONS[state]} {state_words(snap.status, email)}]"
+    if snap.stats.stalled(snap.readings_at):  # frames come, scores do not: this state is the last score's
+        return f"{words} :gray[(no new score for {snap.readings_at - snap.stats.scored_at:.0f} s)]"
+    return words
 
 
 def last_readings(snap: LiveSnapshot, playing: bool | None = None, stop_reason: str | None = None) -> str:
