@@ -595,12 +595,7 @@ def _walk(node, parents=()):
 
 def _headings(at) -> list[str]:
     """The page's "### " state headings, alone or under a picture in the same element (``picture_markdown``)."""
-    out = []
-    for m in at.markdown:
-        last = m.value.rsplit("\n\n", 1)[-1]
-        if last.startswith("### "):
-            out.append(last)
-    return out
+    return [line for m in at.markdown for line in m.value.split("\n\n") if line.startswith("### ")]
 
 
 def _inline_picture(markdown: str) -> np.ndarray:
@@ -645,7 +640,7 @@ def test_live_page_tells_one_story_for_a_server_source(gated_source, monkeypatch
     (pic,) = [
         (el, parents) for el, parents in _walk(at.main) if "data:image/jpeg;base64," in str(getattr(el, "value", ""))
     ]
-    assert pic[0].value.endswith("\n\n### :green[:material/check_circle: normal]") and "column" in pic[1]
+    assert "\n\n### :green[:material/check_circle: normal]\n\n" in pic[0].value and "column" in pic[1]
     shown = _inline_picture(pic[0].value)
     assert shown.shape == src.latest().shape and np.abs(shown.astype(int) - src.latest()).mean() < 4  # JPEG
     assert not [el for el, _ in _walk(at.main) if getattr(el, "type", "") == "image"]

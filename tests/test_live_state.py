@@ -247,3 +247,11 @@ def test_the_heading_says_when_its_state_is_the_last_score_of_a_stuck_model(pend
     assert state_heading(snap) == ":orange[:material/warning: anomalous for 3s] :gray[(no new score for 12 s)]"
     fresh = replace(snap, stats=LiveStats(scored_at=T0 + 29.5))
     assert state_heading(fresh) == ":orange[:material/warning: anomalous for 3s]"
+
+
+def test_warming_up_reads_in_the_pictures_hue(pending_alert):
+    """A browser look found a grey "warming up" heading beside the picture's green (normal) border."""
+    snap = replace(
+        alerted_snapshot(pending_alert), warming_up=True, status=RuleStatus(RuleState.NORMAL, 0.0, 0.0, 0.0, False)
+    )
+    assert state_heading(snap) == ":green[:material/hourglass_top: warming up (learning this scene's usual motion)]"

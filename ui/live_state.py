@@ -174,9 +174,9 @@ def state_heading(snap: LiveSnapshot, email: str = "", playing: bool | None = No
         return ":gray[:material/hourglass_top: connecting (waiting for the first frame)]"
     if not snap.current:
         return ":gray[:material/videocam_off: no video]"
-    if snap.warming_up:
-        return ":gray[:material/hourglass_top: warming up (learning this scene's usual motion)]"
     state = snap.status.state
+    if snap.warming_up:  # in the state's hue: the picture's border has it (a grey heading beside green read as two)
+        return f":{STATE_HUES[state]}[:material/hourglass_top: warming up (learning this scene's usual motion)]"
     words = f":{STATE_HUES[state]}[{STATE_ICONS[state]} {state_words(snap.status, email)}]"
     if snap.stats.stalled(snap.readings_at):  # frames come, scores do not: this state is the last score's
         return f"{words} :gray[(no new score for {snap.readings_at - snap.stats.scored_at:.0f} s)]"
@@ -230,10 +230,12 @@ def picture_markdown(picture: np.ndarray, heading: str) -> str:
     """One markdown element holding a server source's picture (BGR (H, W, 3), inline as a JPEG data URI) and,
     under it, the state heading drawn from the same view. One element reaches the browser whole: an ``st.image``
     beside a heading was a media file fetched after the words had changed, so a yellow "anomalous" picture sat
-    beside a green "normal" for a refresh."""
+    beside a green "normal" for a refresh. The heading keeps a fixed height, so the widgets under the panel do
+    not jump as its words change."""
     ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:  # pragma: no cover - a uint8 BGR frame always encodes
         return f"### {heading}"
     data = base64.b64encode(jpeg.tobytes()).decode("ascii")
     img = f'<img src="data:image/jpeg;base64,{data}" alt="the live picture" style="width:100%;border-radius:0.5rem">'
-    return f"{img}\n\n### {heading}"
+    # two lines of heading kept whatever it says: a wrap that comes and goes moved the widgets below by a line
+    return f'{img}\n\n<div style="min-height:6.5rem">\n\n### {heading}\n\n</div>'
