@@ -1105,3 +1105,44 @@ def test_analyze_says_its_open_analysis_was_deleted_by_name_once_not_as_an_error
     assert at.session_state["analyze.current_id"] is None  # forgotten: the next rerun says nothing of it
     at.run()
     assert not at.error and not any("deleted" in i.value for i in at.info)
+
+
+def test_analyze_keeps_the_chosen_model_and_settings_when_the_user_comes_back_during_a_run(site, held):
+    """Leaving Analyze while an analysis runs and coming back must not show the default model beside a run that
+    scores with another one (nor reset the Settings)."""
+    at = page("analyze")
+    at.run()
+    at.selectbox(key="analyze.model").set_value("motion")
+    at.slider(key="analyze.fps").set_value(5.0)
+    at.slider(key="analyze.threshold").set_value(0.7).run()
+    start_link(at, f"{site}/a.mp4")
+    assert at.progress
+    at.switch_page("app_pages/history.py").run()
+    at.switch_page("app_pages/analyze.py").run()
+    assert not at.exception and at.progress
+    assert at.selectbox(key="analyze.model").value == "motion"
+    assert at.slider(key="analyze.fps").value == pytest.approx(5.0)
+    assert at.slider(key="analyze.threshold").value == pytest.approx(0.7)
+
+
+def test_the_progress_line_names_the_model_that_scores(make_video):
+    """The running analysis says which model it runs ("Scoring yard.avi with motion v1: …")."""
+    from core.config import ScoringConfig
+    from core.registry import get_spec, load_scorer
+    from ui.analysis_runner import open_and_analyze
+
+    lines: list[str] = []
+    open_and_analyze(
+        str(make_video("yard.avi", n=30)),
+        "motion",
+        ScoringConfig(),
+        EventConfig(),
+        label="yard.avi",
+        scorer=load_scorer("motion"),
+        store=Store(),
+        owner="",
+        report=lambda fraction, text: lines.append(text),
+    )
+    version = get_spec("motion").version
+    scoring = [line for line in lines if line.startswith("Scoring")]
+    assert scoring and all(line.startswith(f"Scoring yard.avi with motion v{version}: ") for line in scoring)

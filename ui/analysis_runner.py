@@ -27,12 +27,19 @@ POLL_S = 1.0  # how often a page showing running analyses looks at them
 CANCEL_WAIT_S = 5.0  # Cancel waits this long for the job to stop, so its message comes with the click
 
 
-def progress_text(label: str, p: Progress) -> str:
-    """The line under the progress bar: frames, frames/s and time left while scoring, then the stage in words."""
+def progress_text(label: str, p: Progress, model: str | None = None) -> str:
+    """The line under the progress bar: frames, frames/s and time left while scoring, then the stage in words.
+    ``model``: the model's name and version ("objects v1"), said so a page reopened mid-run shows what is scoring."""
+    with_model = f" with {model}" if model else ""
     if p.stage:  # after the last frame: the step under way, not a stale frame count and time left
-        return f"{label}: {p.frames} frames scored · {p.stage}…"
+        return f"{label}{with_model}: {p.frames} frames scored · {p.stage}…"
     left = f" · {mmss(p.eta)} left" if p.eta is not None else ""
-    return f"Scoring {label}: {p.frames} frames · {p.fps:.0f} frames/s{left}"
+    return f"Scoring {label}{with_model}: {p.frames} frames · {p.fps:.0f} frames/s{left}"
+
+
+def model_words(model: str, scorer: Scorer) -> str:
+    """'objects v1': the model as the results header names it (the version without its weights hash)."""
+    return f"{model} v{scorer.info.version.split(':')[0]}"
 
 
 def open_and_analyze(
@@ -72,7 +79,7 @@ def open_and_analyze(
             scoring=scoring,
             events=events,
             store=store,
-            progress=lambda p: report(p.fraction, progress_text(label, p)),
+            progress=lambda p: report(p.fraction, progress_text(label, p, model_words(model, scorer))),
             cancel=cancelled,
             scorer=scorer,
             source_uri=source_uri,
