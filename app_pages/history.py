@@ -119,7 +119,7 @@ with analyses_tab:
     rows = store.list(search=search.strip())
     if not rows:
         st.info("No analysis matches." if search else "No analysis yet: analyse a video on the Analyze page.")
-        st.page_link("app_pages/analyze.py", label="Go to Analyze", icon="🔎")
+        st.page_link("app_pages/analyze.py", label="Go to Analyze", icon=":material/search:")
     else:
         ids = [r["id"] for r in rows]
         key = table_key(ids, st.session_state.get("history.table_gen", 0))
