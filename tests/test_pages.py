@@ -200,7 +200,7 @@ def test_backtest_starts_from_the_running_server_source_s_rule_when_live_was_not
             (caption,) = [c.value for c in at.caption if c.value.startswith("Starts from")]
             assert caption.startswith(
                 "Starts from the rule of vtest.avi, the most recently started of your 2 running server sources "
-                "(threshold 0.15, 0.5 s, cooldown 30 s"
+                "(threshold 0.15, alert after 0.5 s, cooldown 30 s"
             ), caption
             # once this session sets Live's controls, they are the backtest's
             at.switch_page("app_pages/live.py").run()
@@ -1146,3 +1146,34 @@ def test_the_progress_line_names_the_model_that_scores(make_video):
     version = get_spec("motion").version
     scoring = [line for line in lines if line.startswith("Scoring")]
     assert scoring and all(line.startswith(f"Scoring yard.avi with motion v{version}: ") for line in scoring)
+
+
+def test_the_backtest_names_its_controls_as_live_does_and_says_why_it_raised_no_alert(stored):
+    """The backtest's 'Alert after (s)' is the Live rule's control of that name; a 0 comes with how long the rule's
+    average stayed above the threshold, which is the longest N that would still have raised an alert."""
+    from core.alerts import AlertConfig, backtest
+    from ui.results import longest_above
+
+    at = page("live")
+    at.run()
+    live_labels = {at.number_input(key="live-n").label, at.number_input(key="live-cool").label}
+    at.switch_page("app_pages/history.py")
+    at.query_params["id"] = stored.id
+    at.run()
+    bt = {at.slider(key=f"history.{stored.id}.{k}").label for k in ("bt_n", "bt_cd")}
+    assert bt == live_labels == {"Alert after (s)", "Cooldown (s)"}
+
+    cfg = AlertConfig().with_threshold(0.3, seconds=30.0)
+    longest = longest_above(stored.track, cfg)
+    assert longest is not None and 0.5 < longest < 30.0
+
+    def alerts(seconds: float) -> int:
+        return sum(a.kind == "alert" for a in backtest(stored.track, cfg.with_threshold(0.3, seconds=seconds)))
+
+    assert alerts(longest - 0.15) >= 1 and alerts(longest + 0.15) == 0  # the figure said is the rule's own
+    at.slider(key=f"history.{stored.id}.bt_thr").set_value(0.3)
+    at.slider(key=f"history.{stored.id}.bt_n").set_value(30.0).run()
+    assert "**0 alert(s)**" in backtest_text(at)
+    assert f"stayed above 0.30 for at most {longest:.1f} s, under the 30 s it must last" in backtest_text(at)
+    at.slider(key=f"history.{stored.id}.bt_thr").set_value(0.99).run()
+    assert "never went above 0.99" in backtest_text(at)
