@@ -217,14 +217,28 @@ def test_backtest_starts_from_the_running_server_source_s_rule_when_live_was_not
         older.stop()
 
 
-def test_delete_from_history_removes_rows_and_files(stored):
+def test_delete_from_history_removes_rows_and_files_and_says_so_by_name(stored):
+    """The popover names the analysis as the list does (name, when, model; not its internal id), and a toast
+    confirms the delete once."""
+    from ui.results import when_text
+
     at = page("history")
     at.query_params["id"] = stored.id
     at.run()
+    when = when_text(stored.created_at)
+    asked = [m.value for m in at.markdown if "are removed" in m.value]
+    assert asked == [
+        f"**yard.avi**, analysed {when} with motion: its scores, segments and thumbnails are removed. The video file "
+        "is kept."
+    ]
+    assert stored.id not in asked[0]
     at.button(key="history.delete").click().run()
     assert not at.exception
     assert Store().list() == []
     assert not stored.files_dir.exists()
+    assert [t.value for t in at.toast] == [f"Deleted yard.avi ({when})."]
+    at.run()
+    assert not at.toast  # once
 
 
 # --- analyze page: bad input through the page --------------------------------------------------------
@@ -552,18 +566,28 @@ def test_beside_a_compared_chart_each_model_says_its_peak_and_segments_at_the_th
     at.session_state["analyze.current_id"] = uploaded.id
     at.run()
     assert not any(m.value.startswith("At threshold") for m in at.markdown)  # nothing compared yet
+    at.selectbox(key=f"analyze.{uploaded.id}.cmp_model").set_value("person-down").run()
+    assert "Its scores are saved in History as an analysis of yard.avi with person-down." in [
+        c.value for c in at.caption
+    ]
     settle(start_compare(at, uploaded.id, "person-down"))  # a moving square: no person falls
     assert not at.exception
     other = next(r for r in Store().list() if r["model"] == "person-down")
     mine, theirs = uploaded, Store().load(other["id"])
     assert mine.segments and not theirs.segments
     (line,) = [m.value for m in at.markdown if m.value.startswith("At threshold")]
-    assert line.startswith(f"At threshold {mine.events.threshold:.2f}: **motion v1** peak {mine.peak[0]:.2f}")
+    # the raw peak, said so: the bold (smoothed) line beside it never reaches it
+    assert line.startswith(f"At threshold {mine.events.threshold:.2f}: **motion v1** raw peak {mine.peak[0]:.2f}")
     n = len(mine.segments)
     assert line.split(" · ")[0].endswith(f"{n} segment{'s' if n != 1 else ''}")  # the open analysis first
     assert line.split(" · ")[1] == (
-        f"**person-down v{theirs.model_version.split(':')[0]}** peak {theirs.peak[0]:.2f} at "
+        f"**person-down v{theirs.model_version.split(':')[0]}** raw peak {theirs.peak[0]:.2f} at "
         f"{mmss(theirs.peak[1])}, no segment: it finds nothing here"
+    )
+    assert mine.track.smoothed.max() < mine.peak[0]  # why "raw" must be said
+    # the History row the comparison added is said where it shows, not left to surprise the user there
+    assert "Each comparison is saved in History as an analysis of yard.avi (person-down v" in " ".join(
+        c.value for c in at.caption
     )
 
 

@@ -281,8 +281,19 @@ def compare_line(recs: list[AnalysisRecord], threshold: float) -> str:
         peak, peak_t = r.peak
         n = len(r.segments)
         found = f"{n} segment{'s' if n != 1 else ''}" if n else "no segment: it finds nothing here"
-        parts.append(f"**{model_label(r)}** peak {peak:.2f} at {mmss(peak_t)}, {found}")
+        # the raw per-frame peak, as the Peak score metric and History say it (the bold line is smoothed, lower)
+        parts.append(f"**{model_label(r)}** raw peak {peak:.2f} at {mmss(peak_t)}, {found}")
     return f"At threshold {threshold:.2f}: " + " · ".join(parts)
+
+
+def compared_note(base: AnalysisRecord, overlaid: list[AnalysisRecord]) -> str:
+    """Where the compared runs went: each is stored as its own analysis, a row in History, which would otherwise
+    look like an analysis the user made and forgot."""
+    models = ", ".join(model_label(r) for r in overlaid)
+    return (
+        f"Each comparison is saved in History as an analysis of {base.source_name} ({models}), so it opens again "
+        "without scoring; delete it there to drop it."
+    )
 
 
 def model_label(rec: AnalysisRecord) -> str:
@@ -348,6 +359,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
             selected = t
     if overlaid:
         st.markdown(compare_line([rec, *overlaid], events.threshold))
+        st.caption(compared_note(rec, overlaid))
     st.caption("Click the chart to pick a moment; drag to pan, scroll to zoom. Red bands are anomalous segments.")
 
     left, right = st.columns([3, 2])
@@ -480,6 +492,8 @@ def compare_controls(rec: AnalysisRecord, key: str, ended: list[JobView]) -> Non
     with st.expander("Compare with another model"):
         spec = model_picker(f"{key}.cmp_model", exclude=rec.model)
         name = spec.name if spec else None
+        if name:
+            st.caption(f"Its scores are saved in History as an analysis of {rec.source_name} with {name}.")
         if name and st.button("Score this video with it and overlay", key=f"{key}.cmp_go"):
             # name: an upload is kept under its hash; the comparison is filed under the name the user knows
             started = start_analysis(
