@@ -1201,3 +1201,16 @@ def test_the_backtest_names_its_controls_as_live_does_and_says_why_it_raised_no_
     assert f"stayed above 0.30 for at most {longest:.1f} s, under the 30 s it must last" in backtest_text(at)
     at.slider(key=f"history.{stored.id}.bt_thr").set_value(0.99).run()
     assert "never went above 0.99" in backtest_text(at)
+
+
+@pytest.mark.parametrize("kind", ["theft", "vandalism", "fall", "fight"])
+def test_home_promises_only_kinds_a_registered_model_says_it_finds(kind):
+    """The lead names a kind of anomaly only when some model's description does (it once promised theft and
+    vandalism, which no model looks for)."""
+    from core.registry import specs
+
+    at = page("home")
+    at.run()
+    lead = at.markdown[0].value.split("For other kinds")[0].lower()
+    described = " ".join(s.description.lower() for s in specs().values())
+    assert (kind in lead) == (kind in described), (kind, lead)
