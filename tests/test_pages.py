@@ -1214,3 +1214,25 @@ def test_home_promises_only_kinds_a_registered_model_says_it_finds(kind):
     lead = at.markdown[0].value.split("For other kinds")[0].lower()
     described = " ".join(s.description.lower() for s in specs().values())
     assert (kind in lead) == (kind in described), (kind, lead)
+
+
+def test_analysing_a_stored_video_again_says_it_shows_the_earlier_result(site):
+    """The engine reuses a video already analysed with the same model and settings: the page says so with the date,
+    instead of returning at once with an old date and no word."""
+    from ui.results import when_text
+
+    at = page("analyze")
+    at.run()
+    analyze_link(at, f"{site}/a.mp4")
+    assert not [i for i in at.info if "Already analysed" in i.value]  # scored now: nothing to say
+    (rec,) = Store().list()
+    time.sleep(1.1)  # the store's times are to the second
+    analyze_link(at, f"{site}/a.mp4")
+    assert len(Store().list()) == 1  # reused
+    notes = [i.value for i in at.info if "Already analysed" in i.value]
+    assert notes == [
+        f"Already analysed on {when_text(rec['created_at'])} with the same model and settings: showing that result, "
+        "without scoring it again."
+    ]
+    at.run()
+    assert not [i for i in at.info if "Already analysed" in i.value]  # said once, with the click
