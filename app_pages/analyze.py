@@ -7,6 +7,7 @@ from core.sources import upload_problem
 from ui import results, state
 from ui.analysis_runner import (
     analyses_running,
+    failed_now,
     show_compare_jobs,
     show_interrupted,
     show_jobs,
@@ -138,5 +139,7 @@ if current:
     results.render(current, key="analyze")
 elif analyses_running():
     st.info("The results open here when the analysis ends; meanwhile, past analyses are in the History.")
+elif failed_now() or refused:  # under its error: a hint that does not ask for the very upload just refused
+    st.info("Pick another video or link (or fix this one) and analyse again. Past analyses are in the History.")
 else:
     st.info("Upload a video or paste a link, then press **Analyze**. Past analyses are in the History.")

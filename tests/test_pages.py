@@ -292,6 +292,9 @@ def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
     analyze_link(at, url.format(site=site))
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    # under the error, a hint that does not ask for what was just done as if nothing had happened
+    assert not any(i.value.startswith("Upload a video or paste a link") for i in at.info)
+    assert any(i.value.startswith("Pick another video or link (or fix this one)") for i in at.info)
     assert Store().list() == []
     assert "Cancel" not in [b.label for b in at.button]  # nothing is running any more
     analyze_link(at, f"{site}/a.mp4")  # the next try works

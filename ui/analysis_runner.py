@@ -26,6 +26,7 @@ from ui.jobs import CancelledFn, JobView, ReportFn
 INLINE_WAIT_S = 1.5  # a reused or tiny analysis opens in the click's own run, without a progress bar flashing by
 POLL_S = 1.0  # how often a page showing running analyses looks at them
 CANCEL_WAIT_S = 5.0  # Cancel waits this long for the job to stop, so its message comes with the click
+_FAILED_NOW = "analyze.failed_now"  # True on the run that showed an analysis's error (set by every show_jobs)
 _STARTED = "analyze.started_at"  # job id -> when this session started it (UTC): a record older than that was reused
 
 
@@ -198,7 +199,7 @@ def show_jobs(started: str | None = None, shown: str | None = None) -> AnalysisR
     registry, owner, session = job_registry(), identity().owner, state.session_token()
     if started:
         registry.wait(owner, started, INLINE_WAIT_S)
-    rec = None
+    rec, st.session_state[_FAILED_NOW] = None, False
     for job in registry.take_finished(owner, session, compare=False):
         state.run_ended(cancelled=job.state == "cancelled")
         started = st.session_state.get(_STARTED, {}).pop(job.id, None)
@@ -208,11 +209,18 @@ def show_jobs(started: str | None = None, shown: str | None = None) -> AnalysisR
                 st.info(reused, icon=":material/history:")
         elif job.state == "failed":
             st.error(job.error)
+            st.session_state[_FAILED_NOW] = True
         else:
             st.info(f"The analysis of {job.label} was cancelled; nothing was saved.")
     if any(not _overlays(job, shown) for job in registry.jobs(owner)):
         _running_jobs(compare=False, shown=shown)
     return rec
+
+
+def failed_now() -> bool:
+    """True when the last ``show_jobs`` of this run showed an analysis's error (the page's hint then must not ask
+    for the upload just made as if nothing had happened)."""
+    return bool(st.session_state.get(_FAILED_NOW))
 
 
 def show_interrupted(key: str) -> None:
