@@ -82,7 +82,7 @@ def delete_when(row: dict) -> str:
 
 # The player (or, without a playable video, the "Selected moment" line) that a deep link to a moment opens on:
 # the results draw it below the table, title, sliders and chart, a screen or two down.
-SCROLL_TO_MOMENT = """<script>
+SCROLL_TO_MOMENT = """
 const doc = window.parent.document;
 let tries = 0, left = false;
 // the chart above the player may still be drawing and push it down: look again a few times, unless the user
@@ -103,12 +103,12 @@ function go() {
   if (++tries < 16) setTimeout(go, 250);
 }
 go();
-</script>"""
+"""
 
 
 def scroll_to_moment() -> None:
     """Bring the moment a deep link (``?t=``) selected into view, once (drawn on that run only)."""
-    st.iframe(SCROLL_TO_MOMENT, height=1)  # same-origin, our own script (as ui/results.py seeks its player)
+    results.script_frame(SCROLL_TO_MOMENT)  # as ui/results.py seeks its player
 
 
 with analyses_tab:

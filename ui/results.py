@@ -397,8 +397,8 @@ def seek_video(t: float, play: bool = False) -> None:
     playing video, nor one the user has moved elsewhere. It runs again only when ``t`` (or ``play``) changes
     (same HTML, same iframe).
     ``play`` (a "▶ Play from here" button): seek whatever the player shows, scroll it into view and play."""
-    st.iframe(  # same-origin iframe with script (components.v1.html is deprecated), our own HTML only
-        f"""<script>
+    script_frame(
+        f"""
 const t = {t:.3f};
 const play = {"true" if play else "false"};
 let tries = 0, done = false;
@@ -418,9 +418,26 @@ function seek() {{
   if (!done && ++tries < 12) setTimeout(seek, 250);
 }}
 seek();
-</script>""",
-        height=1,
+"""
     )
+
+
+# the helper frame draws nothing: no margin or scrollbar in its 1 px (a scrollbar's thumb showed as a dash under
+# the player), and once its script runs the frame folds to 0 px without a border (it still runs; 0 px from the
+# start is never loaded)
+_QUIET_FRAME = """<style>html, body { margin: 0; padding: 0; overflow: hidden; background: transparent; }</style>
+<script>
+(() => {
+  const f = window.frameElement;
+  if (f) { f.style.height = "0px"; f.style.border = "0"; f.style.display = "block"; }
+})();
+</script>"""
+
+
+def script_frame(js: str) -> None:
+    """Run our own ``js`` in the page through a same-origin ``st.iframe`` (components.v1.html is deprecated) that
+    shows nothing on screen. ``js``: a script body, without the <script> tags."""
+    st.iframe(f"{_QUIET_FRAME}<script>{js}</script>", height=1)
 
 
 def segments_table(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
