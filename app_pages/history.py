@@ -172,9 +172,9 @@ with analyses_tab:
             selection_default=open_selection(ids, open_id),
             column_config={
                 # a long file name is cut at this width (hover shows it) instead of pushing the figures off screen
-                "source": st.column_config.TextColumn("source", width=125),
+                "source": st.column_config.TextColumn("source", width=120),
                 "date": st.column_config.DatetimeColumn("when", format="MMM D, HH:mm", width=95),
-                "model": st.column_config.TextColumn("model", width=60),
+                "model": st.column_config.TextColumn("model", width=65),  # "objects" whole
                 "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f", width=85),
                 "segments": st.column_config.NumberColumn("segments", width=70),
                 "anomalous": st.column_config.NumberColumn(
