@@ -978,3 +978,40 @@ def test_the_test_email_says_sent_once_not_for_the_rest_of_the_session(monkeypat
         assert not at.toast and not [s.value for s in at.success if "Test email" in s.value]
     finally:
         server.stop()
+
+
+def test_one_script_thread_per_session_so_a_rule_change_cannot_race_the_running_page():
+    """Walk 4 #1: a Live rule change while the page ran gave "dictionary changed size during iteration" in
+    SessionState._keys, then a blank page. Fast reruns start a second script thread per session; the two share the
+    session state under separate locks (one SafeSessionState per ScriptRunner), so the new run's compaction and
+    on_change callbacks resized the dict the old run was reading. The app turns fast reruns off."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["fastReruns"] is False
+
+
+def test_two_script_runs_share_session_state_under_separate_locks(monkeypatch):
+    """Why the setting is needed (Streamlit's own behaviour, kept here so an upgrade that fixes it shows): a widget
+    read in one run iterating the state while another run's start compacts it fails, its lock does not hold the
+    other run back."""
+    from streamlit.runtime.state import SafeSessionState, SessionState
+
+    shared = SessionState()
+    shared["a"], shared["b"] = 1, 2
+    old_run, new_run = SafeSessionState(shared, lambda: None), SafeSessionState(shared, lambda: None)
+    reader, started = threading.current_thread(), []
+    real = SessionState._get_widget_id
+
+    def racing(self, key):  # the new run starts while the old one is half-way through its read
+        if threading.current_thread() is reader and not started:
+            started.append(True)
+            other = threading.Thread(target=new_run.on_script_will_rerun, args=(None,))
+            other.start()
+            other.join(2.0)
+        return real(self, key)
+
+    monkeypatch.setattr(SessionState, "_get_widget_id", racing)
+    with pytest.raises(RuntimeError, match="changed size during iteration"):
+        _ = old_run.filtered_state
