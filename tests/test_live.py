@@ -1015,3 +1015,38 @@ def test_two_script_runs_share_session_state_under_separate_locks(monkeypatch):
     monkeypatch.setattr(SessionState, "_get_widget_id", racing)
     with pytest.raises(RuntimeError, match="changed size during iteration"):
         _ = old_run.filtered_state
+
+
+def test_the_hourly_cap_holds_when_a_source_is_stopped_and_started_again():
+    """Walk 4 #10: each Start monitoring made a new LiveProcessor with a fresh cap window, so a camera stopped and
+    started again sent 18 emails in 31 minutes under a 10/hour cap. Its alerts of the last hour now count."""
+    clock = [10_000.0]
+    scorer = ScriptedScorer(lambda t, f: 0.9 if f[0, 0, 0] >= 50 else 0.05)
+    rule = AlertConfig(threshold=0.5, seconds=1.0, cooldown=0.0, cap_per_hour=2, smooth_seconds=0.0)
+
+    def run(source: str, owner: str = "a@x", episodes: int = 1) -> None:
+        proc = LiveProcessor(
+            scorer, "scripted v1", rule, source=source, outbox=Outbox(), owner=owner, clock=lambda: clock[0]
+        )
+        try:
+            for i in range(40 * episodes):  # 2 s anomalous, 2 s calm, at 10 frames/s
+                clock[0] += 0.1
+                proc.submit(frame(60 if i % 40 < 20 else 0), clock[0])
+                assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        finally:
+            proc.stop()
+
+    def sent(source: str, owner: str = "a@x") -> int:
+        return len([a for a in list_alerts(source=source, owner=owner) if a.kind == "alert"])
+
+    run("door", episodes=2)
+    assert sent("door") == 2  # the cap
+    clock[0] += 600  # stopped for ten minutes, started again
+    run("door")
+    assert sent("door") == 2  # still capped: the hour is not over
+    run("yard")
+    run("door", owner="b@x")
+    assert sent("yard") == 1 and sent("door", owner="b@x") == 1  # another source, another user: their own caps
+    clock[0] += 3600  # an hour later the cap has room again
+    run("door")
+    assert sent("door") == 3
