@@ -7,6 +7,7 @@ from core.sources import upload_problem
 from ui import results, state
 from ui.analysis_runner import (
     analyses_running,
+    failed_now,
     show_compare_jobs,
     show_interrupted,
     show_jobs,
@@ -22,14 +23,16 @@ warm_object_namer()  # while the user picks a file: the first analysis then does
 with st.container(border=True):
     left, right = st.columns([3, 2])
     with right:
-        spec = model_picker("analyze.model")
+        # kept across pages: back during a run, the picker must not say vigil while the run scores with another
+        spec = model_picker("analyze.model", preferred=state.kept("analyze.model", None))
+        state.keep("analyze.model", st.session_state.get("analyze.model"))
         model = spec.name if spec else None
         with st.expander("Settings"):
             fps = st.slider(
                 "Analysis frames per second",
                 1.0,
                 30.0,
-                10.0,
+                state.kept("analyze.fps", 10.0),
                 1.0,
                 format="%.0f",  # whole frames a second: "10", not "10.00"
                 key="analyze.fps",
@@ -39,7 +42,7 @@ with st.container(border=True):
                 "Starting threshold",
                 0.05,
                 0.95,
-                0.5,
+                state.kept("analyze.threshold", 0.5),
                 0.01,
                 key="analyze.threshold",
                 help="Segments are cut where the smoothed score is above this (0.5 = unusual); the results' own "
@@ -82,6 +85,8 @@ with st.container(border=True):
         # progress, Cancel and errors right under the buttons: below the form they fell under a laptop's fold
         run_area = st.container()
 
+state.keep("analyze.fps", fps)
+state.keep("analyze.threshold", threshold)
 scoring = ScoringConfig(fps=fps)
 events = EventConfig().with_threshold(threshold)
 started = None
@@ -134,5 +139,7 @@ if current:
     results.render(current, key="analyze")
 elif analyses_running():
     st.info("The results open here when the analysis ends; meanwhile, past analyses are in the History.")
+elif failed_now() or refused:  # under its error: a hint that does not ask for the very upload just refused
+    st.info("Pick another video or link (or fix this one) and analyse again. Past analyses are in the History.")
 else:
     st.info("Upload a video or paste a link, then press **Analyze**. Past analyses are in the History.")

@@ -48,29 +48,41 @@ def forget_open() -> None:
 
 def delete_control(chosen: str, rows: list[dict]) -> None:
     """Delete the open analysis: after its results, out of the way of what a visitor came to see."""
-    owner = next((r["owner"] for r in rows if r["id"] == chosen), None)
+    row = next((r for r in rows if r["id"] == chosen), None)
+    owner = row["owner"] if row else None
     refused = owner is not None and not who.may_manage(owner)
     with st.popover(
         "Delete this analysis",
         disabled=refused,
         help=f"Only its owner ({show_owner(owner)}) or an admin can delete it." if refused else None,
     ):
-        name = next((r["source_name"] for r in rows if r["id"] == chosen), chosen)
-        st.write(f"**{name}** (`{chosen}`): its scores, segments and thumbnails are removed. The video file is kept.")
+        # named as the list and the results header name it (the id is in the header's tooltip, for whoever needs it)
+        what = f"**{row['source_name']}**, analysed {delete_when(row)} with {row['model']}" if row else "This analysis"
+        st.write(f"{what}: its scores, segments and thumbnails are removed. The video file is kept.")
         if st.button("Delete", type="primary", key="history.delete"):
             try:
                 store.delete_by(chosen, who)  # owner or admin, checked in the same transaction
                 forget_open()
                 results.load_record.clear()
-                st.toast("Analysis deleted")
+                # told on the next run: a toast followed at once by st.rerun never reached the browser
+                gone = f"{row['source_name']} ({delete_when(row)})" if row else "the analysis"
+                st.session_state[_DELETED] = f"Deleted {gone}."
                 st.rerun()
             except VigilError as err:
                 st.error(str(err))
 
 
+_DELETED = "history.deleted"  # the toast a Delete leaves for the next run
+
+
+def delete_when(row: dict) -> str:
+    """'Nov 22, 01:44': when a listed analysis was made, as the results header says it."""
+    return results.when_text(row["created_at"], results.viewer_timezone())
+
+
 # The player (or, without a playable video, the "Selected moment" line) that a deep link to a moment opens on:
 # the results draw it below the table, title, sliders and chart, a screen or two down.
-SCROLL_TO_MOMENT = """<script>
+SCROLL_TO_MOMENT = """
 const doc = window.parent.document;
 let tries = 0, left = false;
 // the chart above the player may still be drawing and push it down: look again a few times, unless the user
@@ -91,16 +103,18 @@ function go() {
   if (++tries < 16) setTimeout(go, 250);
 }
 go();
-</script>"""
+"""
 
 
 def scroll_to_moment() -> None:
     """Bring the moment a deep link (``?t=``) selected into view, once (drawn on that run only)."""
-    st.iframe(SCROLL_TO_MOMENT, height=1)  # same-origin, our own script (as ui/results.py seeks its player)
+    results.script_frame(SCROLL_TO_MOMENT)  # as ui/results.py seeks its player
 
 
 with analyses_tab:
     store = get_store()
+    if deleted := st.session_state.pop(_DELETED, None):
+        st.toast(deleted, icon=":material/delete:")
     remembered = st.session_state.get("history.open") or st.query_params.get("id")
     if remembered and not store.exists(remembered):
         forget_open()
@@ -119,7 +133,7 @@ with analyses_tab:
     rows = store.list(search=search.strip())
     if not rows:
         st.info("No analysis matches." if search else "No analysis yet: analyse a video on the Analyze page.")
-        st.page_link("app_pages/analyze.py", label="Go to Analyze", icon="🔎")
+        st.page_link("app_pages/analyze.py", label="Go to Analyze", icon=":material/search:")
     else:
         ids = [r["id"] for r in rows]
         key = table_key(ids, st.session_state.get("history.table_gen", 0))
@@ -130,16 +144,17 @@ with analyses_tab:
             if stale and stale[0] < len(drawn_ids) and drawn_ids[stale[0]] in ids:
                 open_id = drawn_ids[stale[0]]
         st.session_state["history.drawn"] = (key, ids)
-        # the decisive figures first, narrow enough that name, model, segments and % anomalous fit at 1024 px
+        # the decisive figures first, narrow enough that name, when, model, peak, segments and % anomalous fit at
+        # 1024 px beside the sidebar (553 px of table: peak, last of them, was cut to "pea")
         table = pd.DataFrame(
             {
                 "source": [r["source_name"] for r in rows],
                 # stored in UTC, shown in the viewer's zone as the results header shows it
                 "date": pd.to_datetime([r["created_at"] for r in rows], utc=True).tz_convert(results.viewer_zone()),
                 "model": [r["model"] for r in rows],
+                "peak": [round(r["peak"], 2) for r in rows],  # as the results print it (f"{x:.2f}"): 0.73514 -> 0.74
                 "segments": [r["n_segments"] for r in rows],
                 "anomalous": [100 * r["frac_anomalous"] for r in rows],  # percent, rounded as the results show it
-                "peak": [round(r["peak"], 2) for r in rows],  # as the results print it (f"{x:.2f}"): 0.73514 -> 0.74
                 "duration": [mmss(r["duration"]) for r in rows],
                 "fps": [r["scoring_fps"] for r in rows],
                 "owner": [show_owner(r["owner"]) for r in rows],
@@ -157,14 +172,14 @@ with analyses_tab:
             selection_default=open_selection(ids, open_id),
             column_config={
                 # a long file name is cut at this width (hover shows it) instead of pushing the figures off screen
-                "source": st.column_config.TextColumn("source", width=170),
-                "date": st.column_config.DatetimeColumn("when", format="MMM D, HH:mm", width=100),
-                "model": st.column_config.TextColumn("model", width=70),
+                "source": st.column_config.TextColumn("source", width=120),
+                "date": st.column_config.DatetimeColumn("when", format="MMM D, HH:mm", width=95),
+                "model": st.column_config.TextColumn("model", width=65),  # "objects" whole
+                "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f", width=85),
                 "segments": st.column_config.NumberColumn("segments", width=70),
                 "anomalous": st.column_config.NumberColumn(
                     "anomalous", help="share of the video inside anomalous segments", format="%.0f%%", width=80
                 ),
-                "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f", width=90),
                 "duration": st.column_config.TextColumn("length", width=60),
                 "fps": st.column_config.NumberColumn("fps", help="frames per second it was scored at", format="%g"),
                 "version": st.column_config.TextColumn("version", width="small"),

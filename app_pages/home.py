@@ -9,10 +9,12 @@ from core.settings import settings
 from ui.cache import model_statuses
 
 st.title("Vigil")
+# only what the models below say they find: the lead once promised theft and vandalism, which none detects
 st.markdown(
-    "Vigil finds **anomalous behaviour** in surveillance video — fights, falls, theft, vandalism, running, "
-    "bikes or carts where people walk — and shows *when* it happens: a score for every moment, the "
-    "anomalous segments with timestamps, and thumbnails of the worst moments."
+    "Vigil finds **anomalous behaviour** in surveillance video — fights, people who fall or lie down, running, "
+    "bikes or carts where people walk, objects that move unlike the others — and shows *when* it happens: a "
+    "score for every moment, the anomalous segments with timestamps, and thumbnails of the worst moments. For "
+    "other kinds, label your own videos and train a detector on them (Label)."
 )
 links = [
     (

@@ -159,11 +159,14 @@ def label_panel(item: lab.QueueItem) -> None:
     nav[2].button("Next →", on_click=move, args=(1,), shortcut="Right", key="label_next", disabled=state.index >= last)
 
     path = str(item.path)
+    if (reason := view.unreadable(item.path)) is not None:  # no player, curve or label buttons for it
+        view.skipped(item.name, reason)
+        return
     suggestion = item.suggestion
     record = None
     left, right = st.columns([3, 2])
     with left:
-        view.player(item.path)
+        view.player(item.path, curve=bool(model and auto))
         if model and (auto or st.button("Analyse this video", key="label_analyse")):
             try:
                 with st.spinner(f"Analysing {item.name} with {model}…"):

@@ -11,7 +11,8 @@ one clock for all sources), so the live page, the server-side source and ``backt
    cooldown ends fires then;
 5. at most ``cap_per_hour`` alerts go out per hour window (all sources together; a window starts at
    the first alert and lasts ``CAP_WINDOW_S``); further alerts in that window are suppressed and, when
-   the window ends, ONE digest summarises them.
+   the window ends, ONE digest summarises them. ``seed_cap`` counts alerts sent before the rule existed
+   (a restarted source), so the cap holds over a real hour.
 
 Flapping around the threshold is absorbed three times over: by the smoothing, by the hysteresis band
 and by the cooldown.
@@ -161,6 +162,7 @@ class SustainedRule:
         self._sources: dict[str, _SourceState] = {}
         self._window: _CapWindow | None = None
         self._ended: list[EpisodeEnd] = []
+        self._seeded = False  # see seed_cap
 
     def _source(self, name: str) -> _SourceState:
         st = self._sources.get(name)
@@ -205,6 +207,18 @@ class SustainedRule:
             new.smoother, new.smoothed = st.smoother, st.smoothed
         if st.fired == "alert" and st.fired_t is not None and st.last_t is not None:
             self._ended.append(EpisodeEnd(name, st.fired_t, st.last_t))  # the restart ends it
+
+    def seed_cap(self, fired: list[float], now: float) -> None:
+        """Count alerts sent before this rule existed (epoch s, e.g. by the same camera before a restart) against the
+        hourly cap: those within the last ``cap_window`` before ``now`` open the window at the first of them, so a
+        stopped and restarted source cannot send a fresh hour's worth (walk 4: 18 emails in 31 min under 10/hour).
+        Only the first call counts: later ones (a worker started again) would count the rule's own alerts twice."""
+        if self._seeded:
+            return
+        self._seeded = True
+        recent = sorted(t for t in fired if now - self.cap_window < t <= now)
+        if self._window is None and recent:
+            self._window = _CapWindow(start=recent[0], sent=len(recent))
 
     def update(self, t: float, score: float, source: str = DEFAULT_SOURCE, cause: str = "") -> list[Alert]:
         """Feed one raw score (0..1; NaN counts as 0) of ``source`` at time ``t`` (s) and its cause."""

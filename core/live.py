@@ -411,6 +411,12 @@ class LiveProcessor:
             self._thread.start()
 
     def _run(self) -> None:
+        if self.outbox is not None:  # the hourly cap counts this source's alerts from before a restart (label set now)
+            try:
+                now = self.clock()
+                self.rule.seed_cap(self.outbox.alert_times(self.source, self.owner, now - self.rule.cap_window), now)
+            except VigilError:  # an unreadable store: the cap counts from here, as it did
+                log.warning("could not read the earlier alerts of %s for the hourly cap", self.source, exc_info=True)
         # One scoring stream per thread, created in it (ultralytics models must not be shared).
         stream: ScoringStream = self._swap_model(None) or self.scorer.stream(live=True)
         idle_since = time.monotonic()

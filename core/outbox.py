@@ -299,6 +299,17 @@ class Outbox:
             rows = con.execute(sql + " ORDER BY fired_at DESC, created_at DESC LIMIT ?", (*args, limit)).fetchall()
         return [_row(r, self.db.root) for r in rows]
 
+    def alert_times(self, source: str, owner: str, since: float) -> list[float]:
+        """When each alert (not digest) of ``source`` run by ``owner`` fired at or after ``since`` (epoch s, oldest
+        first), whatever its email's fate: what an hourly cap already spent (core.alerts.SustainedRule.seed_cap)."""
+        with self.db.connect() as con:
+            rows = con.execute(
+                "SELECT fired_at FROM alerts WHERE kind = 'alert' AND source = ? AND owner = ? AND fired_at >= ?"
+                " ORDER BY fired_at",
+                (source, owner, since),
+            ).fetchall()
+        return [r["fired_at"] for r in rows]
+
     def counts(self) -> dict[str, int]:
         """{status: count} over all alerts, for a summary line."""
         with self.db.connect() as con:

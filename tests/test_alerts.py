@@ -338,3 +338,23 @@ def test_no_smoothing_works_at_epoch_times():
         rule.update(t0 + i, s)
     status = rule.status(t0 + 2)
     assert status.state == RuleState.ANOMALOUS and status.smoothed == pytest.approx(0.9)
+
+
+def test_alerts_sent_before_the_rule_existed_count_against_the_hourly_cap():
+    """Walk 4 #10: a restarted source started a fresh cap window (18 emails in 31 min under 10/hour)."""
+    rule = SustainedRule(cfg(cap_per_hour=3, cooldown=0.0))
+    rule.seed_cap([100.0, 200.0, 1000.0 - 3600.0 - 1.0], now=1000.0)  # the last: over an hour before, not counted
+    rule.seed_cap([900.0], now=1000.0)  # only the first seeding counts
+    episode = [(1000.0 + i, HIGH) for i in range(5)] + [(1005.0, LOW)]
+    assert fire_times(rule, episode) == [("alert", 1003.0)]  # the third of the hour
+    assert fire_times(rule, [(t + 100, s) for t, s in episode]) == []  # the fourth: held for the digest
+    assert rule.status(1105.0, "cam").capped
+    # the window opened at the first earlier alert (100 s): the digest is stamped at its end, then alerts go out again
+    late = [(3710.0 + i, HIGH) for i in range(5)]
+    assert fire_times(rule, late) == [("digest", 3700.0), ("alert", 3713.0)]
+
+
+def test_a_rule_without_earlier_alerts_opens_its_window_at_its_own_first():
+    rule = SustainedRule(cfg(cap_per_hour=1, cooldown=0.0))
+    rule.seed_cap([], now=0.0)
+    assert fire_times(rule, [(float(i), HIGH) for i in range(5)]) == [("alert", 3.0)]

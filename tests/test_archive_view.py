@@ -199,7 +199,8 @@ def test_video_rows_say_length_scoring_time_and_the_videos_peak():
     assert rows["status"] == ["done", "stored", "failed"]
     # two decimals, as the results print it (f"{0.73514:.2f}" is 0.74): 0.735 was drawn '%.2f' as 0.73
     assert rows["peak"] == [0.74, 0.43, None]
-    assert rows["at"] == ["0:00.4", "1:01.2", ""]
-    assert rows["length"] == ["0:02.4", "1:15.0", ""]  # footage as m:ss, not the scoring seconds
-    assert rows["scored in"] == ["0.9 s", "", ""]
+    # None, not "": the table draws None as its "—" placeholder and leaves "" blank
+    assert rows["at"] == ["0:00.4", "1:01.2", None]
+    assert rows["length"] == ["0:02.4", "1:15.0", None]  # footage as m:ss, not the scoring seconds
+    assert rows["scored in"] == ["0.9 s", None, None]
     assert rows["reason"] == ["", "", "not a video"]

@@ -148,14 +148,41 @@ def test_an_avi_plays_from_its_browser_copy(clips):
     assert not texts(at, "warning")
 
 
-def test_a_video_that_cannot_be_made_playable_says_so_in_words(clips):
+@pytest.mark.parametrize("auto", [False, True])
+def test_a_file_that_is_not_a_readable_video_is_skipped_with_its_reason_and_no_label_buttons(clips, auto):
+    """A text file named .avi in the queue: said as skipped with the reason; no promise of a score curve that does
+    not exist, no analysis error, and nothing offered to label it."""
     (clips / "a0.avi").write_bytes(b"RIFF not really a video")
     at = page()
-    at.toggle(key="label_auto").set_value(False)
+    at.toggle(key="label_auto").set_value(auto)
     add_folder(at, clips)  # a0.avi first, by name
     assert any("`a0.avi`" in m.value for m in at.markdown)
-    assert at.get("video") == []
-    assert any("Could not prepare 'a0.avi' for the browser" in w for w in texts(at, "warning")), texts(at, "warning")
+    assert at.get("video") == [] and not at.error
+    warnings = texts(at, "warning")
+    assert len(warnings) == 1 and warnings[0].startswith("Skipped: **a0.avi** cannot be labelled. "), warnings
+    assert "not a video this app can read" in warnings[0]
+    assert not any("score curve" in w for w in warnings)
+    labels = [b.label for b in at.button]
+    assert not {"Normal", "Abnormal"} & set(labels) and not any(x.startswith("Accept suggestion") for x in labels)
+    at.button(key="label_next").click()
+    run(at)  # the next video is a real one: labelled as usual
+    assert "Normal" in [b.label for b in at.button] and not texts(at, "warning")
+
+
+def test_the_player_promises_a_score_curve_only_when_one_is_drawn(monkeypatch):
+    """A video that opens but cannot be made playable: the score curve is named only when the page draws one."""
+    import ui.label_view as view
+
+    monkeypatch.setattr(view, "playable_path", lambda path: None)
+    said: list[str] = []
+    monkeypatch.setattr(view.st, "warning", lambda text, **kw: said.append(text))
+    view.player(Path("/srv/a.mp4"), curve=False)
+    view.player(Path("/srv/a.mp4"), curve=True)
+    assert said == [
+        "Could not prepare 'a.mp4' for the browser.",
+        "Could not prepare 'a.mp4' for the browser; the score curve and thumbnails below still show what the "
+        "model saw.",
+    ]
 
 
 def test_folder_outside_the_roots_is_refused_on_the_page(clips, tmp_path):

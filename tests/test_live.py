@@ -1172,3 +1172,75 @@ def test_a_failed_source_alone_says_so_in_the_panel(tmp_path, roots):
         assert not at.expander or "Start another source" not in [e.label for e in at.expander]  # nothing plays
     finally:
         broken.stop()
+
+
+def test_one_script_thread_per_session_so_a_rule_change_cannot_race_the_running_page():
+    """Walk 4 #1: a Live rule change while the page ran gave "dictionary changed size during iteration" in
+    SessionState._keys, then a blank page. Fast reruns start a second script thread per session; the two share the
+    session state under separate locks (one SafeSessionState per ScriptRunner), so the new run's compaction and
+    on_change callbacks resized the dict the old run was reading. The app turns fast reruns off."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["fastReruns"] is False
+
+
+def test_two_script_runs_share_session_state_under_separate_locks(monkeypatch):
+    """Why the setting is needed (Streamlit's own behaviour, kept here so an upgrade that fixes it shows): a widget
+    read in one run iterating the state while another run's start compacts it fails, its lock does not hold the
+    other run back."""
+    from streamlit.runtime.state import SafeSessionState, SessionState
+
+    shared = SessionState()
+    shared["a"], shared["b"] = 1, 2
+    old_run, new_run = SafeSessionState(shared, lambda: None), SafeSessionState(shared, lambda: None)
+    reader, started = threading.current_thread(), []
+    real = SessionState._get_widget_id
+
+    def racing(self, key):  # the new run starts while the old one is half-way through its read
+        if threading.current_thread() is reader and not started:
+            started.append(True)
+            other = threading.Thread(target=new_run.on_script_will_rerun, args=(None,))
+            other.start()
+            other.join(2.0)
+        return real(self, key)
+
+    monkeypatch.setattr(SessionState, "_get_widget_id", racing)
+    with pytest.raises(RuntimeError, match="changed size during iteration"):
+        _ = old_run.filtered_state
+
+
+def test_the_hourly_cap_holds_when_a_source_is_stopped_and_started_again():
+    """Walk 4 #10: each Start monitoring made a new LiveProcessor with a fresh cap window, so a camera stopped and
+    started again sent 18 emails in 31 minutes under a 10/hour cap. Its alerts of the last hour now count."""
+    clock = [10_000.0]
+    scorer = ScriptedScorer(lambda t, f: 0.9 if f[0, 0, 0] >= 50 else 0.05)
+    rule = AlertConfig(threshold=0.5, seconds=1.0, cooldown=0.0, cap_per_hour=2, smooth_seconds=0.0)
+
+    def run(source: str, owner: str = "a@x", episodes: int = 1) -> None:
+        proc = LiveProcessor(
+            scorer, "scripted v1", rule, source=source, outbox=Outbox(), owner=owner, clock=lambda: clock[0]
+        )
+        try:
+            for i in range(40 * episodes):  # 2 s anomalous, 2 s calm, at 10 frames/s
+                clock[0] += 0.1
+                proc.submit(frame(60 if i % 40 < 20 else 0), clock[0])
+                assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        finally:
+            proc.stop()
+
+    def sent(source: str, owner: str = "a@x") -> int:
+        return len([a for a in list_alerts(source=source, owner=owner) if a.kind == "alert"])
+
+    run("door", episodes=2)
+    assert sent("door") == 2  # the cap
+    clock[0] += 600  # stopped for ten minutes, started again
+    run("door")
+    assert sent("door") == 2  # still capped: the hour is not over
+    run("yard")
+    run("door", owner="b@x")
+    assert sent("yard") == 1 and sent("door", owner="b@x") == 1  # another source, another user: their own caps
+    clock[0] += 3600  # an hour later the cap has room again
+    run("door")
+    assert sent("door") == 3

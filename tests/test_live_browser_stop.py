@@ -65,7 +65,10 @@ def test_live_at_1024_says_what_happened_and_stops_clearly(fight_y4m, app):
 
         while time.time() - t0 < 90 and "alert raised" not in body(page):
             page.wait_for_timeout(500)
-        page.wait_for_timeout(1500)  # the outbox record is written just after the state turns
+        # the outbox record is written just after the state turns, and the log redraws every 3 s: wait for it
+        t1 = time.time()
+        while time.time() - t1 < 15 and "emailed" not in body(page):
+            page.wait_for_timeout(500)
         text = body(page)
         screenshot(page, "live-1024-alert.png")
         assert "alert raised, email not configured" in text, text

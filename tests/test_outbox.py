@@ -287,3 +287,26 @@ def test_send_test_email(smtp_server):
     send_test(settings(port), now_text="now")
     (msg,) = handler.messages
     assert msg["Subject"] == "Vigil test email" and "alert emails will reach ops@example.com" in body_text(msg)
+
+
+def test_alert_times_are_one_sources_alerts_of_one_owner_since_a_time(tmp_path):
+    """What a restarted source's hourly cap counts (walk 4 #10): its own alerts, not digests, others' or older ones;
+    read from the SQLite file, so a new Outbox (a new page run, a restarted server) sees them."""
+    from core.db import Database
+
+    db = Database(tmp_path / "alerts.sqlite")
+    outbox = Outbox(db)
+    for source, owner, t in (
+        ("door", "a@x", T0),
+        ("door", "a@x", T0 + 60),
+        ("door", "b@x", T0 + 70),
+        ("yard", "a@x", T0 + 80),
+        ("door", "a@x", T0 - 4000),
+    ):
+        outbox.record(Alert("alert", source, t, t - 3, 0.9, t - 1), "motion", owner=owner)
+    outbox.record(Alert("digest", "all", T0 + 90, T0, 0.9, T0), "motion", owner="a@x")
+    outbox.record(Alert("digest", "door", T0 + 95, T0, 0.9, T0), "motion", owner="a@x")
+    again = Outbox(Database(tmp_path / "alerts.sqlite"))
+    assert again.alert_times("door", "a@x", since=T0 - 3600) == [T0, T0 + 60]
+    assert again.alert_times("door", "b@x", since=T0 - 3600) == [T0 + 70]
+    assert again.alert_times("door", "a@x", since=T0 + 1) == [T0 + 60]

@@ -200,7 +200,7 @@ def test_backtest_starts_from_the_running_server_source_s_rule_when_live_was_not
             (caption,) = [c.value for c in at.caption if c.value.startswith("Starts from")]
             assert caption.startswith(
                 "Starts from the rule of vtest.avi, the most recently started of your 2 running server sources "
-                "(threshold 0.15, 0.5 s, cooldown 30 s"
+                "(threshold 0.15, alert after 0.5 s, cooldown 30 s"
             ), caption
             # once this session sets Live's controls, they are the backtest's
             at.switch_page("app_pages/live.py").run()
@@ -217,14 +217,28 @@ def test_backtest_starts_from_the_running_server_source_s_rule_when_live_was_not
         older.stop()
 
 
-def test_delete_from_history_removes_rows_and_files(stored):
+def test_delete_from_history_removes_rows_and_files_and_says_so_by_name(stored):
+    """The popover names the analysis as the list does (name, when, model; not its internal id), and a toast
+    confirms the delete once."""
+    from ui.results import when_text
+
     at = page("history")
     at.query_params["id"] = stored.id
     at.run()
+    when = when_text(stored.created_at)
+    asked = [m.value for m in at.markdown if "are removed" in m.value]
+    assert asked == [
+        f"**yard.avi**, analysed {when} with motion: its scores, segments and thumbnails are removed. The video file "
+        "is kept."
+    ]
+    assert stored.id not in asked[0]
     at.button(key="history.delete").click().run()
     assert not at.exception
     assert Store().list() == []
     assert not stored.files_dir.exists()
+    assert [t.value for t in at.toast] == [f"Deleted yard.avi ({when})."]
+    at.run()
+    assert not at.toast  # once
 
 
 # --- analyze page: bad input through the page --------------------------------------------------------
@@ -278,6 +292,9 @@ def test_bad_links_show_an_error_and_the_page_stays_usable(site, url, message):
     analyze_link(at, url.format(site=site))
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    # under the error, a hint that does not ask for what was just done as if nothing had happened
+    assert not any(i.value.startswith("Upload a video or paste a link") for i in at.info)
+    assert any(i.value.startswith("Pick another video or link (or fix this one)") for i in at.info)
     assert Store().list() == []
     assert "Cancel" not in [b.label for b in at.button]  # nothing is running any more
     analyze_link(at, f"{site}/a.mp4")  # the next try works
@@ -552,18 +569,28 @@ def test_beside_a_compared_chart_each_model_says_its_peak_and_segments_at_the_th
     at.session_state["analyze.current_id"] = uploaded.id
     at.run()
     assert not any(m.value.startswith("At threshold") for m in at.markdown)  # nothing compared yet
+    at.selectbox(key=f"analyze.{uploaded.id}.cmp_model").set_value("person-down").run()
+    assert "Its scores are saved in History as an analysis of yard.avi with person-down." in [
+        c.value for c in at.caption
+    ]
     settle(start_compare(at, uploaded.id, "person-down"))  # a moving square: no person falls
     assert not at.exception
     other = next(r for r in Store().list() if r["model"] == "person-down")
     mine, theirs = uploaded, Store().load(other["id"])
     assert mine.segments and not theirs.segments
     (line,) = [m.value for m in at.markdown if m.value.startswith("At threshold")]
-    assert line.startswith(f"At threshold {mine.events.threshold:.2f}: **motion v1** peak {mine.peak[0]:.2f}")
+    # the raw peak, said so: the bold (smoothed) line beside it never reaches it
+    assert line.startswith(f"At threshold {mine.events.threshold:.2f}: **motion v1** raw peak {mine.peak[0]:.2f}")
     n = len(mine.segments)
     assert line.split(" · ")[0].endswith(f"{n} segment{'s' if n != 1 else ''}")  # the open analysis first
     assert line.split(" · ")[1] == (
-        f"**person-down v{theirs.model_version.split(':')[0]}** peak {theirs.peak[0]:.2f} at "
+        f"**person-down v{theirs.model_version.split(':')[0]}** raw peak {theirs.peak[0]:.2f} at "
         f"{mmss(theirs.peak[1])}, no segment: it finds nothing here"
+    )
+    assert mine.track.smoothed.max() < mine.peak[0]  # why "raw" must be said
+    # the History row the comparison added is said where it shows, not left to surprise the user there
+    assert "Each comparison is saved in History as an analysis of yard.avi (person-down v" in " ".join(
+        c.value for c in at.caption
     )
 
 
@@ -1105,3 +1132,110 @@ def test_analyze_says_its_open_analysis_was_deleted_by_name_once_not_as_an_error
     assert at.session_state["analyze.current_id"] is None  # forgotten: the next rerun says nothing of it
     at.run()
     assert not at.error and not any("deleted" in i.value for i in at.info)
+
+
+def test_analyze_keeps_the_chosen_model_and_settings_when_the_user_comes_back_during_a_run(site, held):
+    """Leaving Analyze while an analysis runs and coming back must not show the default model beside a run that
+    scores with another one (nor reset the Settings)."""
+    at = page("analyze")
+    at.run()
+    at.selectbox(key="analyze.model").set_value("motion")
+    at.slider(key="analyze.fps").set_value(5.0)
+    at.slider(key="analyze.threshold").set_value(0.7).run()
+    start_link(at, f"{site}/a.mp4")
+    assert at.progress
+    at.switch_page("app_pages/history.py").run()
+    at.switch_page("app_pages/analyze.py").run()
+    assert not at.exception and at.progress
+    assert at.selectbox(key="analyze.model").value == "motion"
+    assert at.slider(key="analyze.fps").value == pytest.approx(5.0)
+    assert at.slider(key="analyze.threshold").value == pytest.approx(0.7)
+
+
+def test_the_progress_line_names_the_model_that_scores(make_video):
+    """The running analysis says which model it runs ("Scoring yard.avi with motion v1: …")."""
+    from core.config import ScoringConfig
+    from core.registry import get_spec, load_scorer
+    from ui.analysis_runner import open_and_analyze
+
+    lines: list[str] = []
+    open_and_analyze(
+        str(make_video("yard.avi", n=30)),
+        "motion",
+        ScoringConfig(),
+        EventConfig(),
+        label="yard.avi",
+        scorer=load_scorer("motion"),
+        store=Store(),
+        owner="",
+        report=lambda fraction, text: lines.append(text),
+    )
+    version = get_spec("motion").version
+    scoring = [line for line in lines if line.startswith("Scoring")]
+    assert scoring and all(line.startswith(f"Scoring yard.avi with motion v{version}: ") for line in scoring)
+
+
+def test_the_backtest_names_its_controls_as_live_does_and_says_why_it_raised_no_alert(stored):
+    """The backtest's 'Alert after (s)' is the Live rule's control of that name; a 0 comes with how long the rule's
+    average stayed above the threshold, which is the longest N that would still have raised an alert."""
+    from core.alerts import AlertConfig, backtest
+    from ui.results import longest_above
+
+    at = page("live")
+    at.run()
+    live_labels = {at.number_input(key="live-n").label, at.number_input(key="live-cool").label}
+    at.switch_page("app_pages/history.py")
+    at.query_params["id"] = stored.id
+    at.run()
+    bt = {at.slider(key=f"history.{stored.id}.{k}").label for k in ("bt_n", "bt_cd")}
+    assert bt == live_labels == {"Alert after (s)", "Cooldown (s)"}
+
+    cfg = AlertConfig().with_threshold(0.3, seconds=30.0)
+    longest = longest_above(stored.track, cfg)
+    assert longest is not None and 0.5 < longest < 30.0
+
+    def alerts(seconds: float) -> int:
+        return sum(a.kind == "alert" for a in backtest(stored.track, cfg.with_threshold(0.3, seconds=seconds)))
+
+    assert alerts(longest - 0.15) >= 1 and alerts(longest + 0.15) == 0  # the figure said is the rule's own
+    at.slider(key=f"history.{stored.id}.bt_thr").set_value(0.3)
+    at.slider(key=f"history.{stored.id}.bt_n").set_value(30.0).run()
+    assert "**0 alert(s)**" in backtest_text(at)
+    assert f"stayed above 0.30 for at most {longest:.1f} s, under the 30 s it must last" in backtest_text(at)
+    at.slider(key=f"history.{stored.id}.bt_thr").set_value(0.99).run()
+    assert "never went above 0.99" in backtest_text(at)
+
+
+@pytest.mark.parametrize("kind", ["theft", "vandalism", "fall", "fight"])
+def test_home_promises_only_kinds_a_registered_model_says_it_finds(kind):
+    """The lead names a kind of anomaly only when some model's description does (it once promised theft and
+    vandalism, which no model looks for)."""
+    from core.registry import specs
+
+    at = page("home")
+    at.run()
+    lead = at.markdown[0].value.split("For other kinds")[0].lower()
+    described = " ".join(s.description.lower() for s in specs().values())
+    assert (kind in lead) == (kind in described), (kind, lead)
+
+
+def test_analysing_a_stored_video_again_says_it_shows_the_earlier_result(site):
+    """The engine reuses a video already analysed with the same model and settings: the page says so with the date,
+    instead of returning at once with an old date and no word."""
+    from ui.results import when_text
+
+    at = page("analyze")
+    at.run()
+    analyze_link(at, f"{site}/a.mp4")
+    assert not [i for i in at.info if "Already analysed" in i.value]  # scored now: nothing to say
+    (rec,) = Store().list()
+    time.sleep(1.1)  # the store's times are to the second
+    analyze_link(at, f"{site}/a.mp4")
+    assert len(Store().list()) == 1  # reused
+    notes = [i.value for i in at.info if "Already analysed" in i.value]
+    assert notes == [
+        f"Already analysed on {when_text(rec['created_at'])} with the same model and settings: showing that result, "
+        "without scoring it again."
+    ]
+    at.run()
+    assert not [i for i in at.info if "Already analysed" in i.value]  # said once, with the click

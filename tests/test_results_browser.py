@@ -55,3 +55,25 @@ def test_the_annotated_clip_downloads_on_one_click_like_the_other_exports(make_v
             button.click()
         assert again.value.failure() is None
         screenshot(page, "results-clip-downloaded.png")
+
+
+def test_the_helper_frames_under_the_player_draw_nothing_and_still_seek(make_video, tmp_path):
+    """The seek and scroll helpers are 1 px iframes: their scrollbar drew a dash under the player. Once their script
+    has run they are 0 px tall without a border, and the deep link's moment is still where the player is cued."""
+    rec = analyze(make_video("yard.avi", n=80, fast_from=40, fast_to=56), model="motion", store=Store())
+    with streamlit_app(Database().path.parent, tmp_path / "st.log") as url, chromium(viewport=(1024, 768)) as page:
+        page.goto(f"{url}/history?id={rec.id}&t=2.5", wait_until="domcontentloaded")
+        page.locator('video[data-testid="stVideo"]').wait_for(timeout=90_000)
+        page.wait_for_function("() => document.querySelector('video').currentTime > 2.4", timeout=30_000)
+        page.wait_for_timeout(1500)
+        frames = page.evaluate(
+            """() => [...document.querySelectorAll('iframe[data-testid="stIFrame"]')].map(f => {
+                const d = f.contentDocument.documentElement;
+                return [f.getBoundingClientRect().height, getComputedStyle(f).borderTopWidth,
+                        d.scrollHeight > d.clientHeight && getComputedStyle(d).overflow !== "hidden"] })"""
+        )
+        t = page.evaluate("() => document.querySelector('video').currentTime")
+        screenshot(page, "results-helper-frames.png")
+    assert len(frames) == 2, frames  # the seek (results) and the scroll to the moment (History's deep link)
+    assert all(h == 0 and border == "0px" and not scrolls for h, border, scrolls in frames), frames
+    assert t == pytest.approx(2.5, abs=0.05)

@@ -1,4 +1,5 @@
-"""The alert log as a Streamlit table: snapshot, time, email status, source, how long it was anomalous, peak.
+"""The alert log as a Streamlit table: when each alert fired, how long it had been anomalous and its peak then (as
+its email says), how long the episode lasted, the email's fate, source, snapshot.
 
 Used by the Live page and meant for History too::
 
@@ -9,7 +10,7 @@ Used by the Live page and meant for History too::
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +20,7 @@ from core.errors import VigilError
 from core.images import jpeg_data_uri
 from core.mailer import EmailNotConfiguredError
 from core.outbox import AlertRecord, Outbox, Sender, list_alerts
+from ui.results import viewer_zone
 from ui.services import app_settings
 
 
@@ -27,14 +29,15 @@ def _thumb_url(rec: AlertRecord) -> str | None:
     return jpeg_data_uri(rec.thumb_path or rec.snapshot_path)
 
 
-# The email's fate third: at 1024 px a table shows only its first columns without scrolling.
+# The columns that match the email come first: at 1024 px a table shows only its first few without scrolling.
 COLUMNS = [
-    "snapshot",
-    "time",
+    "alert at",
+    "anomalous at alert (s)",
+    "peak",  # headed "peak at alert" (render_alert_log); the data's name stays the one other pages' tests read
+    "episode lasted (s)",
     "email",
     "source",
-    "anomalous for (s)",
-    "peak",
+    "snapshot",
     "model",
     "owner",
     "attempts",
@@ -42,23 +45,39 @@ COLUMNS = [
 ]
 
 
+def alert_time(t: float, tz: str | None = None, now: datetime | None = None) -> str:
+    """'Nov 22, 01:49:34' for epoch ``t`` (s) in the viewer's zone ``tz`` (None: the browser's, else the
+    server's), as History writes times but to the second (the Live panel and the email name the alert's second);
+    the year when it is not this year. ``now``: for tests."""
+    when = datetime.fromtimestamp(t, UTC).astimezone(viewer_zone(tz))
+    now = (now or datetime.now(UTC)).astimezone(when.tzinfo)
+    year = f", {when.year}" if when.year != now.year else ""
+    return f"{when:%b} {when.day}{year}, {when:%H:%M:%S}"
+
+
 def alert_log_frame(
-    alerts: list[AlertRecord], now: float | None = None, email_configured: bool | None = None
+    alerts: list[AlertRecord],
+    now: float | None = None,
+    email_configured: bool | None = None,
+    tz: str | None = None,
 ) -> pd.DataFrame:
     """One row per alert, columns in the words a person reads (``COLUMNS``; see ``render_alert_log``).
 
-    "anomalous for (s)": the whole episode once it ended ("24.3"); while it goes on, or where its end was not
-    recorded (alerts stored before ends were), "≥" its length when the alert fired ("≥ 1.2").
-    ``email_configured``: see ``email_status``."""
+    The first three say what the alert's email says: when the alert fired ("alert at", the email's "alert at"),
+    how long the score had been anomalous then (s; the email's "anomalous for") and the peak score up to then
+    (0..1; the email's "peak"). "episode lasted (s)": the whole episode once it ended ("24.3"); while it goes on,
+    or where its end was not recorded, "≥" its length at the alert ("≥ 1.2"). ``email_configured``: see
+    ``email_status``; ``tz``: the zone times are written in (None: the viewer's)."""
     now = time.time() if now is None else now
     rows = [
         {
-            "snapshot": _thumb_url(a),
-            "time": datetime.fromtimestamp(a.started_at),
+            "alert at": alert_time(a.fired_at, tz),
+            "anomalous at alert (s)": f"{a.duration:.1f}" if a.kind == "alert" else None,
+            "peak": round(a.peak, 2),
+            "episode lasted (s)": _lasted(a),
             "email": a.email_status(now, email_configured),  # words only: emoji render as empty boxes
             "source": a.source if a.kind == "alert" else f"digest ({len(a.details.get('suppressed', []))} held back)",
-            "anomalous for (s)": _lasted(a),
-            "peak": round(a.peak, 2),
+            "snapshot": _thumb_url(a),
             "model": a.model,
             "owner": show_owner(a.owner),
             "attempts": a.attempts,
@@ -117,15 +136,31 @@ def render_alert_log(
         hide_index=True,
         width="stretch",
         column_config={
-            "snapshot": st.column_config.ImageColumn("snapshot", width="small"),
-            "time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
-            "email": st.column_config.TextColumn("email", width=230),  # "waiting: email not configured" fits
-            "anomalous for (s)": st.column_config.TextColumn(
-                "anomalous for (s)",
-                help="how long the anomaly lasted; '≥' while it goes on (or if the camera stopped before the end "
-                "was recorded): its length when the alert fired",
+            "alert at": st.column_config.TextColumn(
+                "alert at",
+                help='When the alert fired: the time its email names ("alert at") and the Live panel\'s "Last alert"',
+                width=140,
             ),
-            "peak": st.column_config.ProgressColumn("peak", min_value=0.0, max_value=1.0, format="%.2f"),
+            "anomalous at alert (s)": st.column_config.TextColumn(
+                "anomalous at alert (s)",
+                help="How long the score had been above the threshold when the alert fired: the email's "
+                '"anomalous for"',
+            ),
+            "peak": st.column_config.ProgressColumn(
+                "peak at alert",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.2f",
+                help='The highest score of the episode up to the alert: the email\'s "peak" (the episode may '
+                "have gone higher after it)",
+            ),
+            "episode lasted (s)": st.column_config.TextColumn(
+                "episode lasted (s)",
+                help="How long the whole anomaly lasted; '≥' while it goes on (or if the camera stopped before "
+                "its end was recorded): its length when the alert fired",
+            ),
+            "email": st.column_config.TextColumn("email", width=230),  # "waiting: email not configured" fits
+            "snapshot": st.column_config.ImageColumn("snapshot", width="small"),
         },
         key=f"{key}-table",
     )

@@ -3,6 +3,7 @@ and the analyses a server restart interrupted (run again, dismiss)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
@@ -25,14 +26,23 @@ from ui.jobs import CancelledFn, JobView, ReportFn
 INLINE_WAIT_S = 1.5  # a reused or tiny analysis opens in the click's own run, without a progress bar flashing by
 POLL_S = 1.0  # how often a page showing running analyses looks at them
 CANCEL_WAIT_S = 5.0  # Cancel waits this long for the job to stop, so its message comes with the click
+_FAILED_NOW = "analyze.failed_now"  # True on the run that showed an analysis's error (set by every show_jobs)
+_STARTED = "analyze.started_at"  # job id -> when this session started it (UTC): a record older than that was reused
 
 
-def progress_text(label: str, p: Progress) -> str:
-    """The line under the progress bar: frames, frames/s and time left while scoring, then the stage in words."""
+def progress_text(label: str, p: Progress, model: str | None = None) -> str:
+    """The line under the progress bar: frames, frames/s and time left while scoring, then the stage in words.
+    ``model``: the model's name and version ("objects v1"), said so a page reopened mid-run shows what is scoring."""
+    with_model = f" with {model}" if model else ""
     if p.stage:  # after the last frame: the step under way, not a stale frame count and time left
-        return f"{label}: {p.frames} frames scored · {p.stage}…"
+        return f"{label}{with_model}: {p.frames} frames scored · {p.stage}…"
     left = f" · {mmss(p.eta)} left" if p.eta is not None else ""
-    return f"Scoring {label}: {p.frames} frames · {p.fps:.0f} frames/s{left}"
+    return f"Scoring {label}{with_model}: {p.frames} frames · {p.fps:.0f} frames/s{left}"
+
+
+def model_words(model: str, scorer: Scorer) -> str:
+    """'objects v1': the model as the results header names it (the version without its weights hash)."""
+    return f"{model} v{scorer.info.version.split(':')[0]}"
 
 
 def open_and_analyze(
@@ -72,7 +82,7 @@ def open_and_analyze(
             scoring=scoring,
             events=events,
             store=store,
-            progress=lambda p: report(p.fraction, progress_text(label, p)),
+            progress=lambda p: report(p.fraction, progress_text(label, p, model_words(model, scorer))),
             cancel=cancelled,
             scorer=scorer,
             source_uri=source_uri,
@@ -154,8 +164,27 @@ def start_analysis(
         )
 
     journal = RunningAnalyses(store.db) if request is not None else None
-    return job_registry().start(
+    started = datetime.now(UTC)
+    job_id = job_registry().start(
         owner, state.session_token(), label, work, overlay_on=overlay_on, journal=journal, request=request
+    )
+    st.session_state.setdefault(_STARTED, {})[job_id] = started
+    return job_id
+
+
+def reused_text(rec: AnalysisRecord, started: datetime | None, tz: str | None = None) -> str | None:
+    """'Already analysed on Nov 21, 23:58 …' when ``rec`` was stored before its run ``started`` (the engine found
+    the same video, model and frame rate stored and returned that), else None: a run that returns at once with an
+    old date and no word reads as if Analyze did nothing."""
+    from ui.results import when_text  # ui.results imports this module
+
+    created = datetime.fromisoformat(rec.created_at)
+    created = created if created.tzinfo else created.replace(tzinfo=UTC)  # stored in UTC
+    if started is None or created >= started.replace(microsecond=0):  # stored to the second
+        return None
+    return (
+        f"Already analysed on {when_text(rec.created_at, tz)} with the same model and settings: showing that "
+        "result, without scoring it again."
     )
 
 
@@ -170,18 +199,28 @@ def show_jobs(started: str | None = None, shown: str | None = None) -> AnalysisR
     registry, owner, session = job_registry(), identity().owner, state.session_token()
     if started:
         registry.wait(owner, started, INLINE_WAIT_S)
-    rec = None
+    rec, st.session_state[_FAILED_NOW] = None, False
     for job in registry.take_finished(owner, session, compare=False):
         state.run_ended(cancelled=job.state == "cancelled")
+        started = st.session_state.get(_STARTED, {}).pop(job.id, None)
         if job.state == "done":
             rec = job.record
+            if rec is not None and (reused := reused_text(rec, started, _viewer_timezone())):
+                st.info(reused, icon=":material/history:")
         elif job.state == "failed":
             st.error(job.error)
+            st.session_state[_FAILED_NOW] = True
         else:
             st.info(f"The analysis of {job.label} was cancelled; nothing was saved.")
     if any(not _overlays(job, shown) for job in registry.jobs(owner)):
         _running_jobs(compare=False, shown=shown)
     return rec
+
+
+def failed_now() -> bool:
+    """True when the last ``show_jobs`` of this run showed an analysis's error (the page's hint then must not ask
+    for the upload just made as if nothing had happened)."""
+    return bool(st.session_state.get(_FAILED_NOW))
 
 
 def show_interrupted(key: str) -> None:
@@ -256,6 +295,12 @@ def _discard_upload_of(run: RunningAnalysis, runs: RunningAnalyses, store: Store
     if run.request.upload:
         path = Path(run.request.source)
         discard_upload(path, referenced=store.uses_video(str(path)) or runs.uses_video(path))
+
+
+def _viewer_timezone() -> str | None:
+    from ui.results import viewer_timezone  # ui.results imports this module
+
+    return viewer_timezone()
 
 
 def analyses_running() -> bool:

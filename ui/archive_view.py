@@ -149,8 +149,9 @@ def video_rows(
 ) -> dict[str, list]:
     """The Videos table's columns, one entry per item. ``peaks``: ``JobStore.video_peaks`` (duration s, peak,
     peak time s) by analysis id. ``length`` is the footage (m:ss.s), ``scored in`` the seconds the scoring took
-    ('' where the video was already stored or failed), ``peak``/``at`` the video's highest score and when;
-    None/'' where no analysis is stored. ``names``: see ``item_name``."""
+    (None where the video was already stored or failed), ``peak``/``at`` the video's highest score and when;
+    None where no analysis is stored: the table's placeholder draws every such cell as "—" (an empty string it
+    leaves blank, so a failed row showed "—" under peak only). ``names``: see ``item_name``."""
 
     def of(i: BatchItem) -> tuple[float, float, float] | None:
         return peaks.get(i.analysis_id) if i.analysis_id else None
@@ -159,9 +160,9 @@ def video_rows(
         "video": [item_name(i.source, names) for i in items],
         "status": [STATUS_WORDS.get(i.status, i.status) for i in items],
         "peak": [round(p[1], 2) if (p := of(i)) else None for i in items],  # as the results print it
-        "at": [mmss(p[2]) if (p := of(i)) else "" for i in items],
-        "length": [mmss(p[0]) if (p := of(i)) else mmss(i.footage) if i.footage else "" for i in items],
-        "scored in": [f"{i.seconds:.1f} s" if i.status == "done" else "" for i in items],
+        "at": [mmss(p[2]) if (p := of(i)) else None for i in items],
+        "length": [mmss(p[0]) if (p := of(i)) else mmss(i.footage) if i.footage else None for i in items],
+        "scored in": [f"{i.seconds:.1f} s" if i.status == "done" else None for i in items],
         "tries": [i.attempts for i in items],
         "reason": [i.reason for i in items],
         "path": [i.source for i in items],

@@ -7,8 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.errors import VigilError
 from core.events import Segment
 from core.labels import Label, LabelProgress, Suggestion
+from core.sources import open_source
 from core.store import AnalysisRecord
 from ui.charts import score_chart
 from ui.results import playable_path
@@ -26,18 +28,42 @@ def progress(p: LabelProgress) -> None:
     st.progress(p.fraction, text=f"{p.fraction:.0%} labelled · balance {p.abnormal} abnormal : {p.normal} normal")
 
 
-def player(path: Path) -> None:
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be labelled (not a video this app can read, or gone), in words; None when it opens."""
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return f"'{path.name}' is gone from {path.parent}."
+    return _open_problem(str(path), stamp)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _open_problem(path: str, stamp: int) -> str | None:
+    """``unreadable`` for one version of the file (``stamp``: its mtime, ns): a replaced file is looked at again."""
+    try:
+        open_source(path)
+    except (VigilError, OSError) as err:
+        return str(err)
+    return None
+
+
+def skipped(name: str, reason: str) -> None:
+    """A queued file that cannot be read: said as skipped, with the reason, and nothing offered to label it."""
+    st.warning(f"Skipped: **{name}** cannot be labelled. {reason}", icon=":material/block:")
+    st.caption("It stays unlabelled and out of training. Fix or replace the file, or go on with **Next →**.")
+
+
+def player(path: Path, curve: bool = True) -> None:
     """The browser-playable copy Analyze and History play (``core.media.playable_video``: the file itself when the
-    browser plays it, else an H.264 transcode made once and cached); frame folders get a note instead of a player."""
+    browser plays it, else an H.264 transcode made once and cached); frame folders get a note instead of a player.
+    ``curve``: a score curve is drawn below (the page analyses the video), so a missing player can point to it."""
     if path.is_dir():
         st.caption("A folder of numbered images: no player; see the thumbnails.")
         return
     playable = playable_path(str(path))  # spinner while the copy is made; cached for every page
     if playable is None:
-        st.warning(
-            f"Could not prepare '{path.name}' for the browser (the file is unreadable or gone); "
-            "the score curve and thumbnails still show what the model saw."
-        )
+        below = "; the score curve and thumbnails below still show what the model saw" if curve else ""
+        st.warning(f"Could not prepare '{path.name}' for the browser{below}.")
         return
     st.video(playable)
 
@@ -78,7 +104,7 @@ def suggestion_note(s: Suggestion | None, model: str, segments: list[Segment] | 
     if s is None:
         st.caption(f"No suggestion yet from '{model}' (analyse the video, or score the queue).")
         return
-    st.info(f"{suggestion_text(s, segments)} Not a label until you confirm it.", icon="🤖")
+    st.info(f"{suggestion_text(s, segments)} Not a label until you confirm it.", icon=":material/smart_toy:")
     name = f"{s.model} {s.version_short}".strip()
     st.caption(f"From model **{name}**.", help=f"Model version: `{s.model_version}`" if s.model_version else None)
 
@@ -88,7 +114,7 @@ def current_label(lab: Label | None) -> None:
         st.caption("Not labelled yet.")
         return
     cat = f" ({lab.category})" if lab.category else ""
-    st.success(f"Labelled **{lab.word}**{cat} by {lab.who} at {lab.at}", icon="🏷️")
+    st.success(f"Labelled **{lab.word}**{cat} by {lab.who} at {lab.at}", icon=":material/label:")
 
 
 def history(rows: list[Label]) -> None:

@@ -18,7 +18,7 @@ from core import exports
 from core.alerts import AlertConfig, backtest
 from core.config import EventConfig
 from core.errors import VigilError
-from core.events import Moment, ScoreTrack, smooth
+from core.events import Moment, ScoreTrack, TrailingMean, smooth
 from core.images import encode_jpeg, jpeg_data_uri
 from core.media import annotated_clip, playable_video
 from core.sources import open_source
@@ -57,11 +57,11 @@ def backtest_rule() -> tuple[AlertConfig, str]:
 
 def alert_backtest(analysis_id: str, db_path: str, key: str, results_threshold: float) -> None:
     """The Live rule replayed on the stored scores, from ``backtest_rule``: its threshold, not the results' line,
-    and its own causal smoothing."""
+    and its own causal smoothing. Its controls carry the Live page's names (``rule_controls``)."""
     live, origin = backtest_rule()
     b1, b2, b3 = st.columns(3)
     threshold = b1.slider("Threshold", 0.05, 0.99, live.threshold, 0.01, key=f"{key}.bt_thr")
-    seconds = b2.slider("Sustained for (s)", 0.0, 30.0, min(live.seconds, 30.0), 0.5, format="%.1f", key=f"{key}.bt_n")
+    seconds = b2.slider("Alert after (s)", 0.0, 30.0, min(live.seconds, 30.0), 0.5, format="%.1f", key=f"{key}.bt_n")
     cooldown = b3.slider("Cooldown (s)", 0.0, 600.0, min(live.cooldown, 600.0), 5.0, format="%.0f", key=f"{key}.bt_cd")
     try:
         cfg = live.with_threshold(threshold, seconds=seconds, cooldown=cooldown)
@@ -69,18 +69,46 @@ def alert_backtest(analysis_id: str, db_path: str, key: str, results_threshold: 
     except (VigilError, ValueError) as err:
         st.error(str(err))
         return
+    why = ""
+    if n_alerts == 0:  # the one question a 0 raises: how close did it come
+        longest = longest_above(load_record(analysis_id, db_path).track, cfg)
+        why = (
+            f": the {cfg.smooth_seconds:g} s average never went above {threshold:.2f}"
+            if longest is None
+            else f": the {cfg.smooth_seconds:g} s average stayed above {threshold:.2f} for at most {longest:.1f} s, "
+            f"under the {seconds:g} s it must last"
+        )
     st.markdown(
-        f"With threshold **{threshold:.2f}**, sustained **{seconds:g} s** and cooldown **{cooldown:g} s**, the Live "
+        f"With threshold **{threshold:.2f}**, alert after **{seconds:g} s** and cooldown **{cooldown:g} s**, the Live "
         f"alert rule would have raised **{n_alerts} alert(s)**"
         + (f" and {n_digests} digest(s)" if n_digests else "")
-        + " on this video: one email each when email is set up."
+        + (why or " on this video: one email each when email is set up")
+        + "."
     )
     st.caption(
-        f"Starts from {origin} (threshold {live.threshold:.2f}, {live.seconds:g} s, cooldown "
+        f"Starts from {origin} (threshold {live.threshold:.2f}, alert after {live.seconds:g} s, cooldown "
         f"{live.cooldown:g} s, at most {live.cap_per_hour} emails an hour); changes here do not change it. The rule "
         f"compares the score averaged over the last {live.smooth_seconds:g} s with its threshold, not the results' "
         f"line ({results_threshold:.2f}). Live scores can differ a little from these offline ones."
     )
+
+
+def longest_above(track: ScoreTrack, cfg: AlertConfig) -> float | None:
+    """The longest episode (s) of the Live rule on ``track``: from the first sample whose causal average is above
+    ``cfg.threshold`` to the last before it falls under ``cfg.off_threshold`` (the rule's own band); None when the
+    average never goes above the threshold."""
+    mean = TrailingMean(cfg.smooth_seconds) if cfg.smooth_seconds > 0 else None
+    longest, start, last = None, None, 0.0
+    for t, s in zip(track.t.tolist(), track.score.tolist(), strict=True):
+        v = mean.update(t, s) if mean is not None else s
+        if start is None and v > cfg.threshold:
+            start = t
+        elif start is not None and v < cfg.off_threshold:
+            longest, start = max(longest or 0.0, last - start), None
+        last = t
+    if start is not None:
+        longest = max(longest or 0.0, last - start)
+    return longest
 
 
 # --- cached reads ----------------------------------------------------------------------------------
@@ -253,8 +281,19 @@ def compare_line(recs: list[AnalysisRecord], threshold: float) -> str:
         peak, peak_t = r.peak
         n = len(r.segments)
         found = f"{n} segment{'s' if n != 1 else ''}" if n else "no segment: it finds nothing here"
-        parts.append(f"**{model_label(r)}** peak {peak:.2f} at {mmss(peak_t)}, {found}")
+        # the raw per-frame peak, as the Peak score metric and History say it (the bold line is smoothed, lower)
+        parts.append(f"**{model_label(r)}** raw peak {peak:.2f} at {mmss(peak_t)}, {found}")
     return f"At threshold {threshold:.2f}: " + " · ".join(parts)
+
+
+def compared_note(base: AnalysisRecord, overlaid: list[AnalysisRecord]) -> str:
+    """Where the compared runs went: each is stored as its own analysis, a row in History, which would otherwise
+    look like an analysis the user made and forgot."""
+    models = ", ".join(model_label(r) for r in overlaid)
+    return (
+        f"Each comparison is saved in History as an analysis of {base.source_name} ({models}), so it opens again "
+        "without scoring; delete it there to drop it."
+    )
 
 
 def model_label(rec: AnalysisRecord) -> str:
@@ -320,6 +359,7 @@ def render(analysis_id: str, key: str = "res", allow_compare: bool = True) -> No
             selected = t
     if overlaid:
         st.markdown(compare_line([rec, *overlaid], events.threshold))
+        st.caption(compared_note(rec, overlaid))
     st.caption("Click the chart to pick a moment; drag to pan, scroll to zoom. Red bands are anomalous segments.")
 
     left, right = st.columns([3, 2])
@@ -357,8 +397,8 @@ def seek_video(t: float, play: bool = False) -> None:
     playing video, nor one the user has moved elsewhere. It runs again only when ``t`` (or ``play``) changes
     (same HTML, same iframe).
     ``play`` (a "▶ Play from here" button): seek whatever the player shows, scroll it into view and play."""
-    st.iframe(  # same-origin iframe with script (components.v1.html is deprecated), our own HTML only
-        f"""<script>
+    script_frame(
+        f"""
 const t = {t:.3f};
 const play = {"true" if play else "false"};
 let tries = 0, done = false;
@@ -378,9 +418,26 @@ function seek() {{
   if (!done && ++tries < 12) setTimeout(seek, 250);
 }}
 seek();
-</script>""",
-        height=1,
+"""
     )
+
+
+# the helper frame draws nothing: no margin or scrollbar in its 1 px (a scrollbar's thumb showed as a dash under
+# the player), and once its script runs the frame folds to 0 px without a border (it still runs; 0 px from the
+# start is never loaded)
+_QUIET_FRAME = """<style>html, body { margin: 0; padding: 0; overflow: hidden; background: transparent; }</style>
+<script>
+(() => {
+  const f = window.frameElement;
+  if (f) { f.style.height = "0px"; f.style.border = "0"; f.style.display = "block"; }
+})();
+</script>"""
+
+
+def script_frame(js: str) -> None:
+    """Run our own ``js`` in the page through a same-origin ``st.iframe`` (components.v1.html is deprecated) that
+    shows nothing on screen. ``js``: a script body, without the <script> tags."""
+    st.iframe(f"{_QUIET_FRAME}<script>{js}</script>", height=1)
 
 
 def segments_table(rec: AnalysisRecord, analysis_id: str, key: str) -> None:
@@ -452,6 +509,8 @@ def compare_controls(rec: AnalysisRecord, key: str, ended: list[JobView]) -> Non
     with st.expander("Compare with another model"):
         spec = model_picker(f"{key}.cmp_model", exclude=rec.model)
         name = spec.name if spec else None
+        if name:
+            st.caption(f"Its scores are saved in History as an analysis of {rec.source_name} with {name}.")
         if name and st.button("Score this video with it and overlay", key=f"{key}.cmp_go"):
             # name: an upload is kept under its hash; the comparison is filed under the name the user knows
             started = start_analysis(
