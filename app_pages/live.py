@@ -13,7 +13,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from core.access import Identity, show_owner
 from core.alerts import AlertConfig, RuleState
 from core.errors import VigilError
-from core.live import STATS_WINDOW_S, LiveProcessor, LiveSnapshot, ServerSource
+from core.live import CAMERA_FPS_WINDOW_S, STATS_WINDOW_S, LiveProcessor, LiveSnapshot, ServerSource
 from core.mailer import EmailNotConfiguredError, SmtpSettings, send_test
 from core.outbox import Outbox, Sender
 from core.registry import ModelSpec
@@ -33,6 +33,7 @@ from ui.live_state import (
     last_readings,
     live_session,
     own_sources,
+    picture_markdown,
     rule_words,
     shown_source,
     source_kind,
@@ -211,29 +212,33 @@ def show_snapshot(
     chart: bool = True,
     playing: bool | None = None,
     email_configured: bool = True,
+    stop_reason: str | None = None,
 ) -> None:
     """State in words, measured fps/latency and (``chart``) the last minute's scores at full width. A server
-    source's picture (``snap.picture``) goes beside the words: both come from one view, so they agree.
-    ``playing``: the browser camera's state (None: a server source). Once frames stop, the state reads
-    "stopped" / "no video" and the last readings are one dated line, not metrics that look current."""
-    if snap is None or (not snap.running and not snap.history):
+    source's picture (``snap.picture``) and its state heading are one element (``picture_markdown``): both come
+    from one view and reach the browser together, so they agree. ``playing``: the browser camera's state (None:
+    a server source); a playing camera without frames yet reads "connecting". Once frames stop, the state reads
+    "stopped" / "no video" (with ``stop_reason`` when known) and the last readings are one dated line, not
+    metrics that look current."""
+    if snap is None or (not snap.running and not snap.history and not playing):
         st.info(idle_text)
         return
+    live = snap.current and playing is not False
+    current = episode_alert(snap)
+    fresh = Outbox().get(current.id) if current is not None else None
+    email = email_fate(fresh, email_configured) if live and snap.status.state == RuleState.ALERTED else ""
+    heading = state_heading(snap, email, playing)
     if snap.picture is not None:
         pic, info = st.columns([3, 2])
-        pic.image(snap.picture, channels="BGR", width="stretch")
+        pic.markdown(picture_markdown(snap.picture, heading), unsafe_allow_html=True)
     else:
         info = st.container()
-    live = snap.current and playing is not False
+        info.markdown(f"### {heading}")
     with info:
-        current = episode_alert(snap)
-        fresh = Outbox().get(current.id) if current is not None else None
-        email = email_fate(fresh, email_configured) if live and snap.status.state == RuleState.ALERTED else ""
-        st.markdown(f"### {state_heading(snap, email, playing)}")
         if live:
             metrics(snap)
         else:
-            st.caption(last_readings(snap, playing))
+            st.caption(last_readings(snap, playing, stop_reason))
         if snap.last_alert is not None:
             st.caption(alert_line(snap, Outbox().get(snap.last_alert.id), email_configured))
     if snap.error:
@@ -254,6 +259,7 @@ def metrics(snap: LiveSnapshot) -> None:
     s, window = snap.stats, f"{STATS_WINDOW_S:.0f} s"
     stalled = s.stalled(snap.readings_at)  # a stuck model: its last rate no longer describes it
     below = f"no score for {snap.readings_at - s.scored_at:.0f} s" if stalled else f"camera {s.camera_fps:.0f}"
+    camera_window = f"{CAMERA_FPS_WINDOW_S:.0f} s"
     m2.metric(
         "Scored fps",
         "—" if stalled else f"{s.processed_fps:.1f}",
@@ -261,11 +267,11 @@ def metrics(snap: LiveSnapshot) -> None:
         delta_color="off",
         delta_arrow="off",
         help=f"frames scored per second over the last {window}, measured when the score shown was ready; "
-        "below, the frames arriving from the camera per second",
+        f"below, the frames arriving from the camera per second over the last {camera_window}",
     )
     m3.metric(
-        "Latency",
-        f"{s.latency_ms:.0f} ms",
+        "Latency (ms)",  # the unit in the label: "685 ms" was cut to "685 …" in the camera's column at 1024 px
+        f"{s.latency_ms:.0f}",
         help=f"capture → score, median of the last 100 frames (p95 {s.latency_p95_ms:.0f} ms), measured when "
         f"the score shown was ready; the callback itself adds {s.overlay_ms:.1f} ms to the video",
     )
@@ -304,7 +310,8 @@ def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
         video_frame_callback=on_frame,
         async_processing=True,
     )
-    live_session().playing = ctx.state.playing  # STOP reruns the page: the state fragment then says "stopped"
+    # STOP reruns the page: the state fragment then says "stopped"; START after it begins a fresh run
+    live_session().set_playing(ctx.state.playing)
     if connection_stalled(live_session(), ctx.state.signalling, ctx.state.playing):
         st.warning(
             "The video connection is not coming up. If the browser asked for the camera, allow it (click the "
@@ -324,8 +331,17 @@ def camera_section(proc: LiveProcessor, ice: list[dict]) -> None:
 
 def server_section(model: tuple[str, str] | None, cfg: AlertConfig, sender: Sender, who: Identity) -> None:
     """The source fields and Start (``model``: (name, label), None when the picked one cannot run), then the
-    user's sources."""
+    user's sources. While one of theirs plays, the fields fold into "Start another source": the panel above
+    is what they came to watch (at 1280x800 the form and rows pushed it below the fold)."""
     quota = app_settings().access
+    playing = any(s.running for s in ServerSource.visible_to(who))
+    with st.expander("Start another source", expanded=False) if playing else st.container():
+        start_form(model, cfg, sender, who, quota)
+    source_list(who, quota)
+
+
+def start_form(model: tuple[str, str] | None, cfg: AlertConfig, sender: Sender, who: Identity, quota) -> None:
+    """The URL field, Loop and Start; a started source becomes the one the panel shows."""
     uri = st.text_input(
         "Stream URL or video file on the server",
         state.kept("live-uri", ""),
@@ -354,8 +370,8 @@ def server_section(model: tuple[str, str] | None, cfg: AlertConfig, sender: Send
         except VigilError as err:
             st.error(str(err))
         else:
+            st.session_state[_SHOWN] = src.id  # the user wants to see what they just started
             st.rerun()  # drawn again with the source known: its model note above, its rule in the controls
-    source_list(who, quota)
 
 
 @st.fragment(run_every=2.0)
@@ -430,6 +446,9 @@ def page() -> None:
         "Watch a camera in real time. The picture shows the anomaly score; an email with a snapshot goes "
         "out when something abnormal lasts."
     )
+    # a running server source's panel goes here, first: at 1280x800 the rule, model and source fields above it
+    # put the picture below the fold, and watching is what the page is opened for
+    first = st.container()
     conf = app_settings()
     who = identity()
     mine = own_sources(who)
@@ -475,8 +494,6 @@ def page() -> None:
             left, right = st.columns([3, 2])
             with left:
                 camera_section(proc, conf.webrtc.ice_servers)
-    else:
-        server_section(model, cfg, sender, who)  # without a model, the user's sources still show (and stop)
 
     @st.fragment(run_every=1.0)
     def camera_state() -> None:
@@ -487,6 +504,7 @@ def page() -> None:
             chart=False,
             playing=live_session().playing,
             email_configured=settings is not None,
+            stop_reason=live_session().stop_reason,
         )
 
     @st.fragment(run_every=1.0)
@@ -497,9 +515,15 @@ def page() -> None:
             if snap is not None and (snap.running or snap.history):
                 st.altair_chart(live_chart(snap, live_session().playing), width="stretch")
             return
-        sources = ServerSource.visible_to(who)
+        visible = ServerSource.visible_to(who)
+        # a source that failed before its first frame has nothing to show: its row says why
+        sources = [s for s in visible if s.running or s.processor.snapshot().history]
         if not sources:
-            show_snapshot(None, "Start a server-side source to see it here.")
+            failed = [s.label for s in visible if s.state == "failed"]
+            if failed:
+                st.info(f"Nothing to show: {', '.join(failed)} failed (its row says why). Start another source.")
+            else:
+                show_snapshot(None, "Start a server-side source to see it here.")
             return
         ids = [s.id for s in sources]
         chosen = shown_source(ids, st.session_state.get(_SHOWN))
@@ -515,15 +539,18 @@ def page() -> None:
             )
         st.session_state[_SHOWN] = chosen
         src = next(s for s in sources if s.id == chosen)
-        if not src.running and src.state == "failed" and not src.processor.snapshot().history:
-            return  # its row above says why; "Connecting…" would say it may still come
+        if len(sources) == 1:  # above the Source fields, the panel names what it shows
+            st.caption(f"Showing **{src.label}** (server source)")
         show_snapshot(src.snapshot(), "Connecting…", email_configured=settings is not None)
 
     if kind == CAMERA and proc is not None:
         with right:
             camera_state()
-    if kind == SERVER or proc is not None:
         live_panel()
+    elif kind == SERVER:
+        server_section(model, cfg, sender, who)  # without a model, the user's sources still show (and stop)
+        with first if running else st.container():
+            live_panel()
 
     email_section(settings, who)
 

@@ -16,6 +16,7 @@ Clock: epoch seconds (``time.time()``) throughout, so the rule, the outbox and t
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
@@ -51,11 +52,13 @@ from core.paths import ForbiddenPathError, ServerPaths, server_paths
 from core.rtsp_relay import RtspRelay
 from core.scorers.base import Evidence, Scorer, ScoringStream
 from core.settings import AccessSettings
+from core.sources import NOT_A_VIDEO_NEXT
 
 log = logging.getLogger("vigil.live")
 
 HISTORY_S = 60.0  # the page charts the last minute
 STATS_WINDOW_S = 2.0  # fps is measured over this trailing window
+CAMERA_FPS_WINDOW_S = 10.0  # the camera's rate: frames arrive in bursts, 2 s read 7, 39, 14 fps for a 25 fps file
 WARMUP_HINT_S = 10.0  # "warming up" is shown at most this long while every score is still 0
 STALE_S = 3.0  # no frame for this long: the feed has stopped or stalled, the readings are not current
 MEDIA_SLEW = 0.05  # a late first frame's delay is taken back by at most this share of each frame's media step
@@ -78,6 +81,18 @@ STATE_HUES = {
     RuleState.SUPPRESSED: "red",
     RuleState.COOLDOWN: "blue",
 }
+
+
+def state_words(status: RuleStatus, email: str = "") -> str:
+    """``status.words(email)``, with a countdown that never reads "0s left": whole seconds rounded up, and
+    "cooldown ending" once none is left (a countdown advanced in wall time, see ``LiveProcessor.snapshot``)."""
+    if status.state != RuleState.COOLDOWN:
+        return status.words(email)
+    lasting = f" for {status.anomalous_for:.0f}s" if status.anomalous_for >= 1.0 else ""
+    extra = f", anomalous{lasting}" if status.anomalous_for > 0 else ""
+    if status.cooldown_left <= 0:
+        return f"cooldown ending ({extra[2:]})" if extra else "cooldown ending"
+    return f"cooldown ({math.ceil(status.cooldown_left)}s left{extra})"
 
 
 class LiveSourceError(SourceError):
@@ -126,7 +141,7 @@ class LiveStats:
     model never saw (replaced by a newer one while it was busy); ``dropped`` is the same, counted since start.
     """
 
-    camera_fps: float = 0.0
+    camera_fps: float = 0.0  # over the last CAMERA_FPS_WINDOW_S
     processed_fps: float = 0.0
     latency_ms: float = 0.0
     latency_p95_ms: float = 0.0
@@ -164,6 +179,15 @@ class LiveSnapshot:
     def current(self) -> bool:
         """Frames are arriving (one within ``STALE_S``): the state and stats describe now."""
         return self.frame_age is not None and self.frame_age <= STALE_S
+
+
+def _aged(view: _View, now: float) -> _View:
+    """``view`` at ``now`` (clock s): while no score has come for ``STALE_S`` (a stuck model), its cooldown
+    counts down in wall time; a countdown frozen at the last score read "34s left" for 20 s."""
+    scored_at, left = view.stats.scored_at, view.status.cooldown_left
+    if scored_at is None or left <= 0 or now - scored_at <= STALE_S:
+        return view
+    return replace(view, status=replace(view.status, cooldown_left=max(0.0, left - (now - scored_at))))
 
 
 @dataclass
@@ -217,6 +241,7 @@ class LiveProcessor:
         self._frames_in = self._frames_scored = 0
         self._pending_cfg: AlertConfig | None = None
         self._pending_model: tuple[Scorer, str, str] | None = None  # (scorer, model, model_name), see set_model
+        self._pending_restart = False  # new_run: the worker restarts the rule's open episode before its next frame
         self._last_alert: AlertRecord | None = None
         self._alert_ids: dict[float, str] = {}  # Alert.t -> stored id (alert thread only), to record its episode's end
         self._error: str | None = None
@@ -250,7 +275,7 @@ class LiveProcessor:
             self._frames_in += 1
             self._last_in = arrival
             self._in_times.append(arrival)
-            self._trim(self._in_times, arrival)
+            self._trim(self._in_times, arrival, CAMERA_FPS_WINDOW_S)
             if replaced:
                 self._drop_times.append(arrival)
             self._trim(self._drop_times, arrival)
@@ -263,7 +288,7 @@ class LiveProcessor:
 
     def _annotate(self, frame: np.ndarray) -> tuple[np.ndarray, _View]:
         with self._lock:
-            view = self._view
+            view = _aged(self._view, self.clock())
         return draw_overlay(frame, view, self.cfg.threshold, self.model), view
 
     def _media_to_epoch(self, media_t: float, arrival: float) -> float:
@@ -305,6 +330,21 @@ class LiveProcessor:
             with self._lock:
                 self._pending_cfg = cfg
 
+    def new_run(self) -> None:
+        """The same camera starts again (START after STOP): what the page shows starts afresh (no state, score,
+        chart, rates or totals of the last run, which read as current once ``playing``), and the rule's open
+        episode and smoothing restart before the next frame; its cooldown and hourly cap hold."""
+        with self._lock:
+            self._view = _View()
+            for buf in (self._history, self._in_times, self._drop_times, self._done_times, self._latencies):
+                buf.clear()
+            self._frames_in = self._frames_scored = 0
+            self._seen_score, self._first_t, self._last_in, self._error = False, None, None, None
+            self._media_offset, self._last_media_t = None, float("-inf")  # a new stream's clock
+            self._pending_restart = True
+        with self._slot._cond:
+            self._slot.dropped = 0
+
     def set_model(self, scorer: Scorer, model: str, model_name: str = "") -> None:
         """Score with ``scorer`` (loaded by the caller: a model that cannot load never reaches here) from the next
         frame on. The worker swaps it between two frames: it makes the new stream first, and a stream that cannot
@@ -339,7 +379,7 @@ class LiveProcessor:
         then states that view's score and state, so the words beside a picture never contradict it."""
         with self._lock:
             now = self.clock()
-            view = self._view if drawn is None else drawn[1]
+            view = _aged(self._view, now) if drawn is None else drawn[1]  # a picture's view was aged when drawn
             age = None if self._last_in is None else max(0.0, now - self._last_in)
             at = now
             if age is not None and age > STALE_S:
@@ -418,6 +458,11 @@ class LiveProcessor:
     def _step(self, stream: ScoringStream, frame: np.ndarray, t: float, arrival: float) -> None:
         with self._lock:
             cfg, self._pending_cfg = self._pending_cfg, None
+            restart, self._pending_restart = self._pending_restart, False
+        if restart:
+            self._peak = None
+            self.rule.restart(self.source)  # a new run: the last one's episode ended with it; cooldowns hold
+            self._write_ended()
         if cfg is not None:
             self.rule.reconfigure(cfg)
         try:
@@ -549,14 +594,14 @@ class LiveProcessor:
     def _feed_stats_locked(self, scored: LiveStats, now: float) -> LiveStats:
         """``scored`` (the shown score's figures) with the camera's, measured at ``now`` (clock s)."""
 
-        def recent(times: deque[float]) -> list[float]:
-            return [x for x in times if now - STATS_WINDOW_S <= x <= now]
+        def recent(times: deque[float], window: float = STATS_WINDOW_S) -> list[float]:
+            return [x for x in times if now - window <= x <= now]
 
-        arrived = recent(self._in_times)
+        arrived, longer = recent(self._in_times), recent(self._in_times, CAMERA_FPS_WINDOW_S)
         camera_fps = 0.0
-        if len(arrived) >= 2:
-            span = max(now - arrived[0], arrived[-1] - arrived[0])
-            camera_fps = (len(arrived) - 1) / span if span > 0 else 0.0
+        if len(longer) >= 2:
+            span = max(now - longer[0], longer[-1] - longer[0])
+            camera_fps = (len(longer) - 1) / span if span > 0 else 0.0
         return replace(
             scored,
             camera_fps=camera_fps,
@@ -630,7 +675,7 @@ def draw_overlay(
     state = view.status.state
     if snapshot_at is None:
         # the smoothed score: the one the bar fills to, the state follows and the page's Score metric shows
-        caption = f"{model}  score {view.status.smoothed:.2f}  {view.status.words()}"
+        caption = f"{model}  score {view.status.smoothed:.2f}  {state_words(view.status)}"
     else:
         caption = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(snapshot_at))}  peak {view.score:.2f}  {model}"
     overlay = Overlay(
@@ -971,8 +1016,12 @@ class ServerSource:
         cap = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
-            raise _cannot_open(self.uri)
+            raise LiveSourceError(self._not_a_video())
         return cap
+
+    def _not_a_video(self, detail: str = "") -> str:
+        """Analyze's and Archive's words for a server file that is no video (the same file reads the same)."""
+        return f"'{self.label}' is not a video this app can read{detail}. {NOT_A_VIDEO_NEXT}"
 
     def _label(self) -> str:
         return strip_credentials(self.uri)  # never show credentials embedded in rtsp://user:pass@host/...
@@ -996,7 +1045,7 @@ class ServerSource:
             opened = self._clock()
             n = yield from self._play(cap)
             if self.is_file and (n == 0 or not self.loop):
-                self.state, self.error = ("ended", None) if n else ("failed", f"Could not read {self.label}.")
+                self.state, self.error = ("ended", None) if n else ("failed", self._not_a_video(" (no frame decodes)"))
                 return
             if not self.is_file:
                 self.state, self.error = "reconnecting", f"The stream {self._label()} stopped; reconnecting."

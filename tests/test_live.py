@@ -291,7 +291,7 @@ def test_server_source_reports_an_unreadable_file(tmp_path, roots):
     bad.write_text("not a video")
     src = ServerSource(str(bad), LiveProcessor(ScriptedScorer(), "m")).start()
     assert wait_for(lambda: src.state == "failed", 10)
-    assert "Could not open" in src.error
+    assert "is not a video this app can read" in src.error
     src.stop()
 
 
@@ -593,6 +593,19 @@ def _walk(node, parents=()):
         yield from _walk(child, (*parents, getattr(child, "type", "")))
 
 
+def _headings(at) -> list[str]:
+    """The page's "### " state headings, alone or under a picture in the same element (``picture_markdown``)."""
+    return [line for m in at.markdown for line in m.value.split("\n\n") if line.startswith("### ")]
+
+
+def _inline_picture(markdown: str) -> np.ndarray:
+    """The BGR picture of a ``picture_markdown`` element."""
+    import base64
+
+    data = markdown.split("base64,", 1)[1].split('"', 1)[0]
+    return cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
+
+
 def test_live_page_tells_one_story_for_a_server_source(gated_source, monkeypatch):
     """The Live page (AppTest) beside a running server source: the state words are the picture's, in its
     colour and with an icon font rather than emoji; the source reads "running" (no "owner —" without login);
@@ -611,18 +624,26 @@ def test_live_page_tells_one_story_for_a_server_source(gated_source, monkeypatch
     at.radio(key="live-kind").set_value("Server stream or file").run()
     assert not at.exception, at.exception
     texts = [m.value for m in at.markdown]
-    headings = [t for t in texts if t.startswith("### ")]
+    headings = _headings(at)
     assert headings == ["### :green[:material/check_circle: normal]"], texts  # the picture's state (drawn normal)
     assert not [ch for t in headings for ch in t if ord(ch) > 0x2000]  # no emoji (empty boxes without the font)
     assert [t for t in texts if t.startswith("**door.avi** — running · m · score above 0.50")], texts
     tiles = {m.label: m for m in at.metric}
-    assert list(tiles) == ["Score", "Scored fps", "Latency", "Skipped"]
+    assert list(tiles) == ["Score", "Scored fps", "Latency (ms)", "Skipped"]
+    assert tiles["Latency (ms)"].value.isdigit()  # the unit in the label: "685 ms" was cut in a narrow column
     assert tiles["Skipped"].value == "0%" and "0 of 1 since the start" in tiles["Skipped"].help  # not a bare total
     assert not [t for t in texts if "owner" in t]
     charts = [parents for el, parents in _walk(at.main) if getattr(el, "type", "") == "vega_lite_chart"]
     assert len(charts) == 1 and "column" not in charts[0], charts
-    images = [parents for el, parents in _walk(at.main) if getattr(el, "type", "") == "image"]
-    assert len(images) == 1 and "column" in images[0], images  # the picture beside its state words
+    # Walk 4, finding 3: the picture and its heading are one element (an st.image beside the heading was fetched
+    # after the words changed): the picture inline, the heading drawn from its view under it, in a column
+    (pic,) = [
+        (el, parents) for el, parents in _walk(at.main) if "data:image/jpeg;base64," in str(getattr(el, "value", ""))
+    ]
+    assert "\n\n### :green[:material/check_circle: normal]\n\n" in pic[0].value and "column" in pic[1]
+    shown = _inline_picture(pic[0].value)
+    assert shown.shape == src.latest().shape and np.abs(shown.astype(int) - src.latest()).mean() < 4  # JPEG
+    assert not [el for el, _ in _walk(at.main) if getattr(el, "type", "") == "image"]
 
 
 def test_live_page_shows_a_silent_source_as_no_video_not_its_last_figures(gated_source, monkeypatch):
@@ -640,7 +661,7 @@ def test_live_page_shows_a_silent_source_as_no_video_not_its_last_figures(gated_
     at.run()
     at.radio(key="live-kind").set_value("Server stream or file").run()
     assert not at.exception, at.exception
-    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    headings = _headings(at)
     assert headings == ["### :gray[:material/videocam_off: no video]"], headings
     assert len(at.metric) == 0
     (line,) = [c.value for c in at.caption if c.value.startswith("No frames")]
@@ -941,11 +962,11 @@ def test_the_user_picks_which_of_two_sources_the_panel_shows(two_sources, monkey
     at = _page_on_server()
     (pick,) = [r for r in at.radio if r.label == "Show"]
     assert pick.options == ["yard.avi", "door.avi"] and pick.value == door.id  # the newest by default
-    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    headings = _headings(at)
     assert len(headings) == 1 and "anomalous" in headings[0], headings
     pick.set_value(yard.id).run()
     assert not at.exception, at.exception
-    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    headings = _headings(at)
     assert len(headings) == 1 and "normal" in headings[0] and "anomalous" not in headings[0], headings
     at.checkbox(key="live-loop").uncheck().run()  # a rerun keeps the choice
     assert [r.value for r in at.radio if r.label == "Show"] == [yard.id]
@@ -978,6 +999,179 @@ def test_the_test_email_says_sent_once_not_for_the_rest_of_the_session(monkeypat
         assert not at.toast and not [s.value for s in at.success if "Test email" in s.value]
     finally:
         server.stop()
+
+
+def _alerting_processor(clock):
+    """A processor whose scripted model reads a frame's first pixel: >= 50 is anomalous (0.9)."""
+    return LiveProcessor(
+        ScriptedScorer(lambda t, f: 0.9 if f[0, 0, 0] >= 50 else 0.05),
+        "scripted v1",
+        AlertConfig(threshold=0.5, seconds=1.0, cooldown=60, smooth_seconds=0.0),
+        source="browser camera",
+        outbox=Outbox(),
+        clock=lambda: clock[0],
+    )
+
+
+def _feed(proc, clock, start, n, value):
+    for i in range(n):
+        clock[0] = start + i / 10
+        before = proc.snapshot().stats.frames_scored
+        proc.submit(frame(value), clock[0])
+        assert wait_for(lambda b=before: proc.snapshot().stats.frames_scored == b + 1, 5)
+
+
+def test_a_new_camera_run_starts_fresh_and_keeps_the_cooldown():
+    """Walk 4, finding 2: START after STOP showed the last run's "alert raised, email sent" and score as current.
+    A new run shows nothing of the last one; its cooldown still holds (no second email a few seconds later)."""
+    clock = [3000.0]
+    proc = _alerting_processor(clock)
+    try:
+        _feed(proc, clock, 3000.0, 30, 60)  # 3 s anomalous: the alert fires after 1 s
+        assert proc.snapshot().status.state == RuleState.ALERTED
+        proc.new_run()
+        fresh = proc.snapshot()
+        assert (fresh.status.state, fresh.score, fresh.history, fresh.frame_age) == (RuleState.NORMAL, 0.0, [], None)
+        assert (fresh.stats.frames_in, fresh.stats.frames_scored, fresh.stats.dropped) == (0, 0, 0)
+        assert fresh.warming_up
+        _feed(proc, clock, 3010.0, 30, 60)  # anomalous again 10 s later: inside the 60 s cooldown
+        again = proc.snapshot()
+    finally:
+        proc.stop()
+    assert again.status.state == RuleState.COOLDOWN and again.status.anomalous_for == pytest.approx(2.9)
+    assert again.status.cooldown_left == pytest.approx(60 - (3012.9 - 3001.0))
+    assert [a.kind for a in list_alerts()] == ["alert"]  # one email: the cooldown survived the new run
+
+
+def test_a_cooldown_counts_down_in_wall_time_while_no_score_comes():
+    """Walk 4, finding 2: with the model stuck, "cooldown (34s left)" stayed for 20 s (the rule's time is the
+    last scored frame's). Past STALE_S without a score, the countdown follows the clock, and the picture drawn
+    then says the same as the words."""
+    from core import live
+
+    clock = [4000.0]
+    proc = _alerting_processor(clock)
+    try:
+        _feed(proc, clock, 4000.0, 20, 60)  # the alert fires at 4001.0
+        _feed(proc, clock, 4002.0, 10, 0)  # calm: cooldown, 60 - (4002.9 - 4001) = 58.1 s left
+        assert proc.snapshot().status.cooldown_left == pytest.approx(58.1)
+        clock[0] = 4002.9 + 2.0  # within STALE_S: the last score still describes now
+        assert proc.snapshot().status.cooldown_left == pytest.approx(58.1)
+        clock[0] = 4002.9 + 20.0  # 20 s without a score
+        assert proc.snapshot().status.cooldown_left == pytest.approx(38.1)
+        drawn = []
+        orig = live.annotate
+        live.annotate = lambda img, overlay: drawn.append(overlay.caption) or img
+        try:
+            _, view = proc._annotate(frame())
+        finally:
+            live.annotate = orig
+        assert view.status.cooldown_left == pytest.approx(38.1) and "cooldown (39s left)" in drawn[0]
+        clock[0] = 4002.9 + 100.0
+        assert live.state_words(proc.snapshot().status) == "cooldown ending"
+    finally:
+        proc.stop()
+
+
+@pytest.mark.parametrize(
+    ("left", "anomalous", "words"),
+    [
+        (0.3, 0.0, "cooldown (1s left)"),
+        (0.3, 2.2, "cooldown (1s left, anomalous for 2s)"),
+        (34.2, 0.0, "cooldown (35s left)"),
+        (0.0, 0.0, "cooldown ending"),
+        (0.0, 0.4, "cooldown ending (anomalous)"),
+    ],
+)
+def test_a_countdown_never_reads_zero_seconds_left(left, anomalous, words):
+    """Walk 4, finding 11: "cooldown (0s left, anomalous)" showed for a refresh."""
+    from core.alerts import RuleStatus
+    from core.live import state_words
+
+    assert state_words(RuleStatus(RuleState.COOLDOWN, 0.4, anomalous, left, False)) == words
+    assert state_words(RuleStatus(RuleState.NORMAL, 0.1, 0.0, 0.0, False)) == "normal"
+
+
+def test_the_camera_rate_is_read_over_ten_seconds_not_two():
+    """Walk 4, finding 11: a bursty 25 fps feed read camera 7, 39, 14 fps over a 2 s window."""
+    clock = [0.0]
+    proc = LiveProcessor(ScriptedScorer(), "m", clock=lambda: clock[0])
+    try:
+        # 10 s of a 25 fps camera arriving in uneven bursts every 2 s; the last 2 s brought only 14 frames
+        for burst, n in enumerate((60, 60, 60, 56, 14)):
+            for _ in range(n):
+                clock[0] = burst * 2.0
+                proc.submit(frame(), clock[0])
+        clock[0] = 9.9
+        snap = proc.snapshot()
+    finally:
+        proc.stop()
+    assert snap.stats.camera_fps == pytest.approx(249 / 9.9)  # about 25, not the 2 s window's 13 / 1.9 = 7
+
+
+def test_a_server_file_that_is_no_video_says_what_analyze_says(tmp_path, roots):
+    """Walk 4, finding 5: Live said "Could not open … (unreachable, wrong address or not a video)" for a text file
+    that Analyze and Archive call "not a video this app can read"."""
+    from core.sources import NOT_A_VIDEO_NEXT
+
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    src = ServerSource(str(bad), LiveProcessor(ScriptedScorer(), "m")).start()
+    try:
+        assert wait_for(lambda: src.state == "failed", 10)
+    finally:
+        src.stop()
+    assert src.error == f"'broken.mp4' is not a video this app can read. {NOT_A_VIDEO_NEXT}"
+
+
+def test_the_panel_comes_first_shows_what_was_just_started_and_never_offers_a_failed_source(
+    two_sources, roots, monkeypatch
+):
+    """Walk 4, finding 5: at 1280x800 the form and rows pushed the picture below the fold; a failed source was
+    offered in Show with an empty panel; after Start the panel kept showing the older source."""
+    monkeypatch.setenv("VIGIL_LIVE_MAX_SOURCES_PER_USER", "3")
+    yard, door = two_sources
+    bad = roots / "broken.mp4"
+    bad.write_text("not a video")
+    broken = ServerSource(str(bad), LiveProcessor(ScriptedScorer(), "m")).start()
+    new = None
+    try:
+        assert wait_for(lambda: broken.state == "failed", 10)
+        at = _page_on_server()
+        (pick,) = [r for r in at.radio if r.label == "Show"]
+        assert pick.options == ["yard.avi", "door.avi"]  # broken.mp4 failed before a frame: nothing to show
+        # the form folds away while a source plays; the panel (its Show picker) comes before the form's field
+        assert [e.label for e in at.expander if e.label == "Start another source"] == ["Start another source"]
+        order = [getattr(el, "label", None) for el, _ in _walk(at.main)]
+        assert order.index("Show") < order.index("Alert rule") < order.index("Stream URL or video file on the server")
+        pick.set_value(yard.id).run()
+        clip = write_video(roots / "gate.avi", moving_square_frames(n=20), fps=10)
+        at.text_input(key="live-uri").set_value(str(clip)).run()
+        at.button(key="live-start").click().run()
+        assert not at.exception, at.exception
+        assert not at.error, [e.value for e in at.error]
+        (new,) = [s for s in ServerSource.active() if s.label == "gate.avi"]
+        (pick,) = [r for r in at.radio if r.label == "Show"]
+        assert pick.value == new.id  # the source just started, not yard.avi picked before
+    finally:
+        broken.stop()
+        if new is not None:
+            new.stop()
+
+
+def test_a_failed_source_alone_says_so_in_the_panel(tmp_path, roots):
+    bad = roots / "broken.mp4"
+    bad.write_text("not a video")
+    broken = ServerSource(str(bad), LiveProcessor(ScriptedScorer(), "m")).start()
+    try:
+        assert wait_for(lambda: broken.state == "failed", 10)
+        at = _page_on_server()
+        assert "Nothing to show: broken.mp4 failed (its row says why). Start another source." in [
+            i.value for i in at.info
+        ]
+        assert not at.expander or "Start another source" not in [e.label for e in at.expander]  # nothing plays
+    finally:
+        broken.stop()
 
 
 def test_one_script_thread_per_session_so_a_rule_change_cannot_race_the_running_page():

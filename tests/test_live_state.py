@@ -179,3 +179,79 @@ def test_the_camera_keeps_its_processor_when_the_model_changes_so_its_cooldown_a
         assert wait_for(lambda: first.model == "b v2" and first.model_name == "b", 5)
     finally:
         first.stop()
+
+
+def test_start_after_stop_begins_a_fresh_run_and_a_dead_feed_says_why_it_stopped():
+    """Walk 4, finding 2: after STOP and START the heading read "alert raised, email sent" and Score 0.78 from the
+    run before; the first run had stopped by itself with no word why."""
+    from ui.live_state import LiveSession
+
+    clock = [T0]
+    session = LiveSession()
+    proc = session.camera_processor(("m", "1"), ScriptedScorer(lambda t, f: 0.9), "m v1", AlertConfig(), None)
+    proc.clock = lambda: clock[0]
+    try:
+        session.set_playing(True)
+        for i in range(30):
+            clock[0] = T0 + i / 10
+            proc.submit(frame(), clock[0])
+            assert wait_for(lambda n=i: proc.snapshot().stats.frames_scored == n + 1, 5)
+        assert proc.snapshot().history
+        clock[0] = T0 + 2.9 + 8.0  # no frame for 8 s, then the connection closed (not a STOP press)
+        session.set_playing(False)
+        assert session.stop_reason == "no frames had come for 8 s before it stopped; the connection may have dropped"
+        stopped = proc.snapshot()
+        when = time.strftime("%H:%M:%S", time.localtime(T0 + 2.9))
+        assert last_readings(stopped, False, session.stop_reason).startswith(
+            f"Camera stopped (last frame {when}): no frames had come for 8 s before it stopped; the connection may "
+            "have dropped. Press START again. Last readings: "
+        )
+        session.set_playing(True)  # START again
+        fresh = proc.snapshot()
+        assert session.stop_reason is None and fresh.history == [] and fresh.score == 0.0
+        assert state_heading(fresh, playing=True) == (
+            ":gray[:material/hourglass_top: connecting (waiting for the first frame)]"
+        )
+        assert last_readings(fresh, True) == "Waiting for the camera's first frame."
+        session.set_playing(False)  # a STOP press with frames flowing is no failure
+        assert session.stop_reason is None
+        session.set_playing(True)
+        proc.submit(frame(), clock[0])
+        clock[0] += 300.0  # the page was left for 5 minutes: the camera ended with it, no claim of a dead feed
+        session.set_playing(False)
+        assert session.stop_reason is None
+    finally:
+        proc.stop()
+
+
+def test_a_camera_whose_frames_stopped_while_playing_says_to_start_again(pending_alert):
+    stale = alerted_snapshot(pending_alert, frame_age=STALE_S + 5.0)
+    assert "the camera stopped sending frames. If none come back, press STOP, then START again." in last_readings(
+        stale, playing=True
+    )
+    assert "press STOP" not in last_readings(stale)  # a server source reconnects by itself
+
+
+def test_the_heading_never_counts_down_to_zero_seconds(pending_alert):
+    snap = replace(alerted_snapshot(pending_alert), status=RuleStatus(RuleState.COOLDOWN, 0.7, 1.4, 0.4, False))
+    assert state_heading(snap) == ":blue[:material/schedule: cooldown (1s left, anomalous for 1s)]"
+
+
+def test_the_heading_says_when_its_state_is_the_last_score_of_a_stuck_model(pending_alert):
+    """Walk 4, finding 2: frames kept coming while the model was stuck, and the heading read as current."""
+    snap = replace(
+        alerted_snapshot(pending_alert),
+        status=RuleStatus(RuleState.ANOMALOUS, 0.7, 3.2, 0.0, False),
+        stats=LiveStats(scored_at=T0 + 30.0 - 12.0),
+    )
+    assert state_heading(snap) == ":orange[:material/warning: anomalous for 3s] :gray[(no new score for 12 s)]"
+    fresh = replace(snap, stats=LiveStats(scored_at=T0 + 29.5))
+    assert state_heading(fresh) == ":orange[:material/warning: anomalous for 3s]"
+
+
+def test_warming_up_reads_in_the_pictures_hue(pending_alert):
+    """A browser look found a grey "warming up" heading beside the picture's green (normal) border."""
+    snap = replace(
+        alerted_snapshot(pending_alert), warming_up=True, status=RuleStatus(RuleState.NORMAL, 0.0, 0.0, 0.0, False)
+    )
+    assert state_heading(snap) == ":green[:material/hourglass_top: warming up (learning this scene's usual motion)]"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import streamlit as st
 
 from core.access import Identity
 from core.alerts import AlertConfig, RuleState
-from core.live import STATE_HUES, STATS_WINDOW_S, LiveProcessor, LiveSnapshot, ServerSource
+from core.live import STATE_HUES, STATS_WINDOW_S, LiveProcessor, LiveSnapshot, ServerSource, state_words
 from core.outbox import AlertRecord, Outbox, Sender
 from core.scorers.base import Scorer
 
@@ -37,6 +40,24 @@ class LiveSession:
     processor_key: tuple | None = None  # (model name, version): a new model means a new processor
     connecting_since: float | None = None  # when WebRTC signalling began without playing yet
     playing: bool = False  # the browser camera's WebRTC state at the last full run (False after STOP)
+    stop_reason: str | None = None  # why the camera stopped, when the page can tell (see ``set_playing``)
+
+    def set_playing(self, playing: bool) -> None:
+        """The camera's WebRTC state at this run. START after STOP begins a fresh run of the processor (no reading
+        of the last run passes for current; its cooldown and cap hold). A stop that came after the frames had
+        already stopped (not ``LiveSnapshot.current``) may be a feed that died: ``stop_reason`` says so."""
+        if playing and not self.playing:
+            self.stop_reason = None
+            if self.processor is not None:
+                self.processor.new_run()
+        elif self.playing and not playing and self.processor is not None:
+            snap = self.processor.snapshot()
+            # past a minute the page was more likely left (the camera ends with it) than the feed dying
+            if snap.frame_age is not None and not snap.current and snap.frame_age < 60.0:
+                self.stop_reason = (
+                    f"no frames had come for {snap.frame_age:.0f} s before it stopped; the connection may have dropped"
+                )
+        self.playing = playing
 
     def camera_processor(
         self, key: tuple, scorer: Scorer, model_label: str, cfg: AlertConfig, sender: Sender, owner: str = ""
@@ -149,24 +170,38 @@ def state_heading(snap: LiveSnapshot, email: str = "", playing: bool | None = No
     server source). A stopped or silent feed says so instead of its last state, which is no longer current."""
     if playing is False:
         return ":gray[:material/stop_circle: stopped]"
+    if snap.frame_age is None:  # started, no frame yet: not "no video", which reads as a feed that died
+        return ":gray[:material/hourglass_top: connecting (waiting for the first frame)]"
     if not snap.current:
         return ":gray[:material/videocam_off: no video]"
-    if snap.warming_up:
-        return ":gray[:material/hourglass_top: warming up (learning this scene's usual motion)]"
     state = snap.status.state
-    return f":{STATE_HUES[state]}[{STATE_ICONS[state]} {snap.status.words(email)}]"
+    if snap.warming_up:  # in the state's hue: the picture's border has it (a grey heading beside green read as two)
+        return f":{STATE_HUES[state]}[:material/hourglass_top: warming up (learning this scene's usual motion)]"
+    words = f":{STATE_HUES[state]}[{STATE_ICONS[state]} {state_words(snap.status, email)}]"
+    if snap.stats.stalled(snap.readings_at):  # frames come, scores do not: this state is the last score's
+        return f"{words} :gray[(no new score for {snap.readings_at - snap.stats.scored_at:.0f} s)]"
+    return words
 
 
-def last_readings(snap: LiveSnapshot, playing: bool | None = None) -> str:
+def last_readings(snap: LiveSnapshot, playing: bool | None = None, stop_reason: str | None = None) -> str:
     """Once frames stopped: when, and the last readings, marked as past (not metric tiles). No fps: a rate
-    is a figure of a running feed, and the last frames of a stopping one trickle in."""
+    is a figure of a running feed, and the last frames of a stopping one trickle in. ``playing``: the browser
+    camera's state (None: a server source); ``stop_reason``: ``LiveSession.stop_reason``."""
+    if snap.frame_age is None:
+        return "Waiting for the camera's first frame."
     when = time.strftime("%H:%M:%S", time.localtime(snap.readings_at))
     s = snap.stats
     if playing is False:
         lead = f"Camera stopped (last frame {when})"
+        if stop_reason:  # a STOP press and a dropped connection look alike here: say what is known
+            lead = f"{lead}: {stop_reason}. Press START again"
+    elif playing:
+        lead = (
+            f"No frames for {snap.frame_age:.0f} s (last frame {when}): the camera stopped sending frames. If "
+            "none come back, press STOP, then START again"
+        )
     else:
-        age = f" for {snap.frame_age:.0f} s" if snap.frame_age is not None else ""
-        lead = f"No frames{age} (last frame {when})"
+        lead = f"No frames for {snap.frame_age:.0f} s (last frame {when})"
     return (
         f"{lead}. Last readings: {snap.status.state.value}, score {snap.status.smoothed:.2f}, latency "
         f"{s.latency_ms:.0f} ms, {s.skipped:.0%} of camera frames skipped (last {STATS_WINDOW_S:.0f} s); "
@@ -189,3 +224,18 @@ def alert_line(snap: LiveSnapshot, rec: AlertRecord, email_configured: bool = Tr
         f"Last alert {when}{whose}: raised {rec.duration:.0f} s into its episode, peak {rec.peak:.2f} — email "
         f"{rec.email_status(configured=email_configured)}"
     )
+
+
+def picture_markdown(picture: np.ndarray, heading: str) -> str:
+    """One markdown element holding a server source's picture (BGR (H, W, 3), inline as a JPEG data URI) and,
+    under it, the state heading drawn from the same view. One element reaches the browser whole: an ``st.image``
+    beside a heading was a media file fetched after the words had changed, so a yellow "anomalous" picture sat
+    beside a green "normal" for a refresh. The heading keeps a fixed height, so the widgets under the panel do
+    not jump as its words change."""
+    ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:  # pragma: no cover - a uint8 BGR frame always encodes
+        return f"### {heading}"
+    data = base64.b64encode(jpeg.tobytes()).decode("ascii")
+    img = f'<img src="data:image/jpeg;base64,{data}" alt="the live picture" style="width:100%;border-radius:0.5rem">'
+    # two lines of heading kept whatever it says: a wrap that comes and goes moved the widgets below by a line
+    return f'{img}\n\n<div style="min-height:6.5rem">\n\n### {heading}\n\n</div>'
