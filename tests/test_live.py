@@ -670,6 +670,15 @@ def test_live_page_shows_a_silent_source_as_no_video_not_its_last_figures(gated_
     assert "not live" in str(chart.proto.spec)
 
 
+def feed_frames(proc: LiveProcessor, clock: list[float], seconds: float) -> None:
+    """``seconds`` of frames at 10 fps on the fake ``clock`` (moved on), each waited for until scored."""
+    for _ in range(round(seconds * 10)):
+        clock[0] += 0.1
+        n = proc.snapshot().stats.frames_scored
+        proc.submit(frame(), clock[0])
+        assert wait_for(lambda n=n: proc.snapshot().stats.frames_scored == n + 1, 5)
+
+
 def test_a_changed_rule_applies_to_a_running_processor_and_keeps_the_cooldown_of_a_sent_alert():
     """Walk 3, finding 1: the page moved the threshold while a source ran; the source must use it (and its email
     say so), and the change must not reopen a cooldown: one alert per cooldown, whatever the rule."""
@@ -680,11 +689,7 @@ def test_a_changed_rule_applies_to_a_running_processor_and_keeps_the_cooldown_of
     proc = LiveProcessor(scorer, "scripted v1", cfg, source="lobby", outbox=Outbox(), clock=lambda: clock[0])
 
     def feed(seconds: float) -> None:
-        for _ in range(round(seconds * 10)):
-            clock[0] += 0.1
-            n = proc.snapshot().stats.frames_scored
-            proc.submit(frame(), clock[0])
-            assert wait_for(lambda n=n: proc.snapshot().stats.frames_scored == n + 1, 5)
+        feed_frames(proc, clock, seconds)
 
     try:
         proc.set_config(cfg.with_threshold(0.8, seconds=1.0, cooldown=60.0))
@@ -724,11 +729,7 @@ def test_a_new_model_scores_a_running_processor_from_the_next_frame_and_keeps_th
     proc = LiveProcessor(old, "old v1", cfg, source="lobby", outbox=Outbox(), clock=lambda: clock[0], model_name="old")
 
     def feed(seconds: float) -> None:
-        for _ in range(round(seconds * 10)):
-            clock[0] += 0.1
-            n = proc.snapshot().stats.frames_scored
-            proc.submit(frame(), clock[0])
-            assert wait_for(lambda n=n: proc.snapshot().stats.frames_scored == n + 1, 5)
+        feed_frames(proc, clock, seconds)
 
     try:
         feed(2.0)

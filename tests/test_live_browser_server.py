@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # One look: the state heading's text and colour and the picture's border pixel (drawn onto a canvas).
 LOOK_JS = """async () => {
   const h = [...document.querySelectorAll('h3')].find(e => !e.innerText.includes('Alert log'));
-  const img = document.querySelector('[data-testid=stImage] img');
+  const img = document.querySelector('img[alt="the live picture"]');
   if (!h || !img || !img.complete || !img.naturalWidth) return null;
   const words = h.querySelector('.stMarkdownColoredText');
   const icon = h.querySelector('[data-testid=stIconMaterial], .stMarkdownColoredText [translate=no], '
@@ -92,7 +92,10 @@ def test_server_source_page_tells_one_story(tmp_path):
         assert chart.bounding_box()["width"] > 0.9 * main.bounding_box()["width"] - 120  # page wide, not a column
 
         # another model picked while it runs scores it from its next frame: a toast says so, the row names it
-        page.locator("[data-testid=stSelectbox]").filter(has_text="Model").first.click()
+        picker = page.locator("[data-testid=stSelectbox]").filter(has_text="Model").first
+        picker.scroll_into_view_if_needed()  # below the panel, which goes first while a source runs
+        page.wait_for_timeout(500)  # a click during the scroll left the dropdown closed
+        picker.click()
         page.get_by_role("option", name="motion", exact=True).click()
         page.get_by_text(f"now scores {fight.name} (was vigil v").first.wait_for(timeout=30_000)
         row = page.get_by_text(f"{fight.name} — running · motion v").first
