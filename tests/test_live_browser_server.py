@@ -18,6 +18,7 @@ import time
 import pytest
 from browser import chromium, screenshot, streamlit_app
 from conftest import shared_path
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_live_browser import FIGHT_CLIP
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -93,10 +94,17 @@ def test_server_source_page_tells_one_story(tmp_path):
 
         # another model picked while it runs scores it from its next frame: a toast says so, the row names it
         picker = page.locator("[data-testid=stSelectbox]").filter(has_text="Model").first
-        picker.scroll_into_view_if_needed()  # below the panel, which goes first while a source runs
-        page.wait_for_timeout(500)  # a click during the scroll left the dropdown closed
-        picker.click()
-        page.get_by_role("option", name="motion", exact=True).click()
+        option = page.get_by_role("option", name="motion", exact=True)
+        for attempt in range(4):  # below the panel (redrawn every 1 s): a click while the page moves can miss it
+            picker.scroll_into_view_if_needed()
+            picker.click()
+            try:
+                option.click(timeout=5_000)
+                break
+            except PlaywrightTimeout:
+                if attempt == 3:
+                    raise
+                page.keyboard.press("Escape")
         page.get_by_text(f"now scores {fight.name} (was vigil v").first.wait_for(timeout=30_000)
         row = page.get_by_text(f"{fight.name} — running · motion v").first
         row.wait_for(timeout=30_000)  # the fragment redraws the row once the worker swapped the model
