@@ -107,3 +107,26 @@ def test_a_click_on_a_cell_opens_its_row_and_a_moment_link_lands_on_the_player(m
         time.sleep(3)  # the scroll waits for the player and follows the chart's drawing
         assert page.evaluate(IN_VIEW, 'video[data-testid="stVideo"]') is True
         screenshot(page, "history_moment_link.png")
+
+
+def test_switching_pages_while_an_analysis_runs_never_leaves_a_blank_page(make_video, tmp_path):
+    """Walk 5: with fast reruns off (tried against a rare rule-change race), a visit to History while an upload was
+    being analysed left a white page with no error (2 of 2 probes on a loaded machine; a quiet one did not show it,
+    so this guards the symptom rather than proving the cause). Each hop must show its page within 7 s and no sample
+    in between may be empty."""
+    clip = make_video("long.mp4", n=1500, size=(360, 480))
+    with streamlit_app(tmp_path / "data", tmp_path / "st.log") as url, chromium(viewport=(1280, 800)) as page:
+        page.goto(f"{url}/analyze", wait_until="domcontentloaded")
+        page.get_by_text("Analyze a video").first.wait_for(timeout=60_000)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(clip))
+        page.get_by_role("button", name="Analyze upload").click()
+        page.locator('[data-testid="stProgress"]').first.wait_for(timeout=30_000)
+        for name, shows in (("History", "History"), ("Analyze", "Analyze a video"), ("History", "History")):
+            page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name).click()
+            shortest = 10_000
+            for _ in range(10):
+                page.wait_for_timeout(700)
+                text = page.evaluate("() => (document.querySelector('#root') || {}).innerText || ''")
+                shortest = min(shortest, len(text.strip()))
+            assert shortest >= 20, f"a blank page after the switch to {name}"
+            assert page.get_by_text(shows).first.is_visible(), f"{name} did not show"

@@ -1175,20 +1175,20 @@ def test_a_failed_source_alone_says_so_in_the_panel(tmp_path, roots):
         broken.stop()
 
 
-def test_one_script_thread_per_session_so_a_rule_change_cannot_race_the_running_page():
-    """Walk 4 #1: a Live rule change while the page ran gave "dictionary changed size during iteration" in
-    SessionState._keys, then a blank page. Fast reruns start a second script thread per session; the two share the
-    session state under separate locks (one SafeSessionState per ScriptRunner), so the new run's compaction and
-    on_change callbacks resized the dict the old run was reading. The app turns fast reruns off."""
+def test_fast_reruns_stay_on_because_without_them_a_page_switch_went_blank():
+    """Fast reruns were turned off against walk 4 #1 (a Live rule change while the page ran: "dictionary changed size
+    during iteration", then a blank page, once in 30 minutes). Off, a switch to History while an analysis ran left a
+    white page in 2 of 2 probes (tests/test_history_browser.py checks it in a browser), so they are on again and the
+    rare race below stays Streamlit's."""
     import tomllib
     from pathlib import Path
 
     config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
-    assert config["runner"]["fastReruns"] is False
+    assert config.get("runner", {}).get("fastReruns", True) is True
 
 
 def test_two_script_runs_share_session_state_under_separate_locks(monkeypatch):
-    """Why the setting is needed (Streamlit's own behaviour, kept here so an upgrade that fixes it shows): a widget
+    """Walk 4 #1's cause (Streamlit's own behaviour, kept here so an upgrade that fixes it shows): a widget
     read in one run iterating the state while another run's start compacts it fails, its lock does not hold the
     other run back."""
     from streamlit.runtime.state import SafeSessionState, SessionState

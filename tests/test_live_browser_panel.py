@@ -13,7 +13,7 @@ import time
 import pytest
 from browser import chromium, screenshot, streamlit_app
 from conftest import shared_path
-from test_live_browser import FIGHT_CLIP, fake_camera, read_frames, resample, start_live, write_y4m
+from test_live_browser import FIGHT_CLIP, camera_frame, fake_camera, read_frames, resample, start_live, write_y4m
 from test_live_browser_server import hue_name, rgb
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -96,7 +96,7 @@ def test_camera_start_after_stop_does_not_show_the_last_runs_alert(fight_y4m, tm
         while time.time() - t0 < 120 and "alert raised" not in heading(page):
             page.wait_for_timeout(500)
         assert "alert raised" in heading(page), heading(page)
-        frame = page.frame_locator("iframe[title*='webrtc']")
+        frame = camera_frame(page)
         frame.get_by_role("button", name=re.compile("^stop$", re.I)).click(timeout=10_000)
         page.get_by_text("Camera stopped (last frame").first.wait_for(timeout=15_000)
         frame.get_by_role("button", name=re.compile("^start$", re.I)).click(timeout=10_000)

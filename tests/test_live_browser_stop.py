@@ -14,7 +14,16 @@ import time
 import pytest
 from browser import ARTIFACTS, chromium, screenshot, streamlit_app
 from conftest import shared_path
-from test_live_browser import FIGHT_CLIP, fake_camera, metric, read_frames, resample, start_live, write_y4m
+from test_live_browser import (
+    FIGHT_CLIP,
+    camera_frame,
+    fake_camera,
+    metric,
+    read_frames,
+    resample,
+    start_live,
+    write_y4m,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -74,7 +83,7 @@ def test_live_at_1024_says_what_happened_and_stops_clearly(fight_y4m, app):
         assert "alert raised, email not configured" in text, text
         assert "alert sent" not in text and "emailed" in text  # the log's summary line is there
 
-        stop = page.frame_locator("iframe[title*='webrtc']").get_by_role("button", name=re.compile("^stop$", re.I))
+        stop = camera_frame(page).get_by_role("button", name=re.compile("^stop$", re.I))
         stop.click(timeout=10_000)
         page.get_by_text("Camera stopped (last frame").first.wait_for(timeout=15_000)
         page.wait_for_timeout(1500)
